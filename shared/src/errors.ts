@@ -1,0 +1,52 @@
+/**
+ * One error class for the whole project. Every error carries a catalogued `code`
+ * (`<AREA>_<WHAT>`, UPPER_SNAKE) and whether retrying the same operation may succeed.
+ * Expected delivery failures are `Outcome` values (see outcome.ts); exceptions are for bugs,
+ * boot failures and broken dependencies.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: 'Configuration failed validation; every problem is listed in the message.',
+  INPUT_UNREADABLE: 'An input file or stream could not be read.',
+  KAFKA_UNAVAILABLE: 'The Kafka cluster could not be reached or did not acknowledge a write.',
+  ES_UNAVAILABLE: 'Elasticsearch could not be reached.',
+  ES_AUTH_FAILED: 'Elasticsearch rejected the configured credentials (401/403).',
+  ES_BULK_ITEM_FAILED: 'Elasticsearch rejected a document in a bulk request.',
+  ES_SETUP_FAILED: 'Installing Elasticsearch templates or policies failed.',
+  KIBANA_IMPORT_FAILED: 'Kibana reported errors while importing saved objects.',
+  FORECAST_INPUT_INVALID: 'A forecast series is empty, unsorted, non-numeric or too short.',
+  BASELINE_INPUT_INVALID: 'A baseline series is empty or has non-numeric rows.',
+  ALERTS_CHANNEL_REJECTED: 'An alert channel permanently rejected a notification.',
+  ALERTS_SILENCE_INVALID: 'A silence request is malformed.',
+  INTERNAL: 'A bug: an invariant did not hold.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface AppErrorOptions {
+  /** True when the same call may succeed later (network, 429, 503). Defaults to false. */
+  retriable?: boolean;
+  cause?: unknown;
+  /** Extra, non-secret facts for logs (never credentials or URLs with tokens). */
+  context?: Record<string, unknown>;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly context: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.context = options.context;
+  }
+}
+
+/** True when `err` is an AppError marked retriable, or a network-level error worth retrying. */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof AppError) return err.retriable;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code);
+}

@@ -1,0 +1,143 @@
+/**
+ * The one normalized event model: ECS 8.x field names, custom fields under `oci_registry.*`
+ * (ECS `registry.*` is the Windows registry). One document per logical registry operation.
+ * Source: ../shared/design/FORMATS.md §1e and ECS (elastic/ecs schemas/*.yml).
+ *
+ * Documents are nested objects exactly as indexed in Elasticsearch (`event.action` is
+ * `doc.event.action`). Absent values are omitted, never `""`; anonymous actors have no
+ * `user.name` and `oci_registry.actor.anonymous: true`.
+ */
+
+/** `event.action` vocabulary. Dashboards, rules and tests rely on these exact strings. */
+export const EVENT_ACTIONS = [
+  'manifest-pull', // GET manifest (by tag or digest)
+  'manifest-head', // HEAD manifest: existence check, never an image pull
+  'blob-pull', // GET blob (bytes in http.response.body.bytes)
+  'blob-head', // HEAD blob: existence check (push flow or pull pre-check)
+  'manifest-push', // PUT manifest
+  'blob-push', // blob upload completed (PUT ?digest=, or notification push of a blob)
+  'blob-mount', // cross-repository mount (POST ?mount=&from=)
+  'upload', // upload session start/chunk (POST/PATCH/GET on /blobs/uploads/)
+  'manifest-delete',
+  'blob-delete',
+  'tag-delete', // Distribution v3 fan-out / Harbor tag deletion
+  'catalog', // GET /v2/_catalog
+  'tags-list', // GET /v2/<name>/tags/list
+  'ping', // GET/HEAD /v2/
+  'auth-challenge', // 401 answered by authenticating (not a failed login)
+  'login-failure', // credentials presented and rejected
+  'login-success', // Harbor audit login records
+  'access-denied', // 403 / insufficient scope
+  'quota-warning',
+  'quota-exceeded',
+  'scan-completed',
+  'scan-failed',
+  'replication',
+  'other',
+] as const;
+export type EventAction = (typeof EVENT_ACTIONS)[number];
+
+export const EVENT_DATASETS = [
+  'oci_registry.notification',
+  'oci_registry.log',
+  'oci_registry.access',
+  'harbor.webhook',
+  'harbor.audit',
+  'quay.audit',
+  'artifactory.request',
+  'artifactory.access',
+  'nexus.request',
+] as const;
+export type EventDataset = (typeof EVENT_DATASETS)[number];
+
+export type EventOutcome = 'success' | 'failure' | 'unknown';
+export type ActorKind = 'user' | 'robot' | 'service' | 'anonymous';
+export type ObjectKind = 'manifest' | 'index' | 'blob' | 'tag' | 'repository' | 'upload' | 'registry';
+
+export interface RegistryEvent {
+  /** Event time, UTC ISO 8601 with the source's full precision (up to ns, 9 fraction digits). */
+  '@timestamp': string;
+  message?: string;
+  event: {
+    kind: 'event';
+    category: string[];
+    type: string[];
+    action: EventAction;
+    outcome: EventOutcome;
+    /** Deterministic dedupe key per source (FORMATS.md "Dedupe and correlation keys"). */
+    id: string;
+    dataset: EventDataset;
+    /** Duration in nanoseconds (Go duration strings and ms sources converted). */
+    duration?: number;
+    /** Raw line or body (not indexed). */
+    original?: string;
+    /** When the collector read it (ISO 8601). */
+    created?: string;
+    /** Source timestamp exactly as written, when it differs from `@timestamp`. */
+    reference?: string;
+  };
+  log?: { level?: string; logger?: string; file?: { path?: string }; offset?: number };
+  user?: { name?: string; roles?: string[] };
+  source?: { ip?: string; port?: number; address?: string };
+  client?: { ip?: string; address?: string };
+  user_agent?: { original?: string; name?: string; version?: string };
+  http?: {
+    version?: string;
+    request?: { id?: string; method?: string; referrer?: string; mime_type?: string };
+    response?: { status_code?: number; body?: { bytes?: number }; mime_type?: string };
+  };
+  url?: { path?: string; query?: string; original?: string; domain?: string; port?: number; full?: string };
+  container?: { image?: { name?: string; tag?: string[]; hash?: { all?: string[] } } };
+  service?: {
+    type?: string;
+    name?: string;
+    environment?: string;
+    version?: string;
+    node?: { name?: string };
+    ephemeral_id?: string;
+  };
+  error?: { message?: string; code?: string };
+  oci_registry: OciRegistryFields;
+}
+
+export interface OciRegistryFields {
+  /** True on exactly the one event that counts as one image pull (successful manifest GET;
+   * a multi-arch pull — index then platform manifest by the same client — counts once). */
+  image_pull: boolean;
+  actor: { kind: ActorKind; anonymous: boolean };
+  source_format: string;
+  repository?: string;
+  namespace?: string;
+  digest?: string;
+  media_type?: string;
+  object_kind?: ObjectKind;
+  /** Target size in bytes (descriptor size, not bytes sent). */
+  size?: number;
+  tag?: string;
+  from_repository?: string;
+  upload_id?: string;
+  references?: { digest?: string; media_type?: string; size?: number; platform?: { os?: string; architecture?: string } }[];
+  instance_id?: string;
+  request_host?: string;
+  /** True when the HTTP method was HEAD. */
+  head?: boolean;
+  /** Original event id from the source, when `event.id` is derived. */
+  event_id?: string;
+  /** Client address as claimed by X-Forwarded-For (client-controlled unless the proxy is trusted). */
+  forwarded_for?: string[];
+  client_family?: string;
+  error?: { code?: string; message?: string; detail?: string };
+  quota?: { used_bytes?: number; limit_bytes?: number; percent?: number };
+  repo_visibility?: string;
+  webhook_policy?: string;
+  go_version?: string;
+  /** Attempted user name of a failed login, when the registry logs it. */
+  attempted_user?: string;
+}
+
+/** Identity used as the `regwatch.events` partition key and detector state key. */
+export function identityOf(e: Pick<RegistryEvent, 'user' | 'source'>): string {
+  const name = e.user?.name;
+  if (name) return name;
+  return `ip:${e.source?.ip ?? 'unknown'}`;
+}
