@@ -1,6 +1,21 @@
 import type { Command } from 'commander';
+import { register as setup } from './setup.ts';
+import { register as forecast } from './forecast.ts';
+import { register as collectStorage } from './collect-storage.ts';
+import { register as report } from './report.ts';
+import { register as baseline } from './baseline.ts';
+import { register as analyze } from './analyze.ts';
+import { register as normalize } from './normalize.ts';
 
 /** A CLI command: one file, registered by one line below. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  setup,
+  forecast,
+  collectStorage,
+  report,
+  baseline,
+  analyze,
+  normalize,
+];

@@ -7,6 +7,7 @@
 export const ERROR_CODES = {
   CONFIG_INVALID: 'Configuration failed validation; every problem is listed in the message.',
   INPUT_UNREADABLE: 'An input file or stream could not be read.',
+  OUTPUT_UNWRITABLE: 'An output file could not be opened or written.',
   KAFKA_UNAVAILABLE: 'The Kafka cluster could not be reached or did not acknowledge a write.',
   ES_UNAVAILABLE: 'Elasticsearch could not be reached.',
   ES_AUTH_FAILED: 'Elasticsearch rejected the configured credentials (401/403).',
@@ -14,6 +15,8 @@ export const ERROR_CODES = {
   ES_SETUP_FAILED: 'Installing Elasticsearch templates or policies failed.',
   KIBANA_IMPORT_FAILED: 'Kibana reported errors while importing saved objects.',
   FORECAST_INPUT_INVALID: 'A forecast series is empty, unsorted, non-numeric or too short.',
+  CHART_FONT_MISSING: 'The TTF font used to render charts to PNG was not found (install fonts-dejavu-core).',
+  STORAGE_COLLECT_FAILED: 'Storage usage could not be measured (statfs or tree walk failed, Harbor API error).',
   BASELINE_INPUT_INVALID: 'A baseline series is empty or has non-numeric rows.',
   ALERTS_CHANNEL_REJECTED: 'An alert channel permanently rejected a notification.',
   ALERTS_SILENCE_INVALID: 'A silence request is malformed.',

@@ -33,6 +33,7 @@ export const EVENT_ACTIONS = [
   'scan-completed',
   'scan-failed',
   'replication',
+  'cache-fill', // Harbor proxy-cache project stored an upstream artifact (PUSH_ARTIFACT by `harbor#proxy-cache-service`, case C06): storage grows, no user pushed
   'other',
 ] as const;
 export type EventAction = (typeof EVENT_ACTIONS)[number];

@@ -1,0 +1,391 @@
+/**
+ * `regwatch normalize [FILES...|-] [--rejects FILE] [--harbor-host HOST] [--keep-original] [--no-progress]`
+ *
+ * Reads any mix of supported inputs (Distribution notifications/logs/access logs, Harbor webhooks
+ * and audit records, Quay, Artifactory, Nexus — see shared/src/normalize/sources/index.ts) from files
+ * or stdin (`-` or no argument). Gzip input (`.gz`, detected by its magic bytes) is decompressed
+ * with node:zlib. Writes one normalized event (RegistryEvent JSON) per line to stdout; rejected
+ * inputs go as NDJSON `{reason, detail, original, file, line}` to stderr or `--rejects FILE`;
+ * a one-line summary (events by action, rejects by reason) goes to stderr, and a progress bar
+ * (cli-progress) to stderr when stderr is a TTY and the input is larger than 8 MiB.
+ *
+ * A file whose first non-blank line is `[` or a `{` that does not parse alone is one whole JSON
+ * document (pretty-printed notification envelope, Harbor payload, API list array): it is read
+ * whole (up to MAX_PAYLOAD_BYTES) and given to `normalizePayload(…, 'auto')`. Everything else is
+ * a line stream through `createNormalizer()` (partial-line rejoining, pull-once rule, dedupe).
+ *
+ * Lines are split on bytes, not decoded text: split2 decodes with a UTF-8 StringDecoder (invalid
+ * bytes become U+FFFD) and aborts on over-long lines, which would silently alter or lose input; here
+ * each line's exact bytes reach the normalizer (which rejects invalid UTF-8 with the original kept)
+ * and over-long lines become `too_large` rejects.
+ *
+ * Exit status 0 when the run completed (even with rejects); an unreadable input throws AppError
+ * `INPUT_UNREADABLE` (exit 1) before anything is written for it.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { AppError } from '../../shared/src/errors.ts';
+import {
+  MAX_LINE_BYTES,
+  MAX_PAYLOAD_BYTES,
+  createNormalizer,
+  normalizePayload,
+} from '../../shared/src/normalize/index.ts';
+import type { NormalizeContext, NormalizeResult } from '../../shared/src/normalize/types.ts';
+
+/** Inputs above this many bytes get a progress bar (when stderr is a TTY). */
+const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
+
+export interface NormalizeOptions {
+  rejects?: string;
+  harborHost?: string;
+  keepOriginal?: boolean;
+  progress?: boolean;
+}
+
+/** Counters reported in the summary line. */
+export interface NormalizeSummary {
+  lines: number;
+  events: number;
+  ignored: number;
+  rejects: number;
+  byAction: Map<string, number>;
+  byReason: Map<string, number>;
+}
+
+interface RawLine {
+  bytes: Buffer;
+  /** Byte offset of the line start in the (decompressed) input. */
+  offset: number;
+  /** 1-based line number. */
+  line: number;
+  /** True when the line exceeded the limit; `bytes` then holds only its first 4 KiB. */
+  overflow: boolean;
+}
+
+/** Splits a byte stream on `\n` (a trailing `\r` is left for the normalizer), capping line length. */
+async function* readLines(src: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<RawLine> {
+  let parts: Buffer[] = [];
+  let partLen = 0;
+  let overflow = false;
+  let offset = 0;
+  let lineNo = 0;
+  let lineStart = 0;
+  for await (const chunk of src) {
+    let pos = 0;
+    while (pos < chunk.length) {
+      const nl = chunk.indexOf(10, pos);
+      const end = nl < 0 ? chunk.length : nl;
+      if (!overflow) {
+        const piece = chunk.subarray(pos, end);
+        if (partLen + piece.length > maxBytes) {
+          overflow = true;
+          parts = [Buffer.concat([...parts, piece]).subarray(0, 4096)];
+          partLen = parts[0]?.length ?? 0;
+        } else if (piece.length > 0) {
+          parts.push(Buffer.from(piece));
+          partLen += piece.length;
+        }
+      }
+      offset += end - pos;
+      if (nl < 0) break;
+      lineNo++;
+      yield { bytes: Buffer.concat(parts, partLen), offset: lineStart, line: lineNo, overflow };
+      offset += 1;
+      lineStart = offset;
+      parts = [];
+      partLen = 0;
+      overflow = false;
+      pos = nl + 1;
+    }
+  }
+  if (partLen > 0 || overflow) {
+    lineNo++;
+    yield { bytes: Buffer.concat(parts, partLen), offset: lineStart, line: lineNo, overflow };
+  }
+}
+
+/** Returns the stream, gunzipped when its first two bytes are the gzip magic 1f 8b. */
+async function maybeGunzip(src: Readable): Promise<Readable> {
+  const first = await new Promise<Buffer | null>((resolve, reject) => {
+    const onReadable = (): void => {
+      cleanup();
+      resolve(src.read() as Buffer | null);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const cleanup = (): void => {
+      src.off('readable', onReadable);
+      src.off('error', onError);
+      src.off('end', onEnd);
+    };
+    src.once('readable', onReadable);
+    src.once('error', onError);
+    src.once('end', onEnd);
+  });
+  if (first === null) return src;
+  src.unshift(first);
+  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
+    const gunzip = createGunzip();
+    src.on('error', (err) => gunzip.destroy(err));
+    return src.pipe(gunzip);
+  }
+  return src;
+}
+
+/** True for a line of only spaces, tabs and CR (blank lines in a stream are not inputs). */
+function isBlank(b: Buffer): boolean {
+  for (const c of b) if (c !== 32 && c !== 9 && c !== 13) return false;
+  return true;
+}
+
+function isDocumentStart(firstLine: string): boolean {
+  const t = firstLine.trim();
+  if (t.startsWith('[')) return true;
+  if (!t.startsWith('{')) return false;
+  try {
+    JSON.parse(t);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Buffered writer that respects backpressure. */
+class Out {
+  private readonly stream: Writable;
+  private buf: string[] = [];
+  private size = 0;
+  constructor(stream: Writable) {
+    this.stream = stream;
+  }
+  async write(s: string): Promise<void> {
+    this.buf.push(s);
+    this.size += s.length;
+    if (this.size >= 64 * 1024) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.buf.length === 0) return;
+    const data = this.buf.join('');
+    this.buf = [];
+    this.size = 0;
+    if (!this.stream.write(data)) await once(this.stream, 'drain');
+  }
+}
+
+function bump(m: Map<string, number>, k: string): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
+
+/**
+ * Normalizes the given inputs (paths, `-` = stdin) to `stdout` (NDJSON events) and `rejectsOut`
+ * (NDJSON rejects). Returns the counters. Throws AppError `INPUT_UNREADABLE` when an input cannot be
+ * opened or its bytes cannot be read (corrupt gzip); the check for all files happens before output.
+ */
+export async function normalizeInputs(
+  inputs: readonly string[],
+  opts: NormalizeOptions,
+  io: { stdin: Readable; stdout: Writable; stderr: Writable & { isTTY?: boolean }; rejects: Writable },
+): Promise<NormalizeSummary> {
+  const files = inputs.length === 0 ? ['-'] : inputs;
+  let totalBytes = 0;
+  for (const f of files) {
+    if (f === '-') continue;
+    try {
+      await access(f, fsConstants.R_OK);
+      const st = await stat(f);
+      if (!st.isFile()) throw new Error('not a regular file');
+      totalBytes += st.size;
+    } catch (err) {
+      throw new AppError('INPUT_UNREADABLE', `cannot read ${f}: ${(err as Error).message}`, {
+        cause: err,
+        context: { file: f },
+      });
+    }
+  }
+
+  const summary: NormalizeSummary = {
+    lines: 0,
+    events: 0,
+    ignored: 0,
+    rejects: 0,
+    byAction: new Map(),
+    byReason: new Map(),
+  };
+  const out = new Out(io.stdout);
+  const rej = new Out(io.rejects);
+  const showProgress = opts.progress !== false && io.stderr.isTTY === true && totalBytes > PROGRESS_MIN_BYTES;
+  const bar = showProgress
+    ? new cliProgress.SingleBar(
+        { stream: io.stderr, format: 'normalize [{bar}] {percentage}% | {value}/{total} bytes | {events} events' },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let readBytes = 0;
+  bar?.start(totalBytes, 0, { events: 0 });
+
+  const emit = async (results: NormalizeResult[], file: string, line: number | null): Promise<void> => {
+    for (const r of results) {
+      if (r.kind === 'event') {
+        summary.events++;
+        bump(summary.byAction, r.event.event.action);
+        await out.write(`${JSON.stringify(r.event)}\n`);
+      } else if (r.kind === 'rejected') {
+        summary.rejects++;
+        bump(summary.byReason, r.reason);
+        await rej.write(
+          `${JSON.stringify({ reason: r.reason, detail: r.detail, original: r.original, file, line })}\n`,
+        );
+      } else {
+        summary.ignored++;
+      }
+    }
+  };
+
+  for (const file of files) {
+    const name = file === '-' ? 'stdin' : file;
+    const raw: Readable = file === '-' ? io.stdin : createReadStream(file);
+    if (bar) raw.on('data', (c: Buffer) => bar.update((readBytes += c.length), { events: summary.events }));
+    const ctx: NormalizeContext = {
+      origin: name,
+      ...(opts.harborHost ? { harborHost: opts.harborHost } : {}),
+      ...(opts.keepOriginal ? { keepOriginal: true } : {}),
+    };
+    const normalizer = createNormalizer();
+    let mode: 'unknown' | 'lines' | 'document' = 'unknown';
+    let doc: RawLine[] = [];
+    let docBytes = 0;
+    const pushLine = async (l: RawLine): Promise<void> => {
+      summary.lines++;
+      if (!l.overflow && isBlank(l.bytes)) {
+        summary.ignored++;
+        return;
+      }
+      if (l.overflow) {
+        await emit(
+          [
+            {
+              kind: 'rejected',
+              reason: 'too_large',
+              detail: `line exceeds ${MAX_LINE_BYTES} bytes (original truncated to 4096 bytes)`,
+              original: l.bytes.toString('latin1'),
+            },
+          ],
+          name,
+          l.line,
+        );
+        return;
+      }
+      await emit(normalizer.push(l.bytes, { ...ctx, offset: l.offset }), name, l.line);
+    };
+    try {
+      const src = await maybeGunzip(raw);
+      for await (const l of readLines(src, MAX_LINE_BYTES)) {
+        if (mode === 'unknown') {
+          if (!l.overflow && isBlank(l.bytes)) {
+            doc.push(l);
+            continue;
+          }
+          mode = !l.overflow && isDocumentStart(l.bytes.toString('utf8')) ? 'document' : 'lines';
+          if (mode === 'lines') {
+            for (const d of doc) await pushLine(d);
+            doc = [];
+          }
+        }
+        if (mode === 'document') {
+          doc.push(l);
+          docBytes += l.bytes.length + 1;
+          if (docBytes > MAX_PAYLOAD_BYTES) {
+            // Too big for one payload: treat it as a line stream after all (nothing is dropped).
+            mode = 'lines';
+            for (const d of doc) await pushLine(d);
+            doc = [];
+          }
+          continue;
+        }
+        await pushLine(l);
+      }
+    } catch (err) {
+      bar?.stop();
+      await out.flush();
+      await rej.flush();
+      throw new AppError('INPUT_UNREADABLE', `cannot read ${name}: ${(err as Error).message}`, {
+        cause: err,
+        context: { file: name },
+      });
+    }
+    if (mode === 'document') {
+      const body = Buffer.concat(doc.flatMap((d) => [d.bytes, Buffer.from('\n')]));
+      summary.lines += doc.length;
+      await emit(normalizePayload(body, 'auto', ctx), name, doc[0]?.line ?? 1);
+    } else {
+      // Blank-only input: count the lines, nothing to normalize.
+      summary.lines += mode === 'unknown' ? doc.length : 0;
+    }
+    await emit(normalizer.flush(), name, null);
+  }
+  bar?.update(totalBytes, { events: summary.events });
+  bar?.stop();
+  await out.flush();
+  await rej.flush();
+  return summary;
+}
+
+/** `events 12 (manifest-pull 5, blob-pull 7); rejects 2 (not_json 2); ignored 1; lines 15` */
+export function formatSummary(s: NormalizeSummary): string {
+  const list = (m: Map<string, number>): string =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+  const actions = s.byAction.size > 0 ? ` (${list(s.byAction)})` : '';
+  const reasons = s.byReason.size > 0 ? ` (${list(s.byReason)})` : '';
+  return `normalize: events ${s.events}${actions}; rejects ${s.rejects}${reasons}; ignored ${s.ignored}; lines ${s.lines}`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('normalize')
+    .description('normalize registry inputs (files, .gz or stdin) to ECS events as NDJSON on stdout')
+    .argument('[files...]', 'input files; "-" or none reads stdin')
+    .option('--rejects <file>', 'write rejected inputs as NDJSON {reason, detail, original, file, line} here (default stderr)')
+    .option('--harbor-host <host>', 'Harbor instance host, scopes Harbor audit ids (default "harbor")')
+    .option('--keep-original', 'keep the raw input in event.original')
+    .option('--no-progress', 'never show a progress bar')
+    .action(async (files: string[], opts: NormalizeOptions) => {
+      let rejects: Writable = process.stderr;
+      if (opts.rejects !== undefined) {
+        const ws = createWriteStream(opts.rejects);
+        await new Promise<void>((resolve, reject) => {
+          ws.once('open', () => resolve());
+          ws.once('error', (err) =>
+            reject(new AppError('OUTPUT_UNWRITABLE', `cannot open --rejects ${opts.rejects}: ${err.message}`)),
+          );
+        });
+        rejects = ws;
+      }
+      const summary = await normalizeInputs(files, opts, {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        rejects,
+      });
+      if (rejects !== process.stderr) {
+        const ws = rejects;
+        await new Promise<void>((resolve) => ws.end(resolve));
+      }
+      process.stderr.write(`${formatSummary(summary)}\n`);
+    });
+}

@@ -1,0 +1,204 @@
+import type { Logger } from '../../../shared/src/logger.ts';
+import type { Finding } from '../../../shared/src/model/finding.ts';
+import type { AlertsConfig } from './config.ts';
+import type { Clock } from './clock.ts';
+import type { Deliverer } from './delivery.ts';
+import { applyAlert, flushGroup, groupIsEmpty, type AlertEntry, type GroupState } from './group.ts';
+import { isInhibited, type InhibitSource } from './inhibit.ts';
+import { findingLabels, labelsText, pickLabels, shortHash, type Labels } from './labels.ts';
+import { buildRouteTree, indexRoutes, matchRoutes, type Route } from './route.ts';
+import { silencedBy, type Silence } from './silences.ts';
+import type { AlertStore } from './store/types.ts';
+import { afterNotify, throttled, type ThrottleState } from './throttle.ts';
+import { inTimeInterval } from './time-intervals.ts';
+
+export interface EngineDeps {
+  readonly config: AlertsConfig;
+  readonly store: AlertStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly deliverer: Deliverer;
+  /** Unique per process; used as the owner of claimed notifications. */
+  readonly instanceId: string;
+}
+
+export interface Engine {
+  /**
+   * Routes findings into their aggregation groups and stores them (compare-and-set, retried
+   * on conflicts with another instance). Idempotent: redelivered findings change nothing.
+   * @throws AppError from the store when it is unavailable (the bus then redelivers the batch).
+   */
+  ingest(findings: readonly Finding[]): Promise<void>;
+  /**
+   * Flushes every group due at `clock.now()`: decides (pure core), claims the notification with
+   * a compare-and-set so only one instance sends it, then starts delivery in the background.
+   * Also takes over notifications whose claim lease expired (crashed instance).
+   * @returns the number of notifications started.
+   */
+  tick(): Promise<number>;
+  /** Resolves when every delivery started so far finished. */
+  idle(): Promise<void>;
+}
+
+const MAX_CAS_RETRIES = 20;
+
+/** The Alertmanager key of a group: receiver, route and grouped label values. */
+export function groupKeyOf(route: Route, groupLabels: Labels): string {
+  return `${route.receiver}:${route.id}:${shortHash(labelsText(groupLabels))}`;
+}
+
+/** Creates the alerts engine: route → group → (at flush) inhibit/silence/mute → throttle → notify. */
+export function createEngine(deps: EngineDeps): Engine {
+  const { config, store, clock, logger } = deps;
+  const root = buildRouteTree(config);
+  const routes = indexRoutes(root);
+  const intervals = new Map(config.time_intervals.map((t) => [t.name, t]));
+  const inFlight = new Map<string, Promise<void>>();
+
+  const dueAtOf = (g: GroupState): number => (g.pending ? g.pending.claimedAt + config.delivery.lease : g.nextFlushAt);
+  const throttleKey = (labels: Labels): string => `throttle:${shortHash(labelsText(pickLabels(labels, config.throttle.key)))}`;
+
+  function muted(route: Route, now: number): boolean {
+    if (route.muteTimeIntervals.some((n) => intervals.get(n) && inTimeInterval(intervals.get(n)!, now))) return true;
+    if (route.activeTimeIntervals.length > 0 && !route.activeTimeIntervals.some((n) => intervals.get(n) && inTimeInterval(intervals.get(n)!, now))) return true;
+    return false;
+  }
+
+  /** Read-modify-write of one group with compare-and-set; `update` returns the new state or undefined for "no change". */
+  async function updateGroup(key: string, update: (cur: GroupState | undefined) => GroupState | undefined | 'delete'): Promise<GroupState | undefined> {
+    for (let i = 0; i < MAX_CAS_RETRIES; i++) {
+      const cur = await store.getGroup(key);
+      const next = update(cur?.value);
+      if (next === undefined) return cur?.value;
+      if (next === 'delete') {
+        if (!cur || (await store.deleteGroup(key, cur.version))) return undefined;
+        continue;
+      }
+      if (next === cur?.value) return next;
+      if (await store.putGroup(next, dueAtOf(next), cur?.version)) return next;
+    }
+    throw new Error(`alerts: group ${key} kept changing under ${MAX_CAS_RETRIES} compare-and-set attempts`);
+  }
+
+  function startDelivery(g: GroupState): void {
+    const pending = g.pending;
+    if (!pending) return;
+    const key = g.key;
+    const run = (async () => {
+      try {
+        await deps.deliverer.deliver(pending.notification, pending.done, async (index) => {
+          await updateGroup(key, (cur) => {
+            if (!cur?.pending || cur.pending.notification.key !== pending.notification.key) return undefined;
+            return { ...cur, pending: { ...cur.pending, done: [...cur.pending.done, index] } };
+          });
+        });
+        await updateGroup(key, (cur) => {
+          if (!cur?.pending || cur.pending.notification.key !== pending.notification.key) return undefined;
+          const { pending: _done, ...rest } = cur;
+          return groupIsEmpty(rest) ? 'delete' : rest;
+        });
+      } catch (err) {
+        logger.error({ err, group: key }, 'delivery bookkeeping failed; the claim lease will let it be retried');
+      } finally {
+        inFlight.delete(key);
+      }
+    })();
+    inFlight.set(key, run);
+  }
+
+  return {
+    async ingest(findings) {
+      const now = clock.now();
+      const buckets = new Map<string, { route: Route; groupLabels: Labels; inputs: { key: string; labels: Labels; finding: Finding }[] }>();
+      for (const f of findings) {
+        const labels = findingLabels(f);
+        for (const route of matchRoutes(root, labels)) {
+          const groupLabels = route.groupBy.includes('...') ? labels : pickLabels(labels, route.groupBy);
+          const key = groupKeyOf(route, groupLabels);
+          let b = buckets.get(key);
+          if (!b) buckets.set(key, (b = { route, groupLabels, inputs: [] }));
+          b.inputs.push({ key: f.id, labels, finding: f });
+        }
+      }
+      await Promise.all(
+        [...buckets.entries()].map(([key, b]) =>
+          updateGroup(key, (cur) => {
+            let g = cur;
+            for (const input of b.inputs) g = applyAlert(g, { key, route: b.route, groupLabels: b.groupLabels }, input, now);
+            return g === cur ? undefined : g;
+          }),
+        ),
+      );
+    },
+
+    async tick() {
+      const now = clock.now();
+      const due = await store.dueGroups(now, 1000);
+      if (due.length === 0) return 0;
+      let silences: Silence[] | undefined;
+      let sources: InhibitSource[] | undefined;
+      let started = 0;
+      for (const key of due) {
+        if (inFlight.has(key)) continue;
+        const cur = await store.getGroup(key);
+        if (!cur) continue;
+        const g = cur.value;
+        if (g.pending) {
+          // Taken over only when the claimant's lease expired (it crashed or hung).
+          if (g.pending.claimedAt + config.delivery.lease > now) continue;
+          const next: GroupState = { ...g, pending: { ...g.pending, owner: deps.instanceId, claimedAt: now } };
+          if (await store.putGroup(next, dueAtOf(next), cur.version)) {
+            logger.warn({ group: key, notification: g.pending.notification.key, previousOwner: g.pending.owner }, 'taking over an unfinished delivery');
+            startDelivery(next);
+            started++;
+          }
+          continue;
+        }
+        const route = routes.get(g.routeId) ?? root;
+        silences ??= await store.listSilences();
+        if (config.inhibit_rules.length > 0) sources ??= await store.firingAlerts();
+        const throttleStates = new Map<string, ThrottleState | undefined>();
+        if (config.throttle.realert > 0)
+          for (const e of Object.values(g.alerts))
+            if (e.status === 'firing' && e.notified === 'none') {
+              const tk = throttleKey(e.labels);
+              if (!throttleStates.has(tk)) throttleStates.set(tk, await store.getThrottle(tk));
+            }
+        const sil = silences;
+        const src = sources ?? [];
+        const res = flushGroup(
+          g,
+          route,
+          {
+            muted: muted(route, now),
+            hiddenBy: (e: AlertEntry) => silencedBy(e.labels, sil, now) ?? (isInhibited(e.key, e.labels, src, config.inhibit_rules) ? 'inhibited' : undefined),
+            throttled: (e: AlertEntry) => throttled(throttleStates.get(throttleKey(e.labels)), now),
+          },
+          now,
+        );
+        if (!res.notification) {
+          if (res.group === undefined) await store.deleteGroup(key, cur.version);
+          else if (res.group !== g) await store.putGroup(res.group, dueAtOf(res.group), cur.version);
+          continue;
+        }
+        const claimed: GroupState = { ...(res.group ?? g), pending: { notification: res.notification, owner: deps.instanceId, claimedAt: now, done: [] } };
+        if (!(await store.putGroup(claimed, dueAtOf(claimed), cur.version))) continue; // another instance claimed it
+        const seenThrottle = new Set<string>();
+        for (const e of res.newlyNotified) {
+          const tk = throttleKey(e.labels);
+          if (config.throttle.realert <= 0 || seenThrottle.has(tk)) continue;
+          seenThrottle.add(tk);
+          const st = afterNotify(throttleStates.get(tk), now, config.throttle.realert, config.throttle.max_realert);
+          if (st) await store.putThrottle(tk, st);
+        }
+        startDelivery(claimed);
+        started++;
+      }
+      return started;
+    },
+
+    async idle() {
+      while (inFlight.size > 0) await Promise.all([...inFlight.values()]);
+    },
+  };
+}

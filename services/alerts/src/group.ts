@@ -1,0 +1,228 @@
+import type { Finding } from '../../../shared/src/model/finding.ts';
+import type { AlertView, Notification } from './model.ts';
+import type { Labels } from './labels.ts';
+import type { Route } from './route.ts';
+
+/**
+ * Pure aggregation-group logic (Alertmanager's dispatcher semantics): alerts join a group,
+ * the first notification waits `group_wait`, later changes wait `group_interval` after the
+ * last notification, unchanged firing alerts are re-sent every `repeat_interval`, resolved
+ * alerts are announced once (`send_resolved`), also when they fired while muted.
+ * Everything is a function of (state, input, now): no I/O, no clock.
+ */
+
+export interface AlertEntry {
+  readonly key: string;
+  readonly labels: Labels;
+  readonly finding: Finding;
+  readonly status: 'firing' | 'resolved';
+  readonly startsAt: number;
+  readonly endsAt?: number;
+  /** Last status this group told its receiver about. */
+  readonly notified: 'none' | 'firing';
+  /** It fired while hidden (time mute, silence, inhibition) and was never notified. */
+  readonly mutedWhileFiring?: boolean;
+  /** `detected_at` (ms) of the newest finding applied; older redeliveries are ignored. */
+  readonly detectedAt: number;
+}
+
+/** A notification claimed by an instance and not yet fully delivered (crash recovery). */
+export interface PendingDelivery {
+  readonly notification: Notification;
+  /** Instance id that claimed it. */
+  readonly owner: string;
+  readonly claimedAt: number;
+  /** Indexes of the receiver's channels already finished (ok or given up). */
+  readonly done: readonly number[];
+}
+
+export interface GroupState {
+  readonly key: string;
+  readonly routeId: string;
+  readonly receiver: string;
+  readonly groupLabels: Labels;
+  readonly alerts: Readonly<Record<string, AlertEntry>>;
+  readonly createdAt: number;
+  /** ms since epoch when the group must be looked at next. */
+  readonly nextFlushAt: number;
+  readonly lastNotifiedAt?: number;
+  /** Notifications sent so far (the next one gets seq + 1). */
+  readonly seq: number;
+  /** New alerts held back by the throttle since the last notification. */
+  readonly throttled: number;
+  readonly pending?: PendingDelivery;
+}
+
+/** An alert update derived from one finding. */
+export interface AlertInput {
+  readonly key: string;
+  readonly labels: Labels;
+  readonly finding: Finding;
+}
+
+const NEVER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Applies one finding to a group (creating it when `group` is undefined).
+ * @returns the new state, or the old one unchanged when the finding adds nothing
+ * (redelivery, older update, resolved notice for an alert never seen firing).
+ */
+export function applyAlert(
+  group: GroupState | undefined,
+  ids: { key: string; route: Route; groupLabels: Labels },
+  input: AlertInput,
+  now: number,
+): GroupState | undefined {
+  const detectedAt = Date.parse(input.finding.detected_at);
+  const status = input.finding.status;
+  const prev = group?.alerts[input.key];
+  if (prev && detectedAt < prev.detectedAt) return group;
+  if (prev && detectedAt === prev.detectedAt && prev.status === status) return group;
+  if (!prev && status === 'resolved') return group;
+  const entry: AlertEntry = {
+    key: input.key,
+    labels: input.labels,
+    finding: input.finding,
+    status,
+    startsAt: prev?.startsAt ?? now,
+    ...(status === 'resolved' ? { endsAt: now } : {}),
+    notified: prev?.notified ?? 'none',
+    ...(prev?.mutedWhileFiring ? { mutedWhileFiring: true } : {}),
+    detectedAt,
+  };
+  const changed = !prev || prev.status !== status;
+  if (!group) {
+    return {
+      key: ids.key,
+      routeId: ids.route.id,
+      receiver: ids.route.receiver,
+      groupLabels: ids.groupLabels,
+      alerts: { [input.key]: entry },
+      createdAt: now,
+      nextFlushAt: now + ids.route.groupWaitMs,
+      seq: 0,
+      throttled: 0,
+    };
+  }
+  let nextFlushAt = group.nextFlushAt;
+  if (changed) {
+    const earliest = group.lastNotifiedAt === undefined ? group.createdAt + ids.route.groupWaitMs : group.lastNotifiedAt + ids.route.groupIntervalMs;
+    nextFlushAt = Math.min(nextFlushAt, Math.max(now, earliest));
+  }
+  return { ...group, alerts: { ...group.alerts, [input.key]: entry }, nextFlushAt };
+}
+
+/** What the flush needs to know about the world at `now` (all answered by the caller). */
+export interface FlushEnv {
+  /** Route is inside a mute time interval (or outside its active intervals). */
+  readonly muted: boolean;
+  /** Why an alert is hidden right now: a silence id, `inhibited`, or undefined. */
+  hiddenBy(entry: AlertEntry): string | undefined;
+  /** True when the per-key throttle holds a *new* alert back. */
+  throttled(entry: AlertEntry): boolean;
+}
+
+export interface FlushResult {
+  /** New state; undefined → delete the group (no alerts left). */
+  readonly group: GroupState | undefined;
+  readonly notification?: Notification;
+  /** Alerts announced as firing for the first time (their throttle keys must be updated). */
+  readonly newlyNotified: readonly AlertEntry[];
+}
+
+function view(e: AlertEntry, extra: Partial<AlertView> = {}): AlertView {
+  return {
+    key: e.key,
+    status: e.status,
+    labels: e.labels,
+    finding: e.finding,
+    startsAt: e.startsAt,
+    ...(e.endsAt !== undefined ? { endsAt: e.endsAt } : {}),
+    ...extra,
+  };
+}
+
+/**
+ * Decides whether a group notifies at `now` and what the notification holds.
+ * Call when `now >= group.nextFlushAt` and no delivery is pending; otherwise returns the group unchanged.
+ */
+export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: number): FlushResult {
+  if (now < group.nextFlushAt || group.pending) return { group, newlyNotified: [] };
+  const alerts: Record<string, AlertEntry> = { ...group.alerts };
+  const entries = Object.values(alerts);
+
+  if (env.muted) {
+    for (const e of entries)
+      if (e.status === 'firing' && e.notified === 'none' && !e.mutedWhileFiring) alerts[e.key] = { ...e, mutedWhileFiring: true };
+    return { group: { ...group, alerts, nextFlushAt: now + route.groupIntervalMs }, newlyNotified: [] };
+  }
+
+  const firing: AlertEntry[] = [];
+  const resolved: AlertEntry[] = [];
+  let hidden = 0;
+  let throttledNow = 0;
+  for (const e of entries) {
+    if (e.status === 'resolved') {
+      if (route.sendResolved && (e.notified === 'firing' || e.mutedWhileFiring)) resolved.push(e);
+      else delete alerts[e.key];
+      continue;
+    }
+    if (env.hiddenBy(e) !== undefined) {
+      hidden++;
+      if (e.notified === 'none' && !e.mutedWhileFiring) alerts[e.key] = { ...e, mutedWhileFiring: true };
+      continue;
+    }
+    if (e.notified === 'none' && env.throttled(e)) {
+      throttledNow++;
+      delete alerts[e.key];
+      continue;
+    }
+    firing.push(e);
+  }
+  const throttledTotal = group.throttled + throttledNow;
+  const hasNew = firing.some((e) => e.notified === 'none');
+  const repeatDue = group.lastNotifiedAt !== undefined && now >= group.lastNotifiedAt + route.repeatIntervalMs && firing.length > 0;
+  const recheck = hidden > 0 ? now + route.groupIntervalMs : NEVER;
+
+  if (!hasNew && resolved.length === 0 && !repeatDue) {
+    if (Object.keys(alerts).length === 0) {
+      // Nothing left. Keep the group (for one repeat_interval) only to carry the count of alerts
+      // the throttle just held back into the next notification of this group.
+      if (throttledNow === 0) return { group: undefined, newlyNotified: [] };
+      return { group: { ...group, alerts, throttled: throttledTotal, nextFlushAt: now + route.repeatIntervalMs }, newlyNotified: [] };
+    }
+    const repeatAt = group.lastNotifiedAt !== undefined && firing.length > 0 ? group.lastNotifiedAt + route.repeatIntervalMs : NEVER;
+    return { group: { ...group, alerts, throttled: throttledTotal, nextFlushAt: Math.min(recheck, repeatAt) }, newlyNotified: [] };
+  }
+
+  const seq = group.seq + 1;
+  const notification: Notification = {
+    kind: 'alert',
+    key: `${group.key}:${seq}`,
+    groupKey: group.key,
+    receiver: group.receiver,
+    status: firing.length > 0 ? 'firing' : 'resolved',
+    groupLabels: group.groupLabels,
+    firing: firing.map((e) => view(e)),
+    resolved: resolved.map((e) => view(e, e.notified === 'none' ? { mutedWhileFiring: true } : {})),
+    throttled: throttledTotal,
+    createdAt: now,
+  };
+  const newlyNotified = firing.filter((e) => e.notified === 'none');
+  for (const e of firing) if (e.notified === 'none' || e.mutedWhileFiring) alerts[e.key] = { ...e, notified: 'firing', mutedWhileFiring: false };
+  for (const e of resolved) delete alerts[e.key];
+  const next: GroupState = {
+    ...group,
+    alerts,
+    seq,
+    throttled: 0,
+    lastNotifiedAt: now,
+    nextFlushAt: Math.min(recheck, firing.length > 0 ? now + route.repeatIntervalMs : NEVER),
+  };
+  return { group: next, notification, newlyNotified };
+}
+
+/** True when a group holds nothing but a finished notification and can be deleted. */
+export function groupIsEmpty(g: GroupState): boolean {
+  return Object.keys(g.alerts).length === 0 && g.pending === undefined;
+}

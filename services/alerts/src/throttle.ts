@@ -1,0 +1,36 @@
+/**
+ * Per-key throttle with exponential backoff (ElastAlert2 `realert` + `exponential_realert`,
+ * elastalert2 docs "ruletypes" → realert / exponential_realert): after a key notified, new
+ * alerts of that key are held back until `until`. When the next alert comes within twice the
+ * current window, the window doubles (up to `maxMs`); when the key was quiet longer, it resets.
+ */
+export interface ThrottleState {
+  /** ms since epoch until which new alerts of the key are held back. */
+  readonly until: number;
+  /** Window = realert · 2^exponent. */
+  readonly exponent: number;
+  /** ms since epoch of the last notification for the key. */
+  readonly lastAt: number;
+}
+
+/** True when a new alert of the key is held back at `now`. */
+export function throttled(state: ThrottleState | undefined, now: number): boolean {
+  return state !== undefined && now < state.until;
+}
+
+/**
+ * The state after a notification for the key at `now`.
+ * @param realertMs base window (0 turns throttling off → undefined)
+ * @param maxMs cap on the window
+ */
+export function afterNotify(state: ThrottleState | undefined, now: number, realertMs: number, maxMs: number): ThrottleState | undefined {
+  if (realertMs <= 0) return undefined;
+  let exponent = 0;
+  if (state) {
+    const window = realertMs * 2 ** state.exponent;
+    exponent = now - state.lastAt < 2 * window ? state.exponent + 1 : 0;
+  }
+  const maxExp = Math.max(0, Math.floor(Math.log2(Math.max(1, maxMs / realertMs))));
+  exponent = Math.min(exponent, maxExp);
+  return { until: now + Math.min(maxMs, realertMs * 2 ** exponent), exponent, lastAt: now };
+}

@@ -1,0 +1,467 @@
+import { IdentityProfile, type ProfileSnapshot } from './baseline/identity-profile.ts';
+import type { DetectorEvent } from './event.ts';
+import { clientFamily, networkOf } from './event.ts';
+import type { Detection } from './findings.ts';
+import { HashSet32 } from './hash-set.ts';
+import type { ActiveRule } from './rules/types.ts';
+import { assertTimeZone } from './time.ts';
+import type { HourBucket, IdentityState, RegistryHour } from './state/types.ts';
+import type { DetectionSettings, EngineView } from './state/view.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const POP_SIZE = 2048;
+const NOISE_ACTIONS = new Set(['ping', 'auth-challenge']);
+const PULL_ACTIONS = new Set(['manifest-pull', 'blob-pull']);
+
+export interface EngineStats {
+  events: number;
+  duplicates: number;
+  lateEvents: number;
+  detections: number;
+}
+
+/** Serializable engine state (JSON). `meta` is the caller's (e.g. committed offsets). */
+export interface EngineSnapshot {
+  version: 1;
+  maxTs: number;
+  nextHour: number;
+  identities: {
+    id: string;
+    kind: IdentityState['kind'];
+    firstSeen: number;
+    lastSeen: number;
+    activeDays: number;
+    lastActiveDay: number;
+    profile: ProfileSnapshot;
+    namespaces: string;
+    networks: string;
+    clients: string;
+    reposMax: number;
+    reposLevel: number;
+    buckets: (Omit<HourBucket, 'evidence' | 'early'> & { evidence: [string, number][]; early: [string, number][] })[];
+  }[];
+  keyed: [string, { v: unknown; touched: number; ttl: number }][];
+  registryHours: RegistryHour[];
+  population: { pulls: number[]; bytes: number[]; repos: number[] };
+  recentIds: string[];
+  stats: EngineStats;
+  meta: Record<string, unknown>;
+}
+
+const setToB64 = (s: HashSet32): string => Buffer.from(s.raw().buffer, s.raw().byteOffset, s.raw().byteLength).toString('base64');
+const setFromB64 = (b: string): HashSet32 => {
+  const bytes = Buffer.from(b, 'base64');
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return new HashSet32(8, new Uint32Array(copy.buffer));
+};
+
+function quantile(xs: readonly number[], q: number): number | undefined {
+  if (xs.length < 20) return undefined;
+  const a = xs.slice().sort((x, y) => x - y);
+  return a[Math.min(a.length - 1, Math.floor(q * a.length))];
+}
+
+/**
+ * The streaming detector core: consumes DetectorEvents in (approximate) event-time order and
+ * returns Detections. Pure and synchronous — no I/O, no clock: time is the event-time watermark
+ * (newest event time − allowed lateness). Responsibilities:
+ * - duplicate suppression by `event.id` (bounded memory of recent ids, kept in snapshots);
+ * - per identity, hour buckets in event time; an hour closes when the watermark passes its end,
+ *   then rules judge it and the identity's seasonal profile learns it (zero-filling idle hours);
+ * - events for an hour that already closed go to a *late bucket* of their own hour: judged alone,
+ *   never merged into the current hour, never re-teaching the baseline;
+ * - first-seen sets, last-seen, population reservoirs for the peer fallback;
+ * - `snapshot()` / `fromSnapshot()` so a restart neither forgets nor double counts.
+ */
+export class DetectorEngine implements EngineView {
+  readonly settings: DetectionSettings;
+  readonly stats: EngineStats = { events: 0, duplicates: 0, lateEvents: 0, detections: 0 };
+  private readonly rules: readonly ActiveRule[];
+  private readonly identities = new Map<string, IdentityState>();
+  private readonly openHours = new Map<number, Set<string>>();
+  private readonly lateBuckets = new Map<string, { bucket: HourBucket; identity: IdentityState }>();
+  private readonly registryHours = new Map<number, RegistryHour>();
+  private readonly keyedState = new Map<string, { v: unknown; touched: number; ttl: number }>();
+  private readonly pop: { pulls: number[]; bytes: number[]; repos: number[] } = { pulls: [], bytes: [], repos: [] };
+  private popCache: Partial<Record<'pulls' | 'bytes' | 'repos', number | undefined>> = {};
+  private readonly recentIds = new Set<string>();
+  private readonly recentCapacity: number;
+  private readonly ciRe: RegExp;
+  private readonly zoneRes: { re: RegExp; zone: string }[];
+  private readonly teamRes: { re: RegExp; namespaces: readonly string[] }[];
+  private readonly nsOwner = new Map<string, string>();
+  private maxTs = -Infinity;
+  private nextHour = -1;
+  meta: Record<string, unknown> = {};
+
+  /** @throws RangeError on an invalid IANA zone in the settings; SyntaxError on a bad regex. */
+  constructor(settings: DetectionSettings, rules: readonly ActiveRule[], options: { recentIds?: number } = {}) {
+    this.settings = settings;
+    this.rules = rules;
+    this.recentCapacity = options.recentIds ?? 50_000;
+    this.ciRe = new RegExp(settings.ciPattern);
+    assertTimeZone(settings.defaultZone);
+    this.zoneRes = settings.zoneGroups.map((g) => {
+      assertTimeZone(g.zone);
+      return { re: new RegExp(g.pattern), zone: g.zone };
+    });
+    this.teamRes = settings.teams.map((t) => ({ re: new RegExp(t.members), namespaces: t.namespaces }));
+    for (const t of settings.teams) for (const ns of t.namespaces) this.nsOwner.set(ns, t.name);
+  }
+
+  // ---- EngineView -------------------------------------------------------------------------
+
+  keyed<T>(ruleId: string, key: string, init: () => T, ttlMs = DAY): T {
+    const k = `${ruleId}\u0000${key}`;
+    let e = this.keyedState.get(k);
+    if (!e) {
+      e = { v: init(), touched: this.maxTs, ttl: ttlMs };
+      this.keyedState.set(k, e);
+    } else e.touched = this.maxTs;
+    return e.v as T;
+  }
+
+  peek<T>(ruleId: string, key: string): T | undefined {
+    return this.keyedState.get(`${ruleId}\u0000${key}`)?.v as T | undefined;
+  }
+
+  identity(id: string): IdentityState | undefined {
+    return this.identities.get(id);
+  }
+
+  isCi(identity: string): boolean {
+    return this.ciRe.test(identity);
+  }
+
+  teamNamespaces(identity: string): readonly string[] | undefined {
+    return this.teamRes.find((t) => t.re.test(identity))?.namespaces;
+  }
+
+  ownedBy(namespace: string): string | undefined {
+    return this.nsOwner.get(namespace);
+  }
+
+  populationP99(metric: 'pulls' | 'bytes' | 'repos'): number | undefined {
+    if (!(metric in this.popCache)) this.popCache[metric] = quantile(this.pop[metric], 0.99);
+    return this.popCache[metric];
+  }
+
+  isWarm(identity: IdentityState, now: number): boolean {
+    return now - identity.firstSeen >= this.settings.warmupDays * DAY && identity.activeDays >= 3;
+  }
+
+  // ---- processing -------------------------------------------------------------------------
+
+  /** Number of identities with state. */
+  get identityCount(): number {
+    return this.identities.size;
+  }
+
+  /** Newest event time seen (ms), -Infinity before the first event. */
+  get newestEventTime(): number {
+    return this.maxTs;
+  }
+
+  /** Processes one event; returns the detections it (and the hours it closed) produced. */
+  process(ev: DetectorEvent): Detection[] {
+    if (this.recentIds.has(ev.id)) {
+      this.stats.duplicates++;
+      return [];
+    }
+    this.recentIds.add(ev.id);
+    if (this.recentIds.size > this.recentCapacity) {
+      const first = this.recentIds.values().next().value;
+      if (first !== undefined) this.recentIds.delete(first);
+    }
+    this.stats.events++;
+    const out: Detection[] = [];
+    if (ev.ts > this.maxTs) {
+      this.maxTs = ev.ts;
+      this.closeUpTo(ev.ts - this.settings.allowedLatenessMs, out);
+    }
+    const st = this.identityFor(ev);
+    const hour = Math.floor(ev.ts / HOUR);
+    if (!NOISE_ACTIONS.has(ev.action)) this.count(ev, st, hour);
+    this.countRegistry(ev, hour);
+    const now = this.maxTs;
+    for (const r of this.rules) {
+      if (!r.rule.observe) continue;
+      const d = r.rule.observe(ev, st, this, r.params, now);
+      if (d.length) out.push(...d);
+    }
+    this.learnEvent(ev, st);
+    this.stats.detections += out.length;
+    return out;
+  }
+
+  /** Advances the watermark to `ts` (ms) without an event (idle input, end of a batch). */
+  advance(ts: number): Detection[] {
+    const out: Detection[] = [];
+    if (ts > this.maxTs) this.maxTs = ts;
+    this.closeUpTo(this.maxTs - this.settings.allowedLatenessMs, out);
+    this.stats.detections += out.length;
+    return out;
+  }
+
+  /** Closes every open hour (end of a finite input). */
+  flush(): Detection[] {
+    const out: Detection[] = [];
+    if (Number.isFinite(this.maxTs)) this.closeUpTo(this.maxTs + HOUR, out);
+    this.stats.detections += out.length;
+    return out;
+  }
+
+  private identityFor(ev: DetectorEvent): IdentityState {
+    let st = this.identities.get(ev.identity);
+    if (!st) {
+      const zone = this.zoneRes.find((z) => z.re.test(ev.identity))?.zone ?? this.settings.defaultZone;
+      st = {
+        id: ev.identity,
+        kind: ev.actorKind,
+        zone,
+        firstSeen: ev.ts,
+        lastSeen: -Infinity,
+        activeDays: 0,
+        lastActiveDay: -1,
+        profile: new IdentityProfile(),
+        namespaces: new HashSet32(4),
+        networks: new HashSet32(4),
+        clients: new HashSet32(4),
+        reposMax: 0,
+        reposLevel: 0,
+        buckets: [],
+      };
+      this.identities.set(ev.identity, st);
+    }
+    if (ev.ts < st.firstSeen) st.firstSeen = ev.ts;
+    return st;
+  }
+
+  private newBucket(hour: number, late: boolean): HourBucket {
+    return { hour, pulls: 0, bytes: 0, events: 0, repos: 0, evidence: new Map(), samples: [], late, early: undefined };
+  }
+
+  private count(ev: DetectorEvent, st: IdentityState, hour: number): void {
+    let bucket: HourBucket | undefined;
+    if (hour < this.nextHour) {
+      this.stats.lateEvents++;
+      const key = `${st.id}\u0000${hour}`;
+      let lb = this.lateBuckets.get(key);
+      if (!lb) {
+        lb = { bucket: this.newBucket(hour, true), identity: st };
+        this.lateBuckets.set(key, lb);
+      }
+      bucket = lb.bucket;
+    } else {
+      bucket = st.buckets.find((b) => b.hour === hour);
+      if (!bucket) {
+        bucket = this.newBucket(hour, false);
+        st.buckets.push(bucket);
+        let set = this.openHours.get(hour);
+        if (!set) this.openHours.set(hour, (set = new Set()));
+        set.add(st.id);
+      }
+    }
+    bucket.events++;
+    if (ev.imagePull) bucket.pulls++;
+    const ok = ev.outcome !== 'failure';
+    if (ok && ev.action === 'blob-pull') bucket.bytes += ev.bytes;
+    const ev_ = bucket.evidence;
+    if (ev_.size < 4096) {
+      if (ev.repository && ok && PULL_ACTIONS.has(ev.action) && !ev.head) {
+        const k = `r:${ev.repository}`;
+        const c = ev_.get(k);
+        if (c === undefined) bucket.repos++;
+        ev_.set(k, (c ?? 0) + 1);
+      }
+      if (ev.ip) ev_.set(`i:${ev.ip}`, (ev_.get(`i:${ev.ip}`) ?? 0) + 1);
+      if (ev.userAgent) ev_.set(`u:${ev.userAgent}`, (ev_.get(`u:${ev.userAgent}`) ?? 0) + 1);
+    }
+    if (bucket.samples.length < 5 && (ev.imagePull || bucket.samples.length < 2)) bucket.samples.push(ev.id);
+  }
+
+  private countRegistry(ev: DetectorEvent, hour: number): void {
+    if (ev.status === undefined) return;
+    const isPull = ev.action === 'manifest-pull' || (ev.action === 'other' && ev.repository !== undefined && !ev.head);
+    const isAuth = ev.action === 'login-failure' || ev.action === 'login-success' || ev.action === 'auth-challenge';
+    if (!isPull && !isAuth) return;
+    let rh = this.registryHours.get(hour);
+    if (!rh) {
+      rh = { hour, pullRequests: 0, pullFailures: 0, pullLatencyMs: [], authLatencyMs: [], failureSamples: [] };
+      this.registryHours.set(hour, rh);
+    }
+    const ms = ev.durationNs !== undefined ? ev.durationNs / 1e6 : undefined;
+    if (isPull && ev.action === 'manifest-pull') {
+      rh.pullRequests++;
+      if (ev.status >= 500 || ev.status === 429) {
+        rh.pullFailures++;
+        if (rh.failureSamples.length < 5) rh.failureSamples.push(ev.id);
+      }
+      if (ms !== undefined && rh.pullLatencyMs.length < 50_000) rh.pullLatencyMs.push(ms);
+    } else if (isAuth && ms !== undefined && rh.authLatencyMs.length < 50_000) rh.authLatencyMs.push(ms);
+  }
+
+  private learnEvent(ev: DetectorEvent, st: IdentityState): void {
+    if (ev.ts > st.lastSeen) st.lastSeen = ev.ts;
+    if (NOISE_ACTIONS.has(ev.action) || ev.outcome === 'failure') return;
+    const day = Math.floor(ev.ts / DAY);
+    if (day > st.lastActiveDay) {
+      st.lastActiveDay = day;
+      st.activeDays++;
+    }
+    if (ev.actorKind !== 'anonymous') st.kind = ev.actorKind;
+    if (ev.namespace && !ev.head) st.namespaces.add(ev.namespace);
+    if (ev.ip) st.networks.add(networkOf(ev.ip));
+    if (ev.userAgent) st.clients.add(clientFamily(ev.userAgent).family);
+  }
+
+  private closeUpTo(watermark: number, out: Detection[]): void {
+    const boundary = Math.floor(watermark / HOUR);
+    if (this.nextHour < 0) {
+      this.nextHour = boundary;
+      return;
+    }
+    if (this.lateBuckets.size) this.closeLate(out);
+    while (this.nextHour < boundary) {
+      const h = this.nextHour;
+      if (!this.openHours.has(h) && !this.registryHours.has(h)) {
+        let next = boundary;
+        for (const k of this.openHours.keys()) if (k > h && k < next) next = k;
+        for (const k of this.registryHours.keys()) if (k > h && k < next) next = k;
+        this.nextHour = next;
+        continue;
+      }
+      this.closeHour(h, out);
+      this.nextHour = h + 1;
+    }
+  }
+
+  private closeLate(out: Detection[]): void {
+    const now = this.maxTs;
+    for (const lb of this.lateBuckets.values()) {
+      for (const r of this.rules) if (r.rule.closeHour) out.push(...r.rule.closeHour([lb], this, r.params, now));
+    }
+    this.lateBuckets.clear();
+  }
+
+  private closeHour(hour: number, out: Detection[]): void {
+    const now = this.maxTs;
+    const ids = this.openHours.get(hour);
+    this.openHours.delete(hour);
+    const items: { bucket: HourBucket; identity: IdentityState }[] = [];
+    if (ids) {
+      for (const id of ids) {
+        const st = this.identities.get(id);
+        const bucket = st?.buckets.find((b) => b.hour === hour);
+        if (st && bucket) items.push({ bucket, identity: st });
+      }
+    }
+    if (items.length) for (const r of this.rules) if (r.rule.closeHour) out.push(...r.rule.closeHour(items, this, r.params, now));
+    const rh = this.registryHours.get(hour);
+    if (rh) {
+      this.registryHours.delete(hour);
+      for (const r of this.rules) if (r.rule.closeRegistryHour) out.push(...r.rule.closeRegistryHour(rh, this, r.params, now));
+    }
+    for (const { bucket, identity } of items) {
+      identity.profile.closeHour(hour, [bucket.pulls, bucket.bytes, bucket.events], identity.zone);
+      if (bucket.repos > 0) {
+        identity.reposMax = Math.max(identity.reposMax, bucket.repos);
+        identity.reposLevel = identity.reposLevel === 0 ? bucket.repos : identity.reposLevel * 0.9 + bucket.repos * 0.1;
+      }
+      if (bucket.pulls > 0) {
+        this.pushPop('pulls', bucket.pulls);
+        this.pushPop('bytes', bucket.bytes);
+        this.pushPop('repos', bucket.repos);
+      }
+      identity.buckets = identity.buckets.filter((b) => b !== bucket);
+    }
+    this.popCache = {};
+    if (hour % 24 === 0) this.sweep(now);
+  }
+
+  private pushPop(metric: 'pulls' | 'bytes' | 'repos', v: number): void {
+    const a = this.pop[metric];
+    a.push(v);
+    if (a.length > POP_SIZE) a.shift();
+  }
+
+  private sweep(now: number): void {
+    for (const [k, e] of this.keyedState) if (now - e.touched > e.ttl) this.keyedState.delete(k);
+  }
+
+  // ---- snapshots --------------------------------------------------------------------------
+
+  /** Serializable state; restore with `DetectorEngine.fromSnapshot`. */
+  snapshot(): EngineSnapshot {
+    return {
+      version: 1,
+      maxTs: this.maxTs,
+      nextHour: this.nextHour,
+      identities: [...this.identities.values()].map((s) => ({
+        id: s.id,
+        kind: s.kind,
+        firstSeen: s.firstSeen,
+        lastSeen: s.lastSeen,
+        activeDays: s.activeDays,
+        lastActiveDay: s.lastActiveDay,
+        profile: s.profile.snapshot(),
+        namespaces: setToB64(s.namespaces),
+        networks: setToB64(s.networks),
+        clients: setToB64(s.clients),
+        reposMax: s.reposMax,
+        reposLevel: s.reposLevel,
+        buckets: s.buckets.map((b) => ({ ...b, evidence: [...b.evidence], early: b.early ? [...b.early] : [] })),
+      })),
+      keyed: structuredClone([...this.keyedState]),
+      registryHours: structuredClone([...this.registryHours.values()]),
+      population: structuredClone(this.pop),
+      recentIds: [...this.recentIds].slice(-10_000),
+      stats: { ...this.stats },
+      meta: structuredClone(this.meta),
+    };
+  }
+
+  /** Rebuilds an engine from `snapshot()` output (same settings and rules expected). */
+  static fromSnapshot(s: EngineSnapshot, settings: DetectionSettings, rules: readonly ActiveRule[], options: { recentIds?: number } = {}): DetectorEngine {
+    const e = new DetectorEngine(settings, rules, options);
+    const json = (x: number | null): number => (x === null ? -Infinity : x);
+    e.maxTs = json(s.maxTs as number | null);
+    e.nextHour = s.nextHour;
+    for (const i of s.identities) {
+      const zone = e.zoneRes.find((z) => z.re.test(i.id))?.zone ?? settings.defaultZone;
+      const st: IdentityState = {
+        id: i.id,
+        kind: i.kind,
+        zone,
+        firstSeen: i.firstSeen,
+        lastSeen: json(i.lastSeen as number | null),
+        activeDays: i.activeDays,
+        lastActiveDay: i.lastActiveDay,
+        profile: new IdentityProfile(i.profile),
+        namespaces: setFromB64(i.namespaces),
+        networks: setFromB64(i.networks),
+        clients: setFromB64(i.clients),
+        reposMax: i.reposMax,
+        reposLevel: i.reposLevel,
+        buckets: i.buckets.map((b) => ({ ...b, evidence: new Map(b.evidence), early: b.early.length ? new Map(b.early.map(([k, v]) => [k, v ?? Infinity])) : undefined })),
+      };
+      e.identities.set(i.id, st);
+      for (const b of st.buckets) {
+        let set = e.openHours.get(b.hour);
+        if (!set) e.openHours.set(b.hour, (set = new Set()));
+        set.add(st.id);
+      }
+    }
+    for (const [k, v] of s.keyed) e.keyedState.set(k, v);
+    for (const rh of s.registryHours) e.registryHours.set(rh.hour, rh);
+    e.pop.pulls.push(...s.population.pulls);
+    e.pop.bytes.push(...s.population.bytes);
+    e.pop.repos.push(...s.population.repos);
+    for (const id of s.recentIds) e.recentIds.add(id);
+    Object.assign(e.stats, s.stats);
+    e.meta = s.meta;
+    return e;
+  }
+}

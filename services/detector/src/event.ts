@@ -1,0 +1,149 @@
+import type { ActorKind, EventAction, RegistryEvent } from '../../../shared/src/model/registry-event.ts';
+import { identityOf } from '../../../shared/src/model/registry-event.ts';
+
+/**
+ * The compact projection of a RegistryEvent that the detector keeps and reasons about. Field
+ * meanings follow the event model (shared/src/model/registry-event.ts); times are ms since epoch
+ * (event time, `@timestamp`), sizes in bytes, durations in ns.
+ */
+export interface DetectorEvent {
+  ts: number;
+  /** `@timestamp` as written (kept for findings). */
+  time: string;
+  id: string;
+  action: EventAction;
+  outcome: 'success' | 'failure' | 'unknown';
+  dataset: string;
+  /** `identityOf(event)`: `user.name`, else `ip:<source.ip>`. */
+  identity: string;
+  user: string | undefined;
+  ip: string | undefined;
+  actorKind: ActorKind;
+  anonymous: boolean;
+  repository: string | undefined;
+  namespace: string | undefined;
+  tag: string | undefined;
+  digest: string | undefined;
+  /** Bytes sent in the response (`http.response.body.bytes`), 0 when unknown. */
+  bytes: number;
+  status: number | undefined;
+  userAgent: string | undefined;
+  imagePull: boolean;
+  head: boolean;
+  requestId: string | undefined;
+  /** `event.duration`, ns. */
+  durationNs: number | undefined;
+  attemptedUser: string | undefined;
+}
+
+/**
+ * Projects a normalized event. Returns undefined when `@timestamp` does not parse (the caller
+ * counts it as rejected; the normalizer should never produce one).
+ */
+export function toDetectorEvent(e: RegistryEvent): DetectorEvent | undefined {
+  const ts = Date.parse(e['@timestamp']);
+  if (!Number.isFinite(ts)) return undefined;
+  const o = e.oci_registry;
+  const blobBytes = e.http?.response?.body?.bytes;
+  return {
+    ts,
+    time: e['@timestamp'],
+    id: e.event.id,
+    action: e.event.action,
+    outcome: e.event.outcome,
+    dataset: e.event.dataset,
+    identity: identityOf(e),
+    user: e.user?.name,
+    ip: e.source?.ip,
+    actorKind: o.actor?.kind ?? (e.user?.name ? 'user' : 'anonymous'),
+    anonymous: o.actor?.anonymous ?? !e.user?.name,
+    repository: o.repository,
+    namespace: o.namespace ?? (o.repository?.includes('/') ? o.repository.split('/')[0] : undefined),
+    tag: o.tag,
+    digest: o.digest,
+    bytes: typeof blobBytes === 'number' && blobBytes > 0 ? blobBytes : 0,
+    status: e.http?.response?.status_code,
+    userAgent: e.user_agent?.original,
+    imagePull: o.image_pull === true,
+    head: o.head === true,
+    requestId: e.http?.request?.id,
+    durationNs: e.event.duration,
+    attemptedUser: o.attempted_user,
+  };
+}
+
+const NOTIFICATION_DATASETS = new Set(['oci_registry.notification', 'harbor.webhook']);
+
+/** True for events that come from registry notifications/webhooks (successes, user known). */
+export function isNotification(e: DetectorEvent): boolean {
+  return NOTIFICATION_DATASETS.has(e.dataset);
+}
+
+/**
+ * Merges two events of the same HTTP request (`http.request.id`): a notification carries the
+ * user (2.x registries), the log line carries status, outcome, bytes and latency. The result
+ * keeps the earliest time and the first event id, the user from whichever has one, and the
+ * log's status/outcome/bytes/duration/action; the identity is recomputed.
+ */
+export function mergeSameRequest(a: DetectorEvent, b: DetectorEvent): DetectorEvent {
+  const log = isNotification(a) && !isNotification(b) ? b : isNotification(b) && !isNotification(a) ? a : undefined;
+  const other = log === a ? b : a;
+  const m: DetectorEvent = { ...(log ?? a) };
+  m.ts = Math.min(a.ts, b.ts);
+  m.time = a.ts <= b.ts ? a.time : b.time;
+  m.id = a.id;
+  m.user = a.user ?? b.user;
+  m.ip = m.ip ?? other.ip;
+  m.repository = m.repository ?? other.repository;
+  m.namespace = m.namespace ?? other.namespace;
+  m.tag = m.tag ?? other.tag;
+  m.digest = m.digest ?? other.digest;
+  m.userAgent = m.userAgent ?? other.userAgent;
+  m.bytes = Math.max(a.bytes, b.bytes);
+  m.durationNs = m.durationNs ?? other.durationNs;
+  m.imagePull = log ? log.imagePull || (other.imagePull && log.outcome !== 'failure') : a.imagePull || b.imagePull;
+  if (m.user) {
+    m.anonymous = false;
+    if (m.actorKind === 'anonymous') m.actorKind = other.actorKind === 'anonymous' ? 'user' : other.actorKind;
+  }
+  m.identity = m.user ?? `ip:${m.ip ?? 'unknown'}`;
+  return m;
+}
+
+/** The network of an IP for first-seen checks: IPv4 /24, IPv6 /48 (textual prefix). */
+export function networkOf(ip: string): string {
+  if (ip.includes(':')) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+    if (mapped) return networkOf(mapped[1]!);
+    const parts = ip.split(':');
+    return `${parts.slice(0, 3).join(':')}::/48`;
+  }
+  const p = ip.split('.');
+  return p.length === 4 ? `${p[0]}.${p[1]}.${p[2]}.0/24` : ip;
+}
+
+/** Client family of a user agent, for robot→client checks. */
+export function clientFamily(ua: string | undefined): { family: string; interactive: boolean } {
+  if (!ua) return { family: 'unknown', interactive: false };
+  const s = ua.toLowerCase();
+  const rules: [RegExp, string, boolean][] = [
+    [/^curl\//, 'curl', true],
+    [/^wget\//, 'wget', true],
+    [/python-requests|python-urllib|aiohttp/, 'python', true],
+    [/^go-http-client/, 'go-http-client', true],
+    [/^postmanruntime/, 'postman', true],
+    [/^docker\//, 'docker', true],
+    [/^podman\//, 'podman', true],
+    [/skopeo/, 'skopeo', false],
+    [/^containerd\//, 'containerd', false],
+    [/cri-o/, 'cri-o', false],
+    [/^buildkit/, 'buildkit', false],
+    [/^kaniko|kaniko/, 'kaniko', false],
+    [/^crane|go-containerregistry/, 'crane', false],
+    [/trivy/, 'trivy', false],
+    [/^helm\//, 'helm', false],
+    [/^oras\//, 'oras', false],
+  ];
+  for (const [re, family, interactive] of rules) if (re.test(s)) return { family, interactive };
+  return { family: s.split(/[/ ]/)[0] ?? 'unknown', interactive: false };
+}

@@ -1,0 +1,16 @@
+import { identityEntity } from '../findings.ts';
+import { windowRule } from './window-rule.ts';
+import { who } from './evidence.ts';
+
+/** `_catalog` listing and tags-list walking across many repositories by one identity. */
+export const catalogEnumeration = windowRule({
+  id: 'registry.enumeration',
+  description: 'Catalog (/v2/_catalog) and tags-list requests across many repositories by one identity within a short window.',
+  defaults: { threshold: 30, windowSeconds: 600, minDistinct: 10 },
+  key: (ev) => (ev.action === 'catalog' || ev.action === 'tags-list' ? identityEntity(ev.identity) : undefined),
+  distinct: (ev) => (ev.action === 'catalog' ? '_catalog' : ev.repository),
+  unit: 'requests',
+  severity: (c, t) => (c >= 5 * t ? 'high' : 'medium'),
+  message: (e, c, p, d) =>
+    `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} made ${c} catalog/tags-list requests over ${d.length}${d.length >= 64 ? '+' : ''} repositories within ${p.windowSeconds / 60} minutes (alert at ${p.threshold} over ${p.minDistinct}; typical 0).`,
+});

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { clientFamily } from '../event.ts';
+import { identityEntity } from '../findings.ts';
+import type { DetectionRule } from './types.ts';
+
+const params = z.object({});
+
+/**
+ * A robot/service token used with a client family it never used (robot → user agent); high when
+ * the client is interactive or a scripting tool (docker CLI, curl, python) — a token lifted from CI.
+ */
+export const robotNewClient: DetectionRule<z.infer<typeof params>> = {
+  id: 'robot.new_client',
+  description: 'A robot token used with a client it never used; high when the client is interactive or scripting (docker CLI, curl, python).',
+  paramsSchema: params,
+  observe(ev, st, view, _p, now) {
+    if (st.kind !== 'robot' && st.kind !== 'service') return [];
+    if (!ev.userAgent || ev.outcome === 'failure' || !view.isWarm(st, now)) return [];
+    const c = clientFamily(ev.userAgent);
+    if (st.clients.has(c.family)) return [];
+    return [
+      {
+        rule: this.id,
+        severity: c.interactive ? 'high' : 'low',
+        score: c.interactive ? 80 : 30,
+        entity: identityEntity(st.id),
+        windowStart: Math.floor(ev.ts / 1000) * 1000,
+        windowEnd: Math.floor(ev.ts / 1000) * 1000 + 1000,
+        observed: { value: 1, unit: 'new clients' },
+        expected: { value: 0, unit: 'new clients', upper: 0 },
+        evidence: {
+          user_agents: [{ name: ev.userAgent, count: 1 }],
+          source_ips: ev.ip ? [{ ip: ev.ip, count: 1 }] : [],
+          repositories: ev.repository ? [{ name: ev.repository, count: 1 }] : [],
+          sample_event_ids: [ev.id],
+          extra: { client_family: c.family, interactive: c.interactive, known_clients: st.clients.size },
+        },
+        message: `robot ${st.id} was used with client ${c.family}${c.interactive ? ' (interactive/scripting)' : ''}, never seen for it before (${st.clients.size} known client families).`,
+        labels: { client_family: c.family },
+      },
+    ];
+  },
+};

@@ -1,0 +1,35 @@
+import type { z } from 'zod';
+import type { DetectorEvent } from '../event.ts';
+import type { Detection } from '../findings.ts';
+import type { HourBucket, IdentityState, RegistryHour } from '../state/types.ts';
+import type { EngineView } from '../state/view.ts';
+
+/**
+ * A detection rule: one file in rules/, one line in rules/index.ts. Every hook is a
+ * deterministic function of its arguments: the event or closed buckets, the engine's state view
+ * (per-identity state and the rule's own keyed state, both snapshotted), the rule's params and
+ * `now` (event-time watermark, ms) — no I/O, no clock. Hooks return Detections; the engine turns
+ * them into Findings with stable ids.
+ */
+export interface DetectionRule<P = unknown> {
+  /** Dotted finding rule id, e.g. `pull.volume_spike`. */
+  readonly id: string;
+  readonly description: string;
+  /** zod schema of the params with defaults (`parse({})` gives the defaults). */
+  readonly paramsSchema: z.ZodType<P>;
+  /**
+   * Per event, in event-time order, after the engine counted the event into its hour bucket and
+   * before it updated first-seen sets and `lastSeen` (so "before" state is visible).
+   */
+  observe?(ev: DetectorEvent, identity: IdentityState, view: EngineView, params: P, now: number): Detection[];
+  /** All identities' buckets of one closed hour (late buckets come alone with `late: true`). */
+  closeHour?(buckets: readonly { bucket: HourBucket; identity: IdentityState }[], view: EngineView, params: P, now: number): Detection[];
+  /** Registry-wide counters of one closed hour (SLO rules). */
+  closeRegistryHour?(hour: RegistryHour, view: EngineView, params: P, now: number): Detection[];
+}
+
+/** A rule with its parsed params, as the engine runs it. */
+export interface ActiveRule {
+  readonly rule: DetectionRule;
+  readonly params: unknown;
+}

@@ -1,0 +1,51 @@
+import type { ActorKind } from '../../../../shared/src/model/registry-event.ts';
+import type { IdentityProfile } from '../baseline/identity-profile.ts';
+import type { HashSet32 } from '../hash-set.ts';
+
+/** One identity's open (or late) hour of activity. Evidence keys: `r:<repo>`, `i:<ip>`, `u:<ua>`. */
+export interface HourBucket {
+  /** Epoch hour (ms / 3 600 000). */
+  hour: number;
+  pulls: number;
+  bytes: number;
+  events: number;
+  /** Distinct repositories touched by pulls (manifest or blob GET). */
+  repos: number;
+  evidence: Map<string, number>;
+  samples: string[];
+  /** Late bucket: its hour was already closed when these events arrived. */
+  late: boolean;
+  /** Per-rule early-fire thresholds (Infinity once fired). */
+  early: Map<string, number> | undefined;
+}
+
+/** Everything the detector remembers about one identity (the `regwatch.events` key). */
+export interface IdentityState {
+  readonly id: string;
+  kind: ActorKind;
+  zone: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** Days (UTC) with activity, and the last one (epoch day). */
+  activeDays: number;
+  lastActiveDay: number;
+  profile: IdentityProfile;
+  namespaces: HashSet32;
+  networks: HashSet32;
+  clients: HashSet32;
+  /** Largest and EWMA distinct repositories per active hour (closed hours). */
+  reposMax: number;
+  reposLevel: number;
+  /** Open hour buckets (normally one; two around an hour boundary within the allowed lateness). */
+  buckets: HourBucket[];
+}
+
+/** Registry-wide counters of one hour (SLOs from logs). Latencies in ms. */
+export interface RegistryHour {
+  hour: number;
+  pullRequests: number;
+  pullFailures: number;
+  pullLatencyMs: number[];
+  authLatencyMs: number[];
+  failureSamples: string[];
+}

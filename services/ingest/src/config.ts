@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { env } from '../../../shared/src/config.ts';
+import { esConfigSchema } from '../../../shared/src/es/client.ts';
+import { DEFAULT_NAMESPACE, FINDINGS_INDEX, STORAGE_INDEX } from '../../../shared/src/es/names.ts';
+import { TOPICS } from '../../../shared/src/topics.ts';
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const ingestEnvObject = z.object({
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+    INGEST_ROLES: env.list('receiver,indexer').describe('Which parts run in this process: receiver, indexer (comma list)'),
+    KAFKA_BROKERS: env.list('127.0.0.1:9092').describe('Kafka bootstrap brokers, host:port comma list'),
+    KAFKA_CLIENT_ID: z.string().default('regwatch-ingest').describe('Kafka client id'),
+    KAFKA_TOPIC_PARTITIONS: env.int(3).describe('Partitions for topics created at start-up'),
+    KAFKA_PUBLISH_TIMEOUT_MS: env.int(5000).describe('Max time for one acknowledged Kafka write before the receiver answers 503'),
+    REGWATCH_TOPIC_PREFIX: z.string().default('').describe('Prefix for every topic name (isolation of test runs / tenants)'),
+    INGEST_GROUP_ID: z.string().default('ingest').describe('Consumer group of the indexer'),
+    ES_URLS: env.list('http://127.0.0.1:9200').describe('Elasticsearch node URLs, comma list'),
+    ES_USERNAME: optional.describe('Elasticsearch basic-auth user'),
+    ES_PASSWORD: optional.describe('Elasticsearch basic-auth password (secret)'),
+    ES_API_KEY: optional.describe('Elasticsearch API key (secret)'),
+    ES_CA_FILE: optional.describe('PEM CA certificate for Elasticsearch TLS'),
+    ES_TLS_REJECT_UNAUTHORIZED: env.bool(true).describe('Verify the Elasticsearch TLS certificate'),
+    ES_REQUEST_TIMEOUT_MS: env.int(30_000).describe('Elasticsearch request timeout'),
+    ES_NAMESPACE: z.string().default(DEFAULT_NAMESPACE).describe('Data stream namespace: logs-oci_registry.<dataset>-<namespace>'),
+    ES_FINDINGS_INDEX: z.string().default(FINDINGS_INDEX).describe('Index (alias) for regwatch.findings'),
+    ES_STORAGE_INDEX: z.string().default(STORAGE_INDEX).describe('Index (alias) for regwatch.storage samples'),
+    ES_STARTUP_TIMEOUT_MS: env.int(60_000).describe('How long start-up waits for Elasticsearch to be ready'),
+    INGEST_ITEM_RETRIES: env.int(5).describe('Retries of a bulk item answered 429/5xx before it is dead-lettered'),
+    INGEST_RETRY_BASE_MS: env.int(1000).describe('First backoff for retried bulk items / ES outages (doubles, with jitter)'),
+    INGEST_RETRY_MAX_MS: env.int(15_000).describe('Backoff cap'),
+    INGEST_CORRELATION_SIZE: env.int(50_000).describe('Request ids remembered to enrich log lines from notifications'),
+    RECEIVER_HOST: z.string().default('127.0.0.1').describe('Receiver listen address'),
+    RECEIVER_PORT: env.int(8080).describe('Receiver listen port'),
+    RECEIVER_AUTH: z.enum(['bearer', 'none']).default('bearer').describe('bearer: require one of RECEIVER_TOKENS; none: open (trusted networks only)'),
+    RECEIVER_TOKENS: env.list('').describe('Accepted bearer tokens, comma list (secret)'),
+    RECEIVER_BODY_LIMIT_BYTES: env.int(4 * 1024 * 1024).describe('Largest accepted request body; larger → 413'),
+    RECEIVER_RATE_LIMIT_MAX: env.int(0).describe('Requests per window per client IP; 0 disables rate limiting'),
+    RECEIVER_RATE_LIMIT_WINDOW_MS: env.int(60_000).describe('Rate-limit window'),
+    RECEIVER_RETRY_AFTER_S: env.int(5).describe('Retry-After seconds sent with 503 when Kafka is unavailable'),
+    SHUTDOWN_TIMEOUT_MS: env.int(20_000).describe('Max time for the graceful shutdown sequence'),
+});
+
+/** The ES connection slice as `esConfigSchema` input. The indexer owns retries (it pauses the
+ * partition while ES is down), so the client itself never retries. */
+function esInput(c: z.output<typeof ingestEnvObject>): Record<string, unknown> {
+  return {
+    nodes: c.ES_URLS,
+    ...(c.ES_USERNAME !== undefined ? { username: c.ES_USERNAME } : {}),
+    ...(c.ES_PASSWORD !== undefined ? { password: c.ES_PASSWORD } : {}),
+    ...(c.ES_API_KEY !== undefined ? { apiKey: c.ES_API_KEY } : {}),
+    ...(c.ES_CA_FILE !== undefined ? { caFile: c.ES_CA_FILE } : {}),
+    tlsRejectUnauthorized: c.ES_TLS_REJECT_UNAUTHORIZED,
+    requestTimeoutMs: c.ES_REQUEST_TIMEOUT_MS,
+    maxRetries: 0,
+  };
+}
+
+/**
+ * Environment of the ingest service (receiver + indexer). Every variable is described; times are
+ * milliseconds, sizes bytes. Parsed once in main.ts with `loadConfig(ingestEnvSchema, process.env)`.
+ */
+export const ingestEnvSchema = ingestEnvObject
+  .superRefine((c, ctx) => {
+    const es = esConfigSchema.safeParse(esInput(c));
+    if (!es.success) for (const i of es.error.issues) ctx.addIssue({ code: 'custom', path: ['ES', ...i.path.map(String)], message: i.message });
+    if (c.RECEIVER_AUTH === 'bearer' && c.INGEST_ROLES.includes('receiver') && c.RECEIVER_TOKENS.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['RECEIVER_TOKENS'], message: 'at least one token is required when RECEIVER_AUTH=bearer' });
+    }
+    for (const r of c.INGEST_ROLES) {
+      if (r !== 'receiver' && r !== 'indexer') ctx.addIssue({ code: 'custom', path: ['INGEST_ROLES'], message: `unknown role "${r}"` });
+    }
+  })
+  .transform((c) => {
+    const topic = (t: string): string => `${c.REGWATCH_TOPIC_PREFIX}${t}`;
+    return {
+      logLevel: c.LOG_LEVEL,
+      roles: { receiver: c.INGEST_ROLES.includes('receiver'), indexer: c.INGEST_ROLES.includes('indexer') },
+      kafka: {
+        brokers: c.KAFKA_BROKERS,
+        clientId: c.KAFKA_CLIENT_ID,
+        partitions: c.KAFKA_TOPIC_PARTITIONS,
+        publishTimeoutMs: c.KAFKA_PUBLISH_TIMEOUT_MS,
+        groupId: c.INGEST_GROUP_ID,
+      },
+      topics: {
+        notifications: topic(TOPICS.notifications),
+        logs: topic(TOPICS.logs),
+        harborWebhooks: topic(TOPICS.harborWebhooks),
+        events: topic(TOPICS.events),
+        dlq: topic(TOPICS.dlq),
+        storage: topic(TOPICS.storage),
+        findings: topic(TOPICS.findings),
+      },
+      es: esConfigSchema.parse(esInput(c)),
+      esStartupTimeoutMs: c.ES_STARTUP_TIMEOUT_MS,
+      indices: { namespace: c.ES_NAMESPACE, findings: c.ES_FINDINGS_INDEX, storage: c.ES_STORAGE_INDEX },
+      indexer: {
+        itemRetries: c.INGEST_ITEM_RETRIES,
+        retryBaseMs: c.INGEST_RETRY_BASE_MS,
+        retryMaxMs: c.INGEST_RETRY_MAX_MS,
+        correlationSize: c.INGEST_CORRELATION_SIZE,
+      },
+      receiver: {
+        host: c.RECEIVER_HOST,
+        port: c.RECEIVER_PORT,
+        tokens: c.RECEIVER_AUTH === 'bearer' ? c.RECEIVER_TOKENS : [],
+        bodyLimitBytes: c.RECEIVER_BODY_LIMIT_BYTES,
+        rateLimit: c.RECEIVER_RATE_LIMIT_MAX > 0 ? { max: c.RECEIVER_RATE_LIMIT_MAX, timeWindowMs: c.RECEIVER_RATE_LIMIT_WINDOW_MS } : null,
+        retryAfterSeconds: c.RECEIVER_RETRY_AFTER_S,
+      },
+      shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    };
+  });
+
+export type IngestConfig = z.output<typeof ingestEnvSchema>;
+export type ReceiverConfig = IngestConfig['receiver'];
+export type IngestTopics = IngestConfig['topics'];

@@ -1,0 +1,159 @@
+/**
+ * Composition root of the ingest service (receiver + indexer). The only file of the service that
+ * reads `process.env` (see config.ts for every variable). Start:
+ *   sh scripts/node.sh services/ingest/src/main.ts
+ * Logs are pino JSON on stdout. Exit codes: 0 after a clean shutdown, 1 on a start-up failure
+ * (the error code and message are logged: CONFIG_INVALID, KAFKA_UNAVAILABLE, ES_AUTH_FAILED, …).
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
+import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
+import { loadConfig } from '../../../shared/src/config.ts';
+import { AppError } from '../../../shared/src/errors.ts';
+import { applyElasticsearchAssets } from '../../../shared/src/es/assets.ts';
+import { detectCapabilities } from '../../../shared/src/es/capabilities.ts';
+import { createEsClient, redactedNodes, waitForElasticsearch } from '../../../shared/src/es/client.ts';
+import { createLogger, type Logger } from '../../../shared/src/logger.ts';
+import type { BulkResponseItem } from './bulk.ts';
+import { ingestEnvSchema, type IngestConfig } from './config.ts';
+import { createIndexer, type Indexer } from './indexer.ts';
+import { createIngestMetrics } from './metrics.ts';
+import { sharedNormalizer } from './normalizer.ts';
+import { buildReceiver, type Receiver, type ReadyState } from './receiver.ts';
+
+/** Remembers whether the last Kafka write was acknowledged (receiver readiness). */
+function trackingPublisher(inner: Publisher): Publisher & { healthy(): boolean } {
+  let ok = true;
+  return {
+    healthy: () => ok,
+    async publish(topic: string, messages: readonly OutgoingMessage[]) {
+      try {
+        await inner.publish(topic, messages);
+        ok = true;
+      } catch (err) {
+        ok = false;
+        throw err;
+      }
+    },
+    close: () => inner.close(),
+  };
+}
+
+async function start(config: IngestConfig, log: Logger): Promise<() => Promise<void>> {
+  const metrics = createIngestMetrics();
+  const bus = createKafkaBus({
+    brokers: config.kafka.brokers,
+    clientId: config.kafka.clientId,
+    logger: log,
+    publishTimeoutMs: config.kafka.publishTimeoutMs,
+    onConsumerLag: (_g, topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+  });
+  await bus.ensureTopics(Object.values(config.topics), config.kafka.partitions);
+  const publisher = trackingPublisher(bus.publisher());
+
+  let es: Client | null = null;
+  let indexer: Indexer | null = null;
+  let receiver: Receiver | null = null;
+  if (config.roles.indexer) {
+    es = createEsClient(config.es);
+    log.info({ nodes: redactedNodes(config.es) }, 'waiting for Elasticsearch');
+    await waitForElasticsearch(es, { timeoutMs: config.esStartupTimeoutMs });
+    const capabilities = await detectCapabilities(es);
+    const report = await applyElasticsearchAssets(es, { namespace: config.indices.namespace, logger: log, capabilities });
+    for (const w of report.warnings) log.warn({ capabilities }, w);
+    const client = es;
+    indexer = createIndexer({
+      bus,
+      publisher,
+      bulk: async (operations) => {
+        const res = await client.bulk({ operations: operations as never[], refresh: false });
+        return { items: res.items as unknown as BulkResponseItem[] };
+      },
+      normalizer: sharedNormalizer,
+      topics: config.topics,
+      indices: config.indices,
+      groupId: config.kafka.groupId,
+      options: config.indexer,
+      logger: log,
+      metrics,
+    });
+    await indexer.start();
+  }
+  if (config.roles.receiver) {
+    const idx = indexer;
+    receiver = buildReceiver({
+      publisher,
+      topics: config.topics,
+      config: config.receiver,
+      logger: log,
+      metrics,
+      ready: (): ReadyState => {
+        const checks: Record<string, string> = { kafka: publisher.healthy() ? 'ok' : 'last write not acknowledged' };
+        let ready = publisher.healthy();
+        if (idx) {
+          const r = idx.ready();
+          Object.assign(checks, r.checks);
+          ready = ready && r.ready;
+        }
+        return { ready, checks };
+      },
+    });
+    const address = await receiver.listen({ host: config.receiver.host, port: config.receiver.port });
+    log.info({ address, auth: config.receiver.tokens.length > 0 ? 'bearer' : 'none' }, 'receiver listening');
+  }
+  log.info({ roles: config.roles, topics: config.topics }, 'ingest started');
+
+  // Fixed order: stop taking HTTP requests → drain the in-flight batch and leave the group
+  // (offsets of finished batches are already committed) → close the producer → close ES.
+  return async () => {
+    if (receiver) await receiver.close();
+    if (indexer) await indexer.stop();
+    await publisher.close();
+    await bus.close();
+    if (es) await es.close();
+  };
+}
+
+async function main(): Promise<void> {
+  let log: Logger = createLogger('ingest');
+  let stop: (() => Promise<void>) | null = null;
+  let stopping = false;
+  let timeoutMs = 20_000;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs }, 'shutdown timed out');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    void (stop ? stop() : Promise.resolve())
+      .then(() => {
+        log.info('stopped');
+        log.flush();
+        process.exitCode = 0;
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'error during shutdown');
+        process.exitCode = 1;
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  try {
+    const config = loadConfig(ingestEnvSchema, process.env, 'ingest environment');
+    log = createLogger('ingest', { level: config.logLevel });
+    timeoutMs = config.shutdownTimeoutMs;
+    stop = await start(config, log);
+    if (stopping) await stop();
+  } catch (err) {
+    const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message ?? String(err), { cause: err });
+    log.fatal({ code: e.code, retriable: e.retriable, err: { message: e.message } }, `ingest failed to start: ${e.message}`);
+    process.stderr.write(`regwatch ingest: ${e.code}: ${e.message}\n`);
+    log.flush();
+    process.exit(1);
+  }
+}
+
+await main();

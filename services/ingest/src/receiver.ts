@@ -1,0 +1,244 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { AppError } from '../../../shared/src/errors.ts';
+import type { Logger } from '../../../shared/src/logger.ts';
+import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
+import type { IngestTopics, ReceiverConfig } from './config.ts';
+import type { IngestMetrics } from './metrics.ts';
+
+/** Media types accepted per route (parameters such as `; charset=utf-8` are ignored). */
+export const ACCEPTED_MEDIA_TYPES = {
+  /** Distribution sends its envelope media type (v1; v3 registries also v2) — docs: notifications.md. */
+  notifications: [
+    'application/vnd.docker.distribution.events.v1+json',
+    'application/vnd.docker.distribution.events.v2+json',
+    'application/json',
+  ],
+  /** Harbor webhooks (`application/json`; CloudEvents format since Harbor 2.10). */
+  harbor: ['application/json', 'application/cloudevents+json'],
+  /** Log lines: NDJSON or plain text, one line per record. */
+  logs: ['application/x-ndjson', 'application/jsonl', 'text/plain', 'application/json'],
+  storage: ['application/json'],
+} as const;
+
+export interface ReadyState {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+export interface ReceiverDeps {
+  readonly publisher: Publisher;
+  readonly topics: Pick<IngestTopics, 'notifications' | 'logs' | 'harborWebhooks' | 'storage'>;
+  readonly config: ReceiverConfig;
+  readonly logger: Logger;
+  readonly metrics: IngestMetrics;
+  /** Readiness for `/readyz` (Kafka reachable, …). */
+  readonly ready: () => ReadyState;
+  /** Clock for `regwatch.received_at` headers (tests pin it). */
+  readonly now?: () => Date;
+}
+
+/** Message headers the receiver attaches to every raw message (read back by the indexer). */
+export const RAW_HEADERS = {
+  contentType: 'content-type',
+  receivedAt: 'regwatch.received_at',
+  route: 'regwatch.route',
+} as const;
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Constant-time bearer check: compares SHA-256 digests (equal length) of the presented token
+ * against every configured token without an early exit.
+ */
+export function bearerMatches(header: string | undefined, tokenDigests: readonly Buffer[]): boolean {
+  if (!header) return false;
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  if (!m) return false;
+  const presented = sha256(m[1]!);
+  let ok = false;
+  for (const d of tokenDigests) ok = timingSafeEqual(presented, d) || ok;
+  return ok;
+}
+
+const mediaTypeOf = (req: FastifyRequest): string => (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+
+function isJson(body: Buffer): boolean {
+  if (body.length === 0) return false;
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Splits a logs body (NDJSON or plain lines, `\n` or `\r\n`) into its non-blank lines.
+ * The bytes of each line are kept as sent.
+ */
+export function splitLines(body: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= body.length; i++) {
+    if (i === body.length || body[i] === 0x0a) {
+      let end = i;
+      if (end > start && body[end - 1] === 0x0d) end--;
+      const line = body.subarray(start, end);
+      if (line.some((b) => b !== 0x20 && b !== 0x09)) out.push(line);
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the ingest receiver (Fastify 5). Routes:
+ * - `POST /v1/notifications` — a Distribution notification envelope (notifications.md), kept
+ *   byte-for-byte in `registry.notifications`;
+ * - `POST /v1/harbor` — a Harbor webhook payload → `harbor.webhooks`;
+ * - `POST /v1/logs` — NDJSON or plain log lines → one `registry.logs` message per line;
+ * - `POST /v1/storage` — a storage sample `{timestamp, used_bytes, capacity_bytes, scope}` → `regwatch.storage`;
+ * - `GET /healthz`, `/readyz`, `/metrics` (open, no token).
+ *
+ * Status rules: 202 only after Kafka acknowledged every message; 503 + `Retry-After` when it did
+ * not; 401 bad/missing token; 413 body over the limit; 415 wrong media type; 400 only for a body
+ * that is not JSON at all (JSON that we cannot normalize is accepted and dead-lettered later, since a
+ * 4xx makes the registry resend the same envelope forever — case C16). Tokens and Authorization
+ * headers are never logged. The caller calls `listen`; tests use `inject`.
+ */
+export function buildReceiver(deps: ReceiverDeps) {
+  const { config, metrics, publisher, topics } = deps;
+  const log = deps.logger.child({ component: 'receiver' });
+  const now = deps.now ?? (() => new Date());
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: false,
+    return503OnClosing: true,
+  });
+
+  // Keep every body as raw bytes: raw topics store the original bytes, and status rules (415 vs
+  // 400) are decided per route below rather than by a global JSON parser.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    metrics.requests.inc({ route, status_code: String(reply.statusCode) });
+    metrics.requestDuration.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof AppError && err.code === 'KAFKA_UNAVAILABLE') {
+      metrics.kafkaUp.set(0);
+      req.log.warn({ code: err.code, route: req.routeOptions.url }, 'kafka unavailable; answering 503');
+      return reply
+        .code(503)
+        .header('retry-after', String(config.retryAfterSeconds))
+        .send({ error: 'KAFKA_UNAVAILABLE', message: 'event bus unavailable, retry later' });
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'receiver error');
+    return reply.code(status).send({ error: err.code ?? 'INTERNAL', message: status === 500 ? 'internal error' : err.message });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = deps.ready();
+    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
+
+  const tokenDigests = config.tokens.map(sha256);
+
+  async function publishRaw(req: FastifyRequest, reply: FastifyReply, topic: string, messages: OutgoingMessage[]): Promise<FastifyReply> {
+    await publisher.publish(topic, messages);
+    metrics.kafkaUp.set(1);
+    return reply.code(202).send({ accepted: messages.length });
+  }
+
+  const rawHeaders = (req: FastifyRequest, route: string): Record<string, string> => ({
+    [RAW_HEADERS.contentType]: mediaTypeOf(req),
+    [RAW_HEADERS.receivedAt]: now().toISOString(),
+    [RAW_HEADERS.route]: route,
+  });
+
+  function checkMedia(req: FastifyRequest, accepted: readonly string[]): void {
+    if (!accepted.includes(mediaTypeOf(req))) {
+      throw Object.assign(new Error(`unsupported media type "${mediaTypeOf(req) || '(none)'}"; accepted: ${accepted.join(', ')}`), {
+        statusCode: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      });
+    }
+  }
+  function bodyOf(req: FastifyRequest): Buffer {
+    return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  }
+  function requireJson(body: Buffer): void {
+    if (!isJson(body)) throw Object.assign(new Error('body is not JSON'), { statusCode: 400, code: 'BODY_NOT_JSON' });
+  }
+
+  // Authenticated ingestion routes live in their own encapsulated plugin so the auth and rate-limit
+  // hooks never touch /healthz, /readyz and /metrics.
+  void app.register(async (api) => {
+    if (tokenDigests.length > 0) {
+      api.addHook('onRequest', async (req, reply) => {
+        if (!bearerMatches(req.headers.authorization, tokenDigests)) {
+          return reply
+            .code(401)
+            .header('www-authenticate', 'Bearer realm="regwatch"')
+            .send({ error: 'UNAUTHORIZED', message: 'missing or invalid bearer token' });
+        }
+      });
+    }
+    if (config.rateLimit) {
+      await api.register(rateLimit, { global: true, max: config.rateLimit.max, timeWindow: config.rateLimit.timeWindowMs });
+    }
+
+    api.post('/v1/notifications', async (req, reply) => {
+      checkMedia(req, ACCEPTED_MEDIA_TYPES.notifications);
+      const body = bodyOf(req);
+      requireJson(body);
+      return publishRaw(req, reply, topics.notifications, [{ key: null, value: body, headers: rawHeaders(req, 'notifications') }]);
+    });
+
+    api.post('/v1/harbor', async (req, reply) => {
+      checkMedia(req, ACCEPTED_MEDIA_TYPES.harbor);
+      const body = bodyOf(req);
+      requireJson(body);
+      return publishRaw(req, reply, topics.harborWebhooks, [{ key: null, value: body, headers: rawHeaders(req, 'harbor') }]);
+    });
+
+    api.post('/v1/logs', async (req, reply) => {
+      checkMedia(req, ACCEPTED_MEDIA_TYPES.logs);
+      const headers = rawHeaders(req, 'logs');
+      const lines = splitLines(bodyOf(req));
+      if (lines.length === 0) return reply.code(202).send({ accepted: 0 });
+      return publishRaw(
+        req,
+        reply,
+        topics.logs,
+        lines.map((value) => ({ key: null, value, headers })),
+      );
+    });
+
+    api.post('/v1/storage', async (req, reply) => {
+      checkMedia(req, ACCEPTED_MEDIA_TYPES.storage);
+      const body = bodyOf(req);
+      requireJson(body);
+      return publishRaw(req, reply, topics.storage, [{ key: null, value: body, headers: rawHeaders(req, 'storage') }]);
+    });
+  });
+
+  return app;
+}
+
+/** The Fastify instance `buildReceiver` returns. */
+export type Receiver = ReturnType<typeof buildReceiver>;

@@ -1,0 +1,38 @@
+import type { ParsedAddress } from './address.ts';
+import type { UserAgentClass } from './useragent.ts';
+import { parseAddress } from './address.ts';
+import { classifyUserAgent } from './useragent.ts';
+
+/**
+ * Bounded memo caches for the per-line hot path: user agents and client addresses repeat heavily
+ * in registry traffic, so parsing each distinct value once keeps normalize throughput near raw
+ * `JSON.parse`. Each cache is cleared when it reaches {@link MAX_ENTRIES} (no unbounded growth).
+ * Cached values are frozen; callers must copy before mutating.
+ */
+const MAX_ENTRIES = 4096;
+const uaCache = new Map<string, Readonly<UserAgentClass>>();
+const addrCache = new Map<string, Readonly<ParsedAddress>>();
+const EMPTY: Readonly<ParsedAddress> = Object.freeze({});
+
+/** {@link classifyUserAgent} with a bounded memo. */
+export function cachedUserAgent(ua: string): Readonly<UserAgentClass> {
+  let v = uaCache.get(ua);
+  if (v === undefined) {
+    if (uaCache.size >= MAX_ENTRIES) uaCache.clear();
+    v = Object.freeze(classifyUserAgent(ua));
+    uaCache.set(ua, v);
+  }
+  return v;
+}
+
+/** {@link parseAddress} with a bounded memo. */
+export function cachedAddress(raw: string | undefined): Readonly<ParsedAddress> {
+  if (raw === undefined) return EMPTY;
+  let v = addrCache.get(raw);
+  if (v === undefined) {
+    if (addrCache.size >= MAX_ENTRIES) addrCache.clear();
+    v = Object.freeze(parseAddress(raw));
+    addrCache.set(raw, v);
+  }
+  return v;
+}

@@ -1,0 +1,121 @@
+/**
+ * Go `time.Duration` strings ↔ integer nanoseconds.
+ * Grammar from Go `src/time/format.go` (`ParseDuration`, `unitMap`): `[-+]?(\d*(\.\d*)?unit)+` or a
+ * bare `0`; units `ns`, `us`, `µs` (U+00B5), `μs` (U+03BC), `ms`, `s`, `m`, `h`. Distribution logs
+ * `http.response.duration` with `Duration.String()` (`internal/dcontext/http.go`).
+ */
+
+const UNIT_NS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  'µs': 1_000n, // U+00B5 micro sign
+  'μs': 1_000n, // U+03BC Greek mu
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+const INT64_MAX = 9_223_372_036_854_775_807n;
+const GROUP_RE = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
+
+/**
+ * Fractional part exactly as Go's `leadingFraction` + `float64(f) * (float64(unit) / scale)`:
+ * digits stop accumulating once the value would overflow int64, and the product is truncated.
+ */
+function fractionNs(frac: string, unit: bigint): bigint {
+  let f = 0n;
+  let scale = 1;
+  for (let i = 0; i < frac.length; i++) {
+    if (f > INT64_MAX / 10n) break;
+    const y = f * 10n + BigInt(frac.charCodeAt(i) - 48);
+    if (y > INT64_MAX + 1n) break;
+    f = y;
+    scale *= 10;
+  }
+  if (f === 0n) return 0n;
+  return BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
+}
+
+/**
+ * Parses a Go duration string (`1m51.900179248s`, `843.2µs`, `-1.5h`, `0`).
+ * @returns nanoseconds as a number (exact up to 2^53 ns ≈ 104 days), or null when the text is not
+ *   in Go's grammar or exceeds int64 nanoseconds. Never throws.
+ */
+export function parseGoDuration(s: string): number | null {
+  if (typeof s !== 'string' || s.length === 0 || s.length > 100) return null;
+  let i = 0;
+  let neg = false;
+  if (s[0] === '-' || s[0] === '+') {
+    neg = s[0] === '-';
+    i = 1;
+  }
+  if (s.slice(i) === '0') return 0;
+  if (i === s.length) return null;
+  let total = 0n;
+  while (i < s.length) {
+    GROUP_RE.lastIndex = i;
+    const m = GROUP_RE.exec(s);
+    if (!m || m.index !== i) return null;
+    const [, whole = '', frac, unit = ''] = m;
+    if (whole === '' && (frac === undefined || frac === '')) return null; // "." or ".s" has no digits
+    const scale = UNIT_NS[unit];
+    if (scale === undefined) return null;
+    let v = BigInt(whole === '' ? '0' : whole) * scale;
+    if (frac !== undefined && frac !== '') v += fractionNs(frac, scale);
+    total += v;
+    if (total > INT64_MAX + (neg ? 1n : 0n)) return null;
+    i = GROUP_RE.lastIndex;
+  }
+  const n = Number(total);
+  return neg ? -n : n;
+}
+
+/**
+ * Converts any duration value a registry log may hold to nanoseconds: a Go duration string, a JSON
+ * number (Go encodes `time.Duration` as integer nanoseconds), or a digit string (also nanoseconds).
+ * @returns nanoseconds, or undefined when absent or unparseable.
+ */
+export function durationToNs(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : undefined;
+  if (typeof value !== 'string') return undefined;
+  if (/^[+-]?\d+$/.test(value)) {
+    const n = Number(value);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return parseGoDuration(value) ?? undefined;
+}
+
+function fmtFrac(v: bigint, digits: number): string {
+  // v is an integer scaled by 10^digits; print with trailing zeros removed.
+  const p = 10n ** BigInt(digits);
+  const whole = v / p;
+  let frac = (v % p).toString().padStart(digits, '0').replace(/0+$/, '');
+  if (frac.length > 0) frac = `.${frac}`;
+  return `${whole.toString()}${frac}`;
+}
+
+/**
+ * Formats nanoseconds exactly as Go's `Duration.String()`: `0s`, `850ns`, `524.5µs` (U+00B5),
+ * `8.937191ms`, `1m3.5s`, `1h2m0.5s`. Accepts a number (must be an integer) or a bigint.
+ */
+export function formatGoDuration(ns: number | bigint): string {
+  let v = typeof ns === 'bigint' ? ns : BigInt(Math.trunc(ns));
+  if (v === 0n) return '0s';
+  const neg = v < 0n;
+  if (neg) v = -v;
+  let out: string;
+  if (v < 1_000_000_000n) {
+    if (v < 1_000n) out = `${v.toString()}ns`;
+    else if (v < 1_000_000n) out = `${fmtFrac(v, 3)}µs`;
+    else out = `${fmtFrac(v, 6)}ms`;
+  } else {
+    const h = v / 3_600_000_000_000n;
+    const rem = v % 3_600_000_000_000n;
+    const m = rem / 60_000_000_000n;
+    const sNs = rem % 60_000_000_000n;
+    out = `${fmtFrac(sNs, 9)}s`;
+    if (h > 0n || m > 0n) out = `${m.toString()}m${out}`;
+    if (h > 0n) out = `${h.toString()}h${out}`;
+  }
+  return neg ? `-${out}` : out;
+}

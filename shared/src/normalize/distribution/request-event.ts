@@ -1,0 +1,295 @@
+import type { EventAction, EventDataset, EventOutcome, ObjectKind, RegistryEvent } from '../../model/registry-event.ts';
+import type { NormalizeContext } from '../types.ts';
+import type { UtcTimestamp } from '../common/time.ts';
+import { actorKind } from '../common/actor.ts';
+import { cachedAddress, cachedUserAgent } from '../common/cache.ts';
+import { isDigest, namespaceOf, parseV2Path, splitUri } from '../common/repository.ts';
+import { apiErrorCode, classifyRequest, isIndexMediaType } from './classify.ts';
+import { applyContext } from '../common/event.ts';
+
+/**
+ * Everything a Distribution-family log line can say about one HTTP request, already decoded from
+ * its format (logrus JSON/text, logstash, combined access log, JSON access log). Field names follow
+ * FORMATS.md 1b.2; all optional except time, dataset, format and id.
+ */
+export interface RequestFacts {
+  time: UtcTimestamp;
+  dataset: EventDataset;
+  sourceFormat: string;
+  /** Dedupe key (already derived per FORMATS.md "Dedupe and correlation keys"). */
+  id: string;
+  method?: string;
+  /** Raw request URI incl. query (`http.request.uri`). */
+  uri?: string;
+  status?: number;
+  /** Response body bytes actually written. */
+  bytes?: number;
+  durationNs?: number;
+  remoteAddr?: string;
+  host?: string;
+  userAgent?: string;
+  referrer?: string;
+  requestId?: string;
+  requestContentType?: string;
+  responseContentType?: string;
+  httpVersion?: string;
+  /** `auth.user.name`; `""` means an anonymous token. */
+  userName?: string;
+  varsName?: string;
+  varsReference?: string;
+  varsDigest?: string;
+  varsUuid?: string;
+  /** Error code in any spelling (`manifest unknown` or `MANIFEST_UNKNOWN`). */
+  errCode?: string;
+  errMessage?: string;
+  /** `err.detail` — string or object; stringified here. */
+  errDetail?: unknown;
+  instanceId?: string;
+  goVersion?: string;
+  version?: string;
+  serviceName?: string;
+  serviceType?: string;
+  environment?: string;
+  level?: string;
+  message?: string;
+  /** Set for auth lines: overrides route classification. */
+  authAction?: 'auth-challenge' | 'login-failure' | 'access-denied';
+  attemptedUser?: string;
+  /** True when the line is a completion line without HTTP status (outcome then from level/err). */
+  failed?: boolean;
+}
+
+const TYPE_OF: Partial<Record<EventAction, string[]>> = {
+  'manifest-pull': ['access'],
+  'manifest-head': ['access'],
+  'blob-pull': ['access'],
+  'blob-head': ['access'],
+  'manifest-push': ['creation'],
+  'blob-push': ['creation'],
+  'blob-mount': ['creation'],
+  upload: ['creation'],
+  'manifest-delete': ['deletion'],
+  'blob-delete': ['deletion'],
+  'tag-delete': ['deletion'],
+  catalog: ['access'],
+  'tags-list': ['access'],
+  ping: ['access'],
+  'auth-challenge': ['info'],
+  'login-failure': ['start'],
+  'login-success': ['start'],
+  'access-denied': ['access', 'denied'],
+  'quota-warning': ['info'],
+  'quota-exceeded': ['denied'],
+  'scan-completed': ['info'],
+  'scan-failed': ['error'],
+  replication: ['change'],
+  other: ['info'],
+};
+
+/** ECS `event.type` for an action plus outcome facts (`error` for 5xx and non-404 client errors). */
+export function eventTypes(action: EventAction, outcome: EventOutcome, status: number | undefined): string[] {
+  const base = TYPE_OF[action] ?? ['info'];
+  if (outcome !== 'failure' || action === 'auth-challenge' || action === 'access-denied') return [...base];
+  if (action === 'login-failure') return [...base, 'denied'];
+  // A 404 is a miss (blob existence check during a push, unknown tag), not an error (C11).
+  if (status === 404) return [...base];
+  return [...base, 'error'];
+}
+
+/** ECS `event.category` for an action. */
+export function eventCategories(action: EventAction): string[] {
+  return action === 'auth-challenge' || action === 'login-failure' || action === 'login-success' ? ['authentication', 'web'] : ['web'];
+}
+
+function outcomeOf(f: RequestFacts): EventOutcome {
+  if (f.authAction !== undefined) return 'failure';
+  if (f.status !== undefined) return f.status >= 200 && f.status < 400 ? 'success' : 'failure';
+  if (f.failed === true || f.errCode !== undefined) return 'failure';
+  return f.failed === false ? 'success' : 'unknown';
+}
+
+function stringifyDetail(d: unknown): string | undefined {
+  if (d === undefined || d === null) return undefined;
+  if (typeof d === 'string') return d.length > 0 ? d : undefined;
+  try {
+    return JSON.stringify(d);
+  } catch {
+    return String(d);
+  }
+}
+
+function splitHost(host: string | undefined): { domain?: string; port?: number } {
+  if (host === undefined || host.length === 0) return {};
+  const a = cachedAddress(host);
+  if (a.ip !== undefined) return a.port === undefined ? { domain: a.ip } : { domain: a.ip, port: a.port };
+  const colon = host.lastIndexOf(':');
+  if (colon > 0 && /^\d{1,5}$/.test(host.slice(colon + 1))) return { domain: host.slice(0, colon), port: Number(host.slice(colon + 1)) };
+  return { domain: host };
+}
+
+/**
+ * Builds the normalized event for one HTTP request seen in a Distribution-family log.
+ * Pure apart from the bounded parse caches; never throws for well-typed facts.
+ */
+export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeContext): RegistryEvent {
+  const uri = f.uri === undefined ? undefined : splitUri(f.uri);
+  const route = uri === undefined ? { route: 'unknown' as const } : parseV2Path(uri.path);
+  const params = uri?.params ?? new Map<string, string>();
+  const code = apiErrorCode(f.errCode);
+  let action: EventAction;
+  let objectKind: ObjectKind | undefined;
+  if (f.method === undefined && f.uri === undefined) {
+    // Lines without request fields (GitLab LabKit error lines): the route cannot be known.
+    action = f.authAction ?? 'other';
+    objectKind = f.varsReference !== undefined ? 'manifest' : f.varsDigest !== undefined ? 'blob' : undefined;
+  } else {
+    const c = classifyRequest(f.method, route, params, f.status, code);
+    action = f.authAction ?? c.action;
+    objectKind = c.objectKind;
+  }
+  const outcome = outcomeOf(f);
+
+  const repository = f.varsName ?? route.name;
+  const reference = f.varsReference ?? route.reference;
+  let digest = f.varsDigest ?? route.digest;
+  let tag: string | undefined;
+  if (reference !== undefined && reference.length > 0) {
+    if (isDigest(reference)) digest ??= reference;
+    else tag = reference;
+  }
+  if (action === 'blob-push') digest ??= params.get('digest');
+  if (action === 'blob-mount') digest ??= params.get('mount');
+  const fromRepository = action === 'blob-mount' ? params.get('from') : undefined;
+  const uploadId = f.varsUuid ?? route.uploadId;
+
+  const mediaType = f.method?.toUpperCase() === 'PUT' && route.route === 'manifest' ? f.requestContentType : f.responseContentType;
+  if (objectKind === 'manifest' && isIndexMediaType(mediaType)) objectKind = 'index';
+  if (route.route === 'blob' && digest === undefined) digest = route.digest;
+
+  const userName = f.userName !== undefined && f.userName.length > 0 ? f.userName : undefined;
+  const kind = actorKind(userName);
+  const addr = cachedAddress(f.remoteAddr);
+  const ua = f.userAgent !== undefined && f.userAgent.length > 0 ? cachedUserAgent(f.userAgent) : undefined;
+  const host = splitHost(f.host);
+  const status = f.status;
+
+  const ev: RegistryEvent = {
+    '@timestamp': f.time.timestamp,
+    event: {
+      kind: 'event',
+      category: eventCategories(action),
+      type: eventTypes(action, outcome, status),
+      action,
+      outcome,
+      id: f.id,
+      dataset: f.dataset,
+    },
+    oci_registry: {
+      image_pull: action === 'manifest-pull' && outcome === 'success' && (status === undefined || (status >= 200 && status < 300)),
+      actor: { kind, anonymous: kind === 'anonymous' },
+      source_format: f.sourceFormat,
+    },
+  };
+  if (f.message !== undefined) ev.message = f.message;
+  if (f.time.original !== f.time.timestamp) ev.event.reference = f.time.original;
+  if (f.durationNs !== undefined) ev.event.duration = f.durationNs;
+  if (f.level !== undefined) ev.log = { level: f.level };
+  if (userName !== undefined) ev.user = { name: userName };
+
+  if (addr.address !== undefined) {
+    ev.source = { address: addr.address };
+    if (addr.ip !== undefined) ev.source.ip = addr.ip;
+    if (addr.port !== undefined) ev.source.port = addr.port;
+    // A remote address without a port came from X-Forwarded-For / X-Real-Ip (FORMATS.md 1b.5):
+    // a client-controlled claim, recorded as the (one-element) forwarded chain. The access log
+    // always prints the socket peer without port, so this only applies to app-log datasets.
+    if (addr.ip !== undefined && addr.port === undefined && f.dataset === 'oci_registry.log') {
+      ev.oci_registry.forwarded_for = [addr.address];
+    }
+  }
+  if (ua !== undefined && f.userAgent !== undefined) {
+    ev.user_agent = { original: f.userAgent, name: ua.family };
+    if (ua.version !== undefined) ev.user_agent.version = ua.version;
+    ev.oci_registry.client_family = ua.family;
+  }
+
+  const http: NonNullable<RegistryEvent['http']> = {};
+  if (f.httpVersion !== undefined) http.version = f.httpVersion;
+  if (f.method !== undefined || f.requestId !== undefined || f.referrer || f.requestContentType !== undefined) {
+    http.request = {};
+    if (f.requestId !== undefined) http.request.id = f.requestId;
+    if (f.method !== undefined) http.request.method = f.method;
+    if (f.referrer) http.request.referrer = f.referrer;
+    if (f.requestContentType !== undefined) http.request.mime_type = f.requestContentType;
+  }
+  if (status !== undefined || f.bytes !== undefined || f.responseContentType !== undefined) {
+    http.response = {};
+    if (status !== undefined) http.response.status_code = status;
+    if (f.bytes !== undefined) http.response.body = { bytes: f.bytes };
+    if (f.responseContentType !== undefined) http.response.mime_type = f.responseContentType;
+  }
+  if (http.request !== undefined || http.response !== undefined || http.version !== undefined) ev.http = http;
+
+  if (uri !== undefined || host.domain !== undefined) {
+    ev.url = {};
+    if (uri !== undefined) {
+      ev.url.path = uri.path;
+      if (uri.safeQuery !== undefined) ev.url.query = uri.safeQuery;
+      if (f.uri !== undefined) ev.url.original = f.uri;
+    }
+    if (host.domain !== undefined) ev.url.domain = host.domain;
+    if (host.port !== undefined) ev.url.port = host.port;
+  }
+  if (f.host !== undefined && f.host.length > 0) ev.oci_registry.request_host = f.host;
+
+  const o = ev.oci_registry;
+  if (repository !== undefined && repository.length > 0) {
+    o.repository = repository;
+    o.namespace = namespaceOf(repository);
+    ev.container = { image: { name: repository } };
+    if (tag !== undefined) ev.container.image = { ...ev.container.image, tag: [tag] };
+    if (digest !== undefined && (objectKind === 'manifest' || objectKind === 'index')) {
+      ev.container.image = { ...ev.container.image, hash: { all: [digest] } };
+    }
+  }
+  if (digest !== undefined && digest.length > 0) o.digest = digest;
+  if (tag !== undefined) o.tag = tag;
+  if (objectKind !== undefined) o.object_kind = objectKind;
+  if (mediaType !== undefined && (route.route === 'manifest' || route.route === 'blob') && mediaType.length > 0) {
+    o.media_type = mediaType;
+  }
+  if (fromRepository !== undefined && fromRepository.length > 0) o.from_repository = fromRepository;
+  if (uploadId !== undefined && uploadId.length > 0) o.upload_id = uploadId;
+  if (f.method !== undefined && f.method.toUpperCase() === 'HEAD') o.head = true;
+  if (f.instanceId !== undefined) o.instance_id = f.instanceId;
+  if (f.goVersion !== undefined) o.go_version = f.goVersion;
+  if (f.attemptedUser !== undefined && f.attemptedUser.length > 0) o.attempted_user = f.attemptedUser;
+
+  const detail = stringifyDetail(f.errDetail);
+  if (code !== undefined || f.errMessage !== undefined || detail !== undefined) {
+    o.error = {};
+    if (code !== undefined) o.error.code = code;
+    if (f.errMessage !== undefined) o.error.message = f.errMessage;
+    if (detail !== undefined) o.error.detail = detail;
+    ev.error = {};
+    if (f.errMessage !== undefined) ev.error.message = f.errMessage;
+    if (code !== undefined) ev.error.code = code;
+  }
+
+  if (
+    f.serviceType !== undefined ||
+    f.serviceName !== undefined ||
+    f.environment !== undefined ||
+    f.version !== undefined ||
+    f.instanceId !== undefined
+  ) {
+    ev.service = {};
+    if (f.serviceType !== undefined) ev.service.type = f.serviceType;
+    if (f.serviceName !== undefined) ev.service.name = f.serviceName;
+    if (f.environment !== undefined) ev.service.environment = f.environment;
+    if (f.version !== undefined) ev.service.version = f.version;
+    if (f.instanceId !== undefined) ev.service.ephemeral_id = f.instanceId;
+  }
+  applyContext(ev, raw, ctx);
+  return ev;
+}

@@ -1,0 +1,118 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSeriesCsv, parseTimestamp } from '../../../services/detector/src/forecast/csv.ts';
+import { AppError } from '../../../shared/src/errors.ts';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const fixture = join(root, 'test', 'fixtures', 'storage', 'series-gc-migration.csv');
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('sh', [join(root, 'bin', 'regwatch'), ...args], { cwd: root }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const invalidAt = (line: number) => (e: unknown) =>
+  e instanceof AppError && e.code === 'FORECAST_INPUT_INVALID' && e.message.startsWith(`line ${line}:`);
+
+void describe('parseSeriesCsv', () => {
+  void test('timestamps: space form is UTC, ISO 8601 with offsets', () => {
+    assert.equal(parseTimestamp('2026-03-02 14:00:00'), Date.UTC(2026, 2, 2, 14));
+    assert.equal(parseTimestamp('2026-03-02T14:00:00Z'), Date.UTC(2026, 2, 2, 14));
+    assert.equal(parseTimestamp('2026-03-02T16:00:00+02:00'), Date.UTC(2026, 2, 2, 14));
+    assert.equal(parseTimestamp('2026-03-02T14:00'), Date.UTC(2026, 2, 2, 14));
+    assert.ok(Number.isNaN(parseTimestamp('yesterday')));
+    assert.ok(Number.isNaN(parseTimestamp('1772460000')));
+  });
+  void test('good file', () => {
+    const pts = parseSeriesCsv(
+      'timestamp,value\r\n2026-03-02 14:00:00,10\n\n2026-03-02T15:00:00Z,12\n2026-03-02T15:00:00Z,12\n',
+    );
+    assert.deepEqual(
+      pts.map((p) => p.v),
+      [10, 12, 12],
+    );
+  });
+  void test('errors name the line', () => {
+    assert.throws(
+      () => parseSeriesCsv(''),
+      (e: unknown) => e instanceof AppError && e.code === 'FORECAST_INPUT_INVALID' && /empty/.test(e.message),
+    );
+    assert.throws(
+      () => parseSeriesCsv('timestamp,value\n'),
+      (e: unknown) => e instanceof AppError && /no rows/.test(e.message),
+    );
+    assert.throws(() => parseSeriesCsv('time,bytes\n2026-03-02 14:00:00,1\n'), invalidAt(1));
+    assert.throws(
+      () => parseSeriesCsv('timestamp,value\n2026-03-02 14:00:00,1\n2026-03-02 15:00:00,abc\n'),
+      invalidAt(3),
+    );
+    assert.throws(
+      () => parseSeriesCsv('timestamp,value\n2026-03-02 14:00:00,1\n2026-03-02 13:00:00,2\n'),
+      invalidAt(3),
+    );
+    assert.throws(() => parseSeriesCsv('timestamp,value\n2026-13-02 14:00:00,1\n'), invalidAt(2));
+    assert.throws(() => parseSeriesCsv('timestamp,value\n2026-03-02 14:00:00,-5\n'), invalidAt(2));
+    assert.throws(() => parseSeriesCsv('timestamp,value\n2026-03-02 14:00:00,1,2\n'), invalidAt(2));
+  });
+});
+
+void describe('regwatch forecast', () => {
+  void test('prints the forecast JSON on the last stdout line and renders a chart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rw-forecast-'));
+    const chart = join(dir, 'c.svg');
+    const r = await run(['forecast', '--series', fixture, '--capacity', '10000000000000', '--chart', chart]);
+    assert.equal(r.code, 0, r.stderr);
+    const last = r.stdout.trim().split('\n').pop() as string;
+    const out = JSON.parse(last) as Record<string, unknown>;
+    for (const k of [
+      'days_to_warn',
+      'days_to_full',
+      'days_to_full_lower',
+      'days_to_full_upper',
+      'growth_bytes_per_day',
+      'last_gc',
+      'method',
+    ])
+      assert.ok(k in out, k);
+    const full = out.days_to_full as number;
+    assert.ok(full > 40 && full < 120, `days_to_full ${full}`);
+    assert.ok((out.days_to_full_lower as number) <= full && full <= (out.days_to_full_upper as number));
+    assert.match(String(out.last_gc), /^2026-/);
+    assert.match(await readFile(chart, 'utf8'), /^<svg/);
+    assert.match(r.stderr, /100 %:/);
+  });
+  void test('clear errors with exit code 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rw-forecast-'));
+    const cases: [string, RegExp][] = [
+      ['', /FORECAST_INPUT_INVALID: the series file is empty/],
+      [
+        'timestamp,value\n2026-03-02 14:00:00,1\n2026-03-02 13:00:00,2\n',
+        /FORECAST_INPUT_INVALID: line 3: rows are not sorted/,
+      ],
+      ['timestamp,value\n2026-03-02 14:00:00,x\n', /FORECAST_INPUT_INVALID: line 2: value "x" is not a number/],
+      [
+        'timestamp,value\n2026-03-02 14:00:00,1\n2026-03-02 15:00:00,2\n',
+        /FORECAST_INPUT_INVALID: the forecast needs at least/,
+      ],
+    ];
+    for (const [i, [body, re]] of cases.entries()) {
+      const f = join(dir, `s${i}.csv`);
+      await writeFile(f, body);
+      const r = await run(['forecast', '--series', f, '--capacity', '1000']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, re);
+      assert.equal(r.stdout, '');
+    }
+    const missing = await run(['forecast', '--series', join(dir, 'nope.csv'), '--capacity', '1000']);
+    assert.match(missing.stderr, /INPUT_UNREADABLE/);
+    const badCap = await run(['forecast', '--series', join(dir, 's1.csv'), '--capacity', 'lots']);
+    assert.match(badCap.stderr, /--capacity must be a number/);
+  });
+});

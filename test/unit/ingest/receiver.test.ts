@@ -1,0 +1,191 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { createMemoryBus } from '../../../shared/src/bus/memory.ts';
+import type { BusMessage, MessageBus, Publisher } from '../../../shared/src/bus/types.ts';
+import { AppError } from '../../../shared/src/errors.ts';
+import { createLogger } from '../../../shared/src/logger.ts';
+import type { ReceiverConfig } from '../../../services/ingest/src/config.ts';
+import { bearerMatches, buildReceiver, splitLines } from '../../../services/ingest/src/receiver.ts';
+import { createIngestMetrics } from '../../../services/ingest/src/metrics.ts';
+import { createHash } from 'node:crypto';
+
+const TOKEN = 's3cret-token-value';
+const topics = { notifications: 'n', logs: 'l', harborWebhooks: 'h', storage: 's' };
+const baseConfig: ReceiverConfig = { host: '127.0.0.1', port: 0, tokens: [TOKEN], bodyLimitBytes: 64 * 1024, rateLimit: null, retryAfterSeconds: 7 };
+const C16 = readFileSync(new URL('../../fixtures/cases/inputs/C16.http', import.meta.url), 'utf8');
+const c16Body = C16.slice(C16.indexOf('\n{') + 1, C16.indexOf('\n}\n') + 2);
+
+function captureLogs() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { lines, logger: createLogger('test', { level: 'debug', destination: stream }) };
+}
+
+async function setup(publisher?: Publisher, config = baseConfig) {
+  const bus: MessageBus = createMemoryBus();
+  await bus.ensureTopics(Object.values(topics), 2);
+  const { lines, logger } = captureLogs();
+  const app = buildReceiver({
+    publisher: publisher ?? bus.publisher(),
+    topics,
+    config,
+    logger,
+    metrics: createIngestMetrics({ defaultMetrics: false }),
+    ready: () => ({ ready: true, checks: { kafka: 'ok' } }),
+    now: () => new Date('2026-01-02T03:04:05.000Z'),
+  });
+  async function drain(topic: string, expected: number): Promise<BusMessage[]> {
+    const got: BusMessage[] = [];
+    const sub = await bus.subscribe({ groupId: `g-${topic}-${Math.random()}`, topics: [topic] }, async (b) => {
+      got.push(...b);
+    });
+    const end = Date.now() + 2000;
+    while (got.length < expected && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    await sub.close();
+    return got;
+  }
+  return { app, bus, drain, lines };
+}
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('receiver', () => {
+  test('C16: registry envelope media type, pretty-printed, one unmappable event → 202 and original bytes kept', async () => {
+    const { app, bus, drain } = await setup();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: { ...auth, 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
+      payload: c16Body,
+    });
+    assert.equal(res.statusCode, 202);
+    const msgs = await drain('n', 1);
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0]!.value.toString('utf8'), c16Body, 'byte-for-byte');
+    assert.equal(msgs[0]!.headers['content-type'], 'application/vnd.docker.distribution.events.v1+json');
+    assert.equal(msgs[0]!.headers['regwatch.received_at'], '2026-01-02T03:04:05.000Z');
+    await app.close();
+    await bus.close();
+  });
+
+  test('401 without or with a wrong token; health endpoints stay open', async () => {
+    const { app, bus } = await setup();
+    const ct = { 'content-type': 'application/json' };
+    assert.equal((await app.inject({ method: 'POST', url: '/v1/harbor', headers: ct, payload: '{}' })).statusCode, 401);
+    assert.equal(
+      (await app.inject({ method: 'POST', url: '/v1/harbor', headers: { ...ct, authorization: 'Bearer nope' }, payload: '{}' })).statusCode,
+      401,
+    );
+    assert.equal((await app.inject({ method: 'POST', url: '/v1/harbor', headers: { ...ct, authorization: TOKEN }, payload: '{}' })).statusCode, 401);
+    assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(metrics.statusCode, 200);
+    assert.match(metrics.body, /regwatch_receiver_requests_total\{route="\/v1\/harbor",status_code="401"\} 3/);
+    await app.close();
+    await bus.close();
+  });
+
+  test('415 for a wrong media type, 400 for a body that is not JSON, 413 over the limit', async () => {
+    const { app, bus } = await setup();
+    const r415 = await app.inject({ method: 'POST', url: '/v1/notifications', headers: { ...auth, 'content-type': 'text/plain' }, payload: '{}' });
+    assert.equal(r415.statusCode, 415);
+    const r400 = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"events":[',
+    });
+    assert.equal(r400.statusCode, 400);
+    const r413 = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ events: [], pad: 'x'.repeat(70 * 1024) }),
+    });
+    assert.equal(r413.statusCode, 413);
+    // JSON that is not an envelope is accepted (dead-lettered later by the indexer), never 4xx.
+    const odd = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '[1,2,3]',
+    });
+    assert.equal(odd.statusCode, 202);
+    await app.close();
+    await bus.close();
+  });
+
+  test('503 with Retry-After when Kafka does not acknowledge; the token is never logged', async () => {
+    const failing: Publisher = {
+      publish: async () => {
+        throw new AppError('KAFKA_UNAVAILABLE', 'broker down', { retriable: true });
+      },
+      close: async () => undefined,
+    };
+    const { app, bus, lines } = await setup(failing);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: { ...auth, 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
+      payload: c16Body,
+    });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '7');
+    const bad = await app.inject({ method: 'POST', url: '/v1/logs', headers: { authorization: 'Bearer leaked-guess', 'content-type': 'text/plain' }, payload: 'x' });
+    assert.equal(bad.statusCode, 401);
+    const all = lines.join('');
+    assert.ok(all.includes('kafka unavailable'), 'the 503 is logged');
+    assert.ok(!all.includes(TOKEN) && !all.includes('leaked-guess'), 'no token in logs');
+    await app.close();
+    await bus.close();
+  });
+
+  test('logs: NDJSON / plain lines become one message per non-blank line', async () => {
+    const { app, bus, drain } = await setup();
+    const body = '{"msg":"a"}\r\n\n  \ntime="2020-01-01T00:00:00Z" level=info msg="b"\n{"msg":"c"}';
+    const res = await app.inject({ method: 'POST', url: '/v1/logs', headers: { ...auth, 'content-type': 'application/x-ndjson' }, payload: body });
+    assert.equal(res.statusCode, 202);
+    assert.deepEqual(res.json(), { accepted: 3 });
+    const msgs = await drain('l', 3);
+    assert.deepEqual(msgs.map((m) => m.value.toString()).sort(), ['time="2020-01-01T00:00:00Z" level=info msg="b"', '{"msg":"a"}', '{"msg":"c"}'].sort());
+    await app.close();
+    await bus.close();
+  });
+
+  test('rate limiting answers 429 once the window budget is used', async () => {
+    const { app, bus } = await setup(undefined, { ...baseConfig, rateLimit: { max: 2, timeWindowMs: 60_000 } });
+    const req = () => app.inject({ method: 'POST', url: '/v1/storage', headers: { ...auth, 'content-type': 'application/json' }, payload: '{}' });
+    assert.equal((await req()).statusCode, 202);
+    assert.equal((await req()).statusCode, 202);
+    assert.equal((await req()).statusCode, 429);
+    assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    await app.close();
+    await bus.close();
+  });
+});
+
+describe('receiver helpers', () => {
+  test('bearerMatches compares digests and rejects other schemes', () => {
+    const d = [createHash('sha256').update('abc').digest(), createHash('sha256').update('xyz').digest()];
+    assert.equal(bearerMatches('Bearer xyz', d), true);
+    assert.equal(bearerMatches('bearer abc', d), true);
+    assert.equal(bearerMatches('Basic abc', d), false);
+    assert.equal(bearerMatches('Bearer abcd', d), false);
+    assert.equal(bearerMatches(undefined, d), false);
+  });
+  test('splitLines keeps bytes and drops blank lines', () => {
+    assert.deepEqual(
+      splitLines(Buffer.from('a\r\nb\n\n c \n')).map((b) => b.toString()),
+      ['a', 'b', ' c '],
+    );
+  });
+});
