@@ -32,7 +32,7 @@ kafka_download() {
 
 # kafka_ready <timeout-ms>: a kafkajs metadata request (admin.describeCluster) must succeed.
 kafka_ready() {
-  sh "$REPO_ROOT/scripts/node.sh" "$INFRA_ROOT/kafka-ready.ts" "127.0.0.1:$KAFKA_PORT" "$1"
+  sh "$REPO_ROOT/scripts/node.sh" --no-warnings "$INFRA_ROOT/kafka-ready.ts" "127.0.0.1:$KAFKA_PORT" "$1"
 }
 
 kafka_up() {
@@ -89,7 +89,8 @@ EOF
     fi
     log "kafka: starting on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT), log $dir/kafka.log"
     nohup setsid "$java_bin" -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
-      -cp "$KAFKA_LIB/*" kafka.Kafka "$props" >>"$dir/kafka.log" 2>&1 </dev/null &
+      -Dorg.slf4j.simpleLogger.showDateTime=true "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSXXX" \
+      -cp "$KAFKA_LIB/*" kafka.Kafka "$props" >>"$dir/kafka.log" 2>&1 </dev/null 9>&- &
     echo $! >"$pidf"
   else
     log "kafka: pid $(cat "$pidf") is alive but not answering yet, waiting"
@@ -246,7 +247,7 @@ es_up() {
       -E path.data="$dir/data" -E path.logs="$dir/logs" \
       -E cluster.routing.allocation.disk.threshold_enabled=false \
       -E action.destructive_requires_name=false \
-      "${sec_opts[@]}" >>"$dir/launcher.log" 2>&1 </dev/null; then
+      "${sec_opts[@]}" >>"$dir/launcher.log" 2>&1 </dev/null 9>&-; then
       tail_log "$dir/launcher.log" "$dir/logs/regwatch-$name.log"
       die "$name: bin/elasticsearch failed to start"
     fi

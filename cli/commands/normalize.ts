@@ -360,7 +360,10 @@ export function register(program: Command): void {
     .command('normalize')
     .description('normalize registry inputs (files, .gz or stdin) to ECS events as NDJSON on stdout')
     .argument('[files...]', 'input files; "-" or none reads stdin')
-    .option('--rejects <file>', 'write rejected inputs as NDJSON {reason, detail, original, file, line} here (default stderr)')
+    .option(
+      '--rejects <file>',
+      'write rejected inputs as NDJSON {reason, detail, original, file, line} here (default stderr)',
+    )
     .option('--harbor-host <host>', 'Harbor instance host, scopes Harbor audit ids (default "harbor")')
     .option('--keep-original', 'keep the raw input in event.original')
     .option('--no-progress', 'never show a progress bar')

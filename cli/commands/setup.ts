@@ -20,7 +20,12 @@ import { createLogger, silentLogger } from '../../shared/src/logger.ts';
 import { createEsClient, esConfigSchema, redactedNodes, waitForElasticsearch } from '../../shared/src/es/client.ts';
 import { applyElasticsearchAssets, formatSetupReport } from '../../shared/src/es/assets.ts';
 import { DEFAULT_RETENTION_DAYS, type RetentionDays } from '../../shared/src/es/templates.ts';
-import { formatImportErrors, importNdjson, importUrl, type ImportFileResult } from '../../shared/src/es/kibana-import.ts';
+import {
+  formatImportErrors,
+  importNdjson,
+  importUrl,
+  type ImportFileResult,
+} from '../../shared/src/es/kibana-import.ts';
 
 const DEFAULT_DASHBOARDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../dashboards');
 
@@ -32,7 +37,9 @@ async function readSecret(file: string | undefined, what: string): Promise<strin
     return v;
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new AppError('INPUT_UNREADABLE', `cannot read ${what} file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new AppError('INPUT_UNREADABLE', `cannot read ${what} file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -40,7 +47,8 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function retentionDays(raw: string, name: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 2) throw new AppError('CONFIG_INVALID', `${name} must be a whole number of days >= 2, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 2)
+    throw new AppError('CONFIG_INVALID', `${name} must be a whole number of days >= 2, got "${raw}"`);
   return n;
 }
 
@@ -104,7 +112,9 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'wait this long for the cluster to be ready', '30000')
     .option(
       '--retention <family=days>',
-      `retention override, repeatable; families: ${Object.keys(DEFAULT_RETENTION_DAYS).join(', ')} (defaults ${Object.entries(DEFAULT_RETENTION_DAYS)
+      `retention override, repeatable; families: ${Object.keys(DEFAULT_RETENTION_DAYS).join(', ')} (defaults ${Object.entries(
+        DEFAULT_RETENTION_DAYS,
+      )
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')})`,
       collect,
@@ -132,16 +142,25 @@ export function register(program: Command): void {
       for (const r of opts.retention) {
         const [k, v] = r.split('=');
         if (!k || v === undefined || !(k in DEFAULT_RETENTION_DAYS)) {
-          throw new AppError('CONFIG_INVALID', `--retention expects family=days with family one of ${Object.keys(DEFAULT_RETENTION_DAYS).join(', ')}, got "${r}"`);
+          throw new AppError(
+            'CONFIG_INVALID',
+            `--retention expects family=days with family one of ${Object.keys(DEFAULT_RETENTION_DAYS).join(', ')}, got "${r}"`,
+          );
         }
         retention[k as keyof RetentionDays] = retentionDays(v, `--retention ${k}`);
       }
-      const logger = opts.verbose ? createLogger('regwatch-setup', { destination: process.stderr as never }) : silentLogger();
+      const logger = opts.verbose
+        ? createLogger('regwatch-setup', { destination: process.stderr as never })
+        : silentLogger();
       const client = createEsClient(cfg);
       try {
         process.stderr.write(`connecting to ${redactedNodes(cfg).join(', ')}\n`);
         await waitForElasticsearch(client, { timeoutMs: Number(opts.timeout) || 30_000 });
-        const report = await applyElasticsearchAssets(client, { logger, namespace: opts.namespace, retentionDays: retention });
+        const report = await applyElasticsearchAssets(client, {
+          logger,
+          namespace: opts.namespace,
+          retentionDays: retention,
+        });
         process.stderr.write(`${formatSetupReport(report)}\n`);
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } finally {
@@ -175,8 +194,11 @@ export function register(program: Command): void {
       const url = opts.url ?? process.env.REGWATCH_KIBANA_URL;
       if (opts.dryRun) {
         const target = url ? importUrl(url, opts.space) : '(no --url given)';
-        for (const f of files) process.stderr.write(`would import ${f.name}: ${f.objects.length} objects → ${target}\n`);
-        process.stdout.write(`${JSON.stringify({ dryRun: true, target, files: files.map((f) => ({ file: f.name, objects: f.objects })) })}\n`);
+        for (const f of files)
+          process.stderr.write(`would import ${f.name}: ${f.objects.length} objects → ${target}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ dryRun: true, target, files: files.map((f) => ({ file: f.name, objects: f.objects })) })}\n`,
+        );
         return;
       }
       if (!url) throw new AppError('CONFIG_INVALID', 'setup kibana needs --url (or REGWATCH_KIBANA_URL)');
@@ -186,17 +208,30 @@ export function register(program: Command): void {
       if ((username === undefined) !== (password === undefined)) {
         throw new AppError('CONFIG_INVALID', 'give --username and --password-file together');
       }
-      const auth = apiKey ? { apiKey } : username !== undefined && password !== undefined ? { username, password } : undefined;
+      const auth = apiKey
+        ? { apiKey }
+        : username !== undefined && password !== undefined
+          ? { username, password }
+          : undefined;
       const results: ImportFileResult[] = [];
       for (const f of files) {
-        const r = await importNdjson(f.name, f.text, { url, ...(opts.space ? { space: opts.space } : {}), ...(auth ? { auth } : {}) });
+        const r = await importNdjson(f.name, f.text, {
+          url,
+          ...(opts.space ? { space: opts.space } : {}),
+          ...(auth ? { auth } : {}),
+        });
         results.push(r);
-        process.stderr.write(`${r.success ? 'imported' : 'FAILED  '} ${f.name}: ${r.successCount}/${f.objects.length} objects\n`);
+        process.stderr.write(
+          `${r.success ? 'imported' : 'FAILED  '} ${f.name}: ${r.successCount}/${f.objects.length} objects\n`,
+        );
       }
       process.stdout.write(`${JSON.stringify({ target: importUrl(url, opts.space), results })}\n`);
       const errors = formatImportErrors(results);
       if (errors.length > 0) {
-        throw new AppError('KIBANA_IMPORT_FAILED', `Kibana reported ${errors.length} error(s):\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+        throw new AppError(
+          'KIBANA_IMPORT_FAILED',
+          `Kibana reported ${errors.length} error(s):\n${errors.map((e) => `  - ${e}`).join('\n')}`,
+        );
       }
     });
 }

@@ -22,7 +22,14 @@ export interface SearchSpec {
 }
 
 export type PanelSpec =
-  | { kind: 'lens'; w: number; h: number; lens: LensSpec; drilldownTo?: string; timeRange?: { from: string; to: string } }
+  | {
+      kind: 'lens';
+      w: number;
+      h: number;
+      lens: LensSpec;
+      drilldownTo?: string;
+      timeRange?: { from: string; to: string };
+    }
   | { kind: 'markdown'; w: number; h: number; title: string; markdown: string }
   | { kind: 'search'; w: number; h: number; search: SearchSpec };
 
@@ -37,7 +44,11 @@ export interface DashboardSpec {
 }
 
 export function tagObject(): SavedObject {
-  return savedObject('tag', TAG_ID, { name: 'regwatch', description: 'Container registry audit (regwatch)', color: '#6092C0' });
+  return savedObject('tag', TAG_ID, {
+    name: 'regwatch',
+    description: 'Container registry audit (regwatch)',
+    color: '#6092C0',
+  });
 }
 
 /** The `search` (Discover session) object of a search spec. */
@@ -178,13 +189,21 @@ export function dashboardObject(d: DashboardSpec): SavedObject {
       title: d.title,
       description: d.description,
       panelsJSON: JSON.stringify(panels),
-      optionsJSON: JSON.stringify({ useMargins: true, syncColors: false, syncCursor: true, syncTooltips: false, hidePanelTitles: false }),
+      optionsJSON: JSON.stringify({
+        useMargins: true,
+        syncColors: false,
+        syncCursor: true,
+        syncTooltips: false,
+        hidePanelTitles: false,
+      }),
       timeRestore: true,
       timeFrom: d.timeFrom,
       timeTo: d.timeTo,
       refreshInterval: { pause: true, value: 60000 },
       version: 1,
-      kibanaSavedObjectMeta: { searchSourceJSON: JSON.stringify({ query: { query: '', language: 'kuery' }, filter: [] }) },
+      kibanaSavedObjectMeta: {
+        searchSourceJSON: JSON.stringify({ query: { query: '', language: 'kuery' }, filter: [] }),
+      },
     },
     refs,
   );

@@ -131,6 +131,8 @@ export function kqlToEs(node: KqlNode | undefined): Record<string, unknown> {
     case 'match':
       return node.values.length === 1
         ? { match_phrase: { [node.field]: node.values[0] } }
-        : { bool: { should: node.values.map((v) => ({ match_phrase: { [node.field]: v } })), minimum_should_match: 1 } };
+        : {
+            bool: { should: node.values.map((v) => ({ match_phrase: { [node.field]: v } })), minimum_should_match: 1 },
+          };
   }
 }

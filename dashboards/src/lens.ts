@@ -9,10 +9,7 @@ import type { Reference } from './kibana.ts';
  */
 
 export type NumberFormat =
-  | { id: 'bytes' }
-  | { id: 'number'; decimals?: number }
-  | { id: 'percent' }
-  | { id: 'duration_ns' };
+  { id: 'bytes' } | { id: 'number'; decimals?: number } | { id: 'percent' } | { id: 'duration_ns' };
 
 /** A column specification (bucket or metric). `filter` is a KQL filter on a metric column. */
 export type ColumnSpec =
@@ -46,7 +43,15 @@ export interface LayerSpec {
 }
 
 export interface XYLayerSpec extends LayerSpec {
-  seriesType: 'line' | 'bar' | 'bar_stacked' | 'area' | 'area_stacked' | 'bar_percentage_stacked' | 'area_percentage_stacked' | 'bar_horizontal';
+  seriesType:
+    | 'line'
+    | 'bar'
+    | 'bar_stacked'
+    | 'area'
+    | 'area_stacked'
+    | 'bar_percentage_stacked'
+    | 'area_percentage_stacked'
+    | 'bar_horizontal';
   /** Column index used for the x axis. */
   x: number;
   /** Column index of the break-down (split) column. */
@@ -63,7 +68,13 @@ export type LensSpec =
       referenceLines?: { value: number; label: string; format?: NumberFormat }[];
       legend?: 'right' | 'bottom';
     }
-  | { kind: 'datatable'; title: string; query?: string; layer: LayerSpec; sortBy?: { column: number; direction: 'asc' | 'desc' } }
+  | {
+      kind: 'datatable';
+      title: string;
+      query?: string;
+      layer: LayerSpec;
+      sortBy?: { column: number; direction: 'asc' | 'desc' };
+    }
   | { kind: 'metric'; title: string; query?: string; layer: LayerSpec };
 
 export const LAYER_REF_PREFIX = 'indexpattern-datasource-layer-';
@@ -105,7 +116,10 @@ function column(layer: LayerSpec, layerId: string, spec: ColumnSpec): Record<str
         params: { interval: spec.interval ?? 'auto', includeEmptyRows: true, dropPartials: false },
       };
     case 'terms': {
-      const orderBy = spec.orderBy === undefined ? { type: 'alphabetical', fallback: true } : { type: 'column', columnId: colId(layerId, spec.orderBy) };
+      const orderBy =
+        spec.orderBy === undefined
+          ? { type: 'alphabetical', fallback: true }
+          : { type: 'column', columnId: colId(layerId, spec.orderBy) };
       return {
         label: spec.label,
         customLabel: true,
@@ -187,7 +201,10 @@ function formLayer(layer: LayerSpec, layerId: string) {
   const order: string[] = [];
   // Lens keeps bucket columns before metric columns in columnOrder.
   const idx = layer.columns.map((c, i) => ({ c, i }));
-  for (const { c, i } of [...idx.filter((x) => BUCKET_OPS.has(x.c.op)), ...idx.filter((x) => !BUCKET_OPS.has(x.c.op))]) {
+  for (const { c, i } of [
+    ...idx.filter((x) => BUCKET_OPS.has(x.c.op)),
+    ...idx.filter((x) => !BUCKET_OPS.has(x.c.op)),
+  ]) {
     columns[colId(layerId, i)] = column(layer, layerId, c);
     order.push(colId(layerId, i));
   }
@@ -219,7 +236,10 @@ export function lensAttributes(spec: LensSpec, prefix: string): LensAttributes {
     const vlayers: Record<string, unknown>[] = spec.layers.map((l, n) => {
       const layerId = `${prefix}l${n}`;
       addLayer(l, layerId);
-      const accessors = l.columns.map((_, i) => i).filter((i) => i !== l.x && i !== l.split).map((i) => colId(layerId, i));
+      const accessors = l.columns
+        .map((_, i) => i)
+        .filter((i) => i !== l.x && i !== l.split)
+        .map((i) => colId(layerId, i));
       return {
         layerId,
         layerType: 'data',
@@ -255,7 +275,14 @@ export function lensAttributes(spec: LensSpec, prefix: string): LensAttributes {
         layerId,
         layerType: 'referenceLine',
         accessors: ids,
-        yConfig: ids.map((id) => ({ forAccessor: id, axisMode: 'left', color: '#E7664C', lineStyle: 'dashed', lineWidth: 2, textVisibility: true })),
+        yConfig: ids.map((id) => ({
+          forAccessor: id,
+          axisMode: 'left',
+          color: '#E7664C',
+          lineStyle: 'dashed',
+          lineWidth: 2,
+          textVisibility: true,
+        })),
       });
     }
     visualization = {
@@ -273,7 +300,9 @@ export function lensAttributes(spec: LensSpec, prefix: string): LensAttributes {
       layerId,
       layerType: 'data',
       columns: spec.layer.columns.map((_, i) => ({ columnId: colId(layerId, i), isTransposed: false })),
-      ...(spec.sortBy ? { sorting: { columnId: colId(layerId, spec.sortBy.column), direction: spec.sortBy.direction } } : {}),
+      ...(spec.sortBy
+        ? { sorting: { columnId: colId(layerId, spec.sortBy.column), direction: spec.sortBy.direction } }
+        : {}),
     };
   } else {
     visualizationType = 'lnsMetric';

@@ -45,7 +45,11 @@ function metricAgg(c: ColumnSpec): Record<string, unknown> | undefined {
   }
 }
 
-function layerQuery(layer: LayerSpec, query: string | undefined, bucketOrder: number[]): Omit<PanelQuery, 'dashboard' | 'panel' | 'title' | 'layer'> {
+function layerQuery(
+  layer: LayerSpec,
+  query: string | undefined,
+  bucketOrder: number[],
+): Omit<PanelQuery, 'dashboard' | 'panel' | 'title' | 'layer'> {
   const metrics: { name: string; spec: ColumnSpec }[] = [];
   const inner: Record<string, unknown> = {};
   layer.columns.forEach((c, i) => {
@@ -59,6 +63,7 @@ function layerQuery(layer: LayerSpec, query: string | undefined, bucketOrder: nu
   });
   let aggs: Record<string, unknown> = inner;
   const buckets: string[] = [];
+  const innermost = bucketOrder[bucketOrder.length - 1];
   for (const i of [...bucketOrder].reverse()) {
     const c = layer.columns[i];
     if (!c) continue;
@@ -66,11 +71,26 @@ function layerQuery(layer: LayerSpec, query: string | undefined, bucketOrder: nu
     buckets.unshift(name);
     let def: Record<string, unknown>;
     if (c.op === 'date_histogram') {
-      def = { date_histogram: { field: c.field, ...(c.interval && c.interval !== 'auto' ? { fixed_interval: c.interval } : { fixed_interval: '1d' }), min_doc_count: 1 } };
+      def = {
+        date_histogram: {
+          field: c.field,
+          ...(c.interval && c.interval !== 'auto' ? { fixed_interval: c.interval } : { fixed_interval: '1d' }),
+          min_doc_count: 1,
+        },
+      };
     } else if (c.op === 'terms') {
       const orderCol = c.orderBy !== undefined ? layer.columns[c.orderBy] : undefined;
-      const simple = orderCol && ['count', 'unique_count', 'sum', 'max', 'min', 'average'].includes(orderCol.op) && !('filter' in orderCol && orderCol.filter);
-      const order = simple ? (orderCol.op === 'count' ? { _count: 'desc' } : { [`m${c.orderBy}`]: 'desc' }) : { _count: 'desc' };
+      // A metric is a direct sub-aggregation only below the innermost bucket; elsewhere order by count.
+      const simple =
+        i === innermost &&
+        orderCol &&
+        ['count', 'unique_count', 'sum', 'max', 'min', 'average'].includes(orderCol.op) &&
+        !('filter' in orderCol && orderCol.filter);
+      const order = simple
+        ? orderCol.op === 'count'
+          ? { _count: 'desc' }
+          : { [`m${c.orderBy}`]: 'desc' }
+        : { _count: 'desc' };
       def = { terms: { field: c.field, size: c.size, order, ...(c.missingBucket ? { missing: '__missing__' } : {}) } };
     } else continue;
     aggs = { [name]: { ...def, ...(Object.keys(aggs).length ? { aggs } : {}) } };
@@ -92,9 +112,20 @@ export function dashboardQueries(d: DashboardSpec): PanelQuery[] {
     const layers =
       lens.kind === 'xy'
         ? lens.layers.map((l) => ({ l, order: [l.x, ...(l.split !== undefined ? [l.split] : [])] }))
-        : [{ l: lens.layer, order: lens.layer.columns.map((c, i) => (BUCKET_OPS.has(c.op) ? i : -1)).filter((i) => i >= 0) }];
+        : [
+            {
+              l: lens.layer,
+              order: lens.layer.columns.map((c, i) => (BUCKET_OPS.has(c.op) ? i : -1)).filter((i) => i >= 0),
+            },
+          ];
     layers.forEach(({ l, order }, n) => {
-      out.push({ dashboard: d.id, panel: p.panelIndex, title: lens.title, layer: n, ...layerQuery(l, lens.query, order) });
+      out.push({
+        dashboard: d.id,
+        panel: p.panelIndex,
+        title: lens.title,
+        layer: n,
+        ...layerQuery(l, lens.query, order),
+      });
     });
   }
   return out;

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   INPUT_UNREADABLE: 'An input file or stream could not be read.',
   OUTPUT_UNWRITABLE: 'An output file could not be opened or written.',
   KAFKA_UNAVAILABLE: 'The Kafka cluster could not be reached or did not acknowledge a write.',
+  KAFKA_MESSAGE_TOO_LARGE: 'A message is larger than the broker accepts (message.max.bytes); retrying cannot help.',
   ES_UNAVAILABLE: 'Elasticsearch could not be reached.',
   ES_AUTH_FAILED: 'Elasticsearch rejected the configured credentials (401/403).',
   ES_BULK_ITEM_FAILED: 'Elasticsearch rejected a document in a bulk request.',
@@ -20,6 +21,11 @@ export const ERROR_CODES = {
   BASELINE_INPUT_INVALID: 'A baseline series is empty or has non-numeric rows.',
   ALERTS_CHANNEL_REJECTED: 'An alert channel permanently rejected a notification.',
   ALERTS_SILENCE_INVALID: 'A silence request is malformed.',
+  ALERTS_API_FAILED: 'The alerts service API rejected the request (401 bad token, 404 unknown id) or could not be reached.',
+  REGISTRY_START_FAILED: 'The demo registry (docker-registry) could not be started or did not become ready.',
+  DEMO_TOOL_MISSING: 'A tool the demo drives (skopeo, htpasswd, docker-registry) is not installed.',
+  DEMO_TOOL_FAILED: 'A tool the demo drives timed out or failed unexpectedly.',
+  EMBEDDED_START_FAILED: 'The embedded pipeline could not start (port in use, data directory locked or unwritable).',
   INTERNAL: 'A bug: an invariant did not hold.',
 } as const;
 

@@ -71,18 +71,24 @@ describe('regwatch normalize on the Harbor / Quay / Artifactory / Nexus fixtures
     ['41-nexus-request.log', ['manifest-head', 'blob-pull', 'blob-push', 'auth-challenge']],
   ];
 
+  // One process for all files (spawning Node per file is slow on a shared machine).
+  let all: Run = { code: null, stdout: '', stderr: '' };
+  before(async () => {
+    all = await regwatch(['normalize', '--no-progress', ...expected.map(([f]) => join(SAMPLES, f))]);
+  });
+
+  test('the run exits 0 with no rejects and a summary line', () => {
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stderr, /^normalize: events 37 \(.*\); rejects 0; ignored 2; lines \d+$/m);
+  });
+
   for (const [file, actions] of expected) {
-    test(`${file} → ${actions.join(', ')}`, async () => {
-      const r = await regwatch(['normalize', '--no-progress', join(SAMPLES, file)]);
-      assert.equal(r.code, 0, r.stderr);
-      const evs = events(r.stdout);
+    test(`${file} → ${actions.join(', ')}`, () => {
+      const evs = events(all.stdout).filter((e) => e.log?.file?.path === join(SAMPLES, file));
       assert.deepEqual(
         evs.map((e) => e.event.action),
         actions,
       );
-      for (const e of evs) assert.equal(e.log?.file?.path, join(SAMPLES, file));
-      assert.match(r.stderr, /normalize: events \d+/);
-      assert.match(r.stderr, /rejects 0;/);
     });
   }
 
@@ -149,8 +155,7 @@ describe('regwatch normalize: inputs, rejects, errors', () => {
       .split('\n')
       .filter(Boolean)
       .map(
-        (l) =>
-          JSON.parse(l) as { reason: string; detail: string; original: string; file: string; line: number | null },
+        (l) => JSON.parse(l) as { reason: string; detail: string; original: string; file: string; line: number | null },
       );
     assert.deepEqual(
       rejects.map((x) => [x.reason, x.line]),
@@ -187,7 +192,11 @@ describe('regwatch normalize: inputs, rejects, errors', () => {
   });
 
   test('an unreadable file is a clear error with a non-zero exit and no output', async () => {
-    const r = await regwatch(['normalize', join(SAMPLES, '26-harbor-webhook-push-artifact-user.json'), join(dir, 'missing.log')]);
+    const r = await regwatch([
+      'normalize',
+      join(SAMPLES, '26-harbor-webhook-push-artifact-user.json'),
+      join(dir, 'missing.log'),
+    ]);
     assert.notEqual(r.code, 0);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /INPUT_UNREADABLE: cannot read .*missing\.log/);

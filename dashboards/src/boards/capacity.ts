@@ -5,13 +5,15 @@ const ev = DATA_VIEWS.events;
 const st = DATA_VIEWS.storage;
 const fc = DATA_VIEWS.forecasts;
 
-const PUSH_DELETE = 'event.action : ("manifest-push" or "blob-push" or "manifest-delete" or "blob-delete" or "tag-delete")';
+const PUSH_DELETE =
+  'event.action : ("manifest-push" or "blob-push" or "manifest-delete" or "blob-delete" or "tag-delete")';
 
 /** Issue 8, dashboard 3: capacity (90 days back, 90 days of forecast ahead). */
 export const capacity: DashboardSpec = {
   id: 'regwatch-capacity',
   title: '[regwatch] Capacity',
-  description: 'Storage used vs capacity with the forecast and its interval, days to 85 % / 100 %, growth, push/delete volume and garbage-collection drops.',
+  description:
+    'Storage used vs capacity with the forecast and its interval, days to 85 % / 100 %, growth, push/delete volume and garbage-collection drops.',
   timeFrom: 'now-90d',
   timeTo: 'now+90d',
   rows: [
@@ -25,7 +27,15 @@ export const capacity: DashboardSpec = {
           title: 'Days to 85 %',
           layer: {
             dataView: fc,
-            columns: [{ op: 'last_value', field: 'oci_registry.forecast.days_to_85', sortField: 'oci_registry.forecast.generated_at', label: 'Days to 85 %', format: { id: 'number', decimals: 0 } }],
+            columns: [
+              {
+                op: 'last_value',
+                field: 'oci_registry.forecast.days_to_85',
+                sortField: 'oci_registry.forecast.generated_at',
+                label: 'Days to 85 %',
+                format: { id: 'number', decimals: 0 },
+              },
+            ],
           },
         },
       },
@@ -38,7 +48,15 @@ export const capacity: DashboardSpec = {
           title: 'Days to 100 %',
           layer: {
             dataView: fc,
-            columns: [{ op: 'last_value', field: 'oci_registry.forecast.days_to_100', sortField: 'oci_registry.forecast.generated_at', label: 'Days to 100 %', format: { id: 'number', decimals: 0 } }],
+            columns: [
+              {
+                op: 'last_value',
+                field: 'oci_registry.forecast.days_to_100',
+                sortField: 'oci_registry.forecast.generated_at',
+                label: 'Days to 100 %',
+                format: { id: 'number', decimals: 0 },
+              },
+            ],
           },
         },
       },
@@ -50,7 +68,18 @@ export const capacity: DashboardSpec = {
           kind: 'metric',
           title: 'Storage used now',
           query: 'oci_registry.storage.scope : "registry"',
-          layer: { dataView: st, columns: [{ op: 'last_value', field: 'oci_registry.storage.used.bytes', sortField: '@timestamp', label: 'Used', format: { id: 'bytes' } }] },
+          layer: {
+            dataView: st,
+            columns: [
+              {
+                op: 'last_value',
+                field: 'oci_registry.storage.used.bytes',
+                sortField: '@timestamp',
+                label: 'Used',
+                format: { id: 'bytes' },
+              },
+            ],
+          },
         },
       },
       {
@@ -61,7 +90,18 @@ export const capacity: DashboardSpec = {
           kind: 'metric',
           title: 'Utilization',
           query: 'oci_registry.storage.scope : "registry"',
-          layer: { dataView: st, columns: [{ op: 'last_value', field: 'oci_registry.storage.used.pct', sortField: '@timestamp', label: 'Used %', format: { id: 'percent' } }] },
+          layer: {
+            dataView: st,
+            columns: [
+              {
+                op: 'last_value',
+                field: 'oci_registry.storage.used.pct',
+                sortField: '@timestamp',
+                label: 'Used %',
+                format: { id: 'percent' },
+              },
+            ],
+          },
         },
       },
     ],
@@ -81,8 +121,20 @@ export const capacity: DashboardSpec = {
               x: 0,
               columns: [
                 { op: 'date_histogram', field: '@timestamp', interval: '1d', label: 'Day' },
-                { op: 'max', field: 'oci_registry.storage.used.bytes', label: 'Used', format: { id: 'bytes' }, filter: 'oci_registry.storage.scope : "registry"' },
-                { op: 'max', field: 'oci_registry.storage.capacity.bytes', label: 'Capacity', format: { id: 'bytes' }, filter: 'oci_registry.storage.scope : "registry"' },
+                {
+                  op: 'max',
+                  field: 'oci_registry.storage.used.bytes',
+                  label: 'Used',
+                  format: { id: 'bytes' },
+                  filter: 'oci_registry.storage.scope : "registry"',
+                },
+                {
+                  op: 'max',
+                  field: 'oci_registry.storage.capacity.bytes',
+                  label: 'Capacity',
+                  format: { id: 'bytes' },
+                  filter: 'oci_registry.storage.scope : "registry"',
+                },
               ],
             },
             {
@@ -92,8 +144,18 @@ export const capacity: DashboardSpec = {
               columns: [
                 { op: 'date_histogram', field: '@timestamp', interval: '1d', label: 'Day' },
                 { op: 'max', field: 'oci_registry.forecast.used.bytes', label: 'Forecast', format: { id: 'bytes' } },
-                { op: 'max', field: 'oci_registry.forecast.used.lower.bytes', label: 'Forecast lower bound', format: { id: 'bytes' } },
-                { op: 'max', field: 'oci_registry.forecast.used.upper.bytes', label: 'Forecast upper bound', format: { id: 'bytes' } },
+                {
+                  op: 'max',
+                  field: 'oci_registry.forecast.used.lower.bytes',
+                  label: 'Forecast lower bound',
+                  format: { id: 'bytes' },
+                },
+                {
+                  op: 'max',
+                  field: 'oci_registry.forecast.used.upper.bytes',
+                  label: 'Forecast upper bound',
+                  format: { id: 'bytes' },
+                },
               ],
             },
           ],
@@ -117,7 +179,14 @@ export const capacity: DashboardSpec = {
               split: 1,
               columns: [
                 { op: 'date_histogram', field: '@timestamp', interval: '1d', label: 'Day' },
-                { op: 'terms', field: 'oci_registry.namespace', size: 10, label: 'Namespace', orderBy: 2, otherBucket: true },
+                {
+                  op: 'terms',
+                  field: 'oci_registry.namespace',
+                  size: 10,
+                  label: 'Namespace',
+                  orderBy: 2,
+                  otherBucket: true,
+                },
                 { op: 'max', field: 'oci_registry.storage.used.bytes', label: 'Used', format: { id: 'bytes' } },
               ],
             },
@@ -184,7 +253,12 @@ export const capacity: DashboardSpec = {
               x: 0,
               columns: [
                 { op: 'date_histogram', field: '@timestamp', interval: '1d', label: 'Day' },
-                { op: 'sum', field: 'oci_registry.storage.gc.freed.bytes', label: 'Freed by GC', format: { id: 'bytes' } },
+                {
+                  op: 'sum',
+                  field: 'oci_registry.storage.gc.freed.bytes',
+                  label: 'Freed by GC',
+                  format: { id: 'bytes' },
+                },
               ],
             },
           ],

@@ -12,7 +12,8 @@ const LATENCY_SLO_NS = 500_000_000;
 export const health: DashboardSpec = {
   id: 'regwatch-health',
   title: '[regwatch] Registry health and pipeline',
-  description: 'Pull success vs the 99.9 % SLO, latency percentiles vs 500 ms, 4xx/5xx by code, ingest rate, DLQ by reason, consumer lag, alert deliveries.',
+  description:
+    'Pull success vs the 99.9 % SLO, latency percentiles vs 500 ms, 4xx/5xx by code, ingest rate, DLQ by reason, consumer lag, alert deliveries.',
   timeFrom: 'now-24h',
   timeTo: 'now',
   rows: [
@@ -57,9 +58,27 @@ export const health: DashboardSpec = {
               x: 0,
               columns: [
                 { op: 'date_histogram', field: '@timestamp' },
-                { op: 'percentile', field: 'event.duration', percentile: 50, label: 'P50', format: { id: 'duration_ns' } },
-                { op: 'percentile', field: 'event.duration', percentile: 95, label: 'P95', format: { id: 'duration_ns' } },
-                { op: 'percentile', field: 'event.duration', percentile: 99, label: 'P99', format: { id: 'duration_ns' } },
+                {
+                  op: 'percentile',
+                  field: 'event.duration',
+                  percentile: 50,
+                  label: 'P50',
+                  format: { id: 'duration_ns' },
+                },
+                {
+                  op: 'percentile',
+                  field: 'event.duration',
+                  percentile: 95,
+                  label: 'P95',
+                  format: { id: 'duration_ns' },
+                },
+                {
+                  op: 'percentile',
+                  field: 'event.duration',
+                  percentile: 99,
+                  label: 'P99',
+                  format: { id: 'duration_ns' },
+                },
               ],
             },
           ],
@@ -83,7 +102,14 @@ export const health: DashboardSpec = {
               split: 1,
               columns: [
                 { op: 'date_histogram', field: '@timestamp' },
-                { op: 'terms', field: 'http.response.status_code', size: 10, label: 'Status code', orderBy: 2, otherBucket: true },
+                {
+                  op: 'terms',
+                  field: 'http.response.status_code',
+                  size: 10,
+                  label: 'Status code',
+                  orderBy: 2,
+                  otherBucket: true,
+                },
                 { op: 'count', label: 'Responses' },
               ],
             },
@@ -130,7 +156,14 @@ export const health: DashboardSpec = {
               split: 1,
               columns: [
                 { op: 'date_histogram', field: '@timestamp' },
-                { op: 'terms', field: 'oci_registry.pipeline.dlq.reason', size: 10, label: 'Reason', orderBy: 2, otherBucket: true },
+                {
+                  op: 'terms',
+                  field: 'oci_registry.pipeline.dlq.reason',
+                  size: 10,
+                  label: 'Reason',
+                  orderBy: 2,
+                  otherBucket: true,
+                },
                 { op: 'sum', field: 'oci_registry.pipeline.dlq.count', label: 'Dead-lettered' },
               ],
             },
@@ -153,7 +186,13 @@ export const health: DashboardSpec = {
               split: 1,
               columns: [
                 { op: 'date_histogram', field: '@timestamp' },
-                { op: 'terms', field: 'oci_registry.pipeline.consumer_group', size: 10, label: 'Consumer group', orderBy: 2 },
+                {
+                  op: 'terms',
+                  field: 'oci_registry.pipeline.consumer_group',
+                  size: 10,
+                  label: 'Consumer group',
+                  orderBy: 2,
+                },
                 { op: 'max', field: 'oci_registry.pipeline.consumer_lag', label: 'Lag (messages)' },
               ],
             },

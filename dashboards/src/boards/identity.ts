@@ -22,7 +22,7 @@ export const identityDrilldown: DashboardSpec = {
         h: 4,
         title: 'How to use',
         markdown:
-          'Filter by **user.name** (a person or robot) or **source.ip** (anonymous or failed logins). The same filter selects the identity\'s findings: in the findings index `user.name` and `source.ip` are aliases of `entity.id`. The default range (7 days) is one hour-of-week cycle.',
+          "Filter by **user.name** (a person or robot) or **source.ip** (anonymous or failed logins). The same filter selects the identity's findings: in the findings index `user.name` and `source.ip` are aliases of `entity.id`. The default range (7 days) is one hour-of-week cycle.",
       },
     ],
     [
@@ -115,7 +115,14 @@ export const identityDrilldown: DashboardSpec = {
             dataView: ev,
             columns: [
               { op: 'terms', field: 'source.ip', size: 20, label: 'Source IP', orderBy: 2 },
-              { op: 'terms', field: 'user_agent.original', size: 10, label: 'User agent', orderBy: 2, missingBucket: true },
+              {
+                op: 'terms',
+                field: 'user_agent.original',
+                size: 10,
+                label: 'User agent',
+                orderBy: 2,
+                missingBucket: true,
+              },
               { op: 'count', label: 'Events' },
               { op: 'min', field: '@timestamp', label: 'First seen' },
               { op: 'max', field: '@timestamp', label: 'Last seen' },

@@ -17,10 +17,50 @@ export const securityOverview: DashboardSpec = {
   timeTo: 'now',
   rows: [
     [
-      { kind: 'lens', w: 12, h: 6, lens: { kind: 'metric', title: 'Failed logins', query: 'event.action : "login-failure"', layer: { dataView: ev, columns: [{ op: 'count', label: 'Failed logins' }] } } },
-      { kind: 'lens', w: 12, h: 6, lens: { kind: 'metric', title: 'Image pulls', query: 'oci_registry.image_pull : true', layer: { dataView: ev, columns: [{ op: 'count', label: 'Image pulls' }] } } },
-      { kind: 'lens', w: 12, h: 6, lens: { kind: 'metric', title: 'Anonymous requests', query: 'oci_registry.actor.anonymous : true', layer: { dataView: ev, columns: [{ op: 'count', label: 'Anonymous requests' }] } } },
-      { kind: 'lens', w: 12, h: 6, lens: { kind: 'metric', title: 'Firing findings', query: 'status : "firing"', layer: { dataView: fi, columns: [{ op: 'count', label: 'Firing findings' }] } } },
+      {
+        kind: 'lens',
+        w: 12,
+        h: 6,
+        lens: {
+          kind: 'metric',
+          title: 'Failed logins',
+          query: 'event.action : "login-failure"',
+          layer: { dataView: ev, columns: [{ op: 'count', label: 'Failed logins' }] },
+        },
+      },
+      {
+        kind: 'lens',
+        w: 12,
+        h: 6,
+        lens: {
+          kind: 'metric',
+          title: 'Image pulls',
+          query: 'oci_registry.image_pull : true',
+          layer: { dataView: ev, columns: [{ op: 'count', label: 'Image pulls' }] },
+        },
+      },
+      {
+        kind: 'lens',
+        w: 12,
+        h: 6,
+        lens: {
+          kind: 'metric',
+          title: 'Anonymous requests',
+          query: 'oci_registry.actor.anonymous : true',
+          layer: { dataView: ev, columns: [{ op: 'count', label: 'Anonymous requests' }] },
+        },
+      },
+      {
+        kind: 'lens',
+        w: 12,
+        h: 6,
+        lens: {
+          kind: 'metric',
+          title: 'Firing findings',
+          query: 'status : "firing"',
+          layer: { dataView: fi, columns: [{ op: 'count', label: 'Firing findings' }] },
+        },
+      },
     ],
     [
       {
@@ -62,7 +102,15 @@ export const securityOverview: DashboardSpec = {
               split: 1,
               columns: [
                 { op: 'date_histogram', field: '@timestamp' },
-                { op: 'terms', field: 'oci_registry.attempted_user', size: 10, label: 'Attempted user', orderBy: 2, otherBucket: true, missingBucket: true },
+                {
+                  op: 'terms',
+                  field: 'oci_registry.attempted_user',
+                  size: 10,
+                  label: 'Attempted user',
+                  orderBy: 2,
+                  otherBucket: true,
+                  missingBucket: true,
+                },
                 { op: 'count', label: 'Failed logins' },
               ],
             },

@@ -21,6 +21,46 @@ const BROKEN_DESTINATION_CODES: ReadonlySet<string> = new Set([
   'http_410',
 ]);
 
+/**
+ * Every secret-looking piece of a channel config: string values, and the path segments and
+ * query values of URLs (webhook URLs embed tokens). Used to scrub error text before it is
+ * logged or stored, in case an API echoes them back.
+ */
+const NON_SECRET_KEYS: ReadonlySet<string> = new Set(['type', 'host', 'from', 'to', 'username', 'channel', 'subject_prefix', 'mention', 'ca_file', 'stream', 'api_url']);
+
+export function configSecrets(cfg: unknown): string[] {
+  const out = new Set<string>();
+  const visit = (v: unknown, key: string): void => {
+    if (typeof v === 'string') {
+      if (NON_SECRET_KEYS.has(key)) return;
+      if (v.length >= 6) out.add(v);
+      if (/^https?:\/\//.test(v)) {
+        try {
+          const u = new URL(v);
+          for (const seg of u.pathname.split('/')) if (seg.length >= 6) out.add(decodeURIComponent(seg));
+          for (const [, q] of u.searchParams) if (q.length >= 6) out.add(q);
+        } catch {
+          /* not a URL */
+        }
+      }
+    } else if (Array.isArray(v)) v.forEach((x) => visit(x, key));
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(x, k);
+  };
+  visit(cfg, '');
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+/** Replaces each secret in `text` with `***`. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let t = text;
+  for (const s of secrets) if (t.includes(s)) t = t.split(s).join('***');
+  return t;
+}
+
+function scrubOutcome(o: Outcome, secrets: readonly string[]): Outcome {
+  return o.kind === 'ok' ? o : { ...o, error: scrub(o.error, secrets) };
+}
+
 export interface DelivererDeps {
   readonly config: AlertsConfig;
   readonly channels: ReadonlyMap<string, AlertChannel>;
@@ -137,6 +177,7 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     const channel = deps.channels.get(cfg.type);
     if (!channel) return { index, channel: cfg.type, destination: cfg.type, outcome: { kind: 'failed', error: 'unknown channel', code: 'unknown_channel' }, attempts: 0 };
     const destination = channel.destination(cfg);
+    const secrets = configSecrets(cfg);
     const log = logger.child({ channel: cfg.type, destination, receiver: receiver.name, notification: n.key });
     const open = broken.get(destination);
     if (open && clock.now() < open.until) {
@@ -147,7 +188,7 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     }
     return serial(destination, async () => {
       const result = await sendWithRetry(
-        (signal) => channel.send(n, cfg, { logger: log, http: deps.http, signal, now: clock.now, render: deps.render }),
+        async (signal) => scrubOutcome(await channel.send(n, cfg, { logger: log, http: deps.http, signal, now: clock.now, render: deps.render }), secrets),
         {
           policy,
           clock,

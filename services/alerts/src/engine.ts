@@ -54,6 +54,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const routes = indexRoutes(root);
   const intervals = new Map(config.time_intervals.map((t) => [t.name, t]));
   const inFlight = new Map<string, Promise<void>>();
+  /** Due times of groups this instance wrote: found without waiting for a store search (ES refresh). */
+  const hints = new Map<string, number>();
 
   const dueAtOf = (g: GroupState): number => (g.pending ? g.pending.claimedAt + config.delivery.lease : g.nextFlushAt);
   const throttleKey = (labels: Labels): string => `throttle:${shortHash(labelsText(pickLabels(labels, config.throttle.key)))}`;
@@ -71,11 +73,17 @@ export function createEngine(deps: EngineDeps): Engine {
       const next = update(cur?.value);
       if (next === undefined) return cur?.value;
       if (next === 'delete') {
-        if (!cur || (await store.deleteGroup(key, cur.version))) return undefined;
+        if (!cur || (await store.deleteGroup(key, cur.version))) {
+          hints.delete(key);
+          return undefined;
+        }
         continue;
       }
       if (next === cur?.value) return next;
-      if (await store.putGroup(next, dueAtOf(next), cur?.version)) return next;
+      if (await store.putGroup(next, dueAtOf(next), cur?.version)) {
+        hints.set(key, dueAtOf(next));
+        return next;
+      }
     }
     throw new Error(`alerts: group ${key} kept changing under ${MAX_CAS_RETRIES} compare-and-set attempts`);
   }
@@ -133,13 +141,15 @@ export function createEngine(deps: EngineDeps): Engine {
 
     async tick() {
       const now = clock.now();
-      const due = await store.dueGroups(now, 1000);
-      if (due.length === 0) return 0;
+      const due = new Set(await store.dueGroups(now, 1000));
+      for (const [k, at] of hints) if (at <= now) due.add(k);
+      if (due.size === 0) return 0;
       let silences: Silence[] | undefined;
       let sources: InhibitSource[] | undefined;
       let started = 0;
       for (const key of due) {
         if (inFlight.has(key)) continue;
+        hints.delete(key);
         const cur = await store.getGroup(key);
         if (!cur) continue;
         const g = cur.value;
@@ -178,11 +188,13 @@ export function createEngine(deps: EngineDeps): Engine {
         );
         if (!res.notification) {
           if (res.group === undefined) await store.deleteGroup(key, cur.version);
-          else if (res.group !== g) await store.putGroup(res.group, dueAtOf(res.group), cur.version);
+          else if (res.group !== g && (await store.putGroup(res.group, dueAtOf(res.group), cur.version))) hints.set(key, dueAtOf(res.group));
+          else if (res.group === g) hints.set(key, dueAtOf(g));
           continue;
         }
         const claimed: GroupState = { ...(res.group ?? g), pending: { notification: res.notification, owner: deps.instanceId, claimedAt: now, done: [] } };
         if (!(await store.putGroup(claimed, dueAtOf(claimed), cur.version))) continue; // another instance claimed it
+        hints.set(key, dueAtOf(claimed));
         const seenThrottle = new Set<string>();
         for (const e of res.newlyNotified) {
           const tk = throttleKey(e.labels);

@@ -46,6 +46,8 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
     clientId: config.kafka.clientId,
     logger: log,
     publishTimeoutMs: config.kafka.publishTimeoutMs,
+    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+    heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
     onConsumerLag: (_g, topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
   });
   await bus.ensureTopics(Object.values(config.topics), config.kafka.partitions);

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { AppError } from '../../../shared/src/errors.ts';
@@ -115,7 +115,7 @@ export function buildReceiver(deps: ReceiverDeps) {
   const now = deps.now ?? (() => new Date());
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     return503OnClosing: true,
@@ -140,6 +140,10 @@ export function buildReceiver(deps: ReceiverDeps) {
         .code(503)
         .header('retry-after', String(config.retryAfterSeconds))
         .send({ error: 'KAFKA_UNAVAILABLE', message: 'event bus unavailable, retry later' });
+    }
+    if (err instanceof AppError && err.code === 'KAFKA_MESSAGE_TOO_LARGE') {
+      req.log.warn({ code: err.code, route: req.routeOptions.url }, 'body larger than the broker accepts; answering 413');
+      return reply.code(413).send({ error: err.code, message: 'payload larger than the event bus accepts' });
     }
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'receiver error');

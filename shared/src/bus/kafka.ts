@@ -119,8 +119,9 @@ class KafkaPublisher implements Publisher {
 
   /**
    * Writes `messages` to `topic` and resolves once every broker in the ISR acknowledged (acks=-1,
-   * idempotent producer). @throws AppError KAFKA_UNAVAILABLE (retriable) on any failure or after
-   * `publishTimeoutMs`; the write may still land later (callers rely on idempotent consumers).
+   * idempotent producer). @throws AppError KAFKA_MESSAGE_TOO_LARGE (not retriable) when the broker
+   * refuses the size (`message.max.bytes`, default ~1 MiB); KAFKA_UNAVAILABLE (retriable) on any other
+   * failure or after `publishTimeoutMs` — the write may still land later (consumers are idempotent).
    */
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.#closed) throw new AppError('KAFKA_UNAVAILABLE', 'publisher is closed', { retriable: false });
@@ -135,6 +136,13 @@ class KafkaPublisher implements Publisher {
       ]);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      if ((err as { type?: string }).type === 'MESSAGE_TOO_LARGE') {
+        throw new AppError('KAFKA_MESSAGE_TOO_LARGE', `Kafka refused the write to ${topic}: ${message}`, {
+          retriable: false,
+          cause: err,
+          context: { topic },
+        });
+      }
       this.#log.warn({ err, topic, count: messages.length }, 'kafka publish failed');
       throw new AppError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge the write to ${topic}: ${message}`, {
         retriable: true,

@@ -78,7 +78,9 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
     const { hash, body } = withHash('ilm_policy', p.body);
     const existing = await get(
       () => client.ilm.getLifecycle({ name: p.name }),
-      (r) => (r as Record<string, { policy?: { _meta?: { regwatch_hash?: string } } }>)[p.name]?.policy?._meta?.regwatch_hash,
+      (r) =>
+        (r as Record<string, { policy?: { _meta?: { regwatch_hash?: string } } }>)[p.name]?.policy?._meta
+          ?.regwatch_hash,
       `reading ILM policy ${p.name}`,
     );
     if (existing.found && existing.hash === hash) {
@@ -102,7 +104,10 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
       record({ kind: 'component_template', name: c.name, action: 'unchanged' });
       continue;
     }
-    await put(() => client.cluster.putComponentTemplate({ name: c.name, ...(body as object) } as never), `component template ${c.name}`);
+    await put(
+      () => client.cluster.putComponentTemplate({ name: c.name, ...(body as object) } as never),
+      `component template ${c.name}`,
+    );
     record({ kind: 'component_template', name: c.name, action: existing.found ? 'updated' : 'created' });
   }
 
@@ -119,7 +124,10 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
       record({ kind: 'index_template', name: t.name, action: 'unchanged' });
       continue;
     }
-    await put(() => client.indices.putIndexTemplate({ name: t.name, ...(body as object) } as never), `index template ${t.name}`);
+    await put(
+      () => client.indices.putIndexTemplate({ name: t.name, ...(body as object) } as never),
+      `index template ${t.name}`,
+    );
     record({ kind: 'index_template', name: t.name, action: existing.found ? 'updated' : 'created' });
   }
 
@@ -133,7 +141,12 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
         warnings.push(
           `${b.alias} already exists as a concrete index (written before setup), so it cannot become a rollover alias; it keeps working but will not roll over`,
         );
-        record({ kind: 'index', name: b.alias, action: 'skipped', reason: 'concrete index with the alias name exists' });
+        record({
+          kind: 'index',
+          name: b.alias,
+          action: 'skipped',
+          reason: 'concrete index with the alias name exists',
+        });
         continue;
       }
       await client.indices.create({ index: b.index, aliases: { [b.alias]: { is_write_index: true } } });
@@ -162,7 +175,9 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
       if (!isNotFound(err)) throw toEsAppError(err, `listing data streams ${pattern}`, 'ES_SETUP_FAILED');
     }
   } else {
-    warnings.push('this cluster has no _data_stream API: existing data streams were not checked (templates apply to new ones)');
+    warnings.push(
+      'this cluster has no _data_stream API: existing data streams were not checked (templates apply to new ones)',
+    );
   }
 
   for (const w of warnings) log.warn(w);
@@ -189,15 +204,21 @@ async function put(fn: () => Promise<unknown>, what: string): Promise<void> {
     await fn();
   } catch (err) {
     const e = toEsAppError(err, `installing ${what}`, 'ES_SETUP_FAILED');
-    throw e.code === 'ES_SETUP_FAILED' ? new AppError('ES_SETUP_FAILED', e.message, { cause: err, retriable: false }) : e;
+    throw e.code === 'ES_SETUP_FAILED'
+      ? new AppError('ES_SETUP_FAILED', e.message, { cause: err, retriable: false })
+      : e;
   }
 }
 
 /** One line per change plus warnings, for humans (stderr). */
 export function formatSetupReport(report: SetupReport): string {
-  const lines = report.changes.map((c) => `${c.action.padEnd(9)} ${c.kind.padEnd(18)} ${c.name}${c.reason ? ` (${c.reason})` : ''}`);
+  const lines = report.changes.map(
+    (c) => `${c.action.padEnd(9)} ${c.kind.padEnd(18)} ${c.name}${c.reason ? ` (${c.reason})` : ''}`,
+  );
   const v = report.capabilities.version ? ` ${report.capabilities.version}` : '';
-  lines.unshift(`Elasticsearch${v}: ilm=${report.capabilities.ilm} data_stream_api=${report.capabilities.dataStreamApi}`);
+  lines.unshift(
+    `Elasticsearch${v}: ilm=${report.capabilities.ilm} data_stream_api=${report.capabilities.dataStreamApi}`,
+  );
   for (const w of report.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }

@@ -45,7 +45,10 @@ async function probe(fn: () => Promise<unknown>, what: string): Promise<boolean>
  */
 export async function detectCapabilities(client: Client): Promise<EsCapabilities> {
   const ilm = await probe(() => client.ilm.getStatus(), 'probing ILM');
-  const dataStreamApi = await probe(() => client.indices.getDataStream({ name: '*', expand_wildcards: 'all' }), 'probing data streams');
+  const dataStreamApi = await probe(
+    () => client.indices.getDataStream({ name: '*', expand_wildcards: 'all' }),
+    'probing data streams',
+  );
   let version: string | undefined;
   try {
     const nodes = await client.nodes.info({ node_id: '_all', metric: '_none', filter_path: 'nodes.*.version' });

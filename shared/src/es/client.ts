@@ -86,7 +86,11 @@ export function redactedNodes(cfg: Pick<EsConfig, 'nodes'>): string[] {
  * `ES_UNAVAILABLE` (retriable); anything else → `fallback` (not retriable).
  * The message never contains credentials (the client's meta is not copied).
  */
-export function toEsAppError(err: unknown, what: string, fallback: 'ES_SETUP_FAILED' | 'ES_UNAVAILABLE' = 'ES_UNAVAILABLE'): AppError {
+export function toEsAppError(
+  err: unknown,
+  what: string,
+  fallback: 'ES_SETUP_FAILED' | 'ES_UNAVAILABLE' = 'ES_UNAVAILABLE',
+): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof errors.ResponseError) {
     const status = err.statusCode ?? 0;
@@ -111,7 +115,11 @@ export function toEsAppError(err: unknown, what: string, fallback: 'ES_SETUP_FAI
       context: { status },
     });
   }
-  if (err instanceof errors.ConnectionError || err instanceof errors.TimeoutError || err instanceof errors.NoLivingConnectionsError) {
+  if (
+    err instanceof errors.ConnectionError ||
+    err instanceof errors.TimeoutError ||
+    err instanceof errors.NoLivingConnectionsError
+  ) {
     return new AppError('ES_UNAVAILABLE', `${what}: cannot reach Elasticsearch (${err.message})`, {
       cause: err,
       retriable: true,
@@ -157,7 +165,10 @@ export async function waitForElasticsearch(client: Client, opts: WaitOptions = {
     const left = deadline - Date.now();
     try {
       const health = await client.cluster.health(
-        { wait_for_status: opts.waitForStatus ?? 'yellow', timeout: `${Math.max(1, Math.min(5, Math.floor(left / 1000)))}s` },
+        {
+          wait_for_status: opts.waitForStatus ?? 'yellow',
+          timeout: `${Math.max(1, Math.min(5, Math.floor(left / 1000)))}s`,
+        },
         { requestTimeout: Math.max(1000, Math.min(10_000, left)), maxRetries: 0 },
       );
       if (!health.timed_out && health.status !== 'red') return health.status;

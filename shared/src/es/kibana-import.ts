@@ -53,7 +53,10 @@ export function importUrl(baseUrl: string, space?: string): string {
     throw new AppError('CONFIG_INVALID', `invalid Kibana URL: ${baseUrl}`);
   }
   if (space !== undefined && space !== 'default' && !/^[a-z0-9_-]+$/.test(space)) {
-    throw new AppError('CONFIG_INVALID', `invalid Kibana space id "${space}" (lower case letters, digits, "_" and "-")`);
+    throw new AppError(
+      'CONFIG_INVALID',
+      `invalid Kibana space id "${space}" (lower case letters, digits, "_" and "-")`,
+    );
   }
   const prefix = u.pathname.replace(/\/+$/, '');
   const spacePart = space && space !== 'default' ? `/s/${space}` : '';
@@ -106,7 +109,8 @@ function describe(e: NonNullable<ImportResponseBody['errors']>[number]): string 
  */
 export async function importNdjson(name: string, ndjson: string, opts: KibanaImportOptions): Promise<ImportFileResult> {
   const file = basename(name);
-  if (!file.endsWith('.ndjson')) throw new AppError('CONFIG_INVALID', `${file}: Kibana only imports files ending in .ndjson`);
+  if (!file.endsWith('.ndjson'))
+    throw new AppError('CONFIG_INVALID', `${file}: Kibana only imports files ending in .ndjson`);
   const url = importUrl(opts.url, opts.space);
   const form = new FormData();
   form.append('file', new Blob([ndjson], { type: 'application/ndjson' }), file);
@@ -120,20 +124,28 @@ export async function importNdjson(name: string, ndjson: string, opts: KibanaImp
       signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
     });
   } catch (err) {
-    throw new AppError('KIBANA_IMPORT_FAILED', `${file}: cannot reach Kibana at ${url}: ${err instanceof Error ? err.message : String(err)}`, {
-      retriable: true,
-      cause: err,
-    });
+    throw new AppError(
+      'KIBANA_IMPORT_FAILED',
+      `${file}: cannot reach Kibana at ${url}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        retriable: true,
+        cause: err,
+      },
+    );
   }
   const text = await res.text();
   let body: ImportResponseBody;
   try {
     body = JSON.parse(text) as ImportResponseBody;
   } catch (err) {
-    throw new AppError('KIBANA_IMPORT_FAILED', `${file}: Kibana answered ${res.status} with a non-JSON body: ${text.slice(0, 200)}`, {
-      retriable: res.status >= 500,
-      cause: err,
-    });
+    throw new AppError(
+      'KIBANA_IMPORT_FAILED',
+      `${file}: Kibana answered ${res.status} with a non-JSON body: ${text.slice(0, 200)}`,
+      {
+        retriable: res.status >= 500,
+        cause: err,
+      },
+    );
   }
   if (!res.ok) {
     const hint =
@@ -142,15 +154,19 @@ export async function importNdjson(name: string, ndjson: string, opts: KibanaImp
         : res.status === 404
           ? ' (unknown space or not a Kibana URL)'
           : '';
-    throw new AppError('KIBANA_IMPORT_FAILED', `${file}: Kibana answered ${res.status}: ${body.message ?? body.error ?? text.slice(0, 200)}${hint}`, {
-      retriable: res.status >= 500 || res.status === 429,
-      context: { status: res.status },
-    });
+    throw new AppError(
+      'KIBANA_IMPORT_FAILED',
+      `${file}: Kibana answered ${res.status}: ${body.message ?? body.error ?? text.slice(0, 200)}${hint}`,
+      {
+        retriable: res.status >= 500 || res.status === 429,
+        context: { status: res.status },
+      },
+    );
   }
   const errors: ImportObjectError[] = (body.errors ?? []).map((e) => ({
     type: e.type ?? '?',
     id: e.id ?? '?',
-    ...(e.meta?.title ?? e.title ? { title: e.meta?.title ?? e.title } : {}),
+    ...((e.meta?.title ?? e.title) ? { title: e.meta?.title ?? e.title } : {}),
     errorType: e.error?.type ?? 'unknown',
     message: describe(e),
   }));
@@ -168,7 +184,8 @@ export function formatImportErrors(results: readonly ImportFileResult[]): string
   for (const r of results) {
     if (r.success) continue;
     if (r.errors.length === 0) lines.push(`${r.file}: Kibana reported success: false without listing errors`);
-    for (const e of r.errors) lines.push(`${r.file}: ${e.type}/${e.id}${e.title ? ` "${e.title}"` : ''}: ${e.errorType}: ${e.message}`);
+    for (const e of r.errors)
+      lines.push(`${r.file}: ${e.type}/${e.id}${e.title ? ` "${e.title}"` : ''}: ${e.errorType}: ${e.message}`);
   }
   return lines;
 }

@@ -89,7 +89,13 @@ const plain = (role: PlainIndexRole, mappings: Record<string, unknown>, retentio
 
 /** Every data family regwatch writes, with its patterns and mappings. */
 export const FAMILIES: readonly Family[] = [
-  { stem: 'regwatch.events', patterns: [EVENTS_INDEX_PATTERN], mappings: EVENT_MAPPINGS, dataStream: true, retention: 'events' },
+  {
+    stem: 'regwatch.events',
+    patterns: [EVENTS_INDEX_PATTERN],
+    mappings: EVENT_MAPPINGS,
+    dataStream: true,
+    retention: 'events',
+  },
   plain('findings', FINDING_MAPPINGS, 'findings'),
   plain('deliveries', DELIVERY_MAPPINGS, 'deliveries'),
   plain('alertState', ALERT_STATE_MAPPINGS),
@@ -244,7 +250,12 @@ export function flattenMappings(mappings: Record<string, unknown>): Map<string, 
   const aliases: [string, string][] = [];
   const walk = (props: Record<string, unknown>, prefix: string) => {
     for (const [name, raw] of Object.entries(props)) {
-      const def = raw as { type?: string; properties?: Record<string, unknown>; fields?: Record<string, unknown>; path?: string };
+      const def = raw as {
+        type?: string;
+        properties?: Record<string, unknown>;
+        fields?: Record<string, unknown>;
+        path?: string;
+      };
       const path = prefix + name;
       if (def.type === 'alias' && def.path) {
         aliases.push([path, def.path]);
@@ -274,6 +285,11 @@ export function templateFor(set: AssetSet, indexName: string): NamedAsset | unde
 
 /** Elasticsearch-style `*` glob match. */
 export function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(name);
 }

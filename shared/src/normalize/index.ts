@@ -30,7 +30,14 @@ type Decoded = { ok: true; text: string } | { ok: false; result: NormalizeResult
 function decode(input: string | Uint8Array, max: number): Decoded {
   if (typeof input === 'string') {
     if (input.length > max / 3 && Buffer.byteLength(input, 'utf8') > max) {
-      return { ok: false, result: reject('too_large', input.slice(0, 4096), `input is ${Buffer.byteLength(input, 'utf8')} bytes; the limit is ${max}`) };
+      return {
+        ok: false,
+        result: reject(
+          'too_large',
+          input.slice(0, 4096),
+          `input is ${Buffer.byteLength(input, 'utf8')} bytes; the limit is ${max}`,
+        ),
+      };
     }
     return { ok: true, text: input.charCodeAt(0) === 0xfeff ? input.slice(1) : input };
   }
@@ -38,7 +45,11 @@ function decode(input: string | Uint8Array, max: number): Decoded {
   if (input.byteLength > max) {
     return {
       ok: false,
-      result: reject('too_large', Buffer.from(input.subarray(0, 4096)).toString('latin1'), `input is ${input.byteLength} bytes; the limit is ${max}`),
+      result: reject(
+        'too_large',
+        Buffer.from(input.subarray(0, 4096)).toString('latin1'),
+        `input is ${input.byteLength} bytes; the limit is ${max}`,
+      ),
     };
   }
   try {
@@ -46,7 +57,11 @@ function decode(input: string | Uint8Array, max: number): Decoded {
   } catch {
     return {
       ok: false,
-      result: reject('invalid_utf8', Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1'), 'bytes are not valid UTF-8 (original is latin1-decoded, byte-exact)'),
+      result: reject(
+        'invalid_utf8',
+        Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1'),
+        'bytes are not valid UTF-8 (original is latin1-decoded, byte-exact)',
+      ),
     };
   }
 }
@@ -57,20 +72,41 @@ function stripEol(s: string): string {
   return end === s.length ? s : s.slice(0, end);
 }
 
+/** True when the text holds only whitespace (no copy, unlike trim()). */
+function isBlank(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 11 && c !== 12 && c !== 0xfeff && c !== 0xa0) return false;
+  }
+  return true;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function runJsonSource(source: JsonSource, obj: Record<string, unknown>, raw: string, ctx: NormalizeContext): NormalizeResult[] {
+function runJsonSource(
+  source: JsonSource,
+  obj: Record<string, unknown>,
+  raw: string,
+  ctx: NormalizeContext,
+): NormalizeResult[] {
   try {
     return source.normalize(obj, raw, ctx);
   } catch (err) {
-    return [reject('schema_mismatch', raw, `${source.id}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300))];
+    return [
+      reject('schema_mismatch', raw, `${source.id}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300)),
+    ];
   }
 }
 
 /** Tries the JSON sources (optionally filtered) on one parsed object. */
-function dispatchObject(obj: Record<string, unknown>, raw: string, ctx: NormalizeContext, filter?: (s: JsonSource) => boolean): NormalizeResult[] {
+function dispatchObject(
+  obj: Record<string, unknown>,
+  raw: string,
+  ctx: NormalizeContext,
+  filter?: (s: JsonSource) => boolean,
+): NormalizeResult[] {
   for (const source of jsonSources) {
     if (filter !== undefined && !filter(source)) continue;
     let hit: boolean;
@@ -113,7 +149,7 @@ type Partials = Map<string, { text: string; ctx: NormalizeContext }> | null;
 
 function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, depth: number): NormalizeResult[] {
   const text = stripEol(text0);
-  if (text.trim().length === 0) return [reject('empty', text0)];
+  if (isBlank(text)) return [reject('empty', text0)];
   const first = text.charCodeAt(0);
   if (first === 123 /* { */) {
     let parsed: unknown;
@@ -126,7 +162,10 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
     if (depth < 2 && isDockerJsonFile(parsed)) {
       const log = parsed.log as string;
       const inner = { ...ctx, receivedAt: ctx.receivedAt ?? (parsed.time as string) };
-      return withOuterOriginal(joinPartial(`d|${ctx.origin ?? ''}|${String(parsed.stream)}`, log, !log.endsWith('\n'), inner, partials, depth), text);
+      return withOuterOriginal(
+        joinPartial(`d|${ctx.origin ?? ''}|${String(parsed.stream)}`, log, !log.endsWith('\n'), inner, partials, depth),
+        text,
+      );
     }
     if (depth < 2 && isFluentd(parsed)) {
       return withOuterOriginal(handleLine(parsed.message as string, ctx, partials, depth + 1), text);
@@ -137,7 +176,10 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
     const m = CRI_RE.exec(text);
     if (m) {
       const inner = { ...ctx, receivedAt: ctx.receivedAt ?? m[1] ?? '' };
-      return withOuterOriginal(joinPartial(`c|${ctx.origin ?? ''}|${m[2] ?? ''}`, m[4] ?? '', m[3] === 'P', inner, partials, depth), text);
+      return withOuterOriginal(
+        joinPartial(`c|${ctx.origin ?? ''}|${m[2] ?? ''}`, m[4] ?? '', m[3] === 'P', inner, partials, depth),
+        text,
+      );
     }
   }
   for (const source of textSources) {
@@ -151,13 +193,26 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
     try {
       return source.normalize(text, ctx);
     } catch (err) {
-      return [reject('schema_mismatch', text, `${source.id}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300))];
+      return [
+        reject(
+          'schema_mismatch',
+          text,
+          `${source.id}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300),
+        ),
+      ];
     }
   }
   return [reject('unknown_format', text)];
 }
 
-function joinPartial(key: string, chunk: string, partial: boolean, ctx: NormalizeContext, partials: Partials, depth: number): NormalizeResult[] {
+function joinPartial(
+  key: string,
+  chunk: string,
+  partial: boolean,
+  ctx: NormalizeContext,
+  partials: Partials,
+  depth: number,
+): NormalizeResult[] {
   if (partials === null) return handleLine(chunk, ctx, partials, depth + 1);
   const prev = partials.get(key);
   const text = prev === undefined ? chunk : prev.text + chunk;
@@ -198,7 +253,10 @@ export function createNormalizer(opts: { multiArchWindowMs?: number } = {}): Str
       const keep = r.kind !== 'event' || rules.apply(r.event);
       if (!keep) {
         out ??= results.slice(0, i);
-        out.push({ kind: 'ignored', reason: `duplicate delivery of event ${r.kind === 'event' ? r.event.event.id : ''}` });
+        out.push({
+          kind: 'ignored',
+          reason: `duplicate delivery of event ${r.kind === 'event' ? r.event.event.id : ''}`,
+        });
       } else if (out !== null) out.push(r);
     }
     return out ?? results;
@@ -210,7 +268,13 @@ export function createNormalizer(opts: { multiArchWindowMs?: number } = {}): Str
         if (!d.ok) return [d.result];
         return post(handleLine(d.text, ctx, partials, 0));
       } catch (err) {
-        return [reject('schema_mismatch', typeof line === 'string' ? line : Buffer.from(line).toString('latin1'), `normalizer error: ${String(err)}`.slice(0, 300))];
+        return [
+          reject(
+            'schema_mismatch',
+            typeof line === 'string' ? line : Buffer.from(line).toString('latin1'),
+            `normalizer error: ${String(err)}`.slice(0, 300),
+          ),
+        ];
       }
     },
     flush() {
@@ -236,7 +300,13 @@ export function normalizeLine(line: string | Uint8Array, ctx: NormalizeContext =
     if (!d.ok) return [d.result];
     return handleLine(d.text, ctx, null, 0);
   } catch (err) {
-    return [reject('schema_mismatch', typeof line === 'string' ? line : Buffer.from(line).toString('latin1'), `normalizer error: ${String(err)}`.slice(0, 300))];
+    return [
+      reject(
+        'schema_mismatch',
+        typeof line === 'string' ? line : Buffer.from(line).toString('latin1'),
+        `normalizer error: ${String(err)}`.slice(0, 300),
+      ),
+    ];
   }
 }
 
@@ -250,7 +320,11 @@ export function normalizeLine(line: string | Uint8Array, ctx: NormalizeContext =
  * within the payload.
  * @returns results in input order; never throws.
  */
-export function normalizePayload(body: string | Uint8Array, kind: 'notification' | 'harbor' | 'auto', ctx: NormalizeContext = {}): NormalizeResult[] {
+export function normalizePayload(
+  body: string | Uint8Array,
+  kind: 'notification' | 'harbor' | 'auto',
+  ctx: NormalizeContext = {},
+): NormalizeResult[] {
   try {
     const d = decode(body, MAX_PAYLOAD_BYTES);
     if (!d.ok) return [d.result];
@@ -286,9 +360,19 @@ export function normalizePayload(body: string | Uint8Array, kind: 'notification'
       results.push(...dispatchObject(item, raw, ctx, filter));
     }
     const rules = new StreamRules(DEFAULT_MULTI_ARCH_WINDOW_MS);
-    return results.map((r) => (r.kind === 'event' && !rules.apply(r.event) ? { kind: 'ignored', reason: `duplicate event ${r.event.event.id} in payload` } : r));
+    return results.map((r) =>
+      r.kind === 'event' && !rules.apply(r.event)
+        ? { kind: 'ignored', reason: `duplicate event ${r.event.event.id} in payload` }
+        : r,
+    );
   } catch (err) {
-    return [reject('schema_mismatch', typeof body === 'string' ? body : Buffer.from(body).toString('latin1'), `normalizer error: ${String(err)}`.slice(0, 300))];
+    return [
+      reject(
+        'schema_mismatch',
+        typeof body === 'string' ? body : Buffer.from(body).toString('latin1'),
+        `normalizer error: ${String(err)}`.slice(0, 300),
+      ),
+    ];
   }
 }
 

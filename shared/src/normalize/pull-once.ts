@@ -16,7 +16,10 @@ import { identityOf } from '../model/registry-event.ts';
  */
 export class StreamRules {
   private readonly windowMs: number;
-  private readonly lastPull = new Map<string, { ms: number; index: boolean | undefined; refs: Set<string> | undefined }>();
+  private readonly lastPull = new Map<
+    string,
+    { ms: number; index: boolean | undefined; refs: Set<string> | undefined }
+  >();
   private readonly seenIds = new Map<string, true>();
   private readonly maxIds: number;
   private readonly maxKeys: number;
@@ -51,7 +54,10 @@ export class StreamRules {
     const byDigest = ev.oci_registry.tag === undefined && ev.oci_registry.digest !== undefined;
     if (prev !== undefined && Math.abs(ms - prev.ms) <= this.windowMs) {
       const digest = ev.oci_registry.digest;
-      const followsIndex = prev.index === true && isIndex !== true && (prev.refs === undefined || digest === undefined || prev.refs.has(digest));
+      const followsIndex =
+        prev.index === true &&
+        isIndex !== true &&
+        (prev.refs === undefined || digest === undefined || prev.refs.has(digest));
       const unknownPair = prev.index === undefined && isIndex === undefined && byDigest;
       if (followsIndex || unknownPair) {
         ev.oci_registry.image_pull = false;
@@ -60,7 +66,11 @@ export class StreamRules {
     }
     if (this.lastPull.size >= this.maxKeys) this.sweep(ms);
     const refs = ev.oci_registry.references?.flatMap((r) => (r.digest === undefined ? [] : [r.digest]));
-    this.lastPull.set(key, { ms, index: isIndex, refs: refs !== undefined && refs.length > 0 ? new Set(refs) : undefined });
+    this.lastPull.set(key, {
+      ms,
+      index: isIndex,
+      refs: refs !== undefined && refs.length > 0 ? new Set(refs) : undefined,
+    });
     return true;
   }
 

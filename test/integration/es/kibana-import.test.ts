@@ -52,12 +52,22 @@ before(async () => {
       };
       const m = /^(?:\/s\/([a-z0-9_-]+))?\/api\/saved_objects\/_import$/.exec(url.pathname);
       if (req.method !== 'POST' || !m) return send(404, { statusCode: 404, error: 'Not Found', message: 'Not Found' });
-      if (!req.headers['kbn-xsrf']) return send(400, { statusCode: 400, error: 'Bad Request', message: 'Request must contain a kbn-xsrf header.' });
-      if (mode === 'unauthorized') return send(401, { statusCode: 401, error: 'Unauthorized', message: 'Unauthorized' });
-      const form = await new Response(raw, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+      if (!req.headers['kbn-xsrf'])
+        return send(400, { statusCode: 400, error: 'Bad Request', message: 'Request must contain a kbn-xsrf header.' });
+      if (mode === 'unauthorized')
+        return send(401, { statusCode: 401, error: 'Unauthorized', message: 'Unauthorized' });
+      const form = await new Response(raw, {
+        headers: { 'content-type': req.headers['content-type'] ?? '' },
+      }).formData();
       const file = form.get('file');
-      if (!(file instanceof File)) return send(400, { statusCode: 400, error: 'Bad Request', message: '[request body.file]: expected value of type [Buffer]' });
-      if (!file.name.endsWith('.ndjson')) return send(400, { statusCode: 400, error: 'Bad Request', message: 'Invalid file extension .json' });
+      if (!(file instanceof File))
+        return send(400, {
+          statusCode: 400,
+          error: 'Bad Request',
+          message: '[request body.file]: expected value of type [Buffer]',
+        });
+      if (!file.name.endsWith('.ndjson'))
+        return send(400, { statusCode: 400, error: 'Bad Request', message: 'Invalid file extension .json' });
       const objs = (await file.text())
         .split('\n')
         .filter((l) => l.trim())
@@ -91,7 +101,12 @@ before(async () => {
       return send(200, {
         success: true,
         successCount: objs.length,
-        successResults: objs.map((o) => ({ type: o.type, id: o.id, meta: { title: o.attributes.title ?? o.id }, overwrite: true })),
+        successResults: objs.map((o) => ({
+          type: o.type,
+          id: o.id,
+          meta: { title: o.attributes.title ?? o.id },
+          overwrite: true,
+        })),
       });
     })();
   });
@@ -108,7 +123,10 @@ after(() => {
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn('sh', [join(ROOT, 'bin/regwatch'), ...args], { cwd: ROOT, env: { ...process.env, REGWATCH_KIBANA_URL: '' } });
+    const p = spawn('sh', [join(ROOT, 'bin/regwatch'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, REGWATCH_KIBANA_URL: '' },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -117,7 +135,9 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-const files = readdirSync(DASH).filter((f) => f.endsWith('.ndjson')).sort();
+const files = readdirSync(DASH)
+  .filter((f) => f.endsWith('.ndjson'))
+  .sort();
 
 describe('setup kibana (saved objects import API)', () => {
   test('imports every dashboards/*.ndjson with kbn-xsrf, overwrite=true and the space prefix', async () => {
@@ -145,7 +165,16 @@ describe('setup kibana (saved objects import API)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'regwatch-kb-'));
     try {
       writeFileSync(join(dir, 'pw'), 's3cret\n');
-      const r = await cli(['setup', 'kibana', '--url', base, '--username', 'elastic', '--password-file', join(dir, 'pw')]);
+      const r = await cli([
+        'setup',
+        'kibana',
+        '--url',
+        base,
+        '--username',
+        'elastic',
+        '--password-file',
+        join(dir, 'pw'),
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(seen[0]?.path, '/api/saved_objects/_import');
       assert.equal(seen[0]?.auth, `Basic ${Buffer.from('elastic:s3cret').toString('base64')}`);
@@ -163,7 +192,13 @@ describe('setup kibana (saved objects import API)', () => {
     assert.equal(seen.length, files.length, 'every file is still attempted');
     assert.match(r.stderr, /KIBANA_IMPORT_FAILED/);
     assert.match(r.stderr, new RegExp(`Kibana reported ${files.length} error\\(s\\)`));
-    for (const f of files) assert.match(r.stderr, new RegExp(`${f.replace('.', '\\.')}: dashboard/regwatch-[a-z-]+ "\\[regwatch\\][^"]+": missing_references: missing references: index-pattern/does-not-exist`));
+    for (const f of files)
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `${f.replace('.', '\\.')}: dashboard/regwatch-[a-z-]+ "\\[regwatch\\][^"]+": missing_references: missing references: index-pattern/does-not-exist`,
+        ),
+      );
   });
 
   test('success:false without an errors list is still a failure', async () => {
@@ -179,7 +214,11 @@ describe('setup kibana (saved objects import API)', () => {
     mode = 'unauthorized';
     await assert.rejects(
       importNdjson('a.ndjson', '{"type":"tag","id":"x","attributes":{}}\n', { url: base }),
-      (e: unknown) => e instanceof AppError && e.code === 'KIBANA_IMPORT_FAILED' && !e.retriable && /401.*credentials/.test(e.message),
+      (e: unknown) =>
+        e instanceof AppError &&
+        e.code === 'KIBANA_IMPORT_FAILED' &&
+        !e.retriable &&
+        /401.*credentials/.test(e.message),
     );
   });
 

@@ -164,7 +164,7 @@ export async function startPipeline(opts: { receiver?: boolean; indexer?: boolea
     const receiver = buildReceiver({
       publisher,
       topics,
-      config: { host: '127.0.0.1', port: 0, tokens: [TOKEN], bodyLimitBytes: 4 * 1024 * 1024, rateLimit: null, retryAfterSeconds: 2 },
+      config: { host: '127.0.0.1', port: 0, tokens: [TOKEN], bodyLimitBytes: 1_000_000, rateLimit: null, retryAfterSeconds: 2 },
       logger,
       metrics,
       ready: indexerReady,

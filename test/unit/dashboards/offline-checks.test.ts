@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import { renderAll, DASHBOARDS_DIR } from '../../../dashboards/src/build.ts';
 import { CORE_MIGRATION_VERSION, TYPE_MIGRATION_VERSIONS } from '../../../dashboards/src/kibana.ts';
 import { kqlFields, parseKql } from '../../../dashboards/src/kql.ts';
-import { buildAssets, composeMappings, flattenMappings, globMatch, templateFor } from '../../../shared/src/es/templates.ts';
+import {
+  buildAssets,
+  composeMappings,
+  flattenMappings,
+  globMatch,
+  templateFor,
+} from '../../../shared/src/es/templates.ts';
 import { EVENT_DATASETS } from '../../../shared/src/model/registry-event.ts';
 import {
   ALERT_STATE_INDEX,
@@ -49,7 +55,17 @@ const parse = (f: string): Obj[] =>
     .map((l) => JSON.parse(l) as Obj);
 
 const assets = buildAssets({ ilm: true });
-const NUMERIC = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
+const NUMERIC = new Set([
+  'long',
+  'integer',
+  'short',
+  'byte',
+  'double',
+  'float',
+  'half_float',
+  'scaled_float',
+  'unsigned_long',
+]);
 const AGGREGATABLE = new Set(['keyword', 'constant_keyword', 'ip', 'boolean', ...NUMERIC]);
 const DATE = new Set(['date', 'date_nanos']);
 const compatible: Record<string, (t: string) => boolean> = {
@@ -64,7 +80,8 @@ const compatible: Record<string, (t: string) => boolean> = {
   max: (t) => NUMERIC.has(t) || DATE.has(t),
   last_value: (t) => t !== 'text' && t !== 'object' && t !== 'nested',
 };
-const kibanaType = (t: string) => (DATE.has(t) ? 'date' : NUMERIC.has(t) ? 'number' : t === 'ip' ? 'ip' : t === 'boolean' ? 'boolean' : 'string');
+const kibanaType = (t: string) =>
+  DATE.has(t) ? 'date' : NUMERIC.has(t) ? 'number' : t === 'ip' ? 'ip' : t === 'boolean' ? 'boolean' : 'string';
 
 function fieldsOf(title: string): Map<string, string> {
   const tpl = templateFor(assets, title.replace(/\*$/, '-000001').replace('.*-*', '.x-default'));
@@ -122,10 +139,19 @@ describe('dashboards NDJSON files', () => {
       test('every reference resolves, including per-panel, per-Lens-layer, drilldown and search-source ones', () => {
         for (const o of objects) {
           const names = new Map(o.references.map((r) => [r.name, r]));
-          for (const r of o.references) assert.ok(byKey.has(`${r.type}/${r.id}`), `${o.type}/${o.id}: reference ${r.name} → ${r.type}/${r.id} not in file`);
+          for (const r of o.references)
+            assert.ok(
+              byKey.has(`${r.type}/${r.id}`),
+              `${o.type}/${o.id}: reference ${r.name} → ${r.type}/${r.id} not in file`,
+            );
           if (o.type === 'search') {
-            const ss = JSON.parse((o.attributes.kibanaSavedObjectMeta as { searchSourceJSON: string }).searchSourceJSON) as { indexRefName?: string };
-            assert.ok(ss.indexRefName && names.get(ss.indexRefName)?.type === 'index-pattern', `${o.id}: indexRefName unresolved`);
+            const ss = JSON.parse(
+              (o.attributes.kibanaSavedObjectMeta as { searchSourceJSON: string }).searchSourceJSON,
+            ) as { indexRefName?: string };
+            assert.ok(
+              ss.indexRefName && names.get(ss.indexRefName)?.type === 'index-pattern',
+              `${o.id}: indexRefName unresolved`,
+            );
           }
           if (o.type !== 'dashboard') continue;
           JSON.parse(o.attributes.optionsJSON as string);
@@ -140,7 +166,10 @@ describe('dashboards NDJSON files', () => {
             }
             const ec = p.embeddableConfig as Record<string, unknown>;
             if (p.type === 'lens') {
-              const attrs = ec.attributes as { references: Ref[]; state: { datasourceStates: { formBased: { layers: Record<string, unknown> } } } };
+              const attrs = ec.attributes as {
+                references: Ref[];
+                state: { datasourceStates: { formBased: { layers: Record<string, unknown> } } };
+              };
               const layerIds = Object.keys(attrs.state.datasourceStates.formBased.layers);
               assert.ok(layerIds.length > 0);
               for (const id of layerIds) {
@@ -152,7 +181,12 @@ describe('dashboards NDJSON files', () => {
                 assert.equal(outer.type, 'index-pattern');
                 used.add(outer.name);
               }
-              const events = ((ec.enhancements as { dynamicActions?: { events: { eventId: string; action: { factoryId: string } }[] } }).dynamicActions?.events ?? []);
+              const events =
+                (
+                  ec.enhancements as {
+                    dynamicActions?: { events: { eventId: string; action: { factoryId: string } }[] };
+                  }
+                ).dynamicActions?.events ?? [];
               for (const ev of events) {
                 const name = `${pi}:drilldown:${ev.action.factoryId}:${ev.eventId}:dashboardId`;
                 const r = names.get(name);
@@ -171,11 +205,20 @@ describe('dashboards NDJSON files', () => {
       test('Lens state is consistent: column order, accessors, layer ids, allowed visualization types', () => {
         for (const d of objects.filter((o) => o.type === 'dashboard')) {
           for (const p of panelsOf(d).filter((x) => x.type === 'lens')) {
-            const a = (p.embeddableConfig as { attributes: { visualizationType: string; title: string; state: Record<string, unknown> } }).attributes;
+            const a = (
+              p.embeddableConfig as {
+                attributes: { visualizationType: string; title: string; state: Record<string, unknown> };
+              }
+            ).attributes;
             assert.ok(['lnsXY', 'lnsDatatable', 'lnsMetric'].includes(a.visualizationType));
             assert.ok(a.title.length > 0);
-            const layers = (a.state.datasourceStates as { formBased: { layers: Record<string, { columnOrder: string[]; columns: Record<string, unknown> }> } }).formBased.layers;
-            for (const l of Object.values(layers)) assert.deepEqual([...l.columnOrder].sort(), Object.keys(l.columns).sort());
+            const layers = (
+              a.state.datasourceStates as {
+                formBased: { layers: Record<string, { columnOrder: string[]; columns: Record<string, unknown> }> };
+              }
+            ).formBased.layers;
+            for (const l of Object.values(layers))
+              assert.deepEqual([...l.columnOrder].sort(), Object.keys(l.columns).sort());
             const vis = a.state.visualization as Record<string, unknown>;
             const vlayers = (a.visualizationType === 'lnsXY' ? vis.layers : [vis]) as Record<string, unknown>[];
             for (const vl of vlayers) {
@@ -187,7 +230,7 @@ describe('dashboards NDJSON files', () => {
                 vl.metricAccessor,
                 vl.breakdownByAccessor,
                 ...((vl.accessors as string[] | undefined) ?? []),
-                ...(((vl.columns as { columnId: string }[] | undefined) ?? []).map((c) => c.columnId)),
+                ...((vl.columns as { columnId: string }[] | undefined) ?? []).map((c) => c.columnId),
                 (vl.sorting as { columnId?: string } | undefined)?.columnId,
               ].filter((x): x is string => typeof x === 'string');
               for (const id of acc) assert.ok(id in cols, `${d.id}: accessor ${id} not a column`);
@@ -199,8 +242,14 @@ describe('dashboards NDJSON files', () => {
       test('every field a visualization or query uses exists in the templates with a compatible type', () => {
         for (const d of objects.filter((o) => o.type === 'dashboard')) {
           for (const p of panelsOf(d).filter((x) => x.type === 'lens')) {
-            const a = (p.embeddableConfig as { attributes: { references: Ref[]; title: string; state: Record<string, unknown> } }).attributes;
-            const layers = (a.state.datasourceStates as { formBased: { layers: Record<string, { columns: Record<string, Record<string, unknown>> }> } }).formBased.layers;
+            const a = (
+              p.embeddableConfig as { attributes: { references: Ref[]; title: string; state: Record<string, unknown> } }
+            ).attributes;
+            const layers = (
+              a.state.datasourceStates as {
+                formBased: { layers: Record<string, { columns: Record<string, Record<string, unknown>> }> };
+              }
+            ).formBased.layers;
             const layerFields: Map<string, string>[] = [];
             for (const [layerId, layer] of Object.entries(layers)) {
               const ref = a.references.find((r) => r.name === `indexpattern-datasource-layer-${layerId}`);
@@ -215,18 +264,23 @@ describe('dashboards NDJSON files', () => {
                 const t = fields.get(field);
                 assert.ok(t, `${a.title}: ${field} is not mapped for ${String(dv.attributes.title)}`);
                 assert.ok(compatible[op]?.(t), `${a.title}: ${op} on ${field} (${t}) is not compatible`);
-                if (op !== 'unique_count' && op !== 'percentile') assert.equal(col.dataType, kibanaType(t), `${a.title}: dataType of ${field}`);
+                if (op !== 'unique_count' && op !== 'percentile')
+                  assert.equal(col.dataType, kibanaType(t), `${a.title}: dataType of ${field}`);
                 if (op === 'last_value') {
                   const st = fields.get((col.params as { sortField: string }).sortField);
                   assert.ok(st && DATE.has(st), `${a.title}: last_value sort field must be a date`);
                 }
                 const filter = (col.filter as { query?: string } | undefined)?.query;
-                for (const ff of kqlFields(parseKql(filter ?? ''))) assert.ok(fields.has(ff), `${a.title}: filter field ${ff} unmapped`);
+                for (const ff of kqlFields(parseKql(filter ?? '')))
+                  assert.ok(fields.has(ff), `${a.title}: filter field ${ff} unmapped`);
               }
             }
             const q = (a.state.query as { query: string }).query;
             for (const qf of kqlFields(parseKql(q))) {
-              assert.ok(layerFields.every((m) => m.has(qf)), `${a.title}: query field ${qf} is not mapped in every layer's data view`);
+              assert.ok(
+                layerFields.every((m) => m.has(qf)),
+                `${a.title}: query field ${qf} is not mapped in every layer's data view`,
+              );
             }
           }
         }
@@ -257,7 +311,10 @@ describe('dashboards NDJSON files', () => {
 
       test('panels fit the 48-column grid without overlap', () => {
         for (const d of objects.filter((o) => o.type === 'dashboard')) {
-          const boxes = panelsOf(d).map((p) => ({ pi: p.panelIndex as string, g: p.gridData as { x: number; y: number; w: number; h: number; i: string } }));
+          const boxes = panelsOf(d).map((p) => ({
+            pi: p.panelIndex as string,
+            g: p.gridData as { x: number; y: number; w: number; h: number; i: string },
+          }));
           assert.equal(new Set(boxes.map((b) => b.pi)).size, boxes.length, 'panelIndex values must be unique');
           for (const { pi, g } of boxes) {
             assert.equal(g.i, pi);

@@ -1,7 +1,7 @@
 import type { EventAction, RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { toDetectorEvent, type DetectorEvent } from '../../../services/detector/src/event.ts';
-import { createEngine, parseDetectionConfig, type DetectionConfigInput } from '../../../services/detector/src/config.ts';
-import type { DetectorEngine } from '../../../services/detector/src/engine.ts';
+import { activeRules, createEngine, parseDetectionConfig, type DetectionConfigInput } from '../../../services/detector/src/config.ts';
+import { DetectorEngine } from '../../../services/detector/src/engine.ts';
 import type { Detection } from '../../../services/detector/src/findings.ts';
 
 let seq = 0;
@@ -92,3 +92,10 @@ export function history(user: string, start: number, days: number, perHour: numb
 }
 
 export const rulesOf = (ds: readonly Detection[], rule: string): Detection[] => ds.filter((d) => d.rule === rule);
+
+/** Simulates a restart: snapshot → JSON → a new engine from the snapshot. */
+export function restart(engine: DetectorEngine, input: DetectionConfigInput = {}): DetectorEngine {
+  const cfg = parseDetectionConfig(input);
+  const snap = JSON.parse(JSON.stringify(engine.snapshot())) as ReturnType<DetectorEngine['snapshot']>;
+  return DetectorEngine.fromSnapshot(snap, engine.settings, activeRules(cfg));
+}

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ev, engineWith, runAll, history, rulesOf, H, D } from './factory.ts';
+import { ev, engineWith, runAll, history, rulesOf, restart, H, D } from './factory.ts';
 import { severityRank } from '../../../shared/src/model/finding.ts';
 import { hourOfWeek } from '../../../services/detector/src/time.ts';
 import { rules } from '../../../services/detector/src/rules/index.ts';
@@ -24,8 +24,11 @@ describe('pull.volume_spike (table-driven)', () => {
       else {
         assert.ok(ds.length >= 1);
         assert.ok(atLeast(ds[0]!.severity, 'medium'), ds[0]!.severity);
-        assert.match(ds[0]!.message, /pulled 6\d\d images .* typical 10/);
-        assert.equal(ds[0]!.observed.unit, 'count');
+        assert.equal(ds[0]!.labels?.phase, 'early', 'fires before the hour closes');
+        const final = ds[ds.length - 1]!;
+        assert.match(final.message, /pulled 600 images .* typical 10/);
+        assert.equal(final.observed.value, 600);
+        assert.equal(final.observed.unit, 'count');
       }
     });
   }
@@ -110,10 +113,7 @@ describe('window rules', () => {
     const denied = [30, 90, 150, 210, 270].map((s, i) => ev(Date.parse('2026-03-10T10:00:00Z') + s * 1000, 'access-denied', { user: 'user-u', repo: 'ns/app', id: `d${i + 1}` }));
     const e1 = engineWith(cfg);
     assert.deepEqual(rulesOf(runAll(e1, denied, false), 'access.denied_probing'), []);
-    const snap = JSON.parse(JSON.stringify(e1.snapshot()));
-    const { DetectorEngine } = e1.constructor as unknown as { DetectorEngine: never };
-    void DetectorEngine;
-    const e2 = (e1.constructor as typeof import('../../../services/detector/src/engine.ts').DetectorEngine).fromSnapshot(snap, e1.settings, (e1 as unknown as { rules: never }).rules);
+    const e2 = restart(e1, cfg);
     const again = runAll(e2, denied, false);
     assert.deepEqual(rulesOf(again, 'access.denied_probing'), []);
     assert.equal(e2.stats.duplicates, 5);

@@ -41,7 +41,11 @@ describe('data stream names', () => {
 
   test('invalid namespaces are CONFIG_INVALID', () => {
     for (const bad of ['', 'Prod', 'a-b', 'a b', 'x*', 'a'.repeat(101)]) {
-      assert.throws(() => assertValidNamespace(bad), (e: unknown) => e instanceof AppError && e.code === 'CONFIG_INVALID', bad);
+      assert.throws(
+        () => assertValidNamespace(bad),
+        (e: unknown) => e instanceof AppError && e.code === 'CONFIG_INVALID',
+        bad,
+      );
     }
     assert.equal(assertValidNamespace('it_123'), 'it_123');
   });
@@ -65,9 +69,20 @@ describe('index templates, component templates, ILM', () => {
   });
 
   test('no two of our templates match the same name', () => {
-    const samples = ['logs-oci_registry.log-default', 'regwatch-findings', 'regwatch-findings-000001', 'regwatch-alert-deliveries-000001', 'regwatch-alert-state', 'regwatch-storage', 'regwatch-forecasts', 'regwatch-pipeline-000003'];
+    const samples = [
+      'logs-oci_registry.log-default',
+      'regwatch-findings',
+      'regwatch-findings-000001',
+      'regwatch-alert-deliveries-000001',
+      'regwatch-alert-state',
+      'regwatch-storage',
+      'regwatch-forecasts',
+      'regwatch-pipeline-000003',
+    ];
     for (const s of samples) {
-      const matching = withIlm.indexTemplates.filter((t) => (t.body.index_patterns as string[]).some((p) => globMatch(p, s)));
+      const matching = withIlm.indexTemplates.filter((t) =>
+        (t.body.index_patterns as string[]).some((p) => globMatch(p, s)),
+      );
       assert.equal(matching.length, 1, `${s}: ${matching.map((m) => m.name).join(', ')}`);
     }
   });
@@ -76,7 +91,11 @@ describe('index templates, component templates, ILM', () => {
     for (const c of withIlm.componentTemplates) {
       const s = (c.body.template as { settings?: Record<string, unknown> }).settings ?? {};
       const name = s['index.lifecycle.name'];
-      if (name !== undefined) assert.ok(withIlm.ilmPolicies.some((p) => p.name === name), `${c.name}: ${String(name)}`);
+      if (name !== undefined)
+        assert.ok(
+          withIlm.ilmPolicies.some((p) => p.name === name),
+          `${c.name}: ${String(name)}`,
+        );
     }
     assert.equal(withIlm.ilmPolicies.length, 5);
     assert.equal(noIlm.ilmPolicies.length, 0);
@@ -92,8 +111,14 @@ describe('index templates, component templates, ILM', () => {
     assert.equal(short.policy.phases.warm?.min_age, '3d');
     assert.ok(resolveRetention().events >= 365);
     assert.equal(resolveRetention({ events: 30 }).events, 30);
-    assert.throws(() => resolveRetention({ events: 1 }), (e: unknown) => e instanceof AppError && e.code === 'CONFIG_INVALID');
-    assert.throws(() => resolveRetention({ storage: 2.5 }), (e: unknown) => e instanceof AppError && e.code === 'CONFIG_INVALID');
+    assert.throws(
+      () => resolveRetention({ events: 1 }),
+      (e: unknown) => e instanceof AppError && e.code === 'CONFIG_INVALID',
+    );
+    assert.throws(
+      () => resolveRetention({ storage: 2.5 }),
+      (e: unknown) => e instanceof AppError && e.code === 'CONFIG_INVALID',
+    );
   });
 
   test('asset hash is independent of key order and changes with content', () => {
@@ -106,7 +131,8 @@ describe('index templates, component templates, ILM', () => {
 
   test('the events mapping never uses types a minimal distribution lacks', () => {
     const json = JSON.stringify(withIlm.componentTemplates);
-    for (const t of ['match_only_text', 'scaled_float', 'wildcard', 'constant_keyword', 'flattened']) assert.ok(!json.includes(`"${t}"`), t);
+    for (const t of ['match_only_text', 'scaled_float', 'wildcard', 'constant_keyword', 'flattened'])
+      assert.ok(!json.includes(`"${t}"`), t);
   });
 });
 
@@ -116,7 +142,10 @@ describe('esConfigSchema', () => {
     assert.equal(c.requestTimeoutMs, 30000);
     assert.equal(c.tlsRejectUnauthorized, true);
     assert.equal(esConfigSchema.safeParse({ nodes: ['http://x:9200'], username: 'u' }).success, false);
-    assert.equal(esConfigSchema.safeParse({ nodes: ['http://x:9200'], username: 'u', password: 'p', apiKey: 'k' }).success, false);
+    assert.equal(
+      esConfigSchema.safeParse({ nodes: ['http://x:9200'], username: 'u', password: 'p', apiKey: 'k' }).success,
+      false,
+    );
     assert.equal(esConfigSchema.safeParse({ nodes: [] }).success, false);
     assert.equal(esConfigSchema.safeParse({ nodes: ['http://x:9200'], apiKey: 'k' }).success, true);
   });

@@ -1,6 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalIp, parseAddress, parseForwardedFor, resolveClientAddress } from '../../../shared/src/normalize/common/address.ts';
+import {
+  canonicalIp,
+  parseAddress,
+  parseForwardedFor,
+  resolveClientAddress,
+} from '../../../shared/src/normalize/common/address.ts';
 
 describe('parseAddress', () => {
   const table: [string, { address?: string; ip?: string; port?: number }][] = [
@@ -40,7 +45,11 @@ describe('parseAddress', () => {
 
 describe('parseForwardedFor', () => {
   test('splits and trims, keeps order, drops empties', () => {
-    assert.deepEqual(parseForwardedFor('192.0.2.99, 198.51.100.23 ,,10.0.0.5'), ['192.0.2.99', '198.51.100.23', '10.0.0.5']);
+    assert.deepEqual(parseForwardedFor('192.0.2.99, 198.51.100.23 ,,10.0.0.5'), [
+      '192.0.2.99',
+      '198.51.100.23',
+      '10.0.0.5',
+    ]);
     assert.deepEqual(parseForwardedFor(['203.0.113.7', '10.0.0.1, 10.0.0.2']), ['203.0.113.7', '10.0.0.1', '10.0.0.2']);
     assert.deepEqual(parseForwardedFor(undefined), []);
     assert.deepEqual(parseForwardedFor(''), []);
@@ -50,7 +59,10 @@ describe('parseForwardedFor', () => {
 describe('resolveClientAddress (trusted-proxy walk, CASES C07)', () => {
   const trusted = ['10.0.0.5/32'];
   test('(1) single XFF behind the trusted proxy', () => {
-    assert.deepEqual(resolveClientAddress('10.0.0.5:40112', '203.0.113.7', trusted), { ip: '203.0.113.7', trust: 'forwarded' });
+    assert.deepEqual(resolveClientAddress('10.0.0.5:40112', '203.0.113.7', trusted), {
+      ip: '203.0.113.7',
+      trust: 'forwarded',
+    });
   });
   test('(2) forged left-most element: right-most untrusted hop wins, claim kept', () => {
     assert.deepEqual(resolveClientAddress('10.0.0.5:40113', '192.0.2.99, 198.51.100.23', trusted), {
@@ -60,12 +72,23 @@ describe('resolveClientAddress (trusted-proxy walk, CASES C07)', () => {
     });
   });
   test('(3) direct peer with port', () => {
-    assert.deepEqual(resolveClientAddress('10.1.2.3:51514', undefined, trusted), { ip: '10.1.2.3', port: 51514, trust: 'peer' });
+    assert.deepEqual(resolveClientAddress('10.1.2.3:51514', undefined, trusted), {
+      ip: '10.1.2.3',
+      port: 51514,
+      trust: 'peer',
+    });
   });
   test('(4) untrusted peer: its XFF is ignored', () => {
-    assert.deepEqual(resolveClientAddress('198.51.100.77:60001', '10.0.0.5', trusted), { ip: '198.51.100.77', port: 60001, trust: 'peer' });
+    assert.deepEqual(resolveClientAddress('198.51.100.77:60001', '10.0.0.5', trusted), {
+      ip: '198.51.100.77',
+      port: 60001,
+      trust: 'peer',
+    });
   });
   test('single-IP trust entries and IPv6 peers', () => {
-    assert.deepEqual(resolveClientAddress('[2001:db8::1]:443', '2001:db8::99', ['2001:db8::1']), { ip: '2001:db8::99', trust: 'forwarded' });
+    assert.deepEqual(resolveClientAddress('[2001:db8::1]:443', '2001:db8::99', ['2001:db8::1']), {
+      ip: '2001:db8::99',
+      trust: 'forwarded',
+    });
   });
 });

@@ -48,7 +48,22 @@ describe('parseGoDuration (Go time.ParseDuration grammar)', () => {
   for (const [s, ns] of table) {
     test(`${s} = ${ns} ns`, () => assert.equal(parseGoDuration(s), ns));
   }
-  for (const bad of ['', '3', '-', 's', '.', '.s', '+.s', '1d', '1.2.3s', '1 s', '1S', 'x1s', '9223372036854775808ns', '3000000h']) {
+  for (const bad of [
+    '',
+    '3',
+    '-',
+    's',
+    '.',
+    '.s',
+    '+.s',
+    '1d',
+    '1.2.3s',
+    '1 s',
+    '1S',
+    'x1s',
+    '9223372036854775808ns',
+    '3000000h',
+  ]) {
     test(`rejects ${JSON.stringify(bad)}`, () => assert.equal(parseGoDuration(bad), null));
   }
 });
@@ -80,7 +95,8 @@ describe('formatGoDuration (Go Duration.String)', () => {
 });
 
 describe('durationToNs', () => {
-  test('JSON integer nanoseconds (Go time.Duration JSON encoding, C12)', () => assert.equal(durationToNs(1420000), 1420000));
+  test('JSON integer nanoseconds (Go time.Duration JSON encoding, C12)', () =>
+    assert.equal(durationToNs(1420000), 1420000));
   test('digit string is nanoseconds', () => assert.equal(durationToNs('1420000'), 1420000));
   test('Go string', () => assert.equal(durationToNs('1.42ms'), 1420000));
   test('garbage is undefined', () => {

@@ -25,7 +25,8 @@ describe('actorKind', () => {
     ['system:serviceaccount:ns:builder', 'service'],
   ];
   for (const [name, kind, isRobot] of table) {
-    test(`${JSON.stringify(name)} → ${kind}`, () => assert.equal(actorKind(name, isRobot === undefined ? {} : { isRobot }), kind));
+    test(`${JSON.stringify(name)} → ${kind}`, () =>
+      assert.equal(actorKind(name, isRobot === undefined ? {} : { isRobot }), kind));
   }
 });
 
@@ -45,12 +46,28 @@ describe('repository routes', () => {
   test('nested names and every route', () => {
     assert.deepEqual(parseV2Path('/v2/'), { route: 'base' });
     assert.deepEqual(parseV2Path('/v2/_catalog'), { route: 'catalog' });
-    assert.deepEqual(parseV2Path('/v2/team-a/platform/api/manifests/1.4.2'), { route: 'manifest', name: 'team-a/platform/api', reference: '1.4.2' });
-    assert.deepEqual(parseV2Path('/v2/a/b/c/d/blobs/sha256:abc'), { route: 'blob', name: 'a/b/c/d', digest: 'sha256:abc' });
+    assert.deepEqual(parseV2Path('/v2/team-a/platform/api/manifests/1.4.2'), {
+      route: 'manifest',
+      name: 'team-a/platform/api',
+      reference: '1.4.2',
+    });
+    assert.deepEqual(parseV2Path('/v2/a/b/c/d/blobs/sha256:abc'), {
+      route: 'blob',
+      name: 'a/b/c/d',
+      digest: 'sha256:abc',
+    });
     assert.deepEqual(parseV2Path('/v2/team-a/api/blobs/uploads/'), { route: 'upload', name: 'team-a/api' });
-    assert.deepEqual(parseV2Path('/v2/team-a/api/blobs/uploads/0198f3e1'), { route: 'upload', name: 'team-a/api', uploadId: '0198f3e1' });
+    assert.deepEqual(parseV2Path('/v2/team-a/api/blobs/uploads/0198f3e1'), {
+      route: 'upload',
+      name: 'team-a/api',
+      uploadId: '0198f3e1',
+    });
     assert.deepEqual(parseV2Path('/v2/team-a/api/tags/list'), { route: 'tags-list', name: 'team-a/api' });
-    assert.deepEqual(parseV2Path('/v2/team-a/api/referrers/sha256:ab'), { route: 'referrers', name: 'team-a/api', reference: 'sha256:ab' });
+    assert.deepEqual(parseV2Path('/v2/team-a/api/referrers/sha256:ab'), {
+      route: 'referrers',
+      name: 'team-a/api',
+      reference: 'sha256:ab',
+    });
     assert.deepEqual(parseV2Path('/'), { route: 'unknown' });
     assert.deepEqual(parseV2Path('/v2/x/unknown'), { route: 'unknown' });
   });
@@ -83,10 +100,15 @@ describe('Go string escapes and logfmt', () => {
     assert.equal(unescapeGo('bad\\x4'), null);
   });
   test('parseLogfmt with %q values', () => {
-    const f = parseLogfmt('time="2016-02-23T19:10:37Z" level=warning msg="error authorizing context: basic authentication challenge for realm \\"registry-realm\\": authentication failure" http.request.uri=/v2/ k=');
+    const f = parseLogfmt(
+      'time="2016-02-23T19:10:37Z" level=warning msg="error authorizing context: basic authentication challenge for realm \\"registry-realm\\": authentication failure" http.request.uri=/v2/ k=',
+    );
     assert.ok(f);
     assert.equal(f.get('level'), 'warning');
-    assert.equal(f.get('msg'), 'error authorizing context: basic authentication challenge for realm "registry-realm": authentication failure');
+    assert.equal(
+      f.get('msg'),
+      'error authorizing context: basic authentication challenge for realm "registry-realm": authentication failure',
+    );
     assert.equal(f.get('http.request.uri'), '/v2/');
     assert.equal(f.get('k'), '');
     assert.equal(parseLogfmt('msg="unterminated'), null);

@@ -49,8 +49,14 @@ describe('toUtcTimestamp', () => {
   });
 
   test('naive time in a configured zone', () => {
-    assert.equal(toUtcTimestamp('2024-06-18T18:58:41', { naiveZone: 'Europe/Paris' })?.timestamp, '2024-06-18T16:58:41.000Z');
-    assert.equal(toUtcTimestamp('2024-01-18T18:58:41', { naiveZone: 'Europe/Paris' })?.timestamp, '2024-01-18T17:58:41.000Z');
+    assert.equal(
+      toUtcTimestamp('2024-06-18T18:58:41', { naiveZone: 'Europe/Paris' })?.timestamp,
+      '2024-06-18T16:58:41.000Z',
+    );
+    assert.equal(
+      toUtcTimestamp('2024-01-18T18:58:41', { naiveZone: 'Europe/Paris' })?.timestamp,
+      '2024-01-18T17:58:41.000Z',
+    );
     assert.equal(toUtcTimestamp('2024-01-18T18:58:41', { naiveZone: 'Not/AZone' }), null);
   });
 
@@ -59,7 +65,17 @@ describe('toUtcTimestamp', () => {
     assert.equal(toUtcTimestamp(1700000000, { epochUnit: 'ms' })?.timestamp, '1970-01-20T16:13:20.000Z');
   });
 
-  for (const bad of ['', 'bogus', '2016-02-30T00:00:00Z', '2016-13-01T00:00:00Z', '2016-01-01T24:00:00Z', '2016-01-01T00:00:00.1234567890Z', '2016-01-01T00:00:00 PST', '32/Dec/2023:10:43:27 +0100', 'x'.repeat(200)]) {
+  for (const bad of [
+    '',
+    'bogus',
+    '2016-02-30T00:00:00Z',
+    '2016-13-01T00:00:00Z',
+    '2016-01-01T24:00:00Z',
+    '2016-01-01T00:00:00.1234567890Z',
+    '2016-01-01T00:00:00 PST',
+    '32/Dec/2023:10:43:27 +0100',
+    'x'.repeat(200),
+  ]) {
     test(`rejects ${JSON.stringify(bad.slice(0, 40))}`, () => {
       assert.equal(toUtcTimestamp(bad), null);
     });

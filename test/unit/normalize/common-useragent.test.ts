@@ -4,8 +4,16 @@ import { classifyUserAgent } from '../../../shared/src/normalize/common/useragen
 
 describe('classifyUserAgent', () => {
   const table: [string | undefined, string, string?][] = [
-    ['docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.5.0-1015-azure os/linux arch/amd64 UpstreamClient(Docker-Client/24.0.7 \\(linux\\))', 'docker', '24.0.7'],
-    ['docker/17.03.2-ce go/go1.10.3 git-commit/f5ec1e2 kernel/4.14.65+ os/linux arch/amd64 UpstreamClient(Go-http-client/1.1)', 'docker', '17.03.2-ce'],
+    [
+      'docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.5.0-1015-azure os/linux arch/amd64 UpstreamClient(Docker-Client/24.0.7 \\(linux\\))',
+      'docker',
+      '24.0.7',
+    ],
+    [
+      'docker/17.03.2-ce go/go1.10.3 git-commit/f5ec1e2 kernel/4.14.65+ os/linux arch/amd64 UpstreamClient(Go-http-client/1.1)',
+      'docker',
+      '17.03.2-ce',
+    ],
     ['docker/1.11.0-dev go/go1.5.2 os/linux arch/amd64', 'docker', '1.11.0-dev'],
     ['containerd/v1.7.13', 'containerd', 'v1.7.13'],
     ['cri-o/1.29.1 go/go1.21.6 os/linux arch/amd64', 'cri-o', '1.29.1'],

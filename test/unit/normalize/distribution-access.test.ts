@@ -8,7 +8,10 @@ import { REJECT_REASONS } from '../../../shared/src/normalize/types.ts';
 import { createNormalizer, normalizeLine, normalizePayload } from '../../../shared/src/normalize/index.ts';
 
 const dir = new URL('../../fixtures/registry-samples/', import.meta.url);
-const lines = (name: string): string[] => readFileSync(new URL(name, dir), 'utf8').split('\n').filter((l) => l.length > 0);
+const lines = (name: string): string[] =>
+  readFileSync(new URL(name, dir), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 const ev = (r: NormalizeResult | undefined): RegistryEvent => {
   assert.ok(r?.kind === 'event', JSON.stringify(r));
   return r.event;
@@ -44,7 +47,10 @@ describe('access log (samples 21, 22)', () => {
       assert.equal(e.oci_registry.image_pull, false);
       assert.match(e['@timestamp'], /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/);
     }
-    assert.equal(rs[0]?.user_agent?.original, 'docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.5.0-1015-azure os/linux arch/amd64 UpstreamClient(Docker-Client/24.0.7 \\(linux\\))');
+    assert.equal(
+      rs[0]?.user_agent?.original,
+      'docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.5.0-1015-azure os/linux arch/amd64 UpstreamClient(Docker-Client/24.0.7 \\(linux\\))',
+    );
     assert.equal(rs[3]?.http?.version, '2.0');
     assert.equal(rs[1]?.http?.version, '1.1');
     assert.equal(rs[6]?.url?.query, undefined);
@@ -54,7 +60,10 @@ describe('access log (samples 21, 22)', () => {
     assert.equal(rs[11]?.['@timestamp'], '2025-08-20T12:00:58.000Z');
     assert.equal(rs[12]?.oci_registry.repository, 'Team-A/Platform');
     assert.equal(rs[13]?.oci_registry.client_family, 'kube-probe');
-    assert.deepEqual(rs[14]?.source, { address: '2001:db8:5505:418:9506:31c3:5e86:2125', ip: '2001:db8:5505:418:9506:31c3:5e86:2125' });
+    assert.deepEqual(rs[14]?.source, {
+      address: '2001:db8:5505:418:9506:31c3:5e86:2125',
+      ip: '2001:db8:5505:418:9506:31c3:5e86:2125',
+    });
     assert.equal(new Set(rs.map((e) => e.event.id)).size, rs.length);
     assert.equal(rs[0]?.log?.offset, 0);
   });
@@ -77,12 +86,17 @@ describe('access log (samples 21, 22)', () => {
     assert.equal(b.oci_registry.repository, 'group-x/subgroup-y/project-z');
     assert.equal(b.oci_registry.namespace, 'group-x');
     assert.equal(b.oci_registry.tag, 'v1.2.3');
-    assert.equal(b.user_agent?.original, 'docker/17.03.2-ce go/go1.10.3 git-commit/f5ec1e2 kernel/4.14.65+ os/linux arch/amd64 UpstreamClient(Go-http-client/1.1)');
+    assert.equal(
+      b.user_agent?.original,
+      'docker/17.03.2-ce go/go1.10.3 git-commit/f5ec1e2 kernel/4.14.65+ os/linux arch/amd64 UpstreamClient(Go-http-client/1.1)',
+    );
     assert.equal(b.oci_registry.image_pull, true);
   });
 
   test('gorilla escapes inside quoted parts are decoded', () => {
-    const [r] = normalizeLine('192.0.2.9 - - [20/Aug/2025:09:14:02 +0000] "GET /v2/a/manifests/x\\x22y HTTP/1.1" 404 19 "" "tool \\"q\\" \\\\ end"');
+    const [r] = normalizeLine(
+      '192.0.2.9 - - [20/Aug/2025:09:14:02 +0000] "GET /v2/a/manifests/x\\x22y HTTP/1.1" 404 19 "" "tool \\"q\\" \\\\ end"',
+    );
     const e = ev(r);
     assert.equal(e.url?.path, '/v2/a/manifests/x"y');
     assert.equal(e.user_agent?.original, 'tool "q" \\ end');
@@ -102,7 +116,9 @@ describe('container runtime wrappers and partial lines', () => {
   test('Docker json-file 16 KiB split is rejoined by the stream form', () => {
     const n = createNormalizer();
     const parts = [inner.slice(0, 300), inner.slice(300, 700), `${inner.slice(700)}\n`];
-    const out = parts.flatMap((p, i) => n.push(JSON.stringify({ log: p, stream: 'stderr', time: `2025-08-20T09:14:03.6${i}Z` }), { origin: 'c1.log' }));
+    const out = parts.flatMap((p, i) =>
+      n.push(JSON.stringify({ log: p, stream: 'stderr', time: `2025-08-20T09:14:03.6${i}Z` }), { origin: 'c1.log' }),
+    );
     assert.equal(out.length, 1);
     assert.equal(ev(out[0]).http?.request?.id, '0198f3d0-1a20-7f11-9c2a-0b1c2d3e4f50');
     assert.equal(ev(out[0]).log?.file?.path, 'c1.log');
@@ -123,7 +139,9 @@ describe('container runtime wrappers and partial lines', () => {
   });
 
   test('CRI line with a combined access line inside', () => {
-    const e = ev(normalizeLine(`2025-08-20T09:14:03.1Z stdout F ${lines('21-dist-accesslog-combined.log')[1] ?? ''}`)[0]);
+    const e = ev(
+      normalizeLine(`2025-08-20T09:14:03.1Z stdout F ${lines('21-dist-accesslog-combined.log')[1] ?? ''}`)[0],
+    );
     assert.equal(e.event.action, 'ping');
   });
 
@@ -147,7 +165,10 @@ describe('bad input never throws and is rejected with a reason', () => {
     assert.equal(reasonOf(normalizeLine('hello world')), 'unknown_format');
     assert.equal(reasonOf(normalizeLine('x'.repeat(2 * 1024 * 1024))), 'too_large');
     assert.equal(reasonOf(normalizeLine('time="2025" level=info msg="unterminated')), 'schema_mismatch');
-    assert.equal(reasonOf(normalizeLine('192.0.2.1 - - [99/Foo/2025:00:00:00 +0000] "GET /v2/ HTTP/1.1" 200 2 "" "x"')), 'invalid_timestamp');
+    assert.equal(
+      reasonOf(normalizeLine('192.0.2.1 - - [99/Foo/2025:00:00:00 +0000] "GET /v2/ HTTP/1.1" 200 2 "" "x"')),
+      'invalid_timestamp',
+    );
   });
   test('invalid UTF-8 original is byte-exact (latin1)', () => {
     const bytes = new Uint8Array([0x61, 0xc3, 0x28, 0x62]);
@@ -167,12 +188,20 @@ describe('bad input never throws and is rejected with a reason', () => {
       for (const r of rs) if (r.kind === 'rejected') assert.ok(reasons.has(r.reason), r.reason);
     };
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.constantFrom('{', 'time=', 'INFO[0001] ', '192.0.2.1 - - [')).chain((p) => fc.string().map((s) => p + s)), (s) => {
-        check(normalizeLine(s));
-        check(normalizePayload(s.length === 0 ? ' ' : s, 'auto'), 0);
-      }),
+      fc.property(
+        fc
+          .oneof(fc.string(), fc.json(), fc.constantFrom('{', 'time=', 'INFO[0001] ', '192.0.2.1 - - ['))
+          .chain((p) => fc.string().map((s) => p + s)),
+        (s) => {
+          check(normalizeLine(s));
+          check(normalizePayload(s.length === 0 ? ' ' : s, 'auto'), 0);
+        },
+      ),
       { numRuns: 1500 },
     );
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => check(normalizeLine(b))), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => check(normalizeLine(b))),
+      { numRuns: 500 },
+    );
   });
 });

@@ -7,7 +7,10 @@ import { createNormalizer, normalizeLine } from '../../../shared/src/normalize/i
 import { LogrusJsonLineSchema } from '../../../shared/src/normalize/distribution/schemas.ts';
 
 const dir = new URL('../../fixtures/registry-samples/', import.meta.url);
-const lines = (name: string): string[] => readFileSync(new URL(name, dir), 'utf8').split('\n').filter((l) => l.length > 0);
+const lines = (name: string): string[] =>
+  readFileSync(new URL(name, dir), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 function stream(name: string, ctx = {}): NormalizeResult[] {
   const n = createNormalizer();
   return [...lines(name).flatMap((l) => n.push(l, ctx)), ...n.flush()];
@@ -16,7 +19,8 @@ const ev = (r: NormalizeResult | undefined): RegistryEvent => {
   assert.ok(r?.kind === 'event', JSON.stringify(r));
   return r.event;
 };
-const kinds = (rs: NormalizeResult[]): string[] => rs.map((r) => (r.kind === 'event' ? `${r.event.event.dataset}:${r.event.event.action}` : r.kind));
+const kinds = (rs: NormalizeResult[]): string[] =>
+  rs.map((r) => (r.kind === 'event' ? `${r.event.event.dataset}:${r.event.event.action}` : r.kind));
 
 describe('Distribution app log (samples 13–20, 23–25)', () => {
   test('13 v2.x text: 401 warning = auth-challenge (no completion line), 200 without vars/user', () => {
@@ -58,7 +62,10 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
     const r = stream('14-dist-applog-v3-text-ipv6-head-manifest.log');
     assert.deepEqual(kinds(r), ['ignored', 'ignored', 'ignored', 'oci_registry.access:manifest-head']);
     const e = ev(r[3]);
-    assert.deepEqual(e.source, { address: '2001:db8:5505:418:9506:31c3:5e86:2125', ip: '2001:db8:5505:418:9506:31c3:5e86:2125' });
+    assert.deepEqual(e.source, {
+      address: '2001:db8:5505:418:9506:31c3:5e86:2125',
+      ip: '2001:db8:5505:418:9506:31c3:5e86:2125',
+    });
     assert.equal(e['@timestamp'], '2025-11-04T18:02:11.000Z');
     assert.equal(e.event.reference, '04/Nov/2025:18:02:11 +0000');
   });
@@ -79,7 +86,11 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
 
   test('15 JSON and combined interleaved: app IP from XFF ≠ access IP (proxy)', () => {
     const r = stream('15-dist-applog-v2x-json-mixed-with-access-log.log');
-    assert.deepEqual(kinds(r), ['oci_registry.access:manifest-pull', 'oci_registry.log:upload', 'oci_registry.access:upload']);
+    assert.deepEqual(kinds(r), [
+      'oci_registry.access:manifest-pull',
+      'oci_registry.log:upload',
+      'oci_registry.access:upload',
+    ]);
     const app = ev(r[1]);
     assert.deepEqual(app.source, { address: '203.0.113.200', ip: '203.0.113.200' });
     assert.deepEqual(app.oci_registry.forwarded_for, ['203.0.113.200']);
@@ -115,7 +126,9 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
     assert.equal(get.event.duration, 987400); // 987.4µs
     assert.equal(get['@timestamp'], '2025-08-20T09:14:03.5190038Z');
     assert.equal(get.oci_registry.digest, 'sha256:b6fd458a7205924b78c0b1bcc6730fc69ee72e093dd49f56e106479057f9441d');
-    assert.deepEqual(get.container?.image?.hash?.all, ['sha256:b6fd458a7205924b78c0b1bcc6730fc69ee72e093dd49f56e106479057f9441d']);
+    assert.deepEqual(get.container?.image?.hash?.all, [
+      'sha256:b6fd458a7205924b78c0b1bcc6730fc69ee72e093dd49f56e106479057f9441d',
+    ]);
     const redirect = ev(r[3]);
     assert.equal(redirect.http?.response?.status_code, 307);
     assert.equal(redirect.event.outcome, 'success');
@@ -123,7 +136,11 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
     const miss = ev(r[4]);
     assert.equal(miss.event.outcome, 'failure');
     assert.deepEqual(miss.event.type, ['access']); // a 404 existence check is a miss, not an error
-    assert.deepEqual(miss.oci_registry.error, { code: 'BLOB_UNKNOWN', message: 'blob unknown to registry', detail: 'sha256:20172d76dc2521f18a26704e1f935a8fdf048abbc7c08d87141d3854f2fb48d6' });
+    assert.deepEqual(miss.oci_registry.error, {
+      code: 'BLOB_UNKNOWN',
+      message: 'blob unknown to registry',
+      detail: 'sha256:20172d76dc2521f18a26704e1f935a8fdf048abbc7c08d87141d3854f2fb48d6',
+    });
     const patch = ev(r[6]);
     assert.equal(patch.event.duration, 2501883012);
     assert.equal(patch.oci_registry.upload_id, '0198f3e1-52d1-7b6e-a3c4-1f2e3d4c5b6a');
@@ -150,12 +167,27 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
     ]);
     const [a, b, c, d, e, f] = r.map(ev);
     assert.ok(a && b && c && d && e && f);
-    assert.deepEqual([a.event.outcome, a.oci_registry.image_pull, a.oci_registry.error?.code, a.oci_registry.error?.detail], ['failure', false, 'MANIFEST_UNKNOWN', 'unknown tag=9.9.9']);
-    assert.deepEqual([b.oci_registry.error?.code, b.oci_registry.error?.detail, b.oci_registry.repository], ['NAME_UNKNOWN', '{"name":"team-a/ghost"}', 'team-a/ghost']);
+    assert.deepEqual(
+      [a.event.outcome, a.oci_registry.image_pull, a.oci_registry.error?.code, a.oci_registry.error?.detail],
+      ['failure', false, 'MANIFEST_UNKNOWN', 'unknown tag=9.9.9'],
+    );
+    assert.deepEqual(
+      [b.oci_registry.error?.code, b.oci_registry.error?.detail, b.oci_registry.repository],
+      ['NAME_UNKNOWN', '{"name":"team-a/ghost"}', 'team-a/ghost'],
+    );
     assert.deepEqual([c.event.outcome, c.url?.query], ['success', 'n=50']);
-    assert.deepEqual([d.url?.query, d.event.duration, d.oci_registry.repository], ['n=100&last=team-a/platform/api', 118309422, undefined]);
-    assert.deepEqual([e.oci_registry.error?.code, e.oci_registry.error?.detail, e.http?.response?.status_code, e.event.type], ['PAGINATION_NUMBER_INVALID', '{"n":"abc"}', 400, ['access', 'error']]);
-    assert.deepEqual([f.oci_registry.error?.code, f.http?.response?.status_code, f.event.duration], ['UNSUPPORTED', 405, 611050]);
+    assert.deepEqual(
+      [d.url?.query, d.event.duration, d.oci_registry.repository],
+      ['n=100&last=team-a/platform/api', 118309422, undefined],
+    );
+    assert.deepEqual(
+      [e.oci_registry.error?.code, e.oci_registry.error?.detail, e.http?.response?.status_code, e.event.type],
+      ['PAGINATION_NUMBER_INVALID', '{"n":"abc"}', 400, ['access', 'error']],
+    );
+    assert.deepEqual(
+      [f.oci_registry.error?.code, f.http?.response?.status_code, f.event.duration],
+      ['UNSUPPORTED', 405, 611050],
+    );
     assert.equal(new Set(r.map((x) => ev(x).event.id)).size, 6);
   });
 
@@ -167,7 +199,10 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
     assert.equal(a.http?.response?.status_code, 500);
     assert.deepEqual(a.event.type, ['access', 'error']);
     assert.equal(a.oci_registry.error?.code, 'UNKNOWN');
-    assert.equal(a.oci_registry.error?.detail, 'error parsing HTTP 429 response body: invalid character \'T\' looking for beginning of value: "Too Many Requests (HAP429).\\n"');
+    assert.equal(
+      a.oci_registry.error?.detail,
+      'error parsing HTTP 429 response body: invalid character \'T\' looking for beginning of value: "Too Many Requests (HAP429).\\n"',
+    );
     assert.equal(a.event.duration, 2345140976);
     assert.equal(a['@timestamp'], '2020-10-12T14:56:29.250567326Z');
     assert.equal(b.event.action, 'blob-pull');
@@ -177,7 +212,13 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
 
   test('19 auth failures: challenge vs failed login (with attempted user), bad-XFF warning ignored', () => {
     const r = stream('19-dist-applog-v3-json-auth-failures-and-bad-xff.ndjson');
-    assert.deepEqual(kinds(r), ['oci_registry.log:auth-challenge', 'ignored', 'oci_registry.log:login-failure', 'ignored', 'oci_registry.log:login-failure']);
+    assert.deepEqual(kinds(r), [
+      'oci_registry.log:auth-challenge',
+      'ignored',
+      'oci_registry.log:login-failure',
+      'ignored',
+      'oci_registry.log:login-failure',
+    ]);
     const lf = ev(r[2]);
     assert.equal(lf.user?.name, 'user-f');
     assert.equal(lf.oci_registry.attempted_user, 'user-f');
@@ -225,27 +266,49 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
     assert.equal(e['@timestamp'], '2018-07-06T11:34:21.914679407Z');
     assert.equal(e.url?.domain, 'image-registry.example.svc');
     assert.equal(e.url?.port, 5000);
-    assert.equal(e.user_agent?.original, 'docker/1.13.1 go/go1.10.2 git-commit/1ab62f1-unsupported kernel/4.16.13-300.fc28.x86_64 os/linux arch/amd64 UpstreamClient(Docker-Client/1.13.1 \\(linux\\))');
+    assert.equal(
+      e.user_agent?.original,
+      'docker/1.13.1 go/go1.10.2 git-commit/1ab62f1-unsupported kernel/4.16.13-300.fc28.x86_64 os/linux arch/amd64 UpstreamClient(Docker-Client/1.13.1 \\(linux\\))',
+    );
     assert.equal(e.oci_registry.object_kind, 'manifest');
   });
 
   test('25 GitLab: pre-LabKit banner ignored; LabKit error lines keep upper-case code and string detail', () => {
     const r = stream('25-gitlab-registry-json-logs.ndjson');
-    assert.deepEqual(kinds(r), ['ignored', 'oci_registry.log:other', 'oci_registry.log:other', 'oci_registry.log:other']);
+    assert.deepEqual(kinds(r), [
+      'ignored',
+      'oci_registry.log:other',
+      'oci_registry.log:other',
+      'oci_registry.log:other',
+    ]);
     const [, a, b, c] = r.map((x) => (x.kind === 'event' ? x.event : undefined));
     assert.ok(a && b && c);
-    assert.deepEqual([a.oci_registry.error?.code, a.oci_registry.error?.detail, a.http?.request?.id, a.oci_registry.repository], ['NAME_UNKNOWN', 'map[name:busyboxs]', 'HTgUvm2F8qa', 'busyboxs']);
+    assert.deepEqual(
+      [a.oci_registry.error?.code, a.oci_registry.error?.detail, a.http?.request?.id, a.oci_registry.repository],
+      ['NAME_UNKNOWN', 'map[name:busyboxs]', 'HTgUvm2F8qa', 'busyboxs'],
+    );
     assert.equal(a['@timestamp'], '2020-07-23T12:33:01.000Z');
     assert.equal(a.event.reference, '2020-07-23T13:33:01+01:00');
     assert.equal(a.service?.type, 'gitlab-registry');
     assert.equal(a.oci_registry.source_format, 'gitlab-labkit');
     assert.equal(a.event.outcome, 'failure');
-    assert.deepEqual([b.oci_registry.error?.code, b.oci_registry.tag, b.oci_registry.error?.message], ['MANIFEST_UNKNOWN', 'foo', 'manifest unknown: manifest unknown']);
+    assert.deepEqual(
+      [b.oci_registry.error?.code, b.oci_registry.tag, b.oci_registry.error?.message],
+      ['MANIFEST_UNKNOWN', 'foo', 'manifest unknown: manifest unknown'],
+    );
     assert.equal(c.oci_registry.error?.code, 'UNKNOWN');
   });
 
   test('the zod contract accepts every JSON app-log line of the corpus that the hot path accepts', () => {
-    for (const f of ['15-dist-applog-v2x-json-mixed-with-access-log.log', '16-dist-applog-v3-json-pull-and-push.ndjson', '17-dist-applog-v3-json-errors-catalog-tags.ndjson', '19-dist-applog-v3-json-auth-failures-and-bad-xff.ndjson', '20-dist-applog-logstash-v2-vs-v3-vs-json.ndjson', '23-dtr-applog-json-manifest-put-payload.ndjson', '25-gitlab-registry-json-logs.ndjson']) {
+    for (const f of [
+      '15-dist-applog-v2x-json-mixed-with-access-log.log',
+      '16-dist-applog-v3-json-pull-and-push.ndjson',
+      '17-dist-applog-v3-json-errors-catalog-tags.ndjson',
+      '19-dist-applog-v3-json-auth-failures-and-bad-xff.ndjson',
+      '20-dist-applog-logstash-v2-vs-v3-vs-json.ndjson',
+      '23-dtr-applog-json-manifest-put-payload.ndjson',
+      '25-gitlab-registry-json-logs.ndjson',
+    ]) {
       for (const l of lines(f).filter((x) => x.startsWith('{'))) {
         assert.equal(LogrusJsonLineSchema.safeParse(JSON.parse(l)).success, true, `${f}: ${l.slice(0, 60)}`);
         assert.ok(normalizeLine(l).every((x) => x.kind !== 'rejected'));
@@ -254,7 +317,14 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
   });
 
   test('wrong field types are rejected with schema_mismatch, and zod agrees', () => {
-    const bad = { level: 'info', msg: 'response completed', time: '2025-01-01T00:00:00Z', 'http.request.method': 'GET', 'http.request.uri': { x: 1 }, 'http.response.status': 200 };
+    const bad = {
+      level: 'info',
+      msg: 'response completed',
+      time: '2025-01-01T00:00:00Z',
+      'http.request.method': 'GET',
+      'http.request.uri': { x: 1 },
+      'http.response.status': 200,
+    };
     const [r] = normalizeLine(JSON.stringify(bad));
     assert.equal(r?.kind === 'rejected' && r.reason, 'schema_mismatch');
     assert.equal(r?.kind === 'rejected' && r.detail, 'http.request.uri: expected a string, got object');

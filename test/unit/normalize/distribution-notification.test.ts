@@ -17,13 +17,18 @@ function events(results: NormalizeResult[]): RegistryEvent[] {
 /** A body file: one POST. */
 function body(name: string, ctx = V1): RegistryEvent[] {
   const r = normalizePayload(read(name), 'notification', ctx);
-  assert.ok(r.every((x) => x.kind === 'event'), JSON.stringify(r.filter((x) => x.kind !== 'event')));
+  assert.ok(
+    r.every((x) => x.kind === 'event'),
+    JSON.stringify(r.filter((x) => x.kind !== 'event')),
+  );
   return events(r);
 }
 /** An ndjson file: one envelope per line, through the stream normalizer. */
 function stream(name: string, ctx = V2): NormalizeResult[] {
   const n = createNormalizer();
-  const lines = read(name).split('\n').filter((l) => l.length > 0);
+  const lines = read(name)
+    .split('\n')
+    .filter((l) => l.length > 0);
   return [...lines.flatMap((l) => n.push(l, ctx)), ...n.flush()];
 }
 const pulls = (evs: RegistryEvent[]): number => evs.filter((e) => e.oci_registry.image_pull).length;
@@ -54,14 +59,22 @@ describe('Distribution notifications (samples 01–12)', () => {
     assert.equal(e.oci_registry.object_kind, 'manifest');
     assert.equal(e.oci_registry.size, 708);
     assert.deepEqual(e.container, {
-      image: { name: 'hello-world', tag: ['latest'], hash: { all: ['sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf'] } },
+      image: {
+        name: 'hello-world',
+        tag: ['latest'],
+        hash: { all: ['sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf'] },
+      },
     });
     assert.deepEqual(e.http, { request: { id: '6df24a34-0959-4923-81ca-14f09767db19', method: 'GET' } });
     assert.equal(e.url?.domain, 'registry.example.com');
     assert.equal(e.url?.port, 5000);
     assert.equal(e.oci_registry.request_host, 'registry.example.com:5000');
     assert.deepEqual(e.user_agent, { original: 'curl/7.38.0', name: 'curl', version: '7.38.0' });
-    assert.deepEqual(e.service, { type: 'distribution', node: { name: 'registry-node-a.example:5000' }, ephemeral_id: 'a53db899-3b4b-4a62-a067-8dd013beaca4' });
+    assert.deepEqual(e.service, {
+      type: 'distribution',
+      node: { name: 'registry-node-a.example:5000' },
+      ephemeral_id: 'a53db899-3b4b-4a62-a067-8dd013beaca4',
+    });
     assert.equal(e.oci_registry.instance_id, 'a53db899-3b4b-4a62-a067-8dd013beaca4');
   });
 
@@ -92,7 +105,10 @@ describe('Distribution notifications (samples 01–12)', () => {
     assert.equal(e.oci_registry.object_kind, 'index');
     assert.equal(e.oci_registry.tag, '1.4.2');
     assert.equal(e['@timestamp'], '2025-08-20T09:14:03.497Z');
-    assert.equal(e.user_agent?.original, 'docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.5.0-1015-azure os/linux arch/amd64 UpstreamClient(Docker-Client/24.0.7 \\(linux\\))');
+    assert.equal(
+      e.user_agent?.original,
+      'docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.5.0-1015-azure os/linux arch/amd64 UpstreamClient(Docker-Client/24.0.7 \\(linux\\))',
+    );
     assert.equal(e.user_agent?.name, 'docker');
     assert.equal(e.user_agent?.version, '24.0.7');
   });
@@ -141,7 +157,12 @@ describe('Distribution notifications (samples 01–12)', () => {
     );
     assert.deepEqual(
       evs.map((e) => e['@timestamp']),
-      ['2025-08-20T10:02:11.904512Z', '2025-08-20T10:02:14.33106011Z', '2025-08-20T10:02:14.520Z', '2025-08-20T10:02:14.700318417Z'],
+      [
+        '2025-08-20T10:02:11.904512Z',
+        '2025-08-20T10:02:14.33106011Z',
+        '2025-08-20T10:02:14.520Z',
+        '2025-08-20T10:02:14.700318417Z',
+      ],
     );
     const m = evs[3];
     assert.ok(m);
@@ -153,7 +174,11 @@ describe('Distribution notifications (samples 01–12)', () => {
       size: 1473,
     });
     assert.equal(pulls(evs), 0);
-    assert.ok(evs.every((e) => e.user?.name === 'ci-deployer' && e.source?.ip === '203.0.113.40' && e.source.port === undefined));
+    assert.ok(
+      evs.every(
+        (e) => e.user?.name === 'ci-deployer' && e.source?.ip === '203.0.113.40' && e.source.port === undefined,
+      ),
+    );
   });
 
   test('07 cross-repo mount with fromRepository, nested names', () => {
@@ -236,7 +261,10 @@ describe('Distribution notifications (samples 01–12)', () => {
     assert.equal(evs.length, 1);
     assert.equal(pulls(evs), 1);
     assert.equal(evs[0]?.event.id, '0198f410-3c3c-7d4d-8e5e-6f7f8091a2b3');
-    assert.deepEqual(r[1], { kind: 'ignored', reason: 'duplicate delivery of event 0198f410-3c3c-7d4d-8e5e-6f7f8091a2b3' });
+    assert.deepEqual(r[1], {
+      kind: 'ignored',
+      reason: 'duplicate delivery of event 0198f410-3c3c-7d4d-8e5e-6f7f8091a2b3',
+    });
     assert.equal(evs[0]?.oci_registry.client_family, 'cri-o');
     assert.equal(evs[0]?.oci_registry.actor.kind, 'robot');
   });
@@ -269,7 +297,11 @@ describe('notification envelope robustness', () => {
     const good = JSON.parse(read('02-dist-notif-v3-pull-manifest-by-digest.json')) as { events: unknown[] };
     const bad = { id: 'bad-1', action: 'pull', target: { size: 'huge' } };
     const unknownAction = { id: 'x-1', timestamp: '2025-08-20T09:14:03Z', action: 'untag', target: {} };
-    const r = normalizePayload(JSON.stringify({ events: [good.events[0], bad, unknownAction] }, null, 3), 'notification', V2);
+    const r = normalizePayload(
+      JSON.stringify({ events: [good.events[0], bad, unknownAction] }, null, 3),
+      'notification',
+      V2,
+    );
     assert.equal(r.length, 3);
     assert.equal(r[0]?.kind, 'event');
     assert.equal(r[1]?.kind, 'rejected');
@@ -281,7 +313,19 @@ describe('notification envelope robustness', () => {
     assert.equal(r[2]?.kind === 'rejected' && r[2].reason, 'unsupported_event');
   });
   test('C16-style actor null and mount without size map cleanly', () => {
-    const ev = { id: 'm-1', timestamp: '2020-01-01T00:00:00Z', action: 'mount', target: { repository: 'team-r/api', fromRepository: 'team-r/base', digest: 'sha256:aa', mediaType: 'application/octet-stream' }, request: { method: 'POST' }, actor: null };
+    const ev = {
+      id: 'm-1',
+      timestamp: '2020-01-01T00:00:00Z',
+      action: 'mount',
+      target: {
+        repository: 'team-r/api',
+        fromRepository: 'team-r/base',
+        digest: 'sha256:aa',
+        mediaType: 'application/octet-stream',
+      },
+      request: { method: 'POST' },
+      actor: null,
+    };
     const [r] = normalizePayload(JSON.stringify({ events: [ev] }), 'notification');
     assert.ok(r?.kind === 'event');
     assert.equal(r.event.event.action, 'blob-mount');
@@ -290,8 +334,14 @@ describe('notification envelope robustness', () => {
     assert.equal(r.event.oci_registry.size, undefined);
   });
   test('missing timestamp uses receivedAt; without it the event is rejected', () => {
-    const ev = { id: 'n-1', action: 'pull', target: { repository: 'a', mediaType: 'application/vnd.oci.image.manifest.v1+json' } };
-    const [a] = normalizePayload(JSON.stringify({ events: [ev] }), 'notification', { receivedAt: '2025-01-01T00:00:00Z' });
+    const ev = {
+      id: 'n-1',
+      action: 'pull',
+      target: { repository: 'a', mediaType: 'application/vnd.oci.image.manifest.v1+json' },
+    };
+    const [a] = normalizePayload(JSON.stringify({ events: [ev] }), 'notification', {
+      receivedAt: '2025-01-01T00:00:00Z',
+    });
     assert.equal(a?.kind === 'event' && a.event['@timestamp'], '2025-01-01T00:00:00.000Z');
     const [b] = normalizePayload(JSON.stringify({ events: [ev] }), 'notification');
     assert.equal(b?.kind === 'rejected' && b.reason, 'invalid_timestamp');
@@ -303,17 +353,33 @@ describe('notification envelope robustness', () => {
     assert.equal(r?.kind === 'rejected' && r.reason, 'not_json');
   });
   test('keepOriginal and context fields are applied', () => {
-    const [e] = events(normalizePayload(read('02-dist-notif-v3-pull-manifest-by-digest.json'), 'notification', { ...V2, keepOriginal: true, receivedAt: '2025-08-20T09:14:04Z' }));
+    const [e] = events(
+      normalizePayload(read('02-dist-notif-v3-pull-manifest-by-digest.json'), 'notification', {
+        ...V2,
+        keepOriginal: true,
+        receivedAt: '2025-08-20T09:14:04Z',
+      }),
+    );
     assert.equal(e?.event.created, '2025-08-20T09:14:04Z');
     assert.equal(JSON.parse(e?.event.original ?? '{}').id, '0198f3d0-1a2b-7c3d-8e4f-5a6b7c8d9e01');
   });
   test('every notification event in the corpus satisfies the zod contract', () => {
-    for (const f of ['01-dist-notif-v2x-pull-manifest-by-tag.json', '04-dist-notif-v2x-head-blob-pull.json', '10-dist-notif-multi-event-envelope-test-fixture.json']) {
-      for (const e of (JSON.parse(read(f)) as { events: unknown[] }).events) assert.equal(NotificationEventSchema.safeParse(e).success, true, f);
+    for (const f of [
+      '01-dist-notif-v2x-pull-manifest-by-tag.json',
+      '04-dist-notif-v2x-head-blob-pull.json',
+      '10-dist-notif-multi-event-envelope-test-fixture.json',
+    ]) {
+      for (const e of (JSON.parse(read(f)) as { events: unknown[] }).events)
+        assert.equal(NotificationEventSchema.safeParse(e).success, true, f);
     }
-    for (const f of ['06-dist-notif-v3-push-sequence.ndjson', '08-dist-notif-v3-delete-manifest-fanout.ndjson', '09-dist-notif-v3-multiarch-pull-one-client.ndjson']) {
+    for (const f of [
+      '06-dist-notif-v3-push-sequence.ndjson',
+      '08-dist-notif-v3-delete-manifest-fanout.ndjson',
+      '09-dist-notif-v3-multiarch-pull-one-client.ndjson',
+    ]) {
       for (const line of read(f).split('\n').filter(Boolean)) {
-        for (const e of (JSON.parse(line) as { events: unknown[] }).events) assert.equal(NotificationEventSchema.safeParse(e).success, true, f);
+        for (const e of (JSON.parse(line) as { events: unknown[] }).events)
+          assert.equal(NotificationEventSchema.safeParse(e).success, true, f);
       }
     }
   });

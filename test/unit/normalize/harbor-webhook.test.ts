@@ -87,10 +87,7 @@ describe('harbor Default webhook (samples 26–28b, 30–33)', () => {
     assert.equal(e.oci_registry.digest, D27);
     assert.deepEqual(e.container?.image?.hash?.all, [D27]);
     assert.equal(e.oci_registry.repository, 'team-a/app');
-    assert.equal(
-      e.event.id,
-      stableId('PUSH_ARTIFACT', 1726573473, 'robot$team-a+ci-pusher', 'team-a/app', D27, D27),
-    );
+    assert.equal(e.event.id, stableId('PUSH_ARTIFACT', 1726573473, 'robot$team-a+ci-pusher', 'team-a/app', D27, D27));
   });
 
   test('28: pull by digest (pretty-printed body) is one image pull without a tag', () => {

@@ -40,7 +40,8 @@ export function actorKind(name: string | undefined, hints: { isRobot?: boolean }
   const n = name.trim();
   const lower = n.toLowerCase();
   if (/^robot[$_+-]/.test(lower)) return 'robot';
-  if (SERVICE_NAMES.has(lower) || lower.startsWith('harbor#') || lower.startsWith('system:serviceaccount:')) return 'service';
+  if (SERVICE_NAMES.has(lower) || lower.startsWith('harbor#') || lower.startsWith('system:serviceaccount:'))
+    return 'service';
   // Quay robot accounts are `<namespace>+<shortname>`; an e-mail-like name with `+` is a person.
   if (/^[a-z0-9][a-z0-9._-]*\+[a-z0-9][a-z0-9._-]*$/.test(lower)) return 'robot';
   return 'user';

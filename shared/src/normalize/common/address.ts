@@ -103,7 +103,11 @@ export function resolveClientAddress(
 ): ResolvedClient {
   const nets = trustedProxies.flatMap((t) => {
     try {
-      return [t.includes('/') ? ipaddr.parseCIDR(t) : ([ipaddr.parse(t), ipaddr.parse(t).kind() === 'ipv4' ? 32 : 128] as const)];
+      return [
+        t.includes('/')
+          ? ipaddr.parseCIDR(t)
+          : ([ipaddr.parse(t), ipaddr.parse(t).kind() === 'ipv4' ? 32 : 128] as const),
+      ];
     } catch {
       return [];
     }
@@ -117,7 +121,11 @@ export function resolveClientAddress(
   const chain = parseForwardedFor(forwardedFor);
   const first = chain[0] === undefined ? undefined : canonicalIp(chain[0]);
   if (!trusted(p.ip) || chain.length === 0) {
-    return { ...(p.ip === undefined ? {} : { ip: p.ip }), ...(p.port === undefined ? {} : { port: p.port }), trust: 'peer' };
+    return {
+      ...(p.ip === undefined ? {} : { ip: p.ip }),
+      ...(p.port === undefined ? {} : { port: p.port }),
+      trust: 'peer',
+    };
   }
   let client: string | undefined;
   for (let i = chain.length - 1; i >= 0; i--) {

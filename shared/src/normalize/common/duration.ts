@@ -8,14 +8,15 @@
 const UNIT_NS: Record<string, bigint> = {
   ns: 1n,
   us: 1_000n,
-  'µs': 1_000n, // U+00B5 micro sign
-  'μs': 1_000n, // U+03BC Greek mu
+  µs: 1_000n, // U+00B5 micro sign
+  μs: 1_000n, // U+03BC Greek mu
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
   h: 3_600_000_000_000n,
 };
 const INT64_MAX = 9_223_372_036_854_775_807n;
+const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
 const GROUP_RE = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
 
 /**
@@ -60,8 +61,21 @@ export function parseGoDuration(s: string): number | null {
     if (whole === '' && (frac === undefined || frac === '')) return null; // "." or ".s" has no digits
     const scale = UNIT_NS[unit];
     if (scale === undefined) return null;
-    let v = BigInt(whole === '' ? '0' : whole) * scale;
-    if (frac !== undefined && frac !== '') v += fractionNs(frac, scale);
+    let v: bigint;
+    const unitNum = Number(scale);
+    const pow = frac === undefined ? 1 : POW10[frac.length];
+    const quick =
+      whole.length <= 6 && pow !== undefined && unitNum % pow === 0
+        ? Number(whole === '' ? '0' : whole) * unitNum +
+          (frac === undefined || frac === '' ? 0 : Number(frac) * (unitNum / pow))
+        : Number.NaN;
+    if (Number.isSafeInteger(quick)) {
+      // Exact in doubles: Go's Duration.String() never prints more digits than the unit resolves.
+      v = BigInt(quick);
+    } else {
+      v = BigInt(whole === '' ? '0' : whole) * scale;
+      if (frac !== undefined && frac !== '') v += fractionNs(frac, scale);
+    }
     total += v;
     if (total > INT64_MAX + (neg ? 1n : 0n)) return null;
     i = GROUP_RE.lastIndex;

@@ -72,6 +72,7 @@ export interface SplitUri {
 }
 
 function decode(s: string): string {
+  if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
   } catch {

@@ -61,12 +61,45 @@ function offsetSeconds(zone: string): number | null {
  * Whole-second UTC rendering of epoch seconds plus the given fraction digits; null outside years
  * 0000–9999. The fraction never passes through a JS number, so nanoseconds survive.
  */
+let lastEpoch = Number.NaN;
+let lastBase = '';
 function render(epochSeconds: number, fraction: string): string | null {
-  const d = new Date(epochSeconds * 1000);
-  const y = d.getUTCFullYear();
-  if (!Number.isFinite(epochSeconds) || y < 0 || y > 9999) return null;
-  const base = d.toISOString().slice(0, 19);
-  return `${base}.${fraction.padEnd(3, '0')}Z`;
+  if (epochSeconds !== lastEpoch) {
+    // Log streams are time-ordered: the whole-second prefix is usually the same as the last one.
+    const d = new Date(epochSeconds * 1000);
+    const y = d.getUTCFullYear();
+    if (!Number.isFinite(epochSeconds) || y < 0 || y > 9999) return null;
+    lastBase = d.toISOString().slice(0, 19);
+    lastEpoch = epochSeconds;
+  }
+  return `${lastBase}.${fraction.length >= 3 ? fraction : fraction.padEnd(3, '0')}Z`;
+}
+
+// Fast path: RFC 3339 already in UTC (`…Z`), the common case for container logs.
+const UTC_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
+let lastUtcPrefix = '';
+function fastUtc(s: string): string | null | undefined {
+  const m = UTC_RE.exec(s);
+  if (!m) return undefined;
+  const prefix = s.slice(0, 19);
+  if (prefix !== lastUtcPrefix) {
+    const y = Number(m[1]);
+    const mo = Number(m[2]);
+    const d = Number(m[3]);
+    if (
+      mo < 1 ||
+      mo > 12 ||
+      d < 1 ||
+      d > daysInMonth(y, mo) ||
+      Number(m[4]) > 23 ||
+      Number(m[5]) > 59 ||
+      Number(m[6]) > 59
+    )
+      return null;
+    lastUtcPrefix = prefix;
+  }
+  const frac = m[7] ?? '';
+  return `${prefix}.${frac.length >= 3 ? frac : frac.padEnd(3, '0')}Z`;
 }
 
 function fromFields(
@@ -85,7 +118,10 @@ function fromFields(
   if (off === null) {
     if (naiveZone === 'UTC') off = 0;
     else {
-      const local = DateTime.fromObject({ year: y, month: mo, day: d, hour: h, minute: mi, second: s }, { zone: naiveZone });
+      const local = DateTime.fromObject(
+        { year: y, month: mo, day: d, hour: h, minute: mi, second: s },
+        { zone: naiveZone },
+      );
       if (!local.isValid) return null;
       off = local.offset * 60;
     }
@@ -105,7 +141,9 @@ function fromEpoch(text: string, unit: 's' | 'ms' | undefined): string | null {
   if (neg) {
     // Negative epochs are not produced by any registry; accept whole values only.
     if (frac !== '') return null;
-    return u === 's' ? render(-whole, '') : render(Math.floor(-whole / 1000), String(((whole % 1000) + 1000) % 1000).padStart(3, '0'));
+    return u === 's'
+      ? render(-whole, '')
+      : render(Math.floor(-whole / 1000), String(((whole % 1000) + 1000) % 1000).padStart(3, '0'));
   }
   if (u === 's') return render(whole, frac.slice(0, 9));
   const secs = Math.floor(whole / 1000);
@@ -141,6 +179,8 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
   const zone = opts.naiveZone ?? 'UTC';
 
   if (s.charCodeAt(0) >= 48 && s.charCodeAt(0) <= 57 && s[4] === '-') {
+    const fast = fastUtc(s);
+    if (fast !== undefined) return fast === null ? null : { timestamp: fast, original };
     s = s.replace(GO_MONOTONIC_RE, '');
     const m = ISO_RE.exec(s);
     if (!m) return null;

@@ -44,7 +44,9 @@ export function classifyRequest(
       if (m === 'HEAD') return { action: 'manifest-head', objectKind: 'manifest' };
       if (m === 'PUT') return { action: 'manifest-push', objectKind: 'manifest' };
       if (m === 'DELETE') {
-        return isDigest(route.reference) ? { action: 'manifest-delete', objectKind: 'manifest' } : { action: 'tag-delete', objectKind: 'tag' };
+        return isDigest(route.reference)
+          ? { action: 'manifest-delete', objectKind: 'manifest' }
+          : { action: 'tag-delete', objectKind: 'tag' };
       }
       if (m === 'GET') return { action: 'manifest-pull', objectKind: 'manifest' };
       return { action: 'other', objectKind: 'manifest' };
@@ -54,7 +56,8 @@ export function classifyRequest(
       if (m === 'DELETE') return { action: 'blob-delete', objectKind: 'blob' };
       return { action: 'other', objectKind: 'blob' };
     case 'upload':
-      if (m === 'POST' && params.has('mount') && params.has('from') && status === 201) return { action: 'blob-mount', objectKind: 'blob' };
+      if (m === 'POST' && params.has('mount') && params.has('from') && status === 201)
+        return { action: 'blob-mount', objectKind: 'blob' };
       if (m === 'PUT' || (m === 'POST' && params.has('digest'))) return { action: 'blob-push', objectKind: 'blob' };
       return { action: 'upload', objectKind: 'upload' };
     case 'referrers':
@@ -109,7 +112,8 @@ export function classifyAuthMessage(msg: string): AuthClass | null {
   }
   if (!lower.startsWith(AUTH_PREFIX)) return null;
   const reason = lower.slice(AUTH_PREFIX.length);
-  if (/insufficient[ _]scope|access denied|\bdenied\b|not authorized|forbidden/.test(reason)) return { action: 'access-denied' };
+  if (/insufficient[ _]scope|access denied|\bdenied\b|not authorized|forbidden/.test(reason))
+    return { action: 'access-denied' };
   if (/authentication failure|invalid token|token (?:is )?expired|bad credentials|invalid credentials/.test(reason)) {
     return { action: 'login-failure' };
   }
@@ -138,8 +142,6 @@ export function isIndexMediaType(mediaType: string | undefined): boolean {
 export function isManifestMediaType(mediaType: string | undefined): boolean {
   if (mediaType === undefined) return false;
   return (
-    mediaType.includes('manifest') ||
-    mediaType.includes('image.index') ||
-    mediaType === 'application/json' // schema1 and some artifact tools
+    mediaType.includes('manifest') || mediaType.includes('image.index') || mediaType === 'application/json' // schema1 and some artifact tools
   );
 }

@@ -98,7 +98,9 @@ export function eventTypes(action: EventAction, outcome: EventOutcome, status: n
 
 /** ECS `event.category` for an action. */
 export function eventCategories(action: EventAction): string[] {
-  return action === 'auth-challenge' || action === 'login-failure' || action === 'login-success' ? ['authentication', 'web'] : ['web'];
+  return action === 'auth-challenge' || action === 'login-failure' || action === 'login-success'
+    ? ['authentication', 'web']
+    : ['web'];
 }
 
 function outcomeOf(f: RequestFacts): EventOutcome {
@@ -123,7 +125,8 @@ function splitHost(host: string | undefined): { domain?: string; port?: number }
   const a = cachedAddress(host);
   if (a.ip !== undefined) return a.port === undefined ? { domain: a.ip } : { domain: a.ip, port: a.port };
   const colon = host.lastIndexOf(':');
-  if (colon > 0 && /^\d{1,5}$/.test(host.slice(colon + 1))) return { domain: host.slice(0, colon), port: Number(host.slice(colon + 1)) };
+  if (colon > 0 && /^\d{1,5}$/.test(host.slice(colon + 1)))
+    return { domain: host.slice(0, colon), port: Number(host.slice(colon + 1)) };
   return { domain: host };
 }
 
@@ -162,7 +165,8 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   const fromRepository = action === 'blob-mount' ? params.get('from') : undefined;
   const uploadId = f.varsUuid ?? route.uploadId;
 
-  const mediaType = f.method?.toUpperCase() === 'PUT' && route.route === 'manifest' ? f.requestContentType : f.responseContentType;
+  const mediaType =
+    f.method?.toUpperCase() === 'PUT' && route.route === 'manifest' ? f.requestContentType : f.responseContentType;
   if (objectKind === 'manifest' && isIndexMediaType(mediaType)) objectKind = 'index';
   if (route.route === 'blob' && digest === undefined) digest = route.digest;
 
@@ -185,7 +189,10 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
       dataset: f.dataset,
     },
     oci_registry: {
-      image_pull: action === 'manifest-pull' && outcome === 'success' && (status === undefined || (status >= 200 && status < 300)),
+      image_pull:
+        action === 'manifest-pull' &&
+        outcome === 'success' &&
+        (status === undefined || (status >= 200 && status < 300)),
       actor: { kind, anonymous: kind === 'anonymous' },
       source_format: f.sourceFormat,
     },

@@ -39,7 +39,13 @@ export const NotificationEventSchema = z.looseObject({
     references: z.array(NotificationDescriptorSchema).nullable().optional(),
   }),
   request: z
-    .looseObject({ id: str.optional(), addr: str.optional(), host: str.optional(), method: str.optional(), useragent: str.optional() })
+    .looseObject({
+      id: str.optional(),
+      addr: str.optional(),
+      host: str.optional(),
+      method: str.optional(),
+      useragent: str.optional(),
+    })
     .nullable()
     .optional(),
   actor: z.looseObject({ name: str.optional() }).nullable().optional(),

@@ -16,24 +16,32 @@ export function accept(event: RegistryEvent): NormalizeResult {
   return { kind: 'event', event };
 }
 
+/** Copy of `o` without `undefined`/`null`/`''` values, empty arrays and empty objects; undefined when nothing is left. */
+function clean(o: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const k in o) {
+    let v = o[k];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v === 'object') {
+      if (Array.isArray(v)) {
+        if (v.length === 0) continue;
+      } else {
+        v = clean(v as Record<string, unknown>);
+        if (v === undefined) continue;
+      }
+    }
+    (out ??= {})[k] = v;
+  }
+  return out;
+}
+
 /**
- * Removes `undefined`, `''` and empty objects/arrays from a freshly built event, in place, so absent
- * values are omitted (registry-event.ts: "Absent values are omitted, never `""`"). Returns `obj`.
+ * A freshly built event without absent values (registry-event.ts: "Absent values are omitted,
+ * never `""`"): `undefined`, `null`, `''`, empty arrays and empty objects are dropped. Builds a new
+ * object (no `delete`, which would push V8 objects into slow dictionary mode).
  */
 export function prune<T extends object>(obj: T): T {
-  const rec = obj as Record<string, unknown>;
-  for (const key of Object.keys(rec)) {
-    const v = rec[key];
-    if (v === undefined || v === '' || v === null) {
-      delete rec[key];
-    } else if (Array.isArray(v)) {
-      if (v.length === 0) delete rec[key];
-    } else if (typeof v === 'object') {
-      prune(v);
-      if (Object.keys(v).length === 0) delete rec[key];
-    }
-  }
-  return obj;
+  return (clean(obj as Record<string, unknown>) ?? {}) as T;
 }
 
 /** Upper bound for plausible event times: 2200-01-01T00:00:00Z in Unix seconds. */

@@ -33,8 +33,19 @@ function num(s: string | undefined): number | undefined {
   return s === undefined || s === '-' ? undefined : Number(s);
 }
 
+// The detector calls matches() then normalize() on the same line: keep the last match.
+let lastLine: string | undefined;
+let lastMatch: RegExpExecArray | null = null;
+function exec(line: string): RegExpExecArray | null {
+  if (line !== lastLine) {
+    lastLine = line;
+    lastMatch = LINE_RE.exec(line.trimEnd());
+  }
+  return lastMatch;
+}
+
 function normalize(line: string, ctx: NormalizeContext): NormalizeResult[] {
-  const m = LINE_RE.exec(line.trimEnd());
+  const m = exec(line);
   if (!m) return [reject('schema_mismatch', 'nexus request log: line does not match the logback-access pattern', line)];
   const [
     ,
@@ -118,6 +129,6 @@ function normalize(line: string, ctx: NormalizeContext): NormalizeResult[] {
 /** Nexus request log source (`event.dataset: nexus.request`). */
 export const nexusRequestSource: TextSource = {
   id: 'nexus-request',
-  matches: (line) => LINE_RE.test(line),
+  matches: (line) => exec(line) !== null,
   normalize,
 };

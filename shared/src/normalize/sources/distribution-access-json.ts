@@ -36,7 +36,8 @@ export const distributionAccessJsonSource: JsonSource = {
       ua: r.str('user_agent') ?? r.str('useragent'),
     };
     const proto = r.str('proto');
-    if (r.problem !== undefined || status === undefined) return [reject('schema_mismatch', raw, r.problem ?? 'status: missing')];
+    if (r.problem !== undefined || status === undefined)
+      return [reject('schema_mismatch', raw, r.problem ?? 'status: missing')];
     return normalizeAccess(proto === undefined ? rec : { ...rec, proto }, raw, ctx, 'access-json');
   },
 };

@@ -72,10 +72,17 @@ export interface AccessRecord {
  * Access record → event (dataset `oci_registry.access`). Shared with the JSON access-log source.
  * Quoted parts of combined lines are Go-unescaped here; JSON values arrive unescaped already.
  */
-export function normalizeAccess(a: AccessRecord, raw: string, ctx: NormalizeContext, sourceFormat: string): NormalizeResult[] {
+export function normalizeAccess(
+  a: AccessRecord,
+  raw: string,
+  ctx: NormalizeContext,
+  sourceFormat: string,
+): NormalizeResult[] {
   const time = toUtcTimestamp(a.time);
-  if (time === null) return [reject('invalid_timestamp', raw, `access time unparseable: ${String(a.time).slice(0, 40)}`)];
-  const un = (s: string | undefined): string | undefined => (s === undefined ? undefined : sourceFormat === 'combined' ? (unescapeGo(s) ?? s) : s);
+  if (time === null)
+    return [reject('invalid_timestamp', raw, `access time unparseable: ${String(a.time).slice(0, 40)}`)];
+  const un = (s: string | undefined): string | undefined =>
+    s === undefined ? undefined : sourceFormat === 'combined' ? (unescapeGo(s) ?? s) : s;
   let method = a.method;
   let uri = a.uri;
   let proto = a.proto;

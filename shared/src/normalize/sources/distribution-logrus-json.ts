@@ -32,7 +32,12 @@ export const distributionLogrusJsonSource: JsonSource = {
     return typeof obj.level === 'string' && (typeof obj.msg === 'string' || typeof obj.message === 'string');
   },
   normalize(obj, raw, ctx) {
-    return normalizeLogrusRecord(new FieldReader(obj), raw, ctx, obj['@version'] !== undefined ? 'logstash-v2' : 'logrus-json');
+    return normalizeLogrusRecord(
+      new FieldReader(obj),
+      raw,
+      ctx,
+      obj['@version'] !== undefined ? 'logstash-v2' : 'logrus-json',
+    );
   },
 };
 
@@ -43,13 +48,19 @@ const COMPLETION = new Set(['response completed', 'response completed with error
  * Maps one logrus record (JSON object or parsed logfmt fields behind a {@link FieldReader}) to results.
  * Shared by the JSON and text sources.
  */
-export function normalizeLogrusRecord(r: FieldReader, raw: string, ctx: NormalizeContext, sourceFormat: string): NormalizeResult[] {
+export function normalizeLogrusRecord(
+  r: FieldReader,
+  raw: string,
+  ctx: NormalizeContext,
+  sourceFormat: string,
+): NormalizeResult[] {
   const msg = r.str('msg') ?? r.str('message') ?? '';
   const gitlab = r.obj.correlation_id !== undefined;
   const auth = COMPLETION.has(msg) ? null : classifyAuthMessage(msg);
   const isGitlabError = gitlab && typeof r.obj.code === 'string' && r.obj.code.length > 0;
   if (!COMPLETION.has(msg) && auth === null && !isGitlabError) {
-    if (msg === 'authorized request') return [ignore('authorized request: the completion line of the same request is the event')];
+    if (msg === 'authorized request')
+      return [ignore('authorized request: the completion line of the same request is the event')];
     return [ignore(`not a request completion line: ${msg.slice(0, 80)}`)];
   }
   const method = r.str('http.request.method');
@@ -60,7 +71,8 @@ export function normalizeLogrusRecord(r: FieldReader, raw: string, ctx: Normaliz
   const timeRaw = r.obj.time ?? r.obj['@timestamp'];
   let time = typeof timeRaw === 'string' || typeof timeRaw === 'number' ? toUtcTimestamp(timeRaw) : null;
   if (timeRaw === undefined && ctx.receivedAt !== undefined) time = toUtcTimestamp(ctx.receivedAt);
-  if (time === null) return [reject('invalid_timestamp', raw, timeRaw === undefined ? 'time: missing' : 'time: unparseable')];
+  if (time === null)
+    return [reject('invalid_timestamp', raw, timeRaw === undefined ? 'time: missing' : 'time: unparseable')];
 
   const requestId = r.str('http.request.id') ?? r.str('correlation_id');
   const instanceId = r.str('instance.id');
@@ -75,37 +87,59 @@ export function normalizeLogrusRecord(r: FieldReader, raw: string, ctx: Normaliz
     message: msg,
   };
   // Assign only present values: RegistryEvent omits absent fields rather than storing undefined.
-  const set = <K extends keyof RequestFacts>(k: K, v: RequestFacts[K] | undefined): void => {
-    if (v !== undefined) f[k] = v;
-  };
-  set('method', method);
-  set('uri', r.str('http.request.uri'));
-  set('status', r.int('http.response.status'));
-  set('bytes', r.int('http.response.written'));
-  set('remoteAddr', r.str('http.request.remoteaddr'));
-  set('host', r.str('http.request.host'));
-  set('userAgent', r.str('http.request.useragent'));
-  set('referrer', r.str('http.request.referer'));
-  set('requestId', requestId);
-  set('requestContentType', r.str('http.request.contenttype'));
-  set('responseContentType', r.str('http.response.contenttype'));
-  set('varsName', r.str('vars.name') ?? r.str('vars_name'));
-  set('varsReference', r.str('vars.reference') ?? r.str('vars_reference'));
-  set('varsDigest', r.str('vars.digest') ?? r.str('vars_digest'));
-  set('varsUuid', r.str('vars.uuid') ?? r.str('vars_uuid'));
-  set('errCode', errCode);
-  set('errMessage', r.str('err.message') ?? (gitlab ? (r.str('error') ?? msg) : undefined));
-  set('errDetail', r.any('err.detail') ?? (gitlab ? r.any('detail') : undefined));
-  set('instanceId', instanceId);
-  set('goVersion', r.str('go.version') ?? r.str('go_version'));
-  set('version', version);
-  set('serviceName', r.str('service'));
-  set('environment', r.str('environment'));
-  set('level', r.str('level'));
+  const inMethod = method;
+  if (inMethod !== undefined) f.method = inMethod;
+  const inUri = r.str('http.request.uri');
+  if (inUri !== undefined) f.uri = inUri;
+  const inStatus = r.int('http.response.status');
+  if (inStatus !== undefined) f.status = inStatus;
+  const inBytes = r.int('http.response.written');
+  if (inBytes !== undefined) f.bytes = inBytes;
+  const inRemoteAddr = r.str('http.request.remoteaddr');
+  if (inRemoteAddr !== undefined) f.remoteAddr = inRemoteAddr;
+  const inHost = r.str('http.request.host');
+  if (inHost !== undefined) f.host = inHost;
+  const inUserAgent = r.str('http.request.useragent');
+  if (inUserAgent !== undefined) f.userAgent = inUserAgent;
+  const inReferrer = r.str('http.request.referer');
+  if (inReferrer !== undefined) f.referrer = inReferrer;
+  const inRequestId = requestId;
+  if (inRequestId !== undefined) f.requestId = inRequestId;
+  const inRequestContentType = r.str('http.request.contenttype');
+  if (inRequestContentType !== undefined) f.requestContentType = inRequestContentType;
+  const inResponseContentType = r.str('http.response.contenttype');
+  if (inResponseContentType !== undefined) f.responseContentType = inResponseContentType;
+  const inVarsName = r.str('vars.name') ?? r.str('vars_name');
+  if (inVarsName !== undefined) f.varsName = inVarsName;
+  const inVarsReference = r.str('vars.reference') ?? r.str('vars_reference');
+  if (inVarsReference !== undefined) f.varsReference = inVarsReference;
+  const inVarsDigest = r.str('vars.digest') ?? r.str('vars_digest');
+  if (inVarsDigest !== undefined) f.varsDigest = inVarsDigest;
+  const inVarsUuid = r.str('vars.uuid') ?? r.str('vars_uuid');
+  if (inVarsUuid !== undefined) f.varsUuid = inVarsUuid;
+  const inErrCode = errCode;
+  if (inErrCode !== undefined) f.errCode = inErrCode;
+  const inErrMessage = r.str('err.message') ?? (gitlab ? (r.str('error') ?? msg) : undefined);
+  if (inErrMessage !== undefined) f.errMessage = inErrMessage;
+  const inErrDetail = r.any('err.detail') ?? (gitlab ? r.any('detail') : undefined);
+  if (inErrDetail !== undefined) f.errDetail = inErrDetail;
+  const inInstanceId = instanceId;
+  if (inInstanceId !== undefined) f.instanceId = inInstanceId;
+  const inGoVersion = r.str('go.version') ?? r.str('go_version');
+  if (inGoVersion !== undefined) f.goVersion = inGoVersion;
+  const inVersion = version;
+  if (inVersion !== undefined) f.version = inVersion;
+  const inServiceName = r.str('service');
+  if (inServiceName !== undefined) f.serviceName = inServiceName;
+  const inEnvironment = r.str('environment');
+  if (inEnvironment !== undefined) f.environment = inEnvironment;
+  const inLevel = r.str('level');
+  if (inLevel !== undefined) f.level = inLevel;
   const durationRaw = r.any('http.response.duration');
   if (durationRaw !== undefined) {
     const ns = durationToNs(durationRaw);
-    if (ns === undefined) r.problem ??= `http.response.duration: not a Go duration: ${JSON.stringify(durationRaw).slice(0, 40)}`;
+    if (ns === undefined)
+      r.problem ??= `http.response.duration: not a Go duration: ${JSON.stringify(durationRaw).slice(0, 40)}`;
     else f.durationNs = ns;
   }
   if (isGitlabError) f.failed = true;
@@ -118,9 +152,10 @@ export function normalizeLogrusRecord(r: FieldReader, raw: string, ctx: Normaliz
       f.attemptedUser = attempted;
       userName ??= attempted;
     }
-    set('errMessage', r.str('error'));
+    const authError = r.str('error');
+    if (authError !== undefined) f.errMessage = authError;
   }
-  set('userName', userName);
+  if (userName !== undefined) f.userName = userName;
   if (r.problem !== undefined) return [reject('schema_mismatch', raw, r.problem)];
 
   // Dedupe key: instance.id + request id + msg (+ err.code). Both lines of one failed login

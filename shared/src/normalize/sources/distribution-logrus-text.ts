@@ -44,7 +44,8 @@ export const distributionLogrusTextSource: TextSource = {
     if (isLogfmtStart(line)) {
       const fields = parseLogfmt(line);
       if (fields === null) return [reject('schema_mismatch', line, 'logfmt: unterminated quote or invalid Go escape')];
-      if (fields.get('msg') === 'response') return [{ kind: 'ignored', reason: 'OpenShift middleware "response" line (duplicate of response completed)' }];
+      if (fields.get('msg') === 'response')
+        return [{ kind: 'ignored', reason: 'OpenShift middleware "response" line (duplicate of response completed)' }];
       return normalizeLogrusRecord(new FieldReader(Object.fromEntries(fields)), line, ctx, 'logrus-text');
     }
     const plain = line.includes('\x1b') ? line.replace(ANSI_RE, '') : line;

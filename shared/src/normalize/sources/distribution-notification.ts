@@ -30,7 +30,10 @@ export const distributionNotificationSource: JsonSource = {
   matches(obj) {
     return (
       Array.isArray(obj.events) ||
-      (typeof obj.action === 'string' && typeof obj.target === 'object' && obj.target !== null && typeof obj.id === 'string')
+      (typeof obj.action === 'string' &&
+        typeof obj.target === 'object' &&
+        obj.target !== null &&
+        typeof obj.id === 'string')
     );
   },
   normalize(obj, raw, ctx) {
@@ -70,11 +73,25 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
   const parsed = NotificationEventSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return reject('schema_mismatch', original, issue ? `${issue.path.join('.') || 'event'}: ${issue.message}` : 'invalid event');
+    return reject(
+      'schema_mismatch',
+      original,
+      issue ? `${issue.path.join('.') || 'event'}: ${issue.message}` : 'invalid event',
+    );
   }
   const e: NotificationEvent = parsed.data;
-  const time = e.timestamp !== undefined ? toUtcTimestamp(e.timestamp) : ctx.receivedAt !== undefined ? toUtcTimestamp(ctx.receivedAt) : null;
-  if (time === null) return reject('invalid_timestamp', original, e.timestamp === undefined ? 'timestamp: missing' : 'timestamp: unparseable');
+  const time =
+    e.timestamp !== undefined
+      ? toUtcTimestamp(e.timestamp)
+      : ctx.receivedAt !== undefined
+        ? toUtcTimestamp(ctx.receivedAt)
+        : null;
+  if (time === null)
+    return reject(
+      'invalid_timestamp',
+      original,
+      e.timestamp === undefined ? 'timestamp: missing' : 'timestamp: unparseable',
+    );
 
   const t = e.target;
   const method = nonEmpty(e.request?.method);
@@ -102,7 +119,8 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
       break;
     case 'delete':
       if (tag !== undefined) [action, objectKind] = ['tag-delete', 'tag'];
-      else if (digest !== undefined) [action, objectKind] = kind === 'blob' ? ['blob-delete', 'blob'] : ['manifest-delete', 'manifest'];
+      else if (digest !== undefined)
+        [action, objectKind] = kind === 'blob' ? ['blob-delete', 'blob'] : ['manifest-delete', 'manifest'];
       else [action, objectKind] = ['other', 'repository'];
       break;
     default:
@@ -111,7 +129,8 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
 
   const actorName = nonEmpty(e.actor?.name);
   const ak = actorKind(actorName);
-  const size = t.size !== undefined && t.size > 0 ? t.size : t.length !== undefined && t.length > 0 ? t.length : undefined;
+  const size =
+    t.size !== undefined && t.size > 0 ? t.size : t.length !== undefined && t.length > 0 ? t.length : undefined;
   const o: OciRegistryFields = {
     image_pull: action === 'manifest-pull',
     actor: { kind: ak, anonymous: ak === 'anonymous' },
@@ -190,7 +209,9 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
     ev.url = {};
     if (url !== undefined) ev.url.full = url;
     if (reqHost !== undefined) {
-      const h = /^(.*?)(?::(\d{1,5}))?$/.exec(reqHost.startsWith('[') ? reqHost.slice(1).replace(/\](?=:|$)/, '') : reqHost);
+      const h = /^(.*?)(?::(\d{1,5}))?$/.exec(
+        reqHost.startsWith('[') ? reqHost.slice(1).replace(/\](?=:|$)/, '') : reqHost,
+      );
       if (h?.[1]) ev.url.domain = h[1];
       if (h?.[2] !== undefined) ev.url.port = Number(h[2]);
     }
@@ -198,7 +219,8 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
   if (repository !== undefined) {
     ev.container = { image: { name: repository } };
     if (tag !== undefined) ev.container.image!.tag = [tag];
-    if (digest !== undefined && (objectKind === 'manifest' || objectKind === 'index')) ev.container.image!.hash = { all: [digest] };
+    if (digest !== undefined && (objectKind === 'manifest' || objectKind === 'index'))
+      ev.container.image!.hash = { all: [digest] };
   }
   const node = nonEmpty(e.source?.addr);
   ev.service = { type: 'distribution' };

@@ -1,0 +1,123 @@
+/**
+ * `npm run bench:detect`: streaming detector throughput (events/s on one core) and memory per
+ * active identity, with targets (≥ 500 000 events/s, ≤ 2 KB per identity).
+ *
+ * - Throughput: pre-built DetectorEvents (mix of manifest/blob pulls, HEADs, pushes, tags-list,
+ *   login failures) for many identities over several hours of event time, run through the full
+ *   engine with every rule enabled (hour closes, baselines, first-seen sets included). Baseline in
+ *   the same run: the minimum any per-identity detector does — a Map lookup and two counter
+ *   increments per event — and the ratio engine/baseline.
+ * - Memory: heap growth (after forced GC) of an engine holding N identities in steady state
+ *   (a week of history each, hours closed), divided by N; the figure includes the seasonal
+ *   profiles, first-seen sets and per-identity bookkeeping, not the process itself.
+ */
+import type { DetectorEvent } from '../services/detector/src/event.ts';
+import { createEngine, parseDetectionConfig } from '../services/detector/src/config.ts';
+
+const H = 3_600_000;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function makeEvents(n: number, identities: number, start: number, spanMs: number, seed = 1): DetectorEvent[] {
+  const r = rng(seed);
+  const out: DetectorEvent[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const who = Math.floor(r() * identities);
+    const u = r();
+    const action = u < 0.55 ? 'manifest-pull' : u < 0.85 ? 'blob-pull' : u < 0.93 ? 'manifest-head' : u < 0.96 ? 'manifest-push' : u < 0.98 ? 'tags-list' : 'login-failure';
+    const repo = `team-${who % 20}/svc-${Math.floor(r() * 8)}`;
+    const ts = start + Math.floor((i / n) * spanMs);
+    out[i] = {
+      ts,
+      time: new Date(ts).toISOString(),
+      id: `e${seed}-${i}`,
+      action,
+      outcome: action === 'login-failure' ? 'failure' : 'success',
+      dataset: 'oci_registry.log',
+      identity: `user${who}`,
+      user: `user${who}`,
+      ip: `10.${who % 200}.${(who >> 8) % 200}.${who % 250}`,
+      actorKind: who % 10 === 0 ? 'robot' : 'user',
+      anonymous: false,
+      repository: repo,
+      namespace: repo.split('/')[0],
+      tag: action === 'manifest-push' ? `1.${i % 100}.0` : undefined,
+      digest: action === 'manifest-push' ? `sha256:${(i % 7).toString().repeat(64)}` : undefined,
+      bytes: action === 'blob-pull' ? 20_000_000 : 0,
+      status: action === 'login-failure' ? 401 : 200,
+      userAgent: 'containerd/v1.7.13',
+      imagePull: action === 'manifest-pull',
+      head: action === 'manifest-head',
+      requestId: undefined,
+      durationNs: 12_000_000,
+      attemptedUser: undefined,
+    } as DetectorEvent;
+  }
+  return out;
+}
+
+const engine = () => createEngine(parseDetectionConfig({}));
+
+// ---- throughput ---------------------------------------------------------------------------
+const N = Number(process.env.BENCH_EVENTS ?? 2_000_000);
+const IDS = 20_000;
+const events = makeEvents(N, IDS, Date.parse('2026-03-02T00:00:00Z'), 6 * H);
+
+function baseline(): number {
+  const m = new Map<string, { n: number; pulls: number }>();
+  const t0 = process.hrtime.bigint();
+  for (const e of events) {
+    let s = m.get(e.identity);
+    if (!s) m.set(e.identity, (s = { n: 0, pulls: 0 }));
+    s.n++;
+    if (e.imagePull) s.pulls++;
+  }
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+function full(): number {
+  const eng = engine();
+  const t0 = process.hrtime.bigint();
+  for (const e of events) eng.process(e);
+  eng.flush();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+baseline();
+full(); // warm-up (JIT)
+const tb = Math.min(baseline(), baseline());
+const tf = Math.min(full(), full());
+const eps = N / tf;
+process.stdout.write(`throughput: ${N.toLocaleString('en-US')} events, ${IDS.toLocaleString('en-US')} identities, all ${createEngine(parseDetectionConfig({})) ? 17 : 0} rules\n`);
+process.stdout.write(`  engine   ${Math.round(eps).toLocaleString('en-US')} events/s per core (target ≥ 500,000) ${eps >= 500_000 ? 'OK' : 'MISSED'}\n`);
+process.stdout.write(`  baseline ${Math.round(N / tb).toLocaleString('en-US')} events/s (Map lookup + counters); engine costs ${(tf / tb).toFixed(1)}× the baseline\n`);
+
+// ---- memory per active identity -------------------------------------------------------------
+if (!gc) {
+  process.stdout.write('memory: run with --expose-gc (npm run bench:detect does) to measure bytes per identity\n');
+} else {
+  const M = 20_000;
+  const hist = makeEvents(M * 40, M, Date.parse('2026-03-02T00:00:00Z'), 7 * 24 * H, 7);
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const eng = engine();
+  for (const e of hist) eng.process(e);
+  eng.advance(hist[hist.length - 1]!.ts + 2 * H);
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const per = (after - before) / eng.identityCount;
+  process.stdout.write(`memory: ${eng.identityCount.toLocaleString('en-US')} active identities after a week of history (40 events each)\n`);
+  process.stdout.write(`  ${Math.round(per).toLocaleString('en-US')} bytes per active identity (target ≤ 2,048) ${per <= 2048 ? 'OK' : 'MISSED'}\n`);
+  process.stdout.write(`  JSON snapshot ${Math.round(JSON.stringify(eng.snapshot()).length / eng.identityCount).toLocaleString('en-US')} bytes per identity\n`);
+}

@@ -1,0 +1,130 @@
+/**
+ * Composition root of the alerts service (full mode). The only file of the service that reads
+ * `process.env`. Start: `sh scripts/node.sh services/alerts/src/main.ts`.
+ *
+ * Environment (validated at boot, every problem listed):
+ * - `REGWATCH_ALERTS_CONFIG`: alerts config file (YAML/JSON; `${VAR}` taken from the environment). Default: console receiver.
+ * - `REGWATCH_ALERTS_TOKEN`: bearer token(s) for the silences API, comma list (secret, ≥ 16 chars). Required.
+ * - `REGWATCH_ALERTS_HOST` / `REGWATCH_ALERTS_PORT`: API listen address (default 127.0.0.1:9095).
+ * - `REGWATCH_ALERTS_STORE`: `elasticsearch` (default; shared by instances) or `sqlite` (single instance).
+ * - `REGWATCH_ALERTS_SQLITE_PATH`: sqlite file (default .data/alerts.sqlite).
+ * - `REGWATCH_ALERTS_GROUP_ID` (default `alerts`), `REGWATCH_ALERTS_TICK_MS` (default 250),
+ *   `REGWATCH_ALERTS_INSTANCE_ID` (default random), `REGWATCH_TOPIC_PREFIX` (topic isolation).
+ * - Kafka: `KAFKA_BROKERS`. Elasticsearch: `ES_URLS`, `ES_USERNAME`, `ES_PASSWORD`, `ES_API_KEY`,
+ *   `ES_CA_FILE`, `ES_TLS_REJECT_UNAUTHORIZED`, `ES_ALERT_STATE_INDEX`, `ES_DELIVERIES_INDEX`.
+ * Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a start-up failure (code logged).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { z } from 'zod';
+import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
+import { env, loadConfig } from '../../../shared/src/config.ts';
+import { AppError } from '../../../shared/src/errors.ts';
+import { createEsClient, esConfigSchema, redactedNodes, waitForElasticsearch } from '../../../shared/src/es/client.ts';
+import { ALERT_STATE_INDEX, DELIVERIES_INDEX } from '../../../shared/src/es/names.ts';
+import { createLogger } from '../../../shared/src/logger.ts';
+import { TOPICS } from '../../../shared/src/topics.ts';
+import { buildApi } from './api.ts';
+import { systemClock } from './clock.ts';
+import { DEFAULT_ALERTS_CONFIG_TEXT, loadAlertsConfigFile, parseAlertsConfig } from './config.ts';
+import { createEsDeliveriesSink } from './deliveries-es.ts';
+import { createAlerts } from './service.ts';
+import { createEsStore } from './store/elasticsearch.ts';
+import { createSqliteStore } from './store/sqlite.ts';
+
+const optional = z.string().min(1).optional();
+const envSchema = z.object({
+  REGWATCH_ALERTS_CONFIG: optional,
+  REGWATCH_ALERTS_TOKEN: env.list('').pipe(z.array(z.string().min(16, 'tokens need 16+ characters')).min(1, 'set REGWATCH_ALERTS_TOKEN (bearer token for the silences API)')),
+  REGWATCH_ALERTS_HOST: z.string().default('127.0.0.1'),
+  REGWATCH_ALERTS_PORT: env.int(9095),
+  REGWATCH_ALERTS_STORE: z.enum(['elasticsearch', 'sqlite']).default('elasticsearch'),
+  REGWATCH_ALERTS_SQLITE_PATH: z.string().default('.data/alerts.sqlite'),
+  REGWATCH_ALERTS_GROUP_ID: z.string().default('alerts'),
+  REGWATCH_ALERTS_TICK_MS: env.int(250),
+  REGWATCH_ALERTS_INSTANCE_ID: optional,
+  REGWATCH_TOPIC_PREFIX: z.string().default(''),
+  KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+  KAFKA_TOPIC_PARTITIONS: env.int(3),
+  ES_URLS: env.list('http://127.0.0.1:9200'),
+  ES_USERNAME: optional,
+  ES_PASSWORD: optional,
+  ES_API_KEY: optional,
+  ES_CA_FILE: optional,
+  ES_TLS_REJECT_UNAUTHORIZED: env.bool(true),
+  ES_ALERT_STATE_INDEX: z.string().default(ALERT_STATE_INDEX),
+  ES_DELIVERIES_INDEX: z.string().default(DELIVERIES_INDEX),
+  LOG_LEVEL: z.string().default('info'),
+});
+
+const log = createLogger('alerts', { level: process.env['LOG_LEVEL'] ?? 'info' });
+
+async function main(): Promise<void> {
+  const cfg = loadConfig(envSchema, process.env, 'alerts environment');
+  const config = cfg.REGWATCH_ALERTS_CONFIG ? await loadAlertsConfigFile(cfg.REGWATCH_ALERTS_CONFIG, process.env) : parseAlertsConfig(DEFAULT_ALERTS_CONFIG_TEXT);
+  const es = createEsClient(
+    loadConfig(
+      esConfigSchema,
+      {
+        nodes: cfg.ES_URLS,
+        ...(cfg.ES_USERNAME ? { username: cfg.ES_USERNAME } : {}),
+        ...(cfg.ES_PASSWORD ? { password: cfg.ES_PASSWORD } : {}),
+        ...(cfg.ES_API_KEY ? { apiKey: cfg.ES_API_KEY } : {}),
+        ...(cfg.ES_CA_FILE ? { caFile: cfg.ES_CA_FILE } : {}),
+        tlsRejectUnauthorized: cfg.ES_TLS_REJECT_UNAUTHORIZED,
+      },
+      'Elasticsearch settings',
+    ),
+  );
+  log.info({ nodes: redactedNodes({ nodes: cfg.ES_URLS }) }, 'waiting for Elasticsearch');
+  await waitForElasticsearch(es, { timeoutMs: 60_000 });
+  let store;
+  if (cfg.REGWATCH_ALERTS_STORE === 'sqlite') {
+    mkdirSync(dirname(cfg.REGWATCH_ALERTS_SQLITE_PATH), { recursive: true });
+    store = createSqliteStore(cfg.REGWATCH_ALERTS_SQLITE_PATH);
+  } else store = createEsStore({ client: es, index: cfg.ES_ALERT_STATE_INDEX });
+  const topic = `${cfg.REGWATCH_TOPIC_PREFIX}${TOPICS.findings}`;
+  const bus = createKafkaBus({ brokers: cfg.KAFKA_BROKERS, clientId: 'regwatch-alerts', logger: log });
+  await bus.ensureTopics([topic], cfg.KAFKA_TOPIC_PARTITIONS);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const alerts = createAlerts({
+    bus,
+    store,
+    clock: systemClock,
+    config,
+    logger: log,
+    deliveriesSink: createEsDeliveriesSink({ client: es, index: cfg.ES_DELIVERIES_INDEX }),
+    topic,
+    groupId: cfg.REGWATCH_ALERTS_GROUP_ID,
+    tickMs: cfg.REGWATCH_ALERTS_TICK_MS,
+    ...(cfg.REGWATCH_ALERTS_INSTANCE_ID ? { instanceId: cfg.REGWATCH_ALERTS_INSTANCE_ID } : {}),
+    registry,
+  });
+  const api = buildApi({ store, clock: systemClock, logger: log, tokens: cfg.REGWATCH_ALERTS_TOKEN, registry });
+  await alerts.start();
+  const address = await api.listen({ host: cfg.REGWATCH_ALERTS_HOST, port: cfg.REGWATCH_ALERTS_PORT });
+  log.info({ address, instance: alerts.instanceId, store: cfg.REGWATCH_ALERTS_STORE }, 'alerts API listening');
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await api.close();
+    await alerts.stop();
+    await bus.close();
+    await store.close();
+    await es.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const e = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'INTERNAL', message: (err as Error)?.message };
+  log.fatal(e, 'alerts service failed to start');
+  process.stderr.write(`regwatch alerts: ${e.code}: ${e.message}\n`);
+  setTimeout(() => process.exit(1), 100);
+});

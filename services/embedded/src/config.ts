@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { loadConfig } from '../../../shared/src/config.ts';
+
+const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
+  (Array.isArray(v) ? v : v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const optionalPath = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+/**
+ * Settings of `regwatch run` (the embedded default). Every key can come from a flag or from the
+ * environment variable in `EMBEDDED_ENV` (flags win). Times are milliseconds. Parsed once by the
+ * CLI with `loadEmbeddedConfig`, every problem listed.
+ */
+export const embeddedConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('Receiver listen address (loopback by default; a non-loopback address needs a token)'),
+    port: z.coerce.number().int().min(0).max(65_535).default(8080).describe('Receiver listen port (0 = any free port, printed at start)'),
+    tokens: list.default([]).describe('Accepted bearer tokens for the receiver, comma list (secret); none = open receiver, loopback only'),
+    receiver: z
+      .enum(['on', 'off'])
+      .default('on')
+      .describe('Run the HTTP receiver (off: only --follow/--input feed the pipeline)'),
+    dataDir: z.string().min(1).default('.data').describe('Data directory: bus logs and offsets, detector state, alert state, follow positions'),
+    follow: list.default([]).describe('Registry log files to tail (rotation handled), comma list / repeatable flag'),
+    input: list.default([]).describe('Recorded input files read once at start (registry logs, notification envelopes, Harbor webhooks)'),
+    findings: optionalPath.describe('NDJSON file findings are appended to (default: stdout)'),
+    alertsConfig: optionalPath.describe('Alerts configuration file (YAML/JSON, Alertmanager-style); default: console channel on stderr'),
+    detectionConfig: optionalPath.describe('Detection configuration file (YAML/JSON: settings + rules.params/disabled); default: built-in'),
+    partitions: z.coerce.number().int().min(1).max(64).default(3).describe('Partitions of the in-process topics'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level (logs go to stderr as JSON)'),
+    shutdownTimeoutMs: z.coerce.number().int().positive().default(20_000).describe('Max time for the graceful shutdown sequence'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const loopback = c.host === '127.0.0.1' || c.host === '::1' || c.host === 'localhost';
+    if (c.receiver === 'on' && !loopback && c.tokens.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['tokens'], message: `a bearer token is required to listen on the non-loopback address ${c.host}` });
+    }
+    if (c.receiver === 'off' && c.follow.length === 0 && c.input.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['receiver'], message: 'with the receiver off, give --follow or --input (nothing would feed the pipeline)' });
+    }
+  });
+
+export type EmbeddedConfig = z.output<typeof embeddedConfigSchema>;
+export type EmbeddedConfigInput = z.input<typeof embeddedConfigSchema>;
+
+/** Environment variable of each setting (the CLI reads these; flags override). */
+export const EMBEDDED_ENV: Readonly<Record<keyof EmbeddedConfigInput, string>> = {
+  host: 'REGWATCH_HOST',
+  port: 'REGWATCH_PORT',
+  tokens: 'REGWATCH_TOKENS',
+  receiver: 'REGWATCH_RECEIVER',
+  dataDir: 'REGWATCH_DATA_DIR',
+  follow: 'REGWATCH_FOLLOW',
+  input: 'REGWATCH_INPUT',
+  findings: 'REGWATCH_FINDINGS',
+  alertsConfig: 'REGWATCH_ALERTS_CONFIG',
+  detectionConfig: 'REGWATCH_DETECTION_CONFIG',
+  partitions: 'REGWATCH_PARTITIONS',
+  logLevel: 'REGWATCH_LOG_LEVEL',
+  shutdownTimeoutMs: 'REGWATCH_SHUTDOWN_TIMEOUT_MS',
+};
+
+/**
+ * Merges environment values (`EMBEDDED_ENV` names) under flag values (undefined flags ignored)
+ * and validates the result.
+ * @throws AppError CONFIG_INVALID listing every problem, each named by its setting.
+ */
+export function loadEmbeddedConfig(flags: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): EmbeddedConfig {
+  const merged: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(EMBEDDED_ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') merged[key] = v;
+  }
+  for (const [k, v] of Object.entries(flags)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    merged[k] = v;
+  }
+  return loadConfig(embeddedConfigSchema, merged, 'regwatch run settings');
+}

@@ -1,0 +1,84 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AppError } from '../../../shared/src/errors.ts';
+
+/** The layout of the embedded mode's data directory (one place, so docs and code agree). */
+export interface DataDirLayout {
+  readonly root: string;
+  /** In-process bus: partition logs and committed offsets (shared/src/bus/memory.ts). */
+  readonly bus: string;
+  /** Detector state (snapshots). */
+  readonly detector: string;
+  /** Alerts state (SQLite: groups, throttles, silences, claimed notifications). */
+  readonly alerts: string;
+  /** Alert delivery records, NDJSON (what ES holds in full mode). */
+  readonly deliveries: string;
+  /** Resume positions of followed files. */
+  readonly inputs: string;
+  /** Which findings were already written to the output. */
+  readonly findingsSeen: string;
+  readonly lock: string;
+}
+
+export function dataDirLayout(root: string): DataDirLayout {
+  const r = resolve(root);
+  return {
+    root: r,
+    bus: join(r, 'bus'),
+    detector: join(r, 'detector'),
+    alerts: join(r, 'alerts'),
+    deliveries: join(r, 'alerts', 'deliveries.ndjson'),
+    inputs: join(r, 'inputs'),
+    findingsSeen: join(r, 'output', 'findings-seen.json'),
+    lock: join(r, 'LOCK'),
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Creates the data directory tree and takes its lock file (`LOCK`, holding our pid) so two
+ * processes never write the same bus logs. A lock left by a dead process is taken over.
+ * @returns a release function (removes the lock; idempotent).
+ * @throws AppError EMBEDDED_START_FAILED when another live process holds the lock or the
+ *   directory cannot be created.
+ */
+export function prepareDataDir(layout: DataDirLayout): () => void {
+  try {
+    for (const d of [layout.root, layout.bus, layout.detector, layout.alerts, layout.inputs, join(layout.root, 'output')]) mkdirSync(d, { recursive: true });
+  } catch (err) {
+    throw new AppError('EMBEDDED_START_FAILED', `cannot create data directory ${layout.root}: ${(err as Error).message}`, { cause: err });
+  }
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(layout.lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        rmSync(layout.lock, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new AppError('EMBEDDED_START_FAILED', `cannot lock data directory ${layout.root}: ${(err as Error).message}`, { cause: err });
+      }
+      const holder = Number(readFileSync(layout.lock, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
+        throw new AppError('EMBEDDED_START_FAILED', `data directory ${layout.root} is in use by process ${holder} (another regwatch run?); use another --data-dir`, {
+          context: { holder },
+        });
+      }
+      rmSync(layout.lock, { force: true }); // stale lock of a crashed process
+    }
+  }
+  throw new AppError('EMBEDDED_START_FAILED', `cannot lock data directory ${layout.root}`);
+}

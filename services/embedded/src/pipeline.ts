@@ -1,0 +1,230 @@
+import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
+import { createMemoryBus } from '../../../shared/src/bus/memory.ts';
+import type { MessageBus, Publisher } from '../../../shared/src/bus/types.ts';
+import { AppError } from '../../../shared/src/errors.ts';
+import type { Logger } from '../../../shared/src/logger.ts';
+import type { Finding } from '../../../shared/src/model/finding.ts';
+import { TOPICS } from '../../../shared/src/topics.ts';
+import { systemClock, type Clock } from '../../alerts/src/clock.ts';
+import { loadAlertsConfigFile, parseAlertsConfig, type AlertsConfig } from '../../alerts/src/config.ts';
+import type { DeliveryRecord } from '../../alerts/src/deliveries.ts';
+import { createAlerts, type Alerts } from '../../alerts/src/service.ts';
+import { createSqliteStore } from '../../alerts/src/store/sqlite.ts';
+import type { AlertStore } from '../../alerts/src/store/types.ts';
+import { parseDetectionConfig, type DetectionConfig } from '../../detector/src/config.ts';
+import { createIngestMetrics } from '../../ingest/src/metrics.ts';
+import { buildReceiver, type Receiver } from '../../ingest/src/receiver.ts';
+import type { EmbeddedConfig } from './config.ts';
+import { dataDirLayout, prepareDataDir, type DataDirLayout } from './data-dir.ts';
+import { createFileDeliveriesSink } from './deliveries-file.ts';
+import { startDetectorStage, type DetectorStage } from './detector-stage.ts';
+import { createFindingsOutput, type FindingsOutput } from './findings-output.ts';
+import { followInputs, publishInputFile, type FollowInputs } from './inputs.ts';
+import { createNormalizeStage, type NormalizeStage } from './normalize-stage.ts';
+import { join } from 'node:path';
+
+/**
+ * The embedded default's alerts configuration: every finding to the console channel on stderr
+ * (stdout carries the findings NDJSON), grouped per rule and entity, Alertmanager-style timers
+ * shortened for a single laptop process.
+ */
+export const EMBEDDED_ALERTS_CONFIG_TEXT = `
+route:
+  receiver: console
+  group_by: [rule, entity]
+  group_wait: 10s
+  group_interval: 5m
+  repeat_interval: 4h
+receivers:
+  - name: console
+    channels:
+      - type: console
+        stream: stderr
+`;
+
+export interface EmbeddedDeps {
+  readonly logger: Logger;
+  /** Where findings go when `config.findings` is not set. Default process.stdout. */
+  readonly findingsStream?: Writable;
+  /** Environment for `${VAR}` substitution in the alerts config (secrets stay out of files). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly clock?: Clock;
+  /** Called for each finding written to the output. */
+  readonly onFinding?: (f: Finding) => void;
+  /** Called for each alert delivery record (every attempt). */
+  readonly onDelivery?: (r: DeliveryRecord) => void;
+}
+
+export interface Embedded {
+  /** `http://host:port` of the receiver, or null when it is off. */
+  readonly url: string | null;
+  readonly layout: DataDirLayout;
+  readonly bus: MessageBus;
+  readonly publisher: Publisher;
+  readonly normalize: NormalizeStage;
+  /** Ordered, graceful shutdown (see `startEmbedded`). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** All topics of the embedded bus (the full mode's names, no prefix). */
+export const EMBEDDED_TOPICS = TOPICS;
+
+async function loadDetection(path: string | undefined): Promise<DetectionConfig> {
+  if (!path) return parseDetectionConfig({});
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new AppError('INPUT_UNREADABLE', `cannot read detection config ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `invalid detection config ${path}: not YAML/JSON: ${(err as Error).message}`);
+  }
+  return parseDetectionConfig(raw);
+}
+
+/** Alerts config for the embedded mode: the file, or EMBEDDED_ALERTS_CONFIG_TEXT. */
+export async function loadEmbeddedAlertsConfig(path: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<AlertsConfig> {
+  return path ? loadAlertsConfigFile(path, env) : parseAlertsConfig(EMBEDDED_ALERTS_CONFIG_TEXT, {}, 'embedded default alerts config');
+}
+
+/**
+ * Starts the embedded default in this process: the in-process bus persisted under
+ * `<dataDir>/bus` (same topics, keys, per-key order and at-least-once commits as Kafka), the
+ * normalize stage (raw topics → `regwatch.events`, rejects → `regwatch.dlq`), the detector
+ * (`regwatch.events` → `regwatch.findings`, state under `<dataDir>/detector`), the alerts service
+ * (SQLite state under `<dataDir>/alerts`, so nothing is re-alerted after a restart), the findings
+ * output (NDJSON to stdout or a file) and the inputs: the ingest receiver (HTTP, same routes and
+ * status rules as the full mode), `--input` files read once, `--follow` files tailed.
+ * Consumers start before producers so nothing waits.
+ *
+ * `stop()` order: receiver and followers (no new input) → normalize → detector (state saved) →
+ * alerts (in-flight deliveries finish) → findings output → bus → alert store → data-dir lock.
+ * @throws AppError CONFIG_INVALID (alerts/detection config), INPUT_UNREADABLE,
+ *   EMBEDDED_START_FAILED (data dir locked, port in use). Everything started so far is stopped.
+ */
+export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Promise<Embedded> {
+  const log = deps.logger;
+  const clock = deps.clock ?? systemClock;
+  const env = deps.env ?? {};
+  // Validate configuration before touching the data directory.
+  const alertsConfig = await loadEmbeddedAlertsConfig(config.alertsConfig, env);
+  const detectionConfig = await loadDetection(config.detectionConfig);
+  const layout = dataDirLayout(config.dataDir);
+  const release = prepareDataDir(layout);
+
+  const stops: { name: string; fn: () => Promise<void> }[] = [];
+  const runStops = async (): Promise<void> => {
+    for (const s of stops.splice(0).reverse()) {
+      try {
+        await s.fn();
+      } catch (err) {
+        log.error({ err, component: s.name }, 'error while stopping');
+      }
+    }
+  };
+  try {
+    const bus = createMemoryBus({ dataDir: layout.bus, logger: log });
+    stops.push({ name: 'bus', fn: () => bus.close() });
+    await bus.ensureTopics(Object.values(TOPICS), config.partitions);
+    const publisher = bus.publisher();
+    stops.push({ name: 'publisher', fn: () => publisher.close() });
+
+    const store: AlertStore = createSqliteStore(join(layout.alerts, 'alerts.db'));
+    stops.push({ name: 'alert-store', fn: () => store.close() });
+
+    const output: FindingsOutput = createFindingsOutput({
+      bus,
+      topic: TOPICS.findings,
+      target: config.findings ? { kind: 'file', path: config.findings } : { kind: 'stream', stream: deps.findingsStream ?? process.stdout },
+      stateFile: layout.findingsSeen,
+      logger: log,
+      ...(deps.onFinding ? { onFinding: deps.onFinding } : {}),
+    });
+    await output.start();
+    stops.push({ name: 'findings-output', fn: () => output.stop() });
+
+    const alerts: Alerts = createAlerts({
+      bus,
+      store,
+      clock,
+      config: alertsConfig,
+      logger: log,
+      deliveriesSink: createFileDeliveriesSink(layout.deliveries, deps.onDelivery),
+      topic: TOPICS.findings,
+    });
+    await alerts.start();
+    stops.push({ name: 'alerts', fn: () => alerts.stop() });
+
+    const detector: DetectorStage = await startDetectorStage({ bus, config: detectionConfig, stateDir: layout.detector, logger: log, topics: { events: TOPICS.events, findings: TOPICS.findings } });
+    stops.push({ name: 'detector', fn: () => detector.stop() });
+
+    const normalize = createNormalizeStage({ bus, publisher, topics: TOPICS, logger: log });
+    await normalize.start();
+    stops.push({ name: 'normalize', fn: () => normalize.stop() });
+
+    let receiver: Receiver | null = null;
+    let url: string | null = null;
+    let stopping = false;
+    if (config.receiver === 'on') {
+      if (config.tokens.length === 0) log.warn({ host: config.host }, 'receiver has no bearer token: open to anyone who can reach it (loopback only); set --token for shared hosts');
+      receiver = buildReceiver({
+        publisher,
+        topics: TOPICS,
+        config: { host: config.host, port: config.port, tokens: [...config.tokens], bodyLimitBytes: 4 * 1024 * 1024, rateLimit: null, retryAfterSeconds: 5 },
+        logger: log,
+        metrics: createIngestMetrics({ defaultMetrics: false }),
+        ready: () => ({ ready: !stopping, checks: { bus: stopping ? 'stopping' : 'ok', mode: 'embedded' } }),
+      });
+      try {
+        url = await receiver.listen({ host: config.host, port: config.port });
+      } catch (err) {
+        throw new AppError('EMBEDDED_START_FAILED', `receiver cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, { cause: err });
+      }
+      const r = receiver;
+      stops.push({
+        name: 'receiver',
+        fn: async () => {
+          stopping = true;
+          await r.close();
+        },
+      });
+    }
+
+    for (const path of config.input) {
+      const counts = await publishInputFile(path, publisher, TOPICS);
+      log.info({ path, ...counts }, 'input file read');
+    }
+    let follow: FollowInputs | null = null;
+    if (config.follow.length > 0) {
+      follow = await followInputs({ paths: config.follow, publisher, topics: TOPICS, stateDir: layout.inputs, logger: log });
+      const f = follow;
+      stops.push({ name: 'follow', fn: () => f.stop() });
+    }
+
+    let stopPromise: Promise<void> | null = null;
+    return {
+      url,
+      layout,
+      bus,
+      publisher,
+      normalize,
+      stop() {
+        stopPromise ??= (async () => {
+          await runStops();
+          release();
+        })();
+        return stopPromise;
+      },
+    };
+  } catch (err) {
+    await runStops();
+    release();
+    throw err;
+  }
+}
