@@ -6,6 +6,9 @@ import { register as report } from './report.ts';
 import { register as baseline } from './baseline.ts';
 import { register as analyze } from './analyze.ts';
 import { register as normalize } from './normalize.ts';
+import { register as alerts } from './alerts.ts';
+import { register as silence } from './silence.ts';
+import { register as run } from './run.ts';
 
 /** A CLI command: one file, registered by one line below. */
 export type RegisterCommand = (program: Command) => void;
@@ -18,4 +21,7 @@ export const commands: RegisterCommand[] = [
   baseline,
   analyze,
   normalize,
+  alerts,
+  silence,
+  run,
 ];
