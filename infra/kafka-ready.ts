@@ -34,8 +34,11 @@ while (Date.now() < deadline) {
     const cluster = await admin.describeCluster();
     await admin.disconnect();
     process.stdout.write(
-      JSON.stringify({ clusterId: cluster.clusterId, brokers: cluster.brokers.length, controller: cluster.controller }) +
-        '\n',
+      JSON.stringify({
+        clusterId: cluster.clusterId,
+        brokers: cluster.brokers.length,
+        controller: cluster.controller,
+      }) + '\n',
     );
     process.exit(0);
   } catch (err) {

@@ -215,6 +215,7 @@ es_up() {
   fi
   t0=$(now_ms)
   if ! pid_alive "$pidf"; then
+    rm -f "$pidf" # stale: the process is gone
     with_lock download-es es_download
     java_home=$(es_java_home)
     mkdir -p "$dir/data" "$dir/logs" "$dir/tmp"

@@ -6,6 +6,12 @@ set -eu
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 cd "$root"
 if [ "${REGWATCH_SKIP_INFRA:-0}" != 1 ] && [ -f infra/up.sh ]; then
-  bash infra/up.sh
+  # up.sh prints the endpoints as NAME=value lines (KAFKA_BROKERS=…, ELASTICSEARCH_URL=…);
+  # export them so every test talks to the engines that were actually started.
+  endpoints=$(bash infra/up.sh)
+  for kv in $endpoints; do
+    export "$kv"
+    echo "infra: $kv" >&2
+  done
 fi
 exec sh scripts/node.sh --test --test-reporter=spec --test-timeout=600000 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' "$@"

@@ -9,6 +9,7 @@ import { register as normalize } from './normalize.ts';
 import { register as alerts } from './alerts.ts';
 import { register as silence } from './silence.ts';
 import { register as run } from './run.ts';
+import { register as demo } from './demo.ts';
 
 /** A CLI command: one file, registered by one line below. */
 export type RegisterCommand = (program: Command) => void;
@@ -24,4 +25,5 @@ export const commands: RegisterCommand[] = [
   alerts,
   silence,
   run,
+  demo,
 ];

@@ -33,7 +33,7 @@ async function call(c: Conn, method: 'GET' | 'POST' | 'DELETE', path: string, bo
     throw new AppError('ALERTS_API_FAILED', `cannot reach the alerts API at ${c.url}: ${(err as { code?: string }).code ?? (err as Error).message}`, { retriable: true });
   }
   const text = await res.body.text();
-  let json: Record<string, unknown> = {};
+  let json: Record<string, unknown>;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {

@@ -66,7 +66,9 @@ export function runInfraScript(script: 'up' | 'down', engines: string[], timeout
 async function mustRun(script: 'up' | 'down', engines: string[]): Promise<ScriptResult> {
   const res = await runInfraScript(script, engines);
   if (res.code !== 0) {
-    throw new Error(`bash infra/${script}.sh ${engines.join(' ')} failed (exit ${res.code}):\n${res.stderr.slice(-4000)}`);
+    throw new Error(
+      `bash infra/${script}.sh ${engines.join(' ')} failed (exit ${res.code}):\n${res.stderr.slice(-4000)}`,
+    );
   }
   return res;
 }

@@ -96,7 +96,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
@@ -316,7 +320,16 @@ async function tarOneFile(name: string, content: Buffer): Promise<Buffer> {
     return await new Promise<Buffer>((resolve, reject) => {
       execFile(
         'tar',
-        ['--create', '--file=-', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', `--directory=${work}`, name],
+        [
+          '--create',
+          '--file=-',
+          '--mtime=@0',
+          '--owner=0',
+          '--group=0',
+          '--numeric-owner',
+          `--directory=${work}`,
+          name,
+        ],
         { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
         (err, stdout) => (err ? reject(new Error(`tar failed: ${err.message}`)) : resolve(stdout)),
       );
@@ -351,7 +364,10 @@ export async function buildOciLayout(dir: string, opts: OciLayoutOptions = {}): 
     const layers: { digest: string; size: number }[] = [];
     const diffIds: string[] = [];
     for (let i = 0; i < (opts.layers ?? 2); i++) {
-      const tar = await tarOneFile(`file-${i}-${randomBytes(4).toString('hex')}.bin`, randomBytes(opts.layerBytes ?? 4096));
+      const tar = await tarOneFile(
+        `file-${i}-${randomBytes(4).toString('hex')}.bin`,
+        randomBytes(opts.layerBytes ?? 4096),
+      );
       diffIds.push(sha256(tar));
       layers.push(await putBlob(gzipSync(tar)));
     }

@@ -4,6 +4,7 @@ import { clientFamily, networkOf } from './event.ts';
 import type { Detection } from './findings.ts';
 import { HashSet32 } from './hash-set.ts';
 import type { ActiveRule } from './rules/types.ts';
+import { EVENT_ACTIONS } from '../../../shared/src/model/registry-event.ts';
 import { assertTimeZone } from './time.ts';
 import type { HourBucket, IdentityState, RegistryHour } from './state/types.ts';
 import type { DetectionSettings, EngineView } from './state/view.ts';
@@ -39,7 +40,7 @@ export interface EngineSnapshot {
     clients: string;
     reposMax: number;
     reposLevel: number;
-    buckets: (Omit<HourBucket, 'evidence' | 'early'> & { evidence: [string, number][]; early: [string, number][] })[];
+    buckets: (Omit<HourBucket, 'repoCounts' | 'early'> & { repoCounts: [string, number][]; early: [string, number][] })[];
   }[];
   keyed: [string, { v: unknown; touched: number; ttl: number }][];
   registryHours: RegistryHour[];
@@ -56,6 +57,17 @@ const setFromB64 = (b: string): HashSet32 => {
   copy.set(bytes);
   return new HashSet32(8, new Uint32Array(copy.buffer));
 };
+
+/** Counts `v` in a short [value, count, value, count, …] list (IPs/UAs per identity-hour are few). */
+function tally(list: (string | number)[], v: string): void {
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === v) {
+      list[i + 1] = (list[i + 1] as number) + 1;
+      return;
+    }
+  }
+  if (list.length < 64) list.push(v, 1);
+}
 
 function quantile(xs: readonly number[], q: number): number | undefined {
   if (xs.length < 20) return undefined;
@@ -79,6 +91,8 @@ export class DetectorEngine implements EngineView {
   readonly settings: DetectionSettings;
   readonly stats: EngineStats = { events: 0, duplicates: 0, lateEvents: 0, detections: 0 };
   private readonly rules: readonly ActiveRule[];
+  /** Rules with an observe hook, per event.action (built once: the hot-path pre-filter). */
+  private readonly observers = new Map<string, ActiveRule[]>();
   private readonly identities = new Map<string, IdentityState>();
   private readonly openHours = new Map<number, Set<string>>();
   private readonly lateBuckets = new Map<string, { bucket: HourBucket; identity: IdentityState }>();
@@ -87,6 +101,8 @@ export class DetectorEngine implements EngineView {
   private readonly pop: { pulls: number[]; bytes: number[]; repos: number[] } = { pulls: [], bytes: [], repos: [] };
   private popCache: Partial<Record<'pulls' | 'bytes' | 'repos', number | undefined>> = {};
   private readonly recentIds = new Set<string>();
+  private readonly recentRing: (string | undefined)[];
+  private recentPos = 0;
   private readonly recentCapacity: number;
   private readonly ciRe: RegExp;
   private readonly zoneRes: { re: RegExp; zone: string }[];
@@ -100,7 +116,14 @@ export class DetectorEngine implements EngineView {
   constructor(settings: DetectionSettings, rules: readonly ActiveRule[], options: { recentIds?: number } = {}) {
     this.settings = settings;
     this.rules = rules;
+    for (const action of EVENT_ACTIONS) {
+      this.observers.set(
+        action,
+        rules.filter((r) => r.rule.observe && (!r.rule.actions || r.rule.actions.includes(action))),
+      );
+    }
     this.recentCapacity = options.recentIds ?? 50_000;
+    this.recentRing = new Array<string | undefined>(this.recentCapacity);
     this.ciRe = new RegExp(settings.ciPattern);
     assertTimeZone(settings.defaultZone);
     this.zoneRes = settings.zoneGroups.map((g) => {
@@ -170,11 +193,7 @@ export class DetectorEngine implements EngineView {
       this.stats.duplicates++;
       return [];
     }
-    this.recentIds.add(ev.id);
-    if (this.recentIds.size > this.recentCapacity) {
-      const first = this.recentIds.values().next().value;
-      if (first !== undefined) this.recentIds.delete(first);
-    }
+    this.rememberId(ev.id);
     this.stats.events++;
     const out: Detection[] = [];
     if (ev.ts > this.maxTs) {
@@ -186,14 +205,25 @@ export class DetectorEngine implements EngineView {
     if (!NOISE_ACTIONS.has(ev.action)) this.count(ev, st, hour);
     this.countRegistry(ev, hour);
     const now = this.maxTs;
-    for (const r of this.rules) {
-      if (!r.rule.observe) continue;
-      const d = r.rule.observe(ev, st, this, r.params, now);
-      if (d.length) out.push(...d);
+    const observers = this.observers.get(ev.action);
+    if (observers) {
+      for (const r of observers) {
+        const d = r.rule.observe!(ev, st, this, r.params, now);
+        if (d.length) out.push(...d);
+      }
     }
     this.learnEvent(ev, st);
     this.stats.detections += out.length;
     return out;
+  }
+
+  /** Remembers an event id in a fixed ring (O(1); the oldest id is forgotten when full). */
+  private rememberId(id: string): void {
+    const old = this.recentRing[this.recentPos];
+    if (old !== undefined) this.recentIds.delete(old);
+    this.recentRing[this.recentPos] = id;
+    this.recentIds.add(id);
+    this.recentPos = (this.recentPos + 1) % this.recentCapacity;
   }
 
   /** Advances the watermark to `ts` (ms) without an event (idle input, end of a batch). */
@@ -231,6 +261,9 @@ export class DetectorEngine implements EngineView {
         clients: new HashSet32(4),
         reposMax: 0,
         reposLevel: 0,
+        lastNamespace: undefined,
+        lastIp: undefined,
+        lastUserAgent: undefined,
         buckets: [],
       };
       this.identities.set(ev.identity, st);
@@ -240,7 +273,7 @@ export class DetectorEngine implements EngineView {
   }
 
   private newBucket(hour: number, late: boolean): HourBucket {
-    return { hour, pulls: 0, bytes: 0, events: 0, repos: 0, evidence: new Map(), samples: [], late, early: undefined };
+    return { hour, pulls: 0, bytes: 0, events: 0, repos: 0, repoCounts: new Map(), ips: [], userAgents: [], samples: [], late, early: undefined };
   }
 
   private count(ev: DetectorEvent, st: IdentityState, hour: number): void {
@@ -268,17 +301,16 @@ export class DetectorEngine implements EngineView {
     if (ev.imagePull) bucket.pulls++;
     const ok = ev.outcome !== 'failure';
     if (ok && ev.action === 'blob-pull') bucket.bytes += ev.bytes;
-    const ev_ = bucket.evidence;
-    if (ev_.size < 4096) {
-      if (ev.repository && ok && PULL_ACTIONS.has(ev.action) && !ev.head) {
-        const k = `r:${ev.repository}`;
-        const c = ev_.get(k);
-        if (c === undefined) bucket.repos++;
-        ev_.set(k, (c ?? 0) + 1);
-      }
-      if (ev.ip) ev_.set(`i:${ev.ip}`, (ev_.get(`i:${ev.ip}`) ?? 0) + 1);
-      if (ev.userAgent) ev_.set(`u:${ev.userAgent}`, (ev_.get(`u:${ev.userAgent}`) ?? 0) + 1);
+    if (ev.repository && ok && PULL_ACTIONS.has(ev.action) && !ev.head) {
+      const r = bucket.repoCounts;
+      const c = r.get(ev.repository);
+      if (c === undefined) {
+        if (r.size < 4096) r.set(ev.repository, 1);
+        bucket.repos++;
+      } else r.set(ev.repository, c + 1);
     }
+    if (ev.ip) tally(bucket.ips, ev.ip);
+    if (ev.userAgent) tally(bucket.userAgents, ev.userAgent);
     if (bucket.samples.length < 5 && (ev.imagePull || bucket.samples.length < 2)) bucket.samples.push(ev.id);
   }
 
@@ -312,9 +344,19 @@ export class DetectorEngine implements EngineView {
       st.activeDays++;
     }
     if (ev.actorKind !== 'anonymous') st.kind = ev.actorKind;
-    if (ev.namespace && !ev.head) st.namespaces.add(ev.namespace);
-    if (ev.ip) st.networks.add(networkOf(ev.ip));
-    if (ev.userAgent) st.clients.add(clientFamily(ev.userAgent).family);
+    // Fast path: most events repeat the identity's previous namespace, IP and client.
+    if (ev.namespace && !ev.head && ev.namespace !== st.lastNamespace) {
+      st.namespaces.add(ev.namespace);
+      st.lastNamespace = ev.namespace;
+    }
+    if (ev.ip && ev.ip !== st.lastIp) {
+      st.networks.add(networkOf(ev.ip));
+      st.lastIp = ev.ip;
+    }
+    if (ev.userAgent && ev.userAgent !== st.lastUserAgent) {
+      st.clients.add(clientFamily(ev.userAgent).family);
+      st.lastUserAgent = ev.userAgent;
+    }
   }
 
   private closeUpTo(watermark: number, out: Detection[]): void {
@@ -391,6 +433,15 @@ export class DetectorEngine implements EngineView {
     for (const [k, e] of this.keyedState) if (now - e.touched > e.ttl) this.keyedState.delete(k);
   }
 
+  private recentInOrder(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.recentCapacity; i++) {
+      const id = this.recentRing[(this.recentPos + i) % this.recentCapacity];
+      if (id !== undefined) out.push(id);
+    }
+    return out;
+  }
+
   // ---- snapshots --------------------------------------------------------------------------
 
   /** Serializable state; restore with `DetectorEngine.fromSnapshot`. */
@@ -412,12 +463,12 @@ export class DetectorEngine implements EngineView {
         clients: setToB64(s.clients),
         reposMax: s.reposMax,
         reposLevel: s.reposLevel,
-        buckets: s.buckets.map((b) => ({ ...b, evidence: [...b.evidence], early: b.early ? [...b.early] : [] })),
+        buckets: s.buckets.map((b) => ({ ...b, repoCounts: [...b.repoCounts], early: b.early ? [...b.early] : [] })),
       })),
       keyed: structuredClone([...this.keyedState]),
       registryHours: structuredClone([...this.registryHours.values()]),
       population: structuredClone(this.pop),
-      recentIds: [...this.recentIds].slice(-10_000),
+      recentIds: this.recentInOrder().slice(-10_000),
       stats: { ...this.stats },
       meta: structuredClone(this.meta),
     };
@@ -445,7 +496,10 @@ export class DetectorEngine implements EngineView {
         clients: setFromB64(i.clients),
         reposMax: i.reposMax,
         reposLevel: i.reposLevel,
-        buckets: i.buckets.map((b) => ({ ...b, evidence: new Map(b.evidence), early: b.early.length ? new Map(b.early.map(([k, v]) => [k, v ?? Infinity])) : undefined })),
+        lastNamespace: undefined,
+        lastIp: undefined,
+        lastUserAgent: undefined,
+        buckets: i.buckets.map((b) => ({ ...b, repoCounts: new Map(b.repoCounts), early: b.early.length ? new Map(b.early.map(([k, v]) => [k, v ?? Infinity])) : undefined })),
       };
       e.identities.set(i.id, st);
       for (const b of st.buckets) {
@@ -459,7 +513,7 @@ export class DetectorEngine implements EngineView {
     e.pop.pulls.push(...s.population.pulls);
     e.pop.bytes.push(...s.population.bytes);
     e.pop.repos.push(...s.population.repos);
-    for (const id of s.recentIds) e.recentIds.add(id);
+    for (const id of s.recentIds) e.rememberId(id);
     Object.assign(e.stats, s.stats);
     e.meta = s.meta;
     return e;

@@ -21,6 +21,12 @@ export interface DetectorStageDeps {
   readonly groupId?: string;
   /** Join window for a notification and the log line of the same request, ms of event time. Default 5 000. */
   readonly joinWindowMs?: number;
+  /**
+   * Live input goes quiet: after this many ms of wall time without a new event, events the
+   * request joiner still holds are released (otherwise the last burst would wait for the next
+   * event). Default 2 000; 0 disables.
+   */
+  readonly idleFlushMs?: number;
 }
 
 export interface DetectorStage {
@@ -113,7 +119,9 @@ export async function startDetectorStage(deps: DetectorStageDeps): Promise<Detec
     renameSync(`${file}.tmp`, file);
   };
 
+  let lastEventAt = Date.now();
   const handleBatch: BatchHandler = async (batch) => {
+    lastEventAt = Date.now();
     const out: OutgoingMessage[] = [];
     for (const m of batch) {
       let ev: DetectorEvent | undefined;
@@ -135,6 +143,27 @@ export async function startDetectorStage(deps: DetectorStageDeps): Promise<Detec
     save();
   };
 
+  let idleRun: Promise<void> = Promise.resolve();
+  const idleMs = deps.idleFlushMs ?? 2_000;
+  const idleTimer =
+    idleMs > 0
+      ? setInterval(() => {
+          if (held.size === 0 || Date.now() - lastEventAt < idleMs) return;
+          idleRun = idleRun.then(async () => {
+            const out: OutgoingMessage[] = [];
+            for (const ev of joiner.flush()) {
+              held.delete(ev.id);
+              toFindings(engine.process(ev), out);
+            }
+            held.clear();
+            if (out.length > 0) await publisher.publish(deps.topics.findings, out);
+            findings += out.length;
+            save();
+          }).catch((err: unknown) => log.error({ err }, 'releasing held events failed; retrying'));
+        }, Math.min(500, idleMs))
+      : null;
+  idleTimer?.unref();
+
   const sub: Subscription = await deps.bus.subscribe({ groupId: deps.groupId ?? 'detector', topics: [deps.topics.events], fromBeginning: true }, handleBatch);
   log.info({ group: deps.groupId ?? 'detector', rules: activeRules(deps.config).length }, 'detector started');
   let stopping: Promise<void> | null = null;
@@ -143,7 +172,9 @@ export async function startDetectorStage(deps: DetectorStageDeps): Promise<Detec
     stats: () => ({ events, findings }),
     stop() {
       stopping ??= (async () => {
+        if (idleTimer) clearInterval(idleTimer);
         await sub.close();
+        await idleRun;
         save();
         await publisher.close();
       })();

@@ -64,6 +64,8 @@ export interface Embedded {
   readonly bus: MessageBus;
   readonly publisher: Publisher;
   readonly normalize: NormalizeStage;
+  readonly detector: DetectorStage;
+  readonly output: FindingsOutput;
   /** Ordered, graceful shutdown (see `startEmbedded`). Idempotent. */
   stop(): Promise<void>;
 }
@@ -103,8 +105,8 @@ export async function loadEmbeddedAlertsConfig(path: string | undefined, env: Re
  * status rules as the full mode), `--input` files read once, `--follow` files tailed.
  * Consumers start before producers so nothing waits.
  *
- * `stop()` order: receiver and followers (no new input) → normalize → detector (state saved) →
- * alerts (in-flight deliveries finish) → findings output → bus → alert store → data-dir lock.
+ * `stop()` order: followers and receiver (no new input) → normalize → detector (state saved) →
+ * alerts (in-flight deliveries finish) → findings output → alert store → bus → data-dir lock.
  * @throws AppError CONFIG_INVALID (alerts/detection config), INPUT_UNREADABLE,
  *   EMBEDDED_START_FAILED (data dir locked, port in use). Everything started so far is stopped.
  */
@@ -134,7 +136,6 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     await bus.ensureTopics(Object.values(TOPICS), config.partitions);
     const publisher = bus.publisher();
     stops.push({ name: 'publisher', fn: () => publisher.close() });
-
     const store: AlertStore = createSqliteStore(join(layout.alerts, 'alerts.db'));
     stops.push({ name: 'alert-store', fn: () => store.close() });
 
@@ -214,6 +215,8 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
       bus,
       publisher,
       normalize,
+      detector,
+      output,
       stop() {
         stopPromise ??= (async () => {
           await runStops();

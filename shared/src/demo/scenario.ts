@@ -16,6 +16,13 @@ import { inspectImage, pullImage, pushImage, type Credentials, type SkopeoOption
  *                `auth.bruteforce_user`).
  */
 
+/**
+ * Detection settings for the demo's in-process pipeline: a brand-new registry has no history, so
+ * `repo.crawl` judges the crawler against a fixed floor (20 distinct repositories in an hour,
+ * normal users touch at most their team's 16) instead of 3× the population's p99.
+ */
+export const DEMO_DETECTION_CONFIG = { rules: { params: { 'repo.crawl': { minRepositories: 20, populationFactor: 1 } } } };
+
 export interface DemoUsers {
   /** Push images of team A and pull them. */
   readonly alice: Credentials;
@@ -105,7 +112,7 @@ export async function runDemoScenario(o: DemoScenarioOptions): Promise<DemoSumma
     say('normal', `  ! ${what} failed: ${r.stderr.trim().split('\n').pop()?.slice(0, 200) ?? ''}`);
     return false;
   };
-  await mkdir(o.workDir, { recursive: true });
+  await mkdir(join(o.workDir, 'pulled'), { recursive: true });
   try {
     // 1. setup
     const images: OciImageSummary[] = [];

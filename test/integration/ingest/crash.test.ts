@@ -10,7 +10,7 @@ import type { OutgoingMessage } from '../../../shared/src/bus/types.ts';
 import { DLQ_HEADERS } from '../../../services/ingest/src/dlq.ts';
 import { RAW_HEADERS } from '../../../services/ingest/src/receiver.ts';
 import { NOTIFICATION_MEDIA_TYPE, envelope, startPipeline, type Pipeline } from './pipeline.ts';
-import { envFor, spawnIngest } from './service.ts';
+import { envFor, killAllIngest, spawnIngest } from './service.ts';
 
 async function publishInChunks(p: Pipeline, topic: string, messages: OutgoingMessage[], chunk = 500): Promise<void> {
   const pub = p.bus.publisher();
@@ -34,6 +34,7 @@ describe('indexer crash safety (real Kafka + Elasticsearch, service as a child p
     p = await startPipeline({ receiver: false, indexer: false, partitions: 3 });
   });
   after(async () => {
+    await killAllIngest();
     await p.close();
   });
 

@@ -119,9 +119,17 @@ export async function startPipeline(opts: { receiver?: boolean; indexer?: boolea
       p.indexer = null;
     },
     async countEvents(query) {
-      await es.indices.refresh({ index: `logs-oci_registry.*-${namespace}`, ignore_unavailable: true, allow_no_indices: true });
-      const r = await es.count({ index: `logs-oci_registry.*-${namespace}`, ignore_unavailable: true, allow_no_indices: true, ...(query ? { query } : {}) });
-      return r.count;
+      // A data stream created a moment ago may still be allocating its shard: retry briefly.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await es.indices.refresh({ index: `logs-oci_registry.*-${namespace}`, ignore_unavailable: true, allow_no_indices: true });
+          const r = await es.count({ index: `logs-oci_registry.*-${namespace}`, ignore_unavailable: true, allow_no_indices: true, ...(query ? { query } : {}) });
+          return r.count;
+        } catch (err) {
+          if (attempt >= 20) throw err;
+          await sleep(250);
+        }
+      }
     },
     async waitForEvents(n, timeoutMs = 60_000) {
       const end = Date.now() + timeoutMs;

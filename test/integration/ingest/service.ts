@@ -35,12 +35,23 @@ export function envFor(p: Pipeline, extra: Record<string, string> = {}): Record<
   };
 }
 
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every service process still running (call from `after` so a failed test leaves nothing behind). */
+export async function killAllIngest(): Promise<void> {
+  const waits = [...running].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r))));
+  for (const c of running) c.kill('SIGKILL');
+  await Promise.all(waits);
+}
+
 export function spawnIngest(env: Record<string, string>): ServiceProcess {
   const child = spawn('sh', ['scripts/node.sh', 'services/ingest/src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const lines: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   const waiters: { msg: string; resolve: (l: Record<string, unknown>) => void }[] = [];

@@ -6,6 +6,7 @@ import { who } from './evidence.ts';
 export const accessDeniedProbing = windowRule({
   id: 'access.denied_probing',
   description: 'Access-denied (403) responses for one identity across several repositories within a short window.',
+  actions: ['access-denied'],
   defaults: { threshold: 10, windowSeconds: 600, minDistinct: 5 },
   key: (ev) => (ev.action === 'access-denied' ? identityEntity(ev.identity) : undefined),
   distinct: (ev) => ev.repository,

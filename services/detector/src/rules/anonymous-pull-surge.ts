@@ -3,7 +3,7 @@ import { IdentityProfile, type ProfileSnapshot } from '../baseline/identity-prof
 import { scoreFromRatio } from '../findings.ts';
 import { hourOfWeek } from '../time.ts';
 import type { Detection } from '../findings.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 import { hourLabel, topList } from './evidence.ts';
 
 const HOUR = 3_600_000;
@@ -25,10 +25,10 @@ export const anonymousPullSurge: DetectionRule<z.infer<typeof params>> = {
   description: 'Anonymous image pulls registry-wide per hour far above their hour-of-week baseline.',
   paramsSchema: params,
   closeHour(items, view, p, now) {
-    if (items.length && items[0]!.bucket.late) return [];
+    if (items.length && items[0]!.bucket.late) return NONE;
     let pulls = 0;
     const hour = items[0]?.bucket.hour;
-    if (hour === undefined) return [];
+    if (hour === undefined) return NONE;
     const ips: { ip: string; count: number }[] = [];
     const repos = new Map<string, number>();
     const samples: string[] = [];
@@ -36,7 +36,7 @@ export const anonymousPullSurge: DetectionRule<z.infer<typeof params>> = {
       if (identity.kind !== 'anonymous' || bucket.pulls === 0) continue;
       pulls += bucket.pulls;
       ips.push({ ip: identity.id.slice(3), count: bucket.pulls });
-      for (const [k, c] of bucket.evidence) if (k.startsWith('r:')) repos.set(k.slice(2), (repos.get(k.slice(2)) ?? 0) + c);
+      for (const [k, c] of bucket.repoCounts) repos.set(k, (repos.get(k) ?? 0) + c);
       if (samples.length < 5) samples.push(...bucket.samples.slice(0, 5 - samples.length));
     }
     const state = view.keyed<{ profile: ProfileSnapshot | null; firstHour: number }>(this.id, 'registry', () => ({ profile: null, firstHour: hour }), 400 * 86_400_000);

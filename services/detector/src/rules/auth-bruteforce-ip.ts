@@ -4,6 +4,7 @@ import { windowRule } from './window-rule.ts';
 export const authBruteforceIp = windowRule({
   id: 'auth.bruteforce_ip',
   description: 'Rejected credentials (login-failure, not 401 challenges) from one source IP within a short window.',
+  actions: ['login-failure'],
   defaults: { threshold: 20, windowSeconds: 300, minDistinct: 0 },
   key: (ev) => (ev.action === 'login-failure' && ev.ip ? { type: 'ip', id: ev.ip } : undefined),
   distinct: (ev) => ev.attemptedUser ?? ev.user,

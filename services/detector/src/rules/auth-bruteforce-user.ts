@@ -4,6 +4,7 @@ import { windowRule } from './window-rule.ts';
 export const authBruteforceUser = windowRule({
   id: 'auth.bruteforce_user',
   description: 'Rejected credentials for one user name (from any source IPs) within a short window.',
+  actions: ['login-failure'],
   defaults: { threshold: 15, windowSeconds: 600, minDistinct: 0 },
   key: (ev) => {
     if (ev.action !== 'login-failure') return undefined;

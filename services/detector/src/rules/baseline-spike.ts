@@ -6,7 +6,7 @@ import type { Severity } from '../../../../shared/src/model/finding.ts';
 import { hourOfWeek } from '../time.ts';
 import type { HourBucket, IdentityState } from '../state/types.ts';
 import type { EngineView } from '../state/view.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 import { bucketEvidence, hourLabel, topList, who } from './evidence.ts';
 
 const HOUR = 3_600_000;
@@ -95,11 +95,12 @@ export function baselineSpikeRule(opts: { id: string; metric: Metric; unit: stri
   return {
     id,
     description: opts.description,
+    actions: metric === 'pulls' ? ['manifest-pull'] : ['blob-pull'],
     paramsSchema: spikeParams.extend({ minValue: z.number().nonnegative().default(opts.minValue) }) as unknown as z.ZodType<SpikeParams>,
     observe(ev, st, view, p, now) {
-      if (metric === 'pulls' ? !ev.imagePull : ev.action !== 'blob-pull' || ev.bytes === 0) return [];
+      if (metric === 'pulls' ? !ev.imagePull : ev.action !== 'blob-pull' || ev.bytes === 0) return NONE;
       const b = st.buckets.find((x) => x.hour === Math.floor(ev.ts / HOUR)) ?? undefined;
-      if (!b || b.late) return [];
+      if (!b || b.late) return NONE;
       b.early ??= new Map();
       let thr = b.early.get(id);
       if (thr === undefined) {
@@ -107,10 +108,10 @@ export function baselineSpikeRule(opts: { id: string; metric: Metric; unit: stri
         thr = t ? t.threshold * p.earlyFactor : Infinity;
         b.early.set(id, thr);
       }
-      if (value(b) < thr) return [];
+      if (value(b) < thr) return NONE;
       b.early.set(id, Infinity);
       const t = thresholdOf(metric, b, st, view, p, now);
-      if (!t) return [];
+      if (!t) return NONE;
       const r = value(b) / t.threshold;
       return [detection(b, st, t, r, severityOf(r), { phase: 'early' })];
     },
@@ -127,7 +128,7 @@ export function baselineSpikeRule(opts: { id: string; metric: Metric; unit: stri
         const r = value(bucket) / t.threshold;
         if (r >= 1 || bucket.early?.get(id) === Infinity) hits.push({ b: bucket, st: identity, t, r });
       }
-      if (!hits.length) return [];
+      if (!hits.length) return NONE;
       const warmHits = hits.filter((h) => h.t.basis === 'own');
       const surge = warmHits.length >= p.surgeMinIdentities && warmHits.length >= p.surgeFraction * activeWarm;
       const out: Detection[] = [];

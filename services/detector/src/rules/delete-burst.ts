@@ -8,6 +8,7 @@ const DELETES = new Set(['manifest-delete', 'tag-delete', 'blob-delete']);
 export const deleteBurst = windowRule({
   id: 'delete.burst',
   description: 'Manifest, tag and blob deletions by one identity within a short window.',
+  actions: ['manifest-delete', 'tag-delete', 'blob-delete'],
   defaults: { threshold: 20, windowSeconds: 600, minDistinct: 0 },
   key: (ev) => (DELETES.has(ev.action) && ev.outcome !== 'failure' ? identityEntity(ev.identity) : undefined),
   distinct: (ev) => ev.repository,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identityEntity } from '../findings.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 import { who } from './evidence.ts';
 
 const params = z.object({
@@ -16,10 +16,10 @@ export const dormantReactivated: DetectionRule<z.infer<typeof params>> = {
   description: 'An established identity silent for a long time (default 30 days) becomes active again.',
   paramsSchema: params,
   observe(ev, st, _view, p) {
-    if (ev.outcome === 'failure' || st.id.startsWith('ip:') || ev.action === 'ping' || ev.action === 'auth-challenge') return [];
-    if (!Number.isFinite(st.lastSeen) || st.activeDays < p.minActiveDays) return [];
+    if (ev.outcome === 'failure' || st.id.startsWith('ip:') || ev.action === 'ping' || ev.action === 'auth-challenge') return NONE;
+    if (!Number.isFinite(st.lastSeen) || st.activeDays < p.minActiveDays) return NONE;
     const idleDays = (ev.ts - st.lastSeen) / 86_400_000;
-    if (idleDays < p.dormantDays) return [];
+    if (idleDays < p.dormantDays) return NONE;
     const robot = st.kind === 'robot' || st.kind === 'service';
     return [
       {

@@ -5,15 +5,11 @@ const HOUR = 3_600_000;
 
 /** Top-N evidence (repositories, IPs, user agents, sample ids) of an hour bucket. */
 export function bucketEvidence(b: HourBucket, n = 5): NonNullable<Detection['evidence']> {
-  const repos: { name: string; count: number }[] = [];
+  const repos = [...b.repoCounts].map(([name, count]) => ({ name, count }));
   const ips: { ip: string; count: number }[] = [];
   const uas: { name: string; count: number }[] = [];
-  for (const [k, c] of b.evidence) {
-    const v = k.slice(2);
-    if (k.startsWith('r:')) repos.push({ name: v, count: c });
-    else if (k.startsWith('i:')) ips.push({ ip: v, count: c });
-    else if (k.startsWith('u:')) uas.push({ name: v, count: c });
-  }
+  for (let i = 0; i < b.ips.length; i += 2) ips.push({ ip: b.ips[i] as string, count: b.ips[i + 1] as number });
+  for (let i = 0; i < b.userAgents.length; i += 2) uas.push({ name: b.userAgents[i] as string, count: b.userAgents[i + 1] as number });
   const top = <T extends { count: number }>(a: T[]): T[] => a.sort((x, y) => y.count - x.count).slice(0, n);
   return { repositories: top(repos), source_ips: top(ips), user_agents: top(uas), sample_event_ids: b.samples.slice(0, n) };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identityEntity } from '../findings.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 import { who } from './evidence.ts';
 
 const params = z.object({
@@ -15,11 +15,12 @@ const params = z.object({
 export const firstSeenNamespace: DetectionRule<z.infer<typeof params>> = {
   id: 'access.first_seen_namespace',
   description: 'First pull/push by an identity (with history) into a namespace it never used; medium when the namespace belongs to another team.',
+  actions: ['manifest-pull', 'manifest-push'],
   paramsSchema: params,
   observe(ev, st, view, p, now) {
-    if (!ev.namespace || ev.outcome === 'failure' || ev.head || ev.anonymous) return [];
-    if (ev.action !== 'manifest-pull' && ev.action !== 'manifest-push') return [];
-    if (!view.isWarm(st, now) || st.namespaces.has(ev.namespace)) return [];
+    if (!ev.namespace || ev.outcome === 'failure' || ev.head || ev.anonymous) return NONE;
+    if (ev.action !== 'manifest-pull' && ev.action !== 'manifest-push') return NONE;
+    if (!view.isWarm(st, now) || st.namespaces.has(ev.namespace)) return NONE;
     const own = view.teamNamespaces(st.id);
     const owner = view.ownedBy(ev.namespace);
     const otherTeam = own !== undefined && owner !== undefined && !own.includes(ev.namespace);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { identityEntity } from '../findings.ts';
 import { networkOf } from '../event.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 import { who } from './evidence.ts';
 
 const params = z.object({
@@ -17,10 +17,10 @@ export const firstSeenNetwork: DetectionRule<z.infer<typeof params>> = {
   description: 'An identity with history acting from a network (/24, /48) it never used; a robot token from a new network is high.',
   paramsSchema: params,
   observe(ev, st, view, p, now) {
-    if (!ev.ip || ev.anonymous || ev.outcome === 'failure' || st.id.startsWith('ip:')) return [];
-    if (!view.isWarm(st, now)) return [];
+    if (!ev.ip || ev.anonymous || ev.outcome === 'failure' || st.id.startsWith('ip:')) return NONE;
+    if (!view.isWarm(st, now)) return NONE;
     const net = networkOf(ev.ip);
-    if (st.networks.has(net)) return [];
+    if (st.networks.has(net)) return NONE;
     const robot = st.kind === 'robot' || st.kind === 'service';
     return [
       {

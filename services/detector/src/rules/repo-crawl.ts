@@ -4,7 +4,7 @@ import type { Severity } from '../../../../shared/src/model/finding.ts';
 import type { HourBucket, IdentityState } from '../state/types.ts';
 import type { EngineView } from '../state/view.ts';
 import type { Detection } from '../findings.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 import { bucketEvidence, hourLabel, topList, who } from './evidence.ts';
 
 const HOUR = 3_600_000;
@@ -47,15 +47,16 @@ function detect(b: HourBucket, st: IdentityState, t: { t: number; typical: numbe
 export const repoCrawl: DetectionRule<P> = {
   id: 'repo.crawl',
   description: 'Distinct repositories pulled by one identity in an hour far above its own largest hour (or the population’s p99 without history).',
+  actions: ['manifest-pull', 'blob-pull'],
   paramsSchema: params,
   observe(ev, st, view, p, now) {
-    if (ev.action !== 'manifest-pull' && ev.action !== 'blob-pull') return [];
+    if (ev.action !== 'manifest-pull' && ev.action !== 'blob-pull') return NONE;
     const b = st.buckets.find((x) => x.hour === Math.floor(ev.ts / HOUR));
-    if (!b || b.repos < p.minRepositories) return [];
+    if (!b || b.repos < p.minRepositories) return NONE;
     b.early ??= new Map();
-    if (b.early.get(this.id) === Infinity) return [];
+    if (b.early.get(this.id) === Infinity) return NONE;
     const t = threshold(st, view, p, now);
-    if (b.repos < t.t) return [];
+    if (b.repos < t.t) return NONE;
     b.early.set(this.id, Infinity);
     return [detect(b, st, t, 'early')];
   },

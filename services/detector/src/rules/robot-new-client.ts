@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { clientFamily } from '../event.ts';
 import { identityEntity } from '../findings.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 
 const params = z.object({});
 
@@ -14,10 +14,10 @@ export const robotNewClient: DetectionRule<z.infer<typeof params>> = {
   description: 'A robot token used with a client it never used; high when the client is interactive or scripting (docker CLI, curl, python).',
   paramsSchema: params,
   observe(ev, st, view, _p, now) {
-    if (st.kind !== 'robot' && st.kind !== 'service') return [];
-    if (!ev.userAgent || ev.outcome === 'failure' || !view.isWarm(st, now)) return [];
+    if (st.kind !== 'robot' && st.kind !== 'service') return NONE;
+    if (!ev.userAgent || ev.outcome === 'failure' || !view.isWarm(st, now)) return NONE;
     const c = clientFamily(ev.userAgent);
-    if (st.clients.has(c.family)) return [];
+    if (st.clients.has(c.family)) return NONE;
     return [
       {
         rule: this.id,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 import { hourLabel } from './evidence.ts';
 
 const HOUR = 3_600_000;
@@ -16,9 +16,9 @@ export const sloPullSuccess: DetectionRule<z.infer<typeof params>> = {
   description: 'Registry pull success rate per hour (manifest GETs from logs, 5xx/429 = failure) below the objective (99.9 %).',
   paramsSchema: params,
   closeRegistryHour(h, _view, p) {
-    if (h.pullRequests < p.minRequests) return [];
+    if (h.pullRequests < p.minRequests) return NONE;
     const rate = 1 - h.pullFailures / h.pullRequests;
-    if (rate >= p.objective) return [];
+    if (rate >= p.objective) return NONE;
     const budget = 1 - p.objective;
     const burn = h.pullFailures / h.pullRequests / budget;
     return [

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identityEntity } from '../findings.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 import { cachedRegExp, who } from './evidence.ts';
 
 const params = z.object({
@@ -18,16 +18,17 @@ const params = z.object({
 export const tagRepointed: DetectionRule<z.infer<typeof params>> = {
   id: 'tag.released_repointed',
   description: 'A released (semver-looking) tag re-pointed to another digest by a push; high when the pusher is not CI.',
+  actions: ['manifest-push'],
   paramsSchema: params,
   observe(ev, st, view, p) {
-    if (ev.action !== 'manifest-push' || !ev.tag || !ev.digest || !ev.repository || ev.outcome === 'failure') return [];
-    if (!cachedRegExp(p.releasedTagPattern).test(ev.tag)) return [];
+    if (ev.action !== 'manifest-push' || !ev.tag || !ev.digest || !ev.repository || ev.outcome === 'failure') return NONE;
+    if (!cachedRegExp(p.releasedTagPattern).test(ev.tag)) return NONE;
     const key = `${ev.repository}:${ev.tag}`;
     const prev = view.peek<{ digest: string; by: string; ts: number }>(this.id, key);
     const cur = view.keyed(this.id, key, () => ({ digest: ev.digest!, by: st.id, ts: ev.ts }), p.retentionDays * 86_400_000);
     if (!prev || prev.digest === ev.digest) {
       cur.digest = ev.digest;
-      return [];
+      return NONE;
     }
     const previous = { ...prev };
     cur.digest = ev.digest;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { EventAction } from '../../../../shared/src/model/registry-event.ts';
 import type { DetectorEvent } from '../event.ts';
 import type { Detection } from '../findings.ts';
 import type { HourBucket, IdentityState, RegistryHour } from '../state/types.ts';
@@ -17,15 +18,17 @@ export interface DetectionRule<P = unknown> {
   readonly description: string;
   /** zod schema of the params with defaults (`parse({})` gives the defaults). */
   readonly paramsSchema: z.ZodType<P>;
+  /** The only `event.action`s `observe` looks at (a pre-filter on the hot path); all when absent. */
+  readonly actions?: readonly EventAction[];
   /**
    * Per event, in event-time order, after the engine counted the event into its hour bucket and
    * before it updated first-seen sets and `lastSeen` (so "before" state is visible).
    */
-  observe?(ev: DetectorEvent, identity: IdentityState, view: EngineView, params: P, now: number): Detection[];
+  observe?(ev: DetectorEvent, identity: IdentityState, view: EngineView, params: P, now: number): readonly Detection[];
   /** All identities' buckets of one closed hour (late buckets come alone with `late: true`). */
-  closeHour?(buckets: readonly { bucket: HourBucket; identity: IdentityState }[], view: EngineView, params: P, now: number): Detection[];
+  closeHour?(buckets: readonly { bucket: HourBucket; identity: IdentityState }[], view: EngineView, params: P, now: number): readonly Detection[];
   /** Registry-wide counters of one closed hour (SLO rules). */
-  closeRegistryHour?(hour: RegistryHour, view: EngineView, params: P, now: number): Detection[];
+  closeRegistryHour?(hour: RegistryHour, view: EngineView, params: P, now: number): readonly Detection[];
 }
 
 /** A rule with its parsed params, as the engine runs it. */
@@ -33,3 +36,6 @@ export interface ActiveRule {
   readonly rule: DetectionRule;
   readonly params: unknown;
 }
+
+/** The shared empty result (rules return it instead of allocating `[]` per event). */
+export const NONE: readonly Detection[] = Object.freeze([]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EventAction } from '../../../../shared/src/model/registry-event.ts';
 import type { DetectorEvent } from '../event.ts';
 import type { Detection, EntityType } from '../findings.ts';
 import { scoreFromRatio } from '../findings.ts';
@@ -6,7 +7,7 @@ import type { Severity } from '../../../../shared/src/model/finding.ts';
 import { addToWindow, newWindow, type WindowCounter } from '../state/window.ts';
 import type { IdentityState } from '../state/types.ts';
 import type { EngineView } from '../state/view.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
 
 export const windowParams = z.object({
   /** Events in the window that fire the rule. */
@@ -20,6 +21,8 @@ export type WindowParams = z.infer<typeof windowParams>;
 
 export interface WindowRuleSpec {
   id: string;
+  /** Actions that can count (pre-filter). */
+  actions: readonly EventAction[];
   description: string;
   defaults: WindowParams;
   /** Which events count, and under which entity key; undefined = not counted. */
@@ -46,16 +49,17 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
   return {
     id: spec.id,
     description: spec.description,
+    actions: spec.actions,
     paramsSchema: schema as unknown as z.ZodType<WindowParams>,
-    observe(ev, st, view, p): Detection[] {
+    observe(ev, st, view, p): readonly Detection[] {
       const entity = spec.key(ev, st, view);
-      if (!entity) return [];
+      if (!entity) return NONE;
       const ms = p.windowSeconds * 1000;
       const w = view.keyed<WindowCounter>(spec.id, `${entity.type}:${entity.id}`, () => newWindow(ms), Math.max(ms * 2, 3_600_000));
       const count = addToWindow(w, ev.ts, 1, spec.distinct?.(ev), ev.id);
-      if (count < p.threshold || w.distinct.length < p.minDistinct) return [];
+      if (count < p.threshold || w.distinct.length < p.minDistinct) return NONE;
       // One finding per burst: a new one only after the window emptied (a new burst start).
-      if (w.firedAt === w.burstStart) return [];
+      if (w.firedAt === w.burstStart) return NONE;
       w.firedAt = w.burstStart;
       const start = Math.floor(w.burstStart / 1000) * 1000;
       const severity = spec.severity(count, p.threshold, w.distinct.length, ev, view);

@@ -2,7 +2,7 @@ import type { ActorKind } from '../../../../shared/src/model/registry-event.ts';
 import type { IdentityProfile } from '../baseline/identity-profile.ts';
 import type { HashSet32 } from '../hash-set.ts';
 
-/** One identity's open (or late) hour of activity. Evidence keys: `r:<repo>`, `i:<ip>`, `u:<ua>`. */
+/** One identity's open (or late) hour of activity, with its evidence counters. */
 export interface HourBucket {
   /** Epoch hour (ms / 3 600 000). */
   hour: number;
@@ -11,7 +11,11 @@ export interface HourBucket {
   events: number;
   /** Distinct repositories touched by pulls (manifest or blob GET). */
   repos: number;
-  evidence: Map<string, number>;
+  /** Pulls per repository (capped at 4096 repositories). */
+  repoCounts: Map<string, number>;
+  /** Source IPs and user agents as flat [value, count, …] lists (capped at 32 values). */
+  ips: (string | number)[];
+  userAgents: (string | number)[];
   samples: string[];
   /** Late bucket: its hour was already closed when these events arrived. */
   late: boolean;
@@ -36,6 +40,10 @@ export interface IdentityState {
   /** Largest and EWMA distinct repositories per active hour (closed hours). */
   reposMax: number;
   reposLevel: number;
+  /** Last namespace / IP / user agent learned (hot-path shortcut, not snapshotted). */
+  lastNamespace: string | undefined;
+  lastIp: string | undefined;
+  lastUserAgent: string | undefined;
   /** Open hour buckets (normally one; two around an hour boundary within the allowed lateness). */
   buckets: HourBucket[];
 }

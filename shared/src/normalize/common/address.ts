@@ -24,14 +24,60 @@ export function canonicalIp(raw: string): string | undefined {
     const v6 = ipaddr.IPv6.parse(bare);
     return v6.isIPv4MappedAddress() ? v6.toIPv4Address().toString() : v6.toRFC5952String();
   }
-  if (!ipaddr.IPv4.isValidFourPartDecimal(raw)) return undefined;
-  return ipaddr.IPv4.parse(raw).toString();
+  return isFourPartDecimal(raw) ? raw : undefined;
 }
 
+/**
+ * True when `s` is a dotted-quad IPv4 address as Go `net.ParseIP` (and ipaddr.js
+ * `isValidFourPartDecimal`) accept it: four ASCII-decimal parts 0–255, no leading zeros. Such text
+ * is already canonical, so the hot path needs no parsing library.
+ */
+function isFourPartDecimal(s: string): boolean {
+  const to = s.length;
+  let parts = 0;
+  let i = 0;
+  while (i < to) {
+    const start = i;
+    let v = 0;
+    while (i < to) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const n = i - start;
+    if (n === 0 || n > 3 || v > 255 || (n > 1 && s.charCodeAt(start) === 48)) return false;
+    parts++;
+    if (i === to) break;
+    if (s.charCodeAt(i) !== 46 /* . */ || parts === 4) return false;
+    i++;
+    if (i === to) return false;
+  }
+  return parts === 4;
+}
+
+/** A decimal TCP port (1–5 ASCII digits, ≤ 65535), else undefined. */
 function parsePort(p: string): number | undefined {
-  if (!/^\d{1,5}$/.test(p)) return undefined;
-  const n = Number(p);
+  if (p.length === 0 || p.length > 5) return undefined;
+  let n = 0;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    n = n * 10 + (c - 48);
+  }
   return n <= 65535 ? n : undefined;
+}
+
+function isPrintableAscii(c: number): boolean {
+  return c > 32 && c < 127;
+}
+
+/** `{ address, ip?, port? }` without absent keys (key order: address, ip, port). */
+function parsed(address: string, ip: string | undefined, port: number | undefined): ParsedAddress {
+  const out: ParsedAddress = { address };
+  if (ip !== undefined) out.ip = ip;
+  if (port !== undefined) out.port = port;
+  return out;
 }
 
 /**
@@ -42,7 +88,8 @@ function parsePort(p: string): number | undefined {
  */
 export function parseAddress(raw: string | undefined): ParsedAddress {
   if (typeof raw !== 'string') return {};
-  const address = raw.trim();
+  // trim() copies; values that start and end with printable ASCII have nothing to trim.
+  const address = isPrintableAscii(raw.charCodeAt(0)) && isPrintableAscii(raw.charCodeAt(raw.length - 1)) ? raw : raw.trim();
   if (address.length === 0) return {};
   if (address[0] === '[') {
     const close = address.indexOf(']');
@@ -50,17 +97,16 @@ export function parseAddress(raw: string | undefined): ParsedAddress {
     const ip = canonicalIp(address.slice(1, close));
     const rest = address.slice(close + 1);
     const port = rest.startsWith(':') ? parsePort(rest.slice(1)) : undefined;
-    return { address, ...(ip === undefined ? {} : { ip }), ...(port === undefined ? {} : { port }) };
+    return parsed(address, ip, port);
   }
   const colon = address.indexOf(':');
   if (colon >= 0 && colon === address.lastIndexOf(':')) {
     // Exactly one colon: host:port (IPv4 or a name).
     const ip = canonicalIp(address.slice(0, colon));
     const port = parsePort(address.slice(colon + 1));
-    return { address, ...(ip === undefined ? {} : { ip }), ...(port === undefined ? {} : { port }) };
+    return parsed(address, ip, port);
   }
-  const ip = canonicalIp(address);
-  return ip === undefined ? { address } : { address, ip };
+  return parsed(address, canonicalIp(address), undefined);
 }
 
 /**

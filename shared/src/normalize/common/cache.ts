@@ -7,7 +7,7 @@ import { classifyUserAgent } from './useragent.ts';
  * Bounded memo caches for the per-line hot path: user agents and client addresses repeat heavily
  * in registry traffic, so parsing each distinct value once keeps normalize throughput near raw
  * `JSON.parse`. Each cache is cleared when it reaches {@link MAX_ENTRIES} (no unbounded growth).
- * Cached values are frozen; callers must copy before mutating.
+ * Returned values may be shared (cached ones are frozen): callers must copy before mutating.
  */
 const MAX_ENTRIES = 4096;
 const uaCache = new Map<string, Readonly<UserAgentClass>>();
@@ -28,6 +28,10 @@ export function cachedUserAgent(ua: string): Readonly<UserAgentClass> {
 /** {@link parseAddress} with a bounded memo. */
 export function cachedAddress(raw: string | undefined): Readonly<ParsedAddress> {
   if (raw === undefined) return EMPTY;
+  // IPv4 and host forms (at most one colon) parse faster than a Map lookup hashes the key;
+  // only IPv6 (several colons, library parse) is worth memoizing.
+  const colon = raw.indexOf(':');
+  if (colon < 0 || raw.indexOf(':', colon + 1) < 0) return parseAddress(raw);
   let v = addrCache.get(raw);
   if (v === undefined) {
     if (addrCache.size >= MAX_ENTRIES) addrCache.clear();

@@ -16,10 +16,13 @@ export function stableId(...parts: (string | number | undefined)[]): string {
   let len = 0;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
-    const s = i > 0 ? `\u001f${p === undefined ? '' : String(p)}` : p === undefined ? '' : String(p);
-    len += s.length;
-    for (let j = 0; j < s.length; j++) {
-      const c = s.charCodeAt(j);
+    const s = p === undefined ? '' : typeof p === 'string' ? p : String(p);
+    // Parts are joined with U+001F: the separator is hashed as code unit 0x1f before each later part
+    // (no joined string is built).
+    let j = i > 0 ? -1 : 0;
+    len += s.length - j;
+    for (; j < s.length; j++) {
+      const c = j < 0 ? 0x1f : s.charCodeAt(j);
       h1 = Math.imul(h1 ^ c, 0x85ebca6b);
       h1 = (h1 << 13) | (h1 >>> 19);
       h2 = Math.imul(h2 ^ c, 0xcc9e2d51);
@@ -49,6 +52,15 @@ function fmix(h0: number): number {
   return h >>> 0;
 }
 
+/** Two lower-case hex digits per byte value (Number#toString(16) is slow on the hot path). */
+const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+
+/** 8 lower-case hex digits of an unsigned 32-bit value. */
 function hex(n: number): string {
-  return n.toString(16).padStart(8, '0');
+  return (
+    (BYTE_HEX[n >>> 24] ?? '') +
+    (BYTE_HEX[(n >>> 16) & 0xff] ?? '') +
+    (BYTE_HEX[(n >>> 8) & 0xff] ?? '') +
+    (BYTE_HEX[n & 0xff] ?? '')
+  );
 }

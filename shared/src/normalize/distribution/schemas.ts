@@ -53,6 +53,53 @@ export const NotificationEventSchema = z.looseObject({
 });
 export type NotificationEvent = z.infer<typeof NotificationEventSchema>;
 
+// Hand-written checks for the hot path. Each accepts a SUBSET of what the zod schema above accepts
+// (callers fall back to `NotificationEventSchema.safeParse` when it says no, which also produces the
+// error text), and for accepted input the fields read are the input's own: zod's loose objects only copy.
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function optStr(v: unknown): boolean {
+  return v === undefined || typeof v === 'string';
+}
+function optSize(v: unknown): boolean {
+  return v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+}
+function isDescriptor(v: unknown): boolean {
+  if (!isObj(v) || !optStr(v.mediaType) || !optStr(v.digest) || !optSize(v.size)) return false;
+  const p = v.platform;
+  return p === undefined || (isObj(p) && optStr(p.os) && optStr(p.architecture) && optStr(p.variant));
+}
+
+/**
+ * Fast structural check equivalent to (never looser than) {@link NotificationEventSchema}: true means
+ * the zod schema accepts `v` too and `v` can be read as a {@link NotificationEvent} directly.
+ */
+export function isNotificationEvent(v: unknown): v is NotificationEvent {
+  if (!isObj(v) || typeof v.id !== 'string' || v.id.length === 0) return false;
+  if (!optStr(v.timestamp) || typeof v.action !== 'string') return false;
+  const t = v.target;
+  if (!isObj(t)) return false;
+  if (!optStr(t.mediaType) || !optStr(t.digest) || !optSize(t.size) || !optSize(t.length)) return false;
+  if (!optStr(t.repository) || !optStr(t.fromRepository) || !optStr(t.url) || !optStr(t.tag)) return false;
+  const refs = t.references;
+  if (refs !== undefined && refs !== null) {
+    if (!Array.isArray(refs)) return false;
+    for (const r of refs) if (!isDescriptor(r)) return false;
+  }
+  const q = v.request;
+  if (q !== undefined && q !== null) {
+    if (!isObj(q) || !optStr(q.id) || !optStr(q.addr) || !optStr(q.host)) return false;
+    if (!optStr(q.method) || !optStr(q.useragent)) return false;
+  }
+  const a = v.actor;
+  if (a !== undefined && a !== null && (!isObj(a) || !optStr(a.name))) return false;
+  const src = v.source;
+  if (src !== undefined && src !== null && (!isObj(src) || !optStr(src.addr) || !optStr(src.instanceID))) return false;
+  return true;
+}
+
 /** Envelope `{ "events": [...] }` (`events` has omitempty). Each element is validated separately so one bad event does not sink the rest. */
 export const NotificationEnvelopeSchema = z.looseObject({ events: z.array(z.unknown()).optional() });
 

@@ -2,7 +2,7 @@ import type { JsonSource } from './types.ts';
 import type { EventAction, ObjectKind, OciRegistryFields, RegistryEvent } from '../../model/registry-event.ts';
 import type { NormalizeContext, NormalizeResult } from '../types.ts';
 import type { NotificationEvent } from '../distribution/schemas.ts';
-import { NotificationEnvelopeSchema, NotificationEventSchema } from '../distribution/schemas.ts';
+import { NotificationEventSchema, isNotificationEvent } from '../distribution/schemas.ts';
 import { actorKind } from '../common/actor.ts';
 import { cachedAddress, cachedUserAgent } from '../common/cache.ts';
 import { toUtcTimestamp } from '../common/time.ts';
@@ -36,12 +36,15 @@ export const distributionNotificationSource: JsonSource = {
         typeof obj.id === 'string')
     );
   },
-  normalize(obj, raw, ctx) {
-    if (!Array.isArray(obj.events)) return [normalizeNotificationEvent(obj, JSON.stringify(obj), ctx)];
-    const env = NotificationEnvelopeSchema.safeParse(obj);
-    if (!env.success) return [reject('schema_mismatch', raw, `envelope: ${env.error.issues[0]?.message ?? 'invalid'}`)];
-    const events = env.data.events ?? [];
-    return events.map((e) => normalizeNotificationEvent(e, JSON.stringify(e) ?? 'null', ctx));
+  normalize(obj, _raw, ctx) {
+    // `original` (the event re-serialized) is only built when needed: rejections and keepOriginal.
+    if (!Array.isArray(obj.events)) return [normalizeNotificationEvent(obj, undefined, ctx)];
+    // A plain object whose `events` is an array always satisfies NotificationEnvelopeSchema (each
+    // element is validated on its own below), so the envelope needs no further check here.
+    const events: unknown[] = obj.events;
+    const out = new Array<NormalizeResult>(events.length);
+    for (let i = 0; i < events.length; i++) out[i] = normalizeNotificationEvent(events[i], undefined, ctx);
+    return out;
   },
 };
 
@@ -65,21 +68,37 @@ function targetKind(url: string | undefined, mediaType: string | undefined): 'ma
   return isManifestMediaType(mediaType) ? 'manifest' : 'blob';
 }
 
+const HOST_PORT_RE = /^(.*?)(?::(\d{1,5}))?$/;
+const BRACKET_END_RE = /\](?=:|$)/;
+
 /**
  * One notification event object → one result (`event`, or `rejected` with the event re-serialized
  * as `original` so the receiver can dead-letter just that event).
+ * @param original the event's text; when undefined it is `JSON.stringify(input)`, built only when
+ *   needed (a rejection or `ctx.keepOriginal`).
  */
-export function normalizeNotificationEvent(input: unknown, original: string, ctx: NormalizeContext): NormalizeResult {
-  const parsed = NotificationEventSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return reject(
-      'schema_mismatch',
-      original,
-      issue ? `${issue.path.join('.') || 'event'}: ${issue.message}` : 'invalid event',
-    );
+export function normalizeNotificationEvent(
+  input: unknown,
+  original: string | undefined,
+  ctx: NormalizeContext,
+): NormalizeResult {
+  const text = (): string => original ?? JSON.stringify(input) ?? 'null';
+  let e: NotificationEvent;
+  if (isNotificationEvent(input)) {
+    // Hand check passed: the zod schema accepts it too (schemas.ts), no copy needed.
+    e = input;
+  } else {
+    const parsed = NotificationEventSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return reject(
+        'schema_mismatch',
+        text(),
+        issue ? `${issue.path.join('.') || 'event'}: ${issue.message}` : 'invalid event',
+      );
+    }
+    e = parsed.data;
   }
-  const e: NotificationEvent = parsed.data;
   const time =
     e.timestamp !== undefined
       ? toUtcTimestamp(e.timestamp)
@@ -89,7 +108,7 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
   if (time === null)
     return reject(
       'invalid_timestamp',
-      original,
+      text(),
       e.timestamp === undefined ? 'timestamp: missing' : 'timestamp: unparseable',
     );
 
@@ -107,24 +126,36 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
   const manifestKind: ObjectKind = isIndexMediaType(mediaType) ? 'index' : 'manifest';
   switch (e.action) {
     case 'pull':
-      if (kind === 'blob') [action, objectKind] = [head ? 'blob-head' : 'blob-pull', 'blob'];
-      else [action, objectKind] = [head ? 'manifest-head' : 'manifest-pull', manifestKind];
+      if (kind === 'blob') {
+        action = head ? 'blob-head' : 'blob-pull';
+        objectKind = 'blob';
+      } else {
+        action = head ? 'manifest-head' : 'manifest-pull';
+        objectKind = manifestKind;
+      }
       break;
     case 'push':
-      if (kind === 'blob') [action, objectKind] = ['blob-push', 'blob'];
-      else [action, objectKind] = ['manifest-push', manifestKind];
+      action = kind === 'blob' ? 'blob-push' : 'manifest-push';
+      objectKind = kind === 'blob' ? 'blob' : manifestKind;
       break;
     case 'mount':
-      [action, objectKind] = ['blob-mount', 'blob'];
+      action = 'blob-mount';
+      objectKind = 'blob';
       break;
     case 'delete':
-      if (tag !== undefined) [action, objectKind] = ['tag-delete', 'tag'];
-      else if (digest !== undefined)
-        [action, objectKind] = kind === 'blob' ? ['blob-delete', 'blob'] : ['manifest-delete', 'manifest'];
-      else [action, objectKind] = ['other', 'repository'];
+      if (tag !== undefined) {
+        action = 'tag-delete';
+        objectKind = 'tag';
+      } else if (digest !== undefined) {
+        action = kind === 'blob' ? 'blob-delete' : 'manifest-delete';
+        objectKind = kind === 'blob' ? 'blob' : 'manifest';
+      } else {
+        action = 'other';
+        objectKind = 'repository';
+      }
       break;
     default:
-      return reject('unsupported_event', original, `action: "${e.action.slice(0, 40)}" is not pull/push/mount/delete`);
+      return reject('unsupported_event', text(), `action: "${e.action.slice(0, 40)}" is not pull/push/mount/delete`);
   }
 
   const actorName = nonEmpty(e.actor?.name);
@@ -209,9 +240,7 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
     ev.url = {};
     if (url !== undefined) ev.url.full = url;
     if (reqHost !== undefined) {
-      const h = /^(.*?)(?::(\d{1,5}))?$/.exec(
-        reqHost.startsWith('[') ? reqHost.slice(1).replace(/\](?=:|$)/, '') : reqHost,
-      );
+      const h = HOST_PORT_RE.exec(reqHost.startsWith('[') ? reqHost.slice(1).replace(BRACKET_END_RE, '') : reqHost);
       if (h?.[1]) ev.url.domain = h[1];
       if (h?.[2] !== undefined) ev.url.port = Number(h[2]);
     }
@@ -226,6 +255,6 @@ export function normalizeNotificationEvent(input: unknown, original: string, ctx
   ev.service = { type: 'distribution' };
   if (node !== undefined) ev.service.node = { name: node };
   if (instanceId !== undefined) ev.service.ephemeral_id = instanceId;
-  applyContext(ev, original, ctx);
+  applyContext(ev, ctx.keepOriginal === true ? text() : '', ctx);
   return emit(ev);
 }

@@ -11,7 +11,7 @@ import { createDeliverer } from '../../../services/alerts/src/delivery.ts';
 import { createMemoryDeliveriesSink } from '../../../services/alerts/src/deliveries.ts';
 import { systemClock } from '../../../services/alerts/src/clock.ts';
 import { startChatServer, type ChatServer } from '../../helpers/chat-servers.ts';
-import { finding, notificationOf, resolvedOf, T0 } from './fixtures.ts';
+import { finding, notificationOf, resolvedOf, T0 } from '../../unit/alerts/fixtures.ts';
 
 const http = createHttpClient({ timeoutMs: 5000 });
 after(() => http.close());

@@ -11,7 +11,7 @@ import { createDeliverer } from '../../../services/alerts/src/delivery.ts';
 import { createMemoryDeliveriesSink } from '../../../services/alerts/src/deliveries.ts';
 import { systemClock } from '../../../services/alerts/src/clock.ts';
 import { startChatServer } from '../../helpers/chat-servers.ts';
-import { finding, notificationOf } from './fixtures.ts';
+import { finding, notificationOf } from '../../unit/alerts/fixtures.ts';
 
 interface Smtp {
   port: number;

@@ -12,7 +12,7 @@ import { createDeliverer } from '../../../services/alerts/src/delivery.ts';
 import { createMemoryDeliveriesSink } from '../../../services/alerts/src/deliveries.ts';
 import { createFakeClock, type FakeClock } from '../../../services/alerts/src/clock.ts';
 import { startChatServer } from '../../helpers/chat-servers.ts';
-import { finding, notificationOf } from './fixtures.ts';
+import { finding, notificationOf } from '../../unit/alerts/fixtures.ts';
 
 /** C26 input: the scripted 429 (status line, Retry-After header and body) from the case file. */
 function c26Response(): { status: number; headers: Record<string, string>; body: string } {

@@ -1,0 +1,190 @@
+/**
+ * Parity: the same recorded input through the embedded mode (in-process bus, no Elasticsearch)
+ * and through the full mode (real Kafka: raw topics → ingest indexer with a real Elasticsearch →
+ * regwatch.events → detector → regwatch.findings) yields the same set of findings (ids, rules,
+ * entities, windows). Needs Kafka on KAFKA_BROKERS (127.0.0.1:9092) and ES on ES_URL
+ * (http://127.0.0.1:9200): `bash infra/up.sh`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Client } from '@elastic/elasticsearch';
+import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
+import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
+import { applyElasticsearchAssets } from '../../../shared/src/es/assets.ts';
+import { createEsClient, waitForElasticsearch } from '../../../shared/src/es/client.ts';
+import { silentLogger } from '../../../shared/src/logger.ts';
+import { findingSchema, type Finding } from '../../../shared/src/model/finding.ts';
+import { TOPICS } from '../../../shared/src/topics.ts';
+import type { BulkResponseItem } from '../../../services/ingest/src/bulk.ts';
+import { createIndexer } from '../../../services/ingest/src/indexer.ts';
+import { createIngestMetrics } from '../../../services/ingest/src/metrics.ts';
+import { sharedNormalizer } from '../../../services/ingest/src/normalizer.ts';
+import { parseDetectionConfig } from '../../../services/detector/src/config.ts';
+import { loadEmbeddedConfig } from '../../../services/embedded/src/config.ts';
+import { startDetectorStage } from '../../../services/embedded/src/detector-stage.ts';
+import type { RawKind } from '../../../services/embedded/src/inputs.ts';
+import { startEmbedded } from '../../../services/embedded/src/pipeline.ts';
+import { findingKey, loadRecordedInput, type RecordedInput } from './recorded.ts';
+import { randomBytes } from 'node:crypto';
+import { stringify as toYaml } from 'yaml';
+import { DEMO_DETECTION_CONFIG } from '../../../shared/src/demo/scenario.ts';
+
+const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const esUrl = process.env['ES_URL'] ?? 'http://127.0.0.1:9200';
+const unique = (p: string): string => `${p}_${process.pid}_${randomBytes(4).toString('hex')}`.toLowerCase();
+const PARTITIONS = 3;
+
+/**
+ * Publishes the recorded messages to their raw topics in input order: consecutive messages of one
+ * topic go in one call (at most 200), as a receiver under load would publish them.
+ */
+async function publishAll(publisher: Publisher, input: RecordedInput, topicOf: (k: RawKind) => string): Promise<void> {
+  let run: OutgoingMessage[] = [];
+  let kind: RawKind | null = null;
+  const flush = async (): Promise<void> => {
+    if (kind && run.length) await publisher.publish(topicOf(kind), run);
+    run = [];
+  };
+  for (const m of input.messages) {
+    if (m.kind !== kind || run.length >= 200) {
+      await flush();
+      kind = m.kind;
+    }
+    run.push(m.message);
+  }
+  await flush();
+}
+
+/** Waits until `done()` holds and the findings count stayed the same for `quietMs`. */
+async function settle(done: () => boolean, count: () => number, what: string, timeoutMs = 120_000, quietMs = 4000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last = -1;
+  let since = Date.now();
+  while (Date.now() < end) {
+    const c = count();
+    if (c !== last) {
+      last = c;
+      since = Date.now();
+    }
+    if (done() && Date.now() - since >= quietMs) return;
+    await sleep(200);
+  }
+  throw new Error(`${what}: pipeline did not settle in ${timeoutMs} ms`);
+}
+
+async function runEmbedded(input: RecordedInput): Promise<Map<string, Finding>> {
+  const dir = mkdtempSync(join(tmpdir(), 'regwatch-parity-'));
+  const findings = new Map<string, Finding>();
+  // The demo's detection settings (a crawl floor for a registry without history), in both modes.
+  writeFileSync(join(dir, 'detection.yml'), toYaml(DEMO_DETECTION_CONFIG));
+  const config = loadEmbeddedConfig({ port: 0, dataDir: join(dir, 'data'), partitions: PARTITIONS, findings: join(dir, 'findings.ndjson'), detectionConfig: join(dir, 'detection.yml') }, {});
+  const e = await startEmbedded(config, {
+    logger: silentLogger(),
+    onFinding: (f) => findings.set(f.id, f),
+  });
+  try {
+    await publishAll(e.publisher, input, (k) => TOPICS[k]);
+    await settle(
+      () => e.normalize.totals.consumed >= input.messages.length && e.detector.stats().events >= e.normalize.totals.events,
+      () => findings.size,
+      'embedded',
+    );
+  } finally {
+    await e.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return findings;
+}
+
+async function runFull(input: RecordedInput): Promise<Map<string, Finding>> {
+  const id = unique('parity');
+  const prefix = `${id}.`;
+  const t = (name: string): string => `${prefix}${name}`;
+  const topics = {
+    notifications: t(TOPICS.notifications),
+    logs: t(TOPICS.logs),
+    harborWebhooks: t(TOPICS.harborWebhooks),
+    events: t(TOPICS.events),
+    dlq: t(TOPICS.dlq),
+    storage: t(TOPICS.storage),
+    findings: t(TOPICS.findings),
+  };
+  const namespace = id.replace(/[^a-z0-9_]/g, '_');
+  const logger = silentLogger();
+  const bus = createKafkaBus({ brokers, clientId: 'regwatch-parity', logger, heartbeatIntervalMs: 1000, sessionTimeoutMs: 10_000 });
+  const es: Client = createEsClient({ nodes: [esUrl], tlsRejectUnauthorized: true, requestTimeoutMs: 30_000, maxRetries: 0 });
+  const findings = new Map<string, Finding>();
+  const stops: (() => Promise<unknown>)[] = [];
+  try {
+    await waitForElasticsearch(es, { timeoutMs: 60_000 });
+    await applyElasticsearchAssets(es, { namespace, logger });
+    await bus.ensureTopics(Object.values(topics), PARTITIONS);
+    const publisher = bus.publisher();
+    stops.push(() => publisher.close());
+    // What the findings topic holds, read like any consumer would.
+    const reader = await bus.subscribe({ groupId: `${id}-reader`, topics: [topics.findings], fromBeginning: true }, async (batch) => {
+      for (const m of batch) {
+        const f = findingSchema.parse(JSON.parse(m.value.toString('utf8')));
+        findings.set(f.id, f);
+      }
+    });
+    stops.push(() => reader.close());
+    const detector = await startDetectorStage({ bus, config: parseDetectionConfig(DEMO_DETECTION_CONFIG), logger, topics: { events: topics.events, findings: topics.findings }, groupId: `${id}-detector` });
+    stops.push(() => detector.stop());
+    const indexer = createIndexer({
+      bus,
+      publisher,
+      bulk: async (operations) => {
+        const res = await es.bulk({ operations: operations as never[], refresh: false });
+        return { items: res.items as unknown as BulkResponseItem[] };
+      },
+      normalizer: sharedNormalizer,
+      topics,
+      indices: { namespace, findings: `regwatch-findings-${namespace}`, storage: `regwatch-storage-${namespace}` },
+      groupId: `${id}-ingest`,
+      options: { itemRetries: 5, retryBaseMs: 200, retryMaxMs: 2000, correlationSize: 50_000 },
+      logger,
+      metrics: createIngestMetrics({ defaultMetrics: false }),
+    });
+    await indexer.start();
+    stops.push(() => indexer.stop());
+    await publishAll(publisher, input, (k) => topics[k]);
+    await settle(
+      // The indexer also consumes regwatch.findings (to index them), so count only raw messages.
+      () => indexer.totals.consumed >= input.messages.length && detector.stats().events >= indexer.totals.published,
+      () => findings.size,
+      'full',
+    );
+    await es.indices.refresh({ index: `logs-oci_registry.*-${namespace}`, ignore_unavailable: true, allow_no_indices: true });
+    const stored = await es.count({ index: `logs-oci_registry.*-${namespace}`, ignore_unavailable: true, allow_no_indices: true });
+    assert.ok(stored.count > 1000, `full mode indexed the events in Elasticsearch (${stored.count})`);
+  } finally {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    await bus.close();
+    await es.indices.deleteDataStream({ name: `logs-oci_registry.*-${namespace}` }).catch(() => undefined);
+    await es.indices.delete({ index: `regwatch-*-${namespace}*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
+    await es.close();
+  }
+  return findings;
+}
+
+describe('parity: embedded mode vs full mode (real Kafka + Elasticsearch)', () => {
+  test('the same recorded input yields the same findings (ids, rules, entities, windows)', { timeout: 300_000 }, async () => {
+    const input = loadRecordedInput();
+    assert.ok(input.messages.length > 1500, `recorded input has ${input.messages.length} messages`);
+    const embedded = await runEmbedded(input);
+    const full = await runFull(input);
+    const a = [...embedded.values()].map(findingKey).sort();
+    const b = [...full.values()].map(findingKey).sort();
+    // The recorded session holds a crawl and a brute force: both modes must have caught them.
+    const rules = new Set([...embedded.values()].map((f) => f.rule));
+    assert.ok(rules.has('auth.bruteforce_ip'), `embedded findings: ${[...rules].join(', ')}`);
+    assert.ok(rules.has('repo.crawl'), `embedded findings: ${[...rules].join(', ')}`);
+    assert.ok(a.length >= 3, `embedded produced ${a.length} findings`);
+    assert.deepEqual(b, a);
+  });
+});
