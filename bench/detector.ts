@@ -3,7 +3,8 @@
  * active identity, with targets (≥ 500 000 events/s, ≤ 2 KB per identity).
  *
  * - Throughput: pre-built DetectorEvents (mix of manifest/blob pulls, HEADs, pushes, tags-list,
- *   login failures) for many identities over several hours of event time, run through the full
+ *   login failures) for many identities over several hours of event time, in client sessions of
+ *   1–6 consecutive requests of one identity (a pull is a manifest GET plus its layers), run through the full
  *   engine with every rule enabled (hour closes, baselines, first-seen sets included). Baseline in
  *   the same run: the minimum any per-identity detector does — a Map lookup and two counter
  *   increments per event — and the ratio engine/baseline.
@@ -30,8 +31,14 @@ function rng(seed: number): () => number {
 function makeEvents(n: number, identities: number, start: number, spanMs: number, seed = 1): DetectorEvent[] {
   const r = rng(seed);
   const out: DetectorEvent[] = new Array(n);
+  let who = 0;
+  let left = 0;
   for (let i = 0; i < n; i++) {
-    const who = Math.floor(r() * identities);
+    // Sessions: a client's requests come in runs (one image pull = manifest + its layers).
+    if (left-- <= 0) {
+      who = Math.floor(r() * identities);
+      left = Math.floor(r() * 6);
+    }
     const u = r();
     const action = u < 0.55 ? 'manifest-pull' : u < 0.85 ? 'blob-pull' : u < 0.93 ? 'manifest-head' : u < 0.96 ? 'manifest-push' : u < 0.98 ? 'tags-list' : 'login-failure';
     const repo = `team-${who % 20}/svc-${Math.floor(r() * 8)}`;

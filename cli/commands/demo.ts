@@ -6,7 +6,12 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import { startLocalRegistry, type LocalRegistry } from '../../shared/src/demo/registry.ts';
-import { DEMO_DETECTION_CONFIG, generateDemoUsers, runDemoScenario, type DemoUsers } from '../../shared/src/demo/scenario.ts';
+import {
+  DEMO_DETECTION_CONFIG,
+  generateDemoUsers,
+  runDemoScenario,
+  type DemoUsers,
+} from '../../shared/src/demo/scenario.ts';
 import { shipLogs, type LogShipper } from '../../shared/src/demo/ship-logs.ts';
 import type { Credentials } from '../../shared/src/demo/skopeo.ts';
 import { AppError } from '../../shared/src/errors.ts';
@@ -19,20 +24,26 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function parseUser(s: string): Credentials {
   const i = s.indexOf(':');
-  if (i <= 0 || i === s.length - 1) throw new AppError('CONFIG_INVALID', `--user must be name:password, got "${s.slice(0, Math.max(0, i)) || s}:…"`);
+  if (i <= 0 || i === s.length - 1)
+    throw new AppError('CONFIG_INVALID', `--user must be name:password, got "${s.slice(0, Math.max(0, i)) || s}:…"`);
   return { user: s.slice(0, i), password: s.slice(i + 1) };
 }
 
 /** Maps `--user` values onto the demo's roles: owner A, owner B, reader, crawler (last). */
 export function usersFromFlags(values: readonly string[]): DemoUsers {
   const u = values.map(parseUser);
-  if (u.length < 2) throw new AppError('CONFIG_INVALID', 'with --registry give at least two --user name:password (team A owner, team B owner[, reader][, crawler])');
+  if (u.length < 2)
+    throw new AppError(
+      'CONFIG_INVALID',
+      'with --registry give at least two --user name:password (team A owner, team B owner[, reader][, crawler])',
+    );
   return { alice: u[0]!, bob: u[1]!, carol: u[2] ?? u[0]!, mallory: u[3] ?? u[u.length - 1]! };
 }
 
 function parseDuration(v: unknown): number {
   const n = Number(v ?? 180);
-  if (!Number.isFinite(n) || n < 5 || n > 3600) throw new AppError('CONFIG_INVALID', `--duration must be seconds between 5 and 3600, got "${String(v)}"`);
+  if (!Number.isFinite(n) || n < 5 || n > 3600)
+    throw new AppError('CONFIG_INVALID', `--duration must be seconds between 5 and 3600, got "${String(v)}"`);
   return n * 1000;
 }
 
@@ -47,11 +58,20 @@ function parseDuration(v: unknown): number {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('drive a real registry with skopeo (normal traffic, a crawl, a brute force) and watch findings and alerts arrive')
+    .description(
+      'drive a real registry with skopeo (normal traffic, a crawl, a brute force) and watch findings and alerts arrive',
+    )
     .option('--duration <seconds>', 'total traffic time (default 180; tests use ~20)')
     .option('--registry <host:port>', 'drive this registry (e.g. the compose one) instead of starting docker-registry')
-    .option('--user <name:password>', 'registry user for --registry, repeatable: team A owner, team B owner, reader, crawler', collect)
-    .option('--receiver <url>', 'send the local registry\'s notifications and logs to this regwatch receiver instead of an in-process pipeline')
+    .option(
+      '--user <name:password>',
+      'registry user for --registry, repeatable: team A owner, team B owner, reader, crawler',
+      collect,
+    )
+    .option(
+      '--receiver <url>',
+      "send the local registry's notifications and logs to this regwatch receiver instead of an in-process pipeline",
+    )
     .option('--token <token>', 'bearer token of --receiver')
     .option('--repos <n>', 'repositories per team (default 16)')
     .option('--data-dir <dir>', 'state directory of the in-process pipeline (default: a new temporary directory)')
@@ -59,18 +79,29 @@ export function register(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const durationMs = parseDuration(opts['duration']);
       const repos = opts['repos'] === undefined ? 16 : Number(opts['repos']);
-      if (!Number.isInteger(repos) || repos < 1 || repos > 500) throw new AppError('CONFIG_INVALID', `--repos must be an integer 1..500, got "${String(opts['repos'])}"`);
+      if (!Number.isInteger(repos) || repos < 1 || repos > 500)
+        throw new AppError('CONFIG_INVALID', `--repos must be an integer 1..500, got "${String(opts['repos'])}"`);
       const waitMs = Number(opts['wait'] ?? 60) * 1000;
       if (!Number.isFinite(waitMs) || waitMs < 0) throw new AppError('CONFIG_INVALID', `--wait must be seconds ≥ 0`);
-      const external = typeof opts['registry'] === 'string' ? opts['registry'].replace(/^https?:\/\//, '').replace(/\/+$/, '') : undefined;
+      const external =
+        typeof opts['registry'] === 'string'
+          ? opts['registry'].replace(/^https?:\/\//, '').replace(/\/+$/, '')
+          : undefined;
       const receiverUrl = typeof opts['receiver'] === 'string' ? opts['receiver'] : undefined;
       const token = typeof opts['token'] === 'string' ? opts['token'] : undefined;
-      if (external && receiverUrl) throw new AppError('CONFIG_INVALID', '--registry and --receiver exclude each other (an external registry already notifies its own receiver)');
+      if (external && receiverUrl)
+        throw new AppError(
+          'CONFIG_INVALID',
+          '--registry and --receiver exclude each other (an external registry already notifies its own receiver)',
+        );
       const users = external ? usersFromFlags((opts['user'] as string[] | undefined) ?? []) : generateDemoUsers();
 
       const out = process.stderr;
       const say = (s: string): void => void out.write(`${s}\n`);
-      const log = createLogger('regwatch-demo', { level: 'warn', destination: pino.destination({ dest: 2, sync: false }) });
+      const log = createLogger('regwatch-demo', {
+        level: 'warn',
+        destination: pino.destination({ dest: 2, sync: false }),
+      });
       const root = mkdtempSync(join(tmpdir(), 'regwatch-demo-'));
       const abort = new AbortController();
       const onSignal = (): void => abort.abort();
@@ -88,7 +119,9 @@ export function register(program: Command): void {
         if (external) {
           host = external;
           say(`  registry   ${host} (external; its notifications and logs go to the regwatch it is configured for)`);
-          say('  look at    the findings in Kibana (Security overview dashboard) and the alert in your channel (Mailpit in compose)');
+          say(
+            '  look at    the findings in Kibana (Security overview dashboard) and the alert in your channel (Mailpit in compose)',
+          );
         } else {
           const regDir = join(root, 'registry');
           mkdirSync(regDir, { recursive: true });
@@ -102,12 +135,24 @@ export function register(program: Command): void {
             const dataDir = typeof opts['dataDir'] === 'string' ? opts['dataDir'] : join(root, 'data');
             const detectionFile = join(root, 'detection.yml');
             writeFileSync(detectionFile, toYaml(DEMO_DETECTION_CONFIG));
-            const config = loadEmbeddedConfig({ port: 0, tokens: [notifyToken], dataDir, follow: [logFile], detectionConfig: detectionFile, logLevel: 'warn' }, {});
+            const config = loadEmbeddedConfig(
+              {
+                port: 0,
+                tokens: [notifyToken],
+                dataDir,
+                follow: [logFile],
+                detectionConfig: detectionFile,
+                logLevel: 'warn',
+              },
+              {},
+            );
             embedded = await startEmbedded(config, {
               logger: log,
               onFinding: (f) => {
                 findings.push(f);
-                say(`  >> finding  ${f.severity.toUpperCase()} ${f.rule} ${f.entity.type}:${f.entity.id} — ${f.message}`);
+                say(
+                  `  >> finding  ${f.severity.toUpperCase()} ${f.rule} ${f.entity.type}:${f.entity.id} — ${f.message}`,
+                );
               },
               onDelivery: (r) => {
                 if (r.oci_registry.alert.final && r.oci_registry.alert.result === 'ok') alertsOk++;
@@ -117,8 +162,17 @@ export function register(program: Command): void {
             say(`  pipeline   in-process (regwatch run): receiver ${embedded.url}, data ${embedded.layout.root}`);
             say(`             findings → stdout (NDJSON); alerts → console on stderr (after a 10 s group wait)`);
           }
-          registry = await startLocalRegistry({ workDir: regDir, users: Object.values(users), notifications: { url: notifyUrl, token: notifyToken }, logger: log });
-          say(`  registry   ${registry.url} (docker-registry, htpasswd users ${Object.values(users).map((u) => u.user).join(', ')}; JSON log ${registry.logFile})`);
+          registry = await startLocalRegistry({
+            workDir: regDir,
+            users: Object.values(users),
+            notifications: { url: notifyUrl, token: notifyToken },
+            logger: log,
+          });
+          say(
+            `  registry   ${registry.url} (docker-registry, htpasswd users ${Object.values(users)
+              .map((u) => u.user)
+              .join(', ')}; JSON log ${registry.logFile})`,
+          );
           say(`             notifications → ${notifyUrl} (bearer token)`);
           if (receiverUrl) {
             shipper = await shipLogs({ file: logFile, receiverUrl, ...(token ? { token } : {}), logger: log });
@@ -148,12 +202,18 @@ export function register(program: Command): void {
           // Every finding is its own alert group (group_by rule, entity): wait for one notification per group.
           const groups = (): number => new Set(findings.map((f) => `${f.rule}|${f.entity.type}:${f.entity.id}`)).size;
           const wanted = (): boolean =>
-            findings.some((f) => f.rule.startsWith('auth.')) && findings.some((f) => f.rule === 'repo.crawl' || f.rule.startsWith('pull.')) && alertsOk >= groups();
+            findings.some((f) => f.rule.startsWith('auth.')) &&
+            findings.some((f) => f.rule === 'repo.crawl' || f.rule.startsWith('pull.')) &&
+            alertsOk >= groups();
           while (Date.now() < until && !wanted() && !abort.signal.aborted) await new Promise((r) => setTimeout(r, 250));
           const byRule = new Map<string, number>();
           for (const f of findings) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
-          say(`\nresult: ${findings.length} finding(s) ${[...byRule].map(([r, n]) => `${r}×${n}`).join(', ') || '(none)'}; ${alertsOk} alert notification(s) delivered`);
-          say(`look at: the NDJSON findings on stdout, the [FIRING] alerts above, delivery records in ${embedded.layout.deliveries}`);
+          say(
+            `\nresult: ${findings.length} finding(s) ${[...byRule].map(([r, n]) => `${r}×${n}`).join(', ') || '(none)'}; ${alertsOk} alert notification(s) delivered`,
+          );
+          say(
+            `look at: the NDJSON findings on stdout, the [FIRING] alerts above, delivery records in ${embedded.layout.deliveries}`,
+          );
           if (!wanted()) say('not everything expected arrived in time (try a longer --wait).');
         } else if (!embedded) {
           say('done: check the receiver side for findings and the alert.');

@@ -5,6 +5,7 @@ import { register as collectStorage } from './collect-storage.ts';
 import { register as report } from './report.ts';
 import { register as baseline } from './baseline.ts';
 import { register as analyze } from './analyze.ts';
+import { register as replay } from './replay.ts';
 import { register as normalize } from './normalize.ts';
 import { register as alerts } from './alerts.ts';
 import { register as silence } from './silence.ts';
@@ -21,6 +22,7 @@ export const commands: RegisterCommand[] = [
   report,
   baseline,
   analyze,
+  replay,
   normalize,
   alerts,
   silence,

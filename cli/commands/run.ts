@@ -11,15 +11,21 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 export function startBanner(config: EmbeddedConfig, e: Embedded): string {
   const lines = ['regwatch run: embedded pipeline started (receiver → normalize → detect → alert, in-process bus)'];
   if (e.url) {
-    lines.push(`  receiver   ${e.url}  (POST /v1/notifications, /v1/logs, /v1/harbor, /v1/storage; GET /healthz /readyz /metrics)`);
-    lines.push(`             auth: ${config.tokens.length > 0 ? `bearer token (${config.tokens.length} configured)` : 'none (loopback only)'}`);
+    lines.push(
+      `  receiver   ${e.url}  (POST /v1/notifications, /v1/logs, /v1/harbor, /v1/storage; GET /healthz /readyz /metrics)`,
+    );
+    lines.push(
+      `             auth: ${config.tokens.length > 0 ? `bearer token (${config.tokens.length} configured)` : 'none (loopback only)'}`,
+    );
     lines.push(`             registry config: notifications.endpoints[].url = ${e.url}/v1/notifications`);
   } else lines.push('  receiver   off');
   for (const f of config.follow) lines.push(`  following  ${f}`);
   for (const f of config.input) lines.push(`  read once  ${f}`);
   lines.push(`  data       ${e.layout.root}  (bus ${e.layout.bus}, alert state ${e.layout.alerts})`);
   lines.push(`  findings   ${config.findings ?? 'stdout (NDJSON)'}`);
-  lines.push(`  alerts     ${config.alertsConfig ?? 'console channel on stderr (default)'}; delivery records ${e.layout.deliveries}`);
+  lines.push(
+    `  alerts     ${config.alertsConfig ?? 'console channel on stderr (default)'}; delivery records ${e.layout.deliveries}`,
+  );
   lines.push('  stop with Ctrl-C (SIGINT) or SIGTERM: inputs stop, in-flight work finishes, state is saved.');
   return `${lines.join('\n')}\n`;
 }
@@ -34,7 +40,9 @@ export function startBanner(config: EmbeddedConfig, e: Embedded): string {
 export function register(program: Command): void {
   program
     .command('run')
-    .description('run the whole pipeline in one process (embedded default): receiver, normalize, detect, alert; findings as NDJSON')
+    .description(
+      'run the whole pipeline in one process (embedded default): receiver, normalize, detect, alert; findings as NDJSON',
+    )
     .option('--host <addr>', 'receiver listen address [REGWATCH_HOST] (default 127.0.0.1)')
     .option('--port <n>', 'receiver listen port, 0 = any free [REGWATCH_PORT] (default 8080)')
     .option('--token <token>', 'accepted bearer token, repeatable [REGWATCH_TOKENS, comma list]', collect)
@@ -43,7 +51,10 @@ export function register(program: Command): void {
     .option('--follow <file>', 'registry log file to tail (rotation handled), repeatable [REGWATCH_FOLLOW]', collect)
     .option('--input <file>', 'recorded input file to read once at start, repeatable [REGWATCH_INPUT]', collect)
     .option('--findings <file>', 'append findings NDJSON to this file instead of stdout [REGWATCH_FINDINGS]')
-    .option('--alerts-config <file>', 'alerts configuration (YAML/JSON) [REGWATCH_ALERTS_CONFIG] (default: console on stderr)')
+    .option(
+      '--alerts-config <file>',
+      'alerts configuration (YAML/JSON) [REGWATCH_ALERTS_CONFIG] (default: console on stderr)',
+    )
     .option('--detection-config <file>', 'detection configuration (YAML/JSON) [REGWATCH_DETECTION_CONFIG]')
     .option('--partitions <n>', 'partitions of the in-process topics [REGWATCH_PARTITIONS] (default 3)')
     .option('--log-level <level>', 'pino log level, logs go to stderr [REGWATCH_LOG_LEVEL] (default info)')
@@ -65,8 +76,11 @@ export function register(program: Command): void {
         },
         process.env,
       );
-      const log: Logger = createLogger('regwatch-run', { level: config.logLevel, destination: pino.destination({ dest: 2, sync: false }) });
-      let embedded: Embedded | null = null;
+      const log: Logger = createLogger('regwatch-run', {
+        level: config.logLevel,
+        destination: pino.destination({ dest: 2, sync: false }),
+      });
+      let embedded: Embedded;
       let signal: string | null = null;
       let wake: (() => void) | null = null;
       const onSignal = (s: string): void => {
@@ -80,12 +94,16 @@ export function register(program: Command): void {
         embedded = await startEmbedded(config, { logger: log, env: process.env });
       } catch (err) {
         log.flush();
-        throw err instanceof AppError ? err : new AppError('EMBEDDED_START_FAILED', (err as Error).message, { cause: err });
+        throw err instanceof AppError
+          ? err
+          : new AppError('EMBEDDED_START_FAILED', (err as Error).message, { cause: err });
       }
       process.stderr.write(startBanner(config, embedded));
       log.info({ url: embedded.url, dataDir: embedded.layout.root }, 'regwatch run started');
       if (!signal) await new Promise<void>((resolve) => (wake = resolve));
-      process.stderr.write(`regwatch run: ${signal}: shutting down (inputs → normalize → detector → alerts → outputs)\n`);
+      process.stderr.write(
+        `regwatch run: ${signal}: shutting down (inputs → normalize → detector → alerts → outputs)\n`,
+      );
       const timer = setTimeout(() => {
         process.stderr.write(`regwatch run: shutdown did not finish within ${config.shutdownTimeoutMs} ms; exiting\n`);
         process.exit(1);

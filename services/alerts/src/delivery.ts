@@ -164,12 +164,26 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     };
   }
 
+  // Records are buffered and written in the background (one bulk request per flush), so a slow
+  // Elasticsearch never holds a destination's queue; `deliver` awaits the flush before returning.
+  let buffer: DeliveryRecord[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  function flushRecords(): Promise<void> {
+    flushing = flushing.then(async () => {
+      if (buffer.length === 0) return;
+      const batch = buffer;
+      buffer = [];
+      try {
+        await deps.sink.record(batch);
+      } catch (err) {
+        logger.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message }, records: batch.length }, 'could not store delivery records');
+      }
+    });
+    return flushing;
+  }
   async function store(records: DeliveryRecord[]): Promise<void> {
-    try {
-      await deps.sink.record(records);
-    } catch (err) {
-      logger.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'could not store delivery records');
-    }
+    buffer.push(...records);
+    void flushRecords();
   }
 
   async function sendOne(n: Notification, receiver: ReceiverConfig, index: number): Promise<ChannelResult> {
@@ -274,9 +288,14 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
           return r;
         }),
       );
+      await flushRecords();
       return results.filter((r): r is ChannelResult => r !== undefined);
     },
-    deliverTo,
+    async deliverTo(name, n, exclude) {
+      const r = await deliverTo(name, n, exclude);
+      await flushRecords();
+      return r;
+    },
     preview(n) {
       const receiver = receivers.get(n.receiver);
       if (!receiver) return [];

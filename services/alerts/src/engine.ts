@@ -35,7 +35,7 @@ export interface Engine {
    * Also takes over notifications whose claim lease expired (crashed instance).
    * @returns the number of notifications started.
    */
-  tick(): Promise<number>;
+  tick(options?: { readonly search?: boolean }): Promise<number>;
   /** Resolves when every delivery started so far finished. */
   idle(): Promise<void>;
 }
@@ -56,6 +56,13 @@ export function createEngine(deps: EngineDeps): Engine {
   const inFlight = new Map<string, Promise<void>>();
   /** Due times of groups this instance wrote: found without waiting for a store search (ES refresh). */
   const hints = new Map<string, number>();
+
+  let silenceCache: { at: number; list: Silence[] } | undefined;
+  /** Silences, re-read at most once a second (a new silence takes effect within 1 s). */
+  async function cachedSilences(now: number): Promise<Silence[]> {
+    if (!silenceCache || now - silenceCache.at >= 1000 || now < silenceCache.at) silenceCache = { at: now, list: await store.listSilences() };
+    return silenceCache.list;
+  }
 
   const dueAtOf = (g: GroupState): number => (g.pending ? g.pending.claimedAt + config.delivery.lease : g.nextFlushAt);
   const throttleKey = (labels: Labels): string => `throttle:${shortHash(labelsText(pickLabels(labels, config.throttle.key)))}`;
@@ -94,7 +101,11 @@ export function createEngine(deps: EngineDeps): Engine {
     const key = g.key;
     const run = (async () => {
       try {
+        const channelCount = config.receivers.find((r) => r.name === pending.notification.receiver)?.channels.length ?? 1;
         await deps.deliverer.deliver(pending.notification, pending.done, async (index) => {
+          // Per-channel progress matters only when a receiver has several channels (crash recovery
+          // must not resend the ones already done); with one channel the final update says it all.
+          if (channelCount <= 1) return;
           await updateGroup(key, (cur) => {
             if (!cur?.pending || cur.pending.notification.key !== pending.notification.key) return undefined;
             return { ...cur, pending: { ...cur.pending, done: [...cur.pending.done, index] } };
@@ -139,34 +150,33 @@ export function createEngine(deps: EngineDeps): Engine {
       );
     },
 
-    async tick() {
+    async tick(options = {}) {
       const now = clock.now();
-      const due = new Set(await store.dueGroups(now, 1000));
+      // The store search finds groups written by other instances (or before a restart); groups this
+      // instance wrote are found through `hints` without waiting for a search to see them.
+      const due = new Set(options.search === false ? [] : await store.dueGroups(now, 1000));
       for (const [k, at] of hints) if (at <= now) due.add(k);
       if (due.size === 0) return 0;
-      let silences: Silence[] | undefined;
-      let sources: InhibitSource[] | undefined;
-      let started = 0;
-      for (const key of due) {
-        if (inFlight.has(key)) continue;
+      const sil = await cachedSilences(now);
+      const src: InhibitSource[] = config.inhibit_rules.length > 0 ? await store.firingAlerts() : [];
+      const one = async (key: string): Promise<number> => {
+        if (inFlight.has(key)) return 0;
         hints.delete(key);
         const cur = await store.getGroup(key);
-        if (!cur) continue;
+        if (!cur) return 0;
         const g = cur.value;
         if (g.pending) {
           // Taken over only when the claimant's lease expired (it crashed or hung).
-          if (g.pending.claimedAt + config.delivery.lease > now) continue;
+          if (g.pending.claimedAt + config.delivery.lease > now) return 0;
           const next: GroupState = { ...g, pending: { ...g.pending, owner: deps.instanceId, claimedAt: now } };
           if (await store.putGroup(next, dueAtOf(next), cur.version)) {
             logger.warn({ group: key, notification: g.pending.notification.key, previousOwner: g.pending.owner }, 'taking over an unfinished delivery');
             startDelivery(next);
-            started++;
+            return 1;
           }
-          continue;
+          return 0;
         }
         const route = routes.get(g.routeId) ?? root;
-        silences ??= await store.listSilences();
-        if (config.inhibit_rules.length > 0) sources ??= await store.firingAlerts();
         const throttleStates = new Map<string, ThrottleState | undefined>();
         if (config.throttle.realert > 0)
           for (const e of Object.values(g.alerts))
@@ -174,8 +184,6 @@ export function createEngine(deps: EngineDeps): Engine {
               const tk = throttleKey(e.labels);
               if (!throttleStates.has(tk)) throttleStates.set(tk, await store.getThrottle(tk));
             }
-        const sil = silences;
-        const src = sources ?? [];
         const res = flushGroup(
           g,
           route,
@@ -190,11 +198,12 @@ export function createEngine(deps: EngineDeps): Engine {
           if (res.group === undefined) await store.deleteGroup(key, cur.version);
           else if (res.group !== g && (await store.putGroup(res.group, dueAtOf(res.group), cur.version))) hints.set(key, dueAtOf(res.group));
           else if (res.group === g) hints.set(key, dueAtOf(g));
-          continue;
+          return 0;
         }
         const claimed: GroupState = { ...(res.group ?? g), pending: { notification: res.notification, owner: deps.instanceId, claimedAt: now, done: [] } };
-        if (!(await store.putGroup(claimed, dueAtOf(claimed), cur.version))) continue; // another instance claimed it
+        if (!(await store.putGroup(claimed, dueAtOf(claimed), cur.version))) return 0; // another instance claimed it
         hints.set(key, dueAtOf(claimed));
+        logger.debug({ group: key, notification: res.notification.key, firing: res.notification.firing.length, resolved: res.notification.resolved.length }, 'notification claimed');
         const seenThrottle = new Set<string>();
         for (const e of res.newlyNotified) {
           const tk = throttleKey(e.labels);
@@ -204,8 +213,15 @@ export function createEngine(deps: EngineDeps): Engine {
           if (st) await store.putThrottle(tk, st);
         }
         startDelivery(claimed);
-        started++;
-      }
+        return 1;
+      };
+      // Groups are independent: flush up to 8 at a time (store round trips overlap).
+      const keys = [...due];
+      let started = 0;
+      const worker = async (): Promise<void> => {
+        for (let k = keys.shift(); k !== undefined; k = keys.shift()) started += await one(k);
+      };
+      await Promise.all(Array.from({ length: Math.min(8, keys.length) }, worker));
       return started;
     },
 

@@ -82,8 +82,9 @@ export function createAlerts(deps: AlertsDeps): Alerts {
   let ticking: Promise<unknown> = Promise.resolve();
   let stopped = false;
 
-  const tick = (): Promise<unknown> => {
-    ticking = ticking.then(() => engine.tick()).catch((err: unknown) => log.error({ err }, 'flush failed; retrying on the next tick'));
+  /** Serialized ticks. `search: false` (after a batch) looks only at groups this instance just wrote. */
+  const tick = (search = true): Promise<unknown> => {
+    ticking = ticking.then(() => engine.tick({ search })).catch((err: unknown) => log.error({ err }, 'flush failed; retrying on the next tick'));
     return ticking;
   };
 
@@ -110,7 +111,9 @@ export function createAlerts(deps: AlertsDeps): Alerts {
         }
         if (findings.length > 0) {
           await engine.ingest(findings);
-          await tick();
+          log.debug({ partition: batch[0]?.partition, findings: findings.length }, 'findings stored');
+          // State is stored: the batch can be committed; the flush runs without holding the consumer.
+          void tick(false);
         }
       });
       loop = (async () => {

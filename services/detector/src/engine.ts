@@ -3,6 +3,7 @@ import type { DetectorEvent } from './event.ts';
 import { clientFamily, networkOf } from './event.ts';
 import type { Detection } from './findings.ts';
 import { HashSet32 } from './hash-set.ts';
+import { markSeen } from './state/seen.ts';
 import type { ActiveRule } from './rules/types.ts';
 import { EVENT_ACTIONS } from '../../../shared/src/model/registry-event.ts';
 import { assertTimeZone } from './time.ts';
@@ -12,6 +13,7 @@ import type { DetectionSettings, EngineView } from './state/view.ts';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const POP_SIZE = 2048;
+const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
 const NOISE_ACTIONS = new Set(['ping', 'auth-challenge']);
 const PULL_ACTIONS = new Set(['manifest-pull', 'blob-pull']);
 
@@ -20,6 +22,23 @@ export interface EngineStats {
   duplicates: number;
   lateEvents: number;
   detections: number;
+  /** Events dropped as the second source of an already counted request (`http.request.id`). */
+  joined: number;
+}
+
+/** One identity's activity in one hour, as aggregated outside the engine (Elasticsearch). */
+export interface HourAggregate {
+  identity: string;
+  kind?: IdentityState['kind'];
+  /** Image pulls (count). */
+  pulls: number;
+  /** Blob bytes downloaded. */
+  bytes: number;
+  /** Distinct repositories pulled from. */
+  repos: number;
+  /** All events. */
+  events: number;
+  topRepositories?: [string, number][];
 }
 
 /** Serializable engine state (JSON). `meta` is the caller's (e.g. committed offsets). */
@@ -35,9 +54,8 @@ export interface EngineSnapshot {
     activeDays: number;
     lastActiveDay: number;
     profile: ProfileSnapshot;
-    namespaces: string;
-    networks: string;
-    clients: string;
+    seen: string;
+    seenCounts: [number, number, number];
     reposMax: number;
     reposLevel: number;
     buckets: (Omit<HourBucket, 'repoCounts' | 'early'> & { repoCounts: [string, number][]; early: [string, number][] })[];
@@ -79,7 +97,9 @@ function quantile(xs: readonly number[], q: number): number | undefined {
  * The streaming detector core: consumes DetectorEvents in (approximate) event-time order and
  * returns Detections. Pure and synchronous — no I/O, no clock: time is the event-time watermark
  * (newest event time − allowed lateness). Responsibilities:
- * - duplicate suppression by `event.id` (bounded memory of recent ids, kept in snapshots);
+ * - duplicate suppression by `event.id` (bounded memory of recent ids, kept in snapshots), and
+ *   one count per HTTP request when its notification and its log line both arrive (same
+ *   `http.request.id`, different dataset; the first one counts);
  * - per identity, hour buckets in event time; an hour closes when the watermark passes its end,
  *   then rules judge it and the identity's seasonal profile learns it (zero-filling idle hours);
  * - events for an hour that already closed go to a *late bucket* of their own hour: judged alone,
@@ -89,7 +109,7 @@ function quantile(xs: readonly number[], q: number): number | undefined {
  */
 export class DetectorEngine implements EngineView {
   readonly settings: DetectionSettings;
-  readonly stats: EngineStats = { events: 0, duplicates: 0, lateEvents: 0, detections: 0 };
+  readonly stats: EngineStats = { events: 0, duplicates: 0, lateEvents: 0, detections: 0, joined: 0 };
   private readonly rules: readonly ActiveRule[];
   /** Rules with an observe hook, per event.action (built once: the hot-path pre-filter). */
   private readonly observers = new Map<string, ActiveRule[]>();
@@ -103,6 +123,10 @@ export class DetectorEngine implements EngineView {
   private readonly recentIds = new Set<string>();
   private readonly recentRing: (string | undefined)[];
   private recentPos = 0;
+  /** Recent `http.request.id` → dataset, to count a request once across notification and log. */
+  private readonly recentRequests = new Map<string, string>();
+  private readonly requestRing: (string | undefined)[];
+  private requestPos = 0;
   private readonly recentCapacity: number;
   private readonly ciRe: RegExp;
   private readonly zoneRes: { re: RegExp; zone: string }[];
@@ -124,6 +148,7 @@ export class DetectorEngine implements EngineView {
     }
     this.recentCapacity = options.recentIds ?? 50_000;
     this.recentRing = new Array<string | undefined>(this.recentCapacity);
+    this.requestRing = new Array<string | undefined>(this.recentCapacity);
     this.ciRe = new RegExp(settings.ciPattern);
     assertTimeZone(settings.defaultZone);
     this.zoneRes = settings.zoneGroups.map((g) => {
@@ -188,31 +213,52 @@ export class DetectorEngine implements EngineView {
   }
 
   /** Processes one event; returns the detections it (and the hours it closed) produced. */
-  process(ev: DetectorEvent): Detection[] {
+  process(ev: DetectorEvent): readonly Detection[] {
     if (this.recentIds.has(ev.id)) {
       this.stats.duplicates++;
-      return [];
+      return NO_DETECTIONS;
     }
     this.rememberId(ev.id);
+    if (ev.requestId !== undefined) {
+      // The same HTTP request seen from another source (notification vs log line): count once.
+      const ds = this.recentRequests.get(ev.requestId);
+      if (ds !== undefined && ds !== ev.dataset) {
+        this.stats.joined++;
+        return NO_DETECTIONS;
+      }
+      if (ds === undefined) {
+        const old = this.requestRing[this.requestPos];
+        if (old !== undefined) this.recentRequests.delete(old);
+        this.requestRing[this.requestPos] = ev.requestId;
+        this.recentRequests.set(ev.requestId, ev.dataset);
+        this.requestPos = (this.requestPos + 1) % this.recentCapacity;
+      }
+    }
     this.stats.events++;
-    const out: Detection[] = [];
+    let out: Detection[] | undefined;
     if (ev.ts > this.maxTs) {
+      const boundary = Math.floor((ev.ts - this.settings.allowedLatenessMs) / HOUR);
       this.maxTs = ev.ts;
-      this.closeUpTo(ev.ts - this.settings.allowedLatenessMs, out);
+      if (boundary > this.nextHour || this.lateBuckets.size) {
+        out = [];
+        this.closeUpTo(ev.ts - this.settings.allowedLatenessMs, out);
+      }
     }
     const st = this.identityFor(ev);
     const hour = Math.floor(ev.ts / HOUR);
     if (!NOISE_ACTIONS.has(ev.action)) this.count(ev, st, hour);
-    this.countRegistry(ev, hour);
+    if (ev.status !== undefined) this.countRegistry(ev, hour);
     const now = this.maxTs;
     const observers = this.observers.get(ev.action);
     if (observers) {
-      for (const r of observers) {
+      for (let i = 0; i < observers.length; i++) {
+        const r = observers[i]!;
         const d = r.rule.observe!(ev, st, this, r.params, now);
-        if (d.length) out.push(...d);
+        if (d.length) (out ??= []).push(...d);
       }
     }
     this.learnEvent(ev, st);
+    if (!out || out.length === 0) return NO_DETECTIONS;
     this.stats.detections += out.length;
     return out;
   }
@@ -247,29 +293,32 @@ export class DetectorEngine implements EngineView {
     let st = this.identities.get(ev.identity);
     if (!st) {
       const zone = this.zoneRes.find((z) => z.re.test(ev.identity))?.zone ?? this.settings.defaultZone;
-      st = {
-        id: ev.identity,
-        kind: ev.actorKind,
-        zone,
-        firstSeen: ev.ts,
-        lastSeen: -Infinity,
-        activeDays: 0,
-        lastActiveDay: -1,
-        profile: new IdentityProfile(),
-        namespaces: new HashSet32(4),
-        networks: new HashSet32(4),
-        clients: new HashSet32(4),
-        reposMax: 0,
-        reposLevel: 0,
-        lastNamespace: undefined,
-        lastIp: undefined,
-        lastUserAgent: undefined,
-        buckets: [],
-      };
+      st = this.newIdentity(ev.identity, ev.actorKind, zone, ev.ts);
       this.identities.set(ev.identity, st);
     }
     if (ev.ts < st.firstSeen) st.firstSeen = ev.ts;
     return st;
+  }
+
+  private newIdentity(id: string, kind: IdentityState['kind'], zone: string, firstSeen: number): IdentityState {
+    return {
+      id,
+      kind,
+      zone,
+      firstSeen,
+      lastSeen: -Infinity,
+      activeDays: 0,
+      lastActiveDay: -1,
+      profile: new IdentityProfile(),
+      seen: new HashSet32(8),
+      seenCounts: [0, 0, 0],
+      reposMax: 0,
+      reposLevel: 0,
+      lastNamespace: undefined,
+      lastIp: undefined,
+      lastUserAgent: undefined,
+      buckets: [],
+    };
   }
 
   private newBucket(hour: number, late: boolean): HourBucket {
@@ -288,7 +337,8 @@ export class DetectorEngine implements EngineView {
       }
       bucket = lb.bucket;
     } else {
-      bucket = st.buckets.find((b) => b.hour === hour);
+      const last = st.buckets[st.buckets.length - 1];
+      bucket = last !== undefined && last.hour === hour ? last : st.buckets.find((b) => b.hour === hour);
       if (!bucket) {
         bucket = this.newBucket(hour, false);
         st.buckets.push(bucket);
@@ -346,15 +396,15 @@ export class DetectorEngine implements EngineView {
     if (ev.actorKind !== 'anonymous') st.kind = ev.actorKind;
     // Fast path: most events repeat the identity's previous namespace, IP and client.
     if (ev.namespace && !ev.head && ev.namespace !== st.lastNamespace) {
-      st.namespaces.add(ev.namespace);
+      markSeen(st, 'namespace', ev.namespace);
       st.lastNamespace = ev.namespace;
     }
     if (ev.ip && ev.ip !== st.lastIp) {
-      st.networks.add(networkOf(ev.ip));
+      markSeen(st, 'network', networkOf(ev.ip));
       st.lastIp = ev.ip;
     }
     if (ev.userAgent && ev.userAgent !== st.lastUserAgent) {
-      st.clients.add(clientFamily(ev.userAgent).family);
+      markSeen(st, 'client', clientFamily(ev.userAgent).family);
       st.lastUserAgent = ev.userAgent;
     }
   }
@@ -406,8 +456,14 @@ export class DetectorEngine implements EngineView {
       this.registryHours.delete(hour);
       for (const r of this.rules) if (r.rule.closeRegistryHour) out.push(...r.rule.closeRegistryHour(rh, this, r.params, now));
     }
+    this.learnHour(hour, items);
+    if (hour % 24 === 0) this.sweep(now);
+  }
+
+  /** Teaches the closed hour to the identities' profiles and the population reservoirs. */
+  private learnHour(hour: number, items: readonly { bucket: HourBucket; identity: IdentityState }[]): void {
     for (const { bucket, identity } of items) {
-      identity.profile.closeHour(hour, [bucket.pulls, bucket.bytes, bucket.events], identity.zone);
+      identity.profile.closeHour(hour, [bucket.pulls, bucket.bytes], identity.zone, bucket.events > 0);
       if (bucket.repos > 0) {
         identity.reposMax = Math.max(identity.reposMax, bucket.repos);
         identity.reposLevel = identity.reposLevel === 0 ? bucket.repos : identity.reposLevel * 0.9 + bucket.repos * 0.1;
@@ -420,7 +476,46 @@ export class DetectorEngine implements EngineView {
       identity.buckets = identity.buckets.filter((b) => b !== bucket);
     }
     this.popCache = {};
-    if (hour % 24 === 0) this.sweep(now);
+  }
+
+  /**
+   * Feeds one hour of per-identity aggregates (e.g. from an Elasticsearch composite aggregation)
+   * instead of events: backfills baselines from history (`judge` false) or evaluates the hour
+   * with every hourly rule (`judge` true) and then learns it. Hours must come in ascending order.
+   * @returns the detections of the hour (none when `judge` is false).
+   */
+  ingestHour(hour: number, rows: readonly HourAggregate[], judge: boolean): Detection[] {
+    const items: { bucket: HourBucket; identity: IdentityState }[] = [];
+    const t = hour * HOUR;
+    for (const r of rows) {
+      let st = this.identities.get(r.identity);
+      if (!st) {
+        const zone = this.zoneRes.find((z) => z.re.test(r.identity))?.zone ?? this.settings.defaultZone;
+        st = this.newIdentity(r.identity, r.kind ?? (r.identity.startsWith('ip:') ? 'anonymous' : 'user'), zone, t);
+        this.identities.set(r.identity, st);
+      }
+      if (t < st.firstSeen) st.firstSeen = t;
+      if (t + HOUR - 1 > st.lastSeen) st.lastSeen = t + HOUR - 1;
+      const day = Math.floor(t / DAY);
+      if (r.events > 0 && day > st.lastActiveDay) {
+        st.lastActiveDay = day;
+        st.activeDays++;
+      }
+      const bucket = this.newBucket(hour, false);
+      bucket.pulls = r.pulls;
+      bucket.bytes = r.bytes;
+      bucket.events = r.events;
+      bucket.repos = r.repos;
+      for (const [name, c] of r.topRepositories ?? []) bucket.repoCounts.set(name, c);
+      items.push({ bucket, identity: st });
+    }
+    if (t + HOUR > this.maxTs) this.maxTs = t + HOUR;
+    const out: Detection[] = [];
+    if (judge && items.length) for (const r of this.rules) if (r.rule.closeHour) out.push(...r.rule.closeHour(items, this, r.params, this.maxTs));
+    this.learnHour(hour, items);
+    if (this.nextHour <= hour) this.nextHour = hour + 1;
+    this.stats.detections += out.length;
+    return out;
   }
 
   private pushPop(metric: 'pulls' | 'bytes' | 'repos', v: number): void {
@@ -458,9 +553,8 @@ export class DetectorEngine implements EngineView {
         activeDays: s.activeDays,
         lastActiveDay: s.lastActiveDay,
         profile: s.profile.snapshot(),
-        namespaces: setToB64(s.namespaces),
-        networks: setToB64(s.networks),
-        clients: setToB64(s.clients),
+        seen: setToB64(s.seen),
+        seenCounts: s.seenCounts,
         reposMax: s.reposMax,
         reposLevel: s.reposLevel,
         buckets: s.buckets.map((b) => ({ ...b, repoCounts: [...b.repoCounts], early: b.early ? [...b.early] : [] })),
@@ -491,9 +585,8 @@ export class DetectorEngine implements EngineView {
         activeDays: i.activeDays,
         lastActiveDay: i.lastActiveDay,
         profile: new IdentityProfile(i.profile),
-        namespaces: setFromB64(i.namespaces),
-        networks: setFromB64(i.networks),
-        clients: setFromB64(i.clients),
+        seen: setFromB64(i.seen),
+        seenCounts: [...i.seenCounts],
         reposMax: i.reposMax,
         reposLevel: i.reposLevel,
         lastNamespace: undefined,

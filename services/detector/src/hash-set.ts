@@ -1,6 +1,6 @@
-/** FNV-1a 32-bit hash of a string (never 0: 0 marks an empty slot). */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
+/** FNV-1a 32-bit hash of a string, optionally seeded (never 0: 0 marks an empty slot). */
+export function hash32(s: string, seed = 0): number {
+  let h = (0x811c9dc5 ^ Math.imul(seed, 0x9e3779b1)) >>> 0;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
@@ -12,6 +12,7 @@ export function hash32(s: string): number {
 /**
  * A compact set of strings stored as 32-bit hashes (open addressing, linear probing): 4 bytes per
  * slot, load ≤ 0.7, for first-seen checks (identity → repository/network/client). A hash
+ * `seed` separates kinds of values sharing one set (namespaces, networks, clients). A hash
  * collision makes a new value look already seen (probability ~ n/2³² per lookup): a missed
  * first-seen, never a false alarm.
  */
@@ -29,14 +30,14 @@ export class HashSet32 {
   }
 
   /** Adds `s`; returns true when it was not present before. */
-  add(s: string): boolean {
-    const h = hash32(s);
+  add(s: string, seed = 0): boolean {
+    const h = hash32(s, seed);
     if ((this.count + 1) / this.table.length > 0.7) this.grow();
     return this.insert(h);
   }
 
-  has(s: string): boolean {
-    const h = hash32(s);
+  has(s: string, seed = 0): boolean {
+    const h = hash32(s, seed);
     const t = this.table;
     const mask = t.length - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {

@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import { loadConfig } from '../../../shared/src/config.ts';
 
-const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
-  (Array.isArray(v) ? v : v.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean),
-);
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 const optionalPath = z
   .string()
   .optional()
@@ -18,31 +16,69 @@ const optionalPath = z
  */
 export const embeddedConfigSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1').describe('Receiver listen address (loopback by default; a non-loopback address needs a token)'),
-    port: z.coerce.number().int().min(0).max(65_535).default(8080).describe('Receiver listen port (0 = any free port, printed at start)'),
-    tokens: list.default([]).describe('Accepted bearer tokens for the receiver, comma list (secret); none = open receiver, loopback only'),
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Receiver listen address (loopback by default; a non-loopback address needs a token)'),
+    port: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65_535)
+      .default(8080)
+      .describe('Receiver listen port (0 = any free port, printed at start)'),
+    tokens: list
+      .default([])
+      .describe('Accepted bearer tokens for the receiver, comma list (secret); none = open receiver, loopback only'),
     receiver: z
       .enum(['on', 'off'])
       .default('on')
       .describe('Run the HTTP receiver (off: only --follow/--input feed the pipeline)'),
-    dataDir: z.string().min(1).default('.data').describe('Data directory: bus logs and offsets, detector state, alert state, follow positions'),
+    dataDir: z
+      .string()
+      .min(1)
+      .default('.data')
+      .describe('Data directory: bus logs and offsets, detector state, alert state, follow positions'),
     follow: list.default([]).describe('Registry log files to tail (rotation handled), comma list / repeatable flag'),
-    input: list.default([]).describe('Recorded input files read once at start (registry logs, notification envelopes, Harbor webhooks)'),
+    input: list
+      .default([])
+      .describe('Recorded input files read once at start (registry logs, notification envelopes, Harbor webhooks)'),
     findings: optionalPath.describe('NDJSON file findings are appended to (default: stdout)'),
-    alertsConfig: optionalPath.describe('Alerts configuration file (YAML/JSON, Alertmanager-style); default: console channel on stderr'),
-    detectionConfig: optionalPath.describe('Detection configuration file (YAML/JSON: settings + rules.params/disabled); default: built-in'),
+    alertsConfig: optionalPath.describe(
+      'Alerts configuration file (YAML/JSON, Alertmanager-style); default: console channel on stderr',
+    ),
+    detectionConfig: optionalPath.describe(
+      'Detection configuration file (YAML/JSON: settings + rules.params/disabled); default: built-in',
+    ),
     partitions: z.coerce.number().int().min(1).max(64).default(3).describe('Partitions of the in-process topics'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level (logs go to stderr as JSON)'),
-    shutdownTimeoutMs: z.coerce.number().int().positive().default(20_000).describe('Max time for the graceful shutdown sequence'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('pino log level (logs go to stderr as JSON)'),
+    shutdownTimeoutMs: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(20_000)
+      .describe('Max time for the graceful shutdown sequence'),
   })
   .strict()
   .superRefine((c, ctx) => {
     const loopback = c.host === '127.0.0.1' || c.host === '::1' || c.host === 'localhost';
     if (c.receiver === 'on' && !loopback && c.tokens.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['tokens'], message: `a bearer token is required to listen on the non-loopback address ${c.host}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokens'],
+        message: `a bearer token is required to listen on the non-loopback address ${c.host}`,
+      });
     }
     if (c.receiver === 'off' && c.follow.length === 0 && c.input.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['receiver'], message: 'with the receiver off, give --follow or --input (nothing would feed the pipeline)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['receiver'],
+        message: 'with the receiver off, give --follow or --input (nothing would feed the pipeline)',
+      });
     }
   });
 
@@ -71,7 +107,10 @@ export const EMBEDDED_ENV: Readonly<Record<keyof EmbeddedConfigInput, string>> =
  * and validates the result.
  * @throws AppError CONFIG_INVALID listing every problem, each named by its setting.
  */
-export function loadEmbeddedConfig(flags: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): EmbeddedConfig {
+export function loadEmbeddedConfig(
+  flags: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string | undefined>>,
+): EmbeddedConfig {
   const merged: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(EMBEDDED_ENV)) {
     const v = env[name];

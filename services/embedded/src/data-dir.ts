@@ -52,9 +52,21 @@ function pidAlive(pid: number): boolean {
  */
 export function prepareDataDir(layout: DataDirLayout): () => void {
   try {
-    for (const d of [layout.root, layout.bus, layout.detector, layout.alerts, layout.inputs, join(layout.root, 'output')]) mkdirSync(d, { recursive: true });
+    for (const d of [
+      layout.root,
+      layout.bus,
+      layout.detector,
+      layout.alerts,
+      layout.inputs,
+      join(layout.root, 'output'),
+    ])
+      mkdirSync(d, { recursive: true });
   } catch (err) {
-    throw new AppError('EMBEDDED_START_FAILED', `cannot create data directory ${layout.root}: ${(err as Error).message}`, { cause: err });
+    throw new AppError(
+      'EMBEDDED_START_FAILED',
+      `cannot create data directory ${layout.root}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -69,13 +81,21 @@ export function prepareDataDir(layout: DataDirLayout): () => void {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new AppError('EMBEDDED_START_FAILED', `cannot lock data directory ${layout.root}: ${(err as Error).message}`, { cause: err });
+        throw new AppError(
+          'EMBEDDED_START_FAILED',
+          `cannot lock data directory ${layout.root}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       const holder = Number(readFileSync(layout.lock, 'utf8').trim());
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
-        throw new AppError('EMBEDDED_START_FAILED', `data directory ${layout.root} is in use by process ${holder} (another regwatch run?); use another --data-dir`, {
-          context: { holder },
-        });
+        throw new AppError(
+          'EMBEDDED_START_FAILED',
+          `data directory ${layout.root} is in use by process ${holder} (another regwatch run?); use another --data-dir`,
+          {
+            context: { holder },
+          },
+        );
       }
       rmSync(layout.lock, { force: true }); // stale lock of a crashed process
     }

@@ -17,7 +17,11 @@ export function createFileDeliveriesSink(path: string, onRecord?: (r: DeliveryRe
       try {
         await appendFile(path, text);
       } catch (err) {
-        throw new AppError('OUTPUT_UNWRITABLE', `cannot append delivery records to ${path}: ${(err as Error).message}`, { retriable: true, cause: err });
+        throw new AppError(
+          'OUTPUT_UNWRITABLE',
+          `cannot append delivery records to ${path}: ${(err as Error).message}`,
+          { retriable: true, cause: err },
+        );
       }
       if (onRecord) for (const r of records) onRecord(r);
     },

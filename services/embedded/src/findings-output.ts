@@ -7,7 +7,8 @@ import type { Logger } from '../../../shared/src/logger.ts';
 import { findingSchema, type Finding } from '../../../shared/src/model/finding.ts';
 
 /** Where findings go: NDJSON appended to a file, or written to a stream (stdout). */
-export type FindingsTarget = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stream'; readonly stream: Writable };
+export type FindingsTarget =
+  { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stream'; readonly stream: Writable };
 
 export interface FindingsOutputDeps {
   readonly bus: MessageBus;
@@ -37,7 +38,9 @@ const MAX_REMEMBERED = 100_000;
 
 function writeStream(stream: Writable, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    stream.write(text, (err) => (err ? reject(new AppError('OUTPUT_UNWRITABLE', `findings output: ${err.message}`, { cause: err })) : resolve()));
+    stream.write(text, (err) =>
+      err ? reject(new AppError('OUTPUT_UNWRITABLE', `findings output: ${err.message}`, { cause: err })) : resolve(),
+    );
   });
 }
 
@@ -55,7 +58,8 @@ export function createFindingsOutput(deps: FindingsOutputDeps): FindingsOutput {
   const seen = new Map<string, string>();
   if (deps.stateFile && existsSync(deps.stateFile)) {
     try {
-      for (const [k, v] of Object.entries(JSON.parse(readFileSync(deps.stateFile, 'utf8')) as Record<string, string>)) seen.set(k, v);
+      for (const [k, v] of Object.entries(JSON.parse(readFileSync(deps.stateFile, 'utf8')) as Record<string, string>))
+        seen.set(k, v);
     } catch (err) {
       log.warn({ err, file: deps.stateFile }, 'findings output state unreadable; starting empty');
     }
@@ -85,7 +89,10 @@ export function createFindingsOutput(deps: FindingsOutputDeps): FindingsOutput {
         continue;
       }
       if (!parsed.success) {
-        log.error({ issues: parsed.error.issues.slice(0, 5), offset: m.offset }, 'finding does not match the contract; skipped');
+        log.error(
+          { issues: parsed.error.issues.slice(0, 5), offset: m.offset },
+          'finding does not match the contract; skipped',
+        );
         continue;
       }
       const f = parsed.data;
@@ -102,7 +109,11 @@ export function createFindingsOutput(deps: FindingsOutputDeps): FindingsOutput {
         await appendFile(deps.target.path, text);
       } catch (err) {
         for (const f of out) seen.delete(f.id);
-        throw new AppError('OUTPUT_UNWRITABLE', `cannot append findings to ${deps.target.path}: ${(err as Error).message}`, { retriable: true, cause: err });
+        throw new AppError(
+          'OUTPUT_UNWRITABLE',
+          `cannot append findings to ${deps.target.path}: ${(err as Error).message}`,
+          { retriable: true, cause: err },
+        );
       }
     } else {
       await writeStream(deps.target.stream, text);
@@ -116,7 +127,10 @@ export function createFindingsOutput(deps: FindingsOutputDeps): FindingsOutput {
     handleBatch,
     written: () => written,
     async start() {
-      subscription = await deps.bus.subscribe({ groupId: deps.groupId ?? 'findings-output', topics: [deps.topic], fromBeginning: true }, handleBatch);
+      subscription = await deps.bus.subscribe(
+        { groupId: deps.groupId ?? 'findings-output', topics: [deps.topic], fromBeginning: true },
+        handleBatch,
+      );
     },
     async stop() {
       await subscription?.close();

@@ -1,4 +1,14 @@
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,16 +52,32 @@ export function classifyRaw(text: string): RawKind {
   if (!o || typeof o !== 'object' || Array.isArray(o)) return 'logs';
   const x = o as Record<string, unknown>;
   if (Array.isArray(x['events'])) return 'notifications';
-  if ((typeof x['type'] === 'string' && typeof x['event_data'] === 'object') || typeof x['specversion'] === 'string') return 'harborWebhooks';
+  if ((typeof x['type'] === 'string' && typeof x['event_data'] === 'object') || typeof x['specversion'] === 'string')
+    return 'harborWebhooks';
   return 'logs';
 }
 
-/** A raw bus message as the receiver would have made it (same headers), for `route`. */
-export function rawMessage(kind: RawKind, value: string | Buffer, route: string, receivedAt: Date): OutgoingMessage {
+/**
+ * A raw bus message as the receiver would have made it (same headers), for `route`. `key` names
+ * the stream the line belongs to (e.g. `file:/var/log/registry.log`): all lines of one stream land
+ * in one partition in order, so the log normalizer sees the lines of one request (the htpasswd
+ * failure line and its 401 warning, lines split at 16 KiB) together. Null = any partition.
+ */
+export function rawMessage(
+  kind: RawKind,
+  value: string | Buffer,
+  route: string,
+  receivedAt: Date,
+  key: string | null = null,
+): OutgoingMessage {
   return {
-    key: null,
+    key,
     value,
-    headers: { [RAW_HEADERS.contentType]: MEDIA[kind], [RAW_HEADERS.receivedAt]: receivedAt.toISOString(), [RAW_HEADERS.route]: route },
+    headers: {
+      [RAW_HEADERS.contentType]: MEDIA[kind],
+      [RAW_HEADERS.receivedAt]: receivedAt.toISOString(),
+      [RAW_HEADERS.route]: route,
+    },
   };
 }
 
@@ -60,8 +86,16 @@ export function rawMessage(kind: RawKind, value: string | Buffer, route: string,
  * line is a lone `{` or `[` (a pretty-printed JSON document, e.g. a saved webhook), which is one
  * message (a top-level array becomes one message per element).
  */
-export function recordedMessages(text: string, route: string, receivedAt: Date): { kind: RawKind; message: OutgoingMessage }[] {
-  const first = text.split('\n').find((l) => l.trim() !== '')?.trim();
+export function recordedMessages(
+  text: string,
+  route: string,
+  receivedAt: Date,
+  key: string | null = null,
+): { kind: RawKind; message: OutgoingMessage }[] {
+  const first = text
+    .split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim();
   if (first === '{' || first === '[') {
     try {
       const doc = JSON.parse(text) as unknown;
@@ -69,7 +103,7 @@ export function recordedMessages(text: string, route: string, receivedAt: Date):
       return docs.map((d) => {
         const s = JSON.stringify(d);
         const kind = classifyRaw(s);
-        return { kind, message: rawMessage(kind, s, route, receivedAt) };
+        return { kind, message: rawMessage(kind, s, route, receivedAt, key) };
       });
     } catch {
       // not one JSON document after all: fall through to lines
@@ -80,19 +114,25 @@ export function recordedMessages(text: string, route: string, receivedAt: Date):
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
     const kind = classifyRaw(line);
-    out.push({ kind, message: rawMessage(kind, line, route, receivedAt) });
+    out.push({ kind, message: rawMessage(kind, line, route, receivedAt, key) });
   }
   return out;
 }
 
 /**
  * One-shot read of a recorded input file (`--input`): every line (or the one JSON document) is
- * published to its raw topic in input order, in batches of `batchSize`.
+ * published to its raw topic in input order, in batches of `batchSize`, keyed `file:<abs path>`
+ * (one partition per file, order kept).
  * @returns messages published per raw kind.
  * @throws AppError INPUT_UNREADABLE when the file cannot be read; the publisher's error when the
  *   bus refuses (nothing is skipped silently).
  */
-export async function publishInputFile(path: string, publisher: Publisher, topics: RawTopics, options: { batchSize?: number; now?: () => Date } = {}): Promise<Record<RawKind, number>> {
+export async function publishInputFile(
+  path: string,
+  publisher: Publisher,
+  topics: RawTopics,
+  options: { batchSize?: number; now?: () => Date } = {},
+): Promise<Record<RawKind, number>> {
   const counts: Record<RawKind, number> = { notifications: 0, logs: 0, harborWebhooks: 0 };
   const now = options.now ?? (() => new Date());
   const size = options.batchSize ?? 500;
@@ -106,7 +146,10 @@ export async function publishInputFile(path: string, publisher: Publisher, topic
   } catch (err) {
     throw new AppError('INPUT_UNREADABLE', `cannot read input ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const firstLine = head.split('\n').find((l) => l.trim() !== '')?.trim();
+  const firstLine = head
+    .split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim();
   const flushAll = async (items: { kind: RawKind; message: OutgoingMessage }[]): Promise<void> => {
     // Keep input order per topic; topics are independent streams anyway.
     for (const kind of ['notifications', 'logs', 'harborWebhooks'] as const) {
@@ -116,8 +159,9 @@ export async function publishInputFile(path: string, publisher: Publisher, topic
       counts[kind] += msgs.length;
     }
   };
+  const key = `file:${resolve(path)}`;
   if (firstLine === '{' || firstLine === '[') {
-    await flushAll(recordedMessages(readFileSync(path, 'utf8'), 'input', now()));
+    await flushAll(recordedMessages(readFileSync(path, 'utf8'), 'input', now(), key));
     return counts;
   }
   const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
@@ -126,7 +170,7 @@ export async function publishInputFile(path: string, publisher: Publisher, topic
     for await (const line of rl) {
       if (line.trim() === '') continue;
       const kind = classifyRaw(line);
-      batch.push({ kind, message: rawMessage(kind, line, 'input', now()) });
+      batch.push({ kind, message: rawMessage(kind, line, 'input', now(), key) });
       if (batch.length >= size) {
         await flushAll(batch);
         batch = [];
@@ -157,7 +201,8 @@ export interface FollowInputs {
   stop(): Promise<void>;
 }
 
-const stateFileOf = (dir: string, path: string): string => join(dir, `follow-${createHash('sha256').update(resolve(path)).digest('hex').slice(0, 16)}.json`);
+const stateFileOf = (dir: string, path: string): string =>
+  join(dir, `follow-${createHash('sha256').update(resolve(path)).digest('hex').slice(0, 16)}.json`);
 
 /** Where to resume a followed file: the saved position if it is still the same, intact file. */
 export function resumePosition(path: string, saved: (FollowPosition & { path?: string }) | null): number {
@@ -190,7 +235,9 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
     const kind = classifyRaw(line);
     for (let attempt = 0; ; attempt++) {
       try {
-        await options.publisher.publish(options.topics[kind], [rawMessage(kind, line, 'follow', new Date())]);
+        await options.publisher.publish(options.topics[kind], [
+          rawMessage(kind, line, 'follow', new Date(), `file:${resolve(path)}`),
+        ]);
         options.onLine?.(path);
         return;
       } catch (err) {
@@ -218,7 +265,11 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
       }
     }
     const startPos = resumePosition(path, saved);
-    const h = await followFile(path, (line) => publishLine(path, line), { logger: log, pollMs: options.pollMs ?? 250, startPos });
+    const h = await followFile(path, (line) => publishLine(path, line), {
+      logger: log,
+      pollMs: options.pollMs ?? 250,
+      startPos,
+    });
     handles.set(path, h);
     log.info({ path, startPos }, 'following file');
   };

@@ -1,4 +1,11 @@
-import type { BatchHandler, BusMessage, MessageBus, OutgoingMessage, Publisher, Subscription } from '../../../shared/src/bus/types.ts';
+import type {
+  BatchHandler,
+  BusMessage,
+  MessageBus,
+  OutgoingMessage,
+  Publisher,
+  Subscription,
+} from '../../../shared/src/bus/types.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import { identityOf, type RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import type { NormalizeContext, NormalizeResult } from '../../../shared/src/normalize/types.ts';
@@ -81,7 +88,13 @@ export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
       if (r.kind === 'ignored') ignored++;
       else if (r.kind === 'rejected') {
         const own = r.original.length > 0;
-        rejects.push({ reason: r.reason, detail: r.detail, payload: own ? 'event' : 'raw', value: own ? r.original : src.value, source: src });
+        rejects.push({
+          reason: r.reason,
+          detail: r.detail,
+          payload: own ? 'event' : 'raw',
+          value: own ? r.original : src.value,
+          source: src,
+        });
       } else events.push({ event: r.event, source: src });
     };
     const lines: BusMessage[] = [];
@@ -95,10 +108,22 @@ export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
           const kind = msg.topic === topics.notifications ? 'notification' : 'harbor';
           for (const r of normalizer.payload(kind, msg.value, ctxOf(msg))) take(r, msg);
         } else {
-          rejects.push({ reason: 'unknown_topic', detail: `no handler for topic ${msg.topic}`, payload: 'raw', value: msg.value, source: msg });
+          rejects.push({
+            reason: 'unknown_topic',
+            detail: `no handler for topic ${msg.topic}`,
+            payload: 'raw',
+            value: msg.value,
+            source: msg,
+          });
         }
       } catch (err) {
-        rejects.push({ reason: 'normalizer_error', detail: (err as Error).message ?? String(err), payload: 'raw', value: msg.value, source: msg });
+        rejects.push({
+          reason: 'normalizer_error',
+          detail: (err as Error).message ?? String(err),
+          payload: 'raw',
+          value: msg.value,
+          source: msg,
+        });
       }
     }
     if (lines.length > 0) {
@@ -108,7 +133,14 @@ export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
         }
       } catch (err) {
         // A normalizer bug: keep every line for replay instead of looping on the batch.
-        for (const m of lines) rejects.push({ reason: 'normalizer_error', detail: (err as Error).message, payload: 'raw', value: m.value, source: m });
+        for (const m of lines)
+          rejects.push({
+            reason: 'normalizer_error',
+            detail: (err as Error).message,
+            payload: 'raw',
+            value: m.value,
+            source: m,
+          });
       }
     }
     // Notifications carry the actor; log lines of the same request get it (as the indexer does).

@@ -14,12 +14,13 @@ import { createAlerts, type Alerts } from '../../alerts/src/service.ts';
 import { createSqliteStore } from '../../alerts/src/store/sqlite.ts';
 import type { AlertStore } from '../../alerts/src/store/types.ts';
 import { parseDetectionConfig, type DetectionConfig } from '../../detector/src/config.ts';
+import { createDetector, type Detector } from '../../detector/src/service.ts';
+import { sqliteStore } from '../../detector/src/state/sqlite-store.ts';
 import { createIngestMetrics } from '../../ingest/src/metrics.ts';
 import { buildReceiver, type Receiver } from '../../ingest/src/receiver.ts';
 import type { EmbeddedConfig } from './config.ts';
 import { dataDirLayout, prepareDataDir, type DataDirLayout } from './data-dir.ts';
 import { createFileDeliveriesSink } from './deliveries-file.ts';
-import { startDetectorStage, type DetectorStage } from './detector-stage.ts';
 import { createFindingsOutput, type FindingsOutput } from './findings-output.ts';
 import { followInputs, publishInputFile, type FollowInputs } from './inputs.ts';
 import { createNormalizeStage, type NormalizeStage } from './normalize-stage.ts';
@@ -64,7 +65,7 @@ export interface Embedded {
   readonly bus: MessageBus;
   readonly publisher: Publisher;
   readonly normalize: NormalizeStage;
-  readonly detector: DetectorStage;
+  readonly detector: Detector;
   readonly output: FindingsOutput;
   /** Ordered, graceful shutdown (see `startEmbedded`). Idempotent. */
   stop(): Promise<void>;
@@ -79,7 +80,9 @@ async function loadDetection(path: string | undefined): Promise<DetectionConfig>
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new AppError('INPUT_UNREADABLE', `cannot read detection config ${path}: ${(err as Error).message}`, { cause: err });
+    throw new AppError('INPUT_UNREADABLE', `cannot read detection config ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   let raw: unknown;
   try {
@@ -91,8 +94,13 @@ async function loadDetection(path: string | undefined): Promise<DetectionConfig>
 }
 
 /** Alerts config for the embedded mode: the file, or EMBEDDED_ALERTS_CONFIG_TEXT. */
-export async function loadEmbeddedAlertsConfig(path: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<AlertsConfig> {
-  return path ? loadAlertsConfigFile(path, env) : parseAlertsConfig(EMBEDDED_ALERTS_CONFIG_TEXT, {}, 'embedded default alerts config');
+export async function loadEmbeddedAlertsConfig(
+  path: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<AlertsConfig> {
+  return path
+    ? loadAlertsConfigFile(path, env)
+    : parseAlertsConfig(EMBEDDED_ALERTS_CONFIG_TEXT, {}, 'embedded default alerts config');
 }
 
 /**
@@ -142,7 +150,9 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     const output: FindingsOutput = createFindingsOutput({
       bus,
       topic: TOPICS.findings,
-      target: config.findings ? { kind: 'file', path: config.findings } : { kind: 'stream', stream: deps.findingsStream ?? process.stdout },
+      target: config.findings
+        ? { kind: 'file', path: config.findings }
+        : { kind: 'stream', stream: deps.findingsStream ?? process.stdout },
       stateFile: layout.findingsSeen,
       logger: log,
       ...(deps.onFinding ? { onFinding: deps.onFinding } : {}),
@@ -162,7 +172,16 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     await alerts.start();
     stops.push({ name: 'alerts', fn: () => alerts.stop() });
 
-    const detector: DetectorStage = await startDetectorStage({ bus, config: detectionConfig, stateDir: layout.detector, logger: log, topics: { events: TOPICS.events, findings: TOPICS.findings } });
+    // The detector service itself, its state (engine snapshot + processed offsets) in SQLite.
+    const detector: Detector = createDetector({
+      bus,
+      store: sqliteStore(join(layout.detector, 'state.db')),
+      clock: () => clock.now(),
+      config: detectionConfig,
+      logger: log,
+      topics: { events: TOPICS.events, findings: TOPICS.findings },
+    });
+    await detector.start();
     stops.push({ name: 'detector', fn: () => detector.stop() });
 
     const normalize = createNormalizeStage({ bus, publisher, topics: TOPICS, logger: log });
@@ -173,11 +192,22 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     let url: string | null = null;
     let stopping = false;
     if (config.receiver === 'on') {
-      if (config.tokens.length === 0) log.warn({ host: config.host }, 'receiver has no bearer token: open to anyone who can reach it (loopback only); set --token for shared hosts');
+      if (config.tokens.length === 0)
+        log.warn(
+          { host: config.host },
+          'receiver has no bearer token: open to anyone who can reach it (loopback only); set --token for shared hosts',
+        );
       receiver = buildReceiver({
         publisher,
         topics: TOPICS,
-        config: { host: config.host, port: config.port, tokens: [...config.tokens], bodyLimitBytes: 4 * 1024 * 1024, rateLimit: null, retryAfterSeconds: 5 },
+        config: {
+          host: config.host,
+          port: config.port,
+          tokens: [...config.tokens],
+          bodyLimitBytes: 4 * 1024 * 1024,
+          rateLimit: null,
+          retryAfterSeconds: 5,
+        },
         logger: log,
         metrics: createIngestMetrics({ defaultMetrics: false }),
         ready: () => ({ ready: !stopping, checks: { bus: stopping ? 'stopping' : 'ok', mode: 'embedded' } }),
@@ -185,7 +215,11 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
       try {
         url = await receiver.listen({ host: config.host, port: config.port });
       } catch (err) {
-        throw new AppError('EMBEDDED_START_FAILED', `receiver cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, { cause: err });
+        throw new AppError(
+          'EMBEDDED_START_FAILED',
+          `receiver cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       const r = receiver;
       stops.push({
@@ -203,7 +237,13 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     }
     let follow: FollowInputs | null = null;
     if (config.follow.length > 0) {
-      follow = await followInputs({ paths: config.follow, publisher, topics: TOPICS, stateDir: layout.inputs, logger: log });
+      follow = await followInputs({
+        paths: config.follow,
+        publisher,
+        topics: TOPICS,
+        stateDir: layout.inputs,
+        logger: log,
+      });
       const f = follow;
       stops.push({ name: 'follow', fn: () => f.stop() });
     }

@@ -15,7 +15,7 @@ import type {
   Subscription,
 } from './types.ts';
 
-const { Kafka, logLevel, CompressionTypes } = kafkajs;
+const { Kafka, logLevel, CompressionTypes, Partitioners } = kafkajs;
 
 export interface KafkaBusOptions {
   /** `host:port` bootstrap brokers. */
@@ -81,6 +81,35 @@ function isGroupMembershipError(err: unknown): boolean {
   );
 }
 
+/** Upper bound of the payload bytes sent in one produce request (below the broker's default 1 MiB). */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+/** Approximate wire size of a message: key + value + headers + per-record overhead. */
+function sizeOf(m: OutgoingMessage): number {
+  let n = 64 + (m.key ? Buffer.byteLength(m.key) : 0) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length);
+  if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
+  return n;
+}
+
+/** Splits messages, in order, into chunks of at most `maxBytes` (a single larger message is its own chunk). */
+export function chunkBySize(messages: readonly OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const out: OutgoingMessage[][] = [];
+  let cur: OutgoingMessage[] = [];
+  let size = 0;
+  for (const m of messages) {
+    const s = sizeOf(m);
+    if (cur.length > 0 && size + s > maxBytes) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(m);
+    size += s;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
 class KafkaPublisher implements Publisher {
   readonly #producer: Producer;
   readonly #timeoutMs: number;
@@ -105,16 +134,20 @@ class KafkaPublisher implements Publisher {
       });
     }
     await this.#connected;
-    await this.#producer.send({
-      topic,
-      acks: -1,
-      compression: CompressionTypes.None,
-      messages: messages.map((m) => ({
-        key: m.key ?? null,
-        value: typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value,
-        ...(m.headers ? { headers: { ...m.headers } } : {}),
-      })),
-    });
+    // One produce request carries one record batch per partition, and the broker limits a batch
+    // to message.max.bytes (~1 MiB by default): send large publishes in sequential chunks.
+    for (const chunk of chunkBySize(messages, MAX_REQUEST_BYTES)) {
+      await this.#producer.send({
+        topic,
+        acks: -1,
+        compression: CompressionTypes.None,
+        messages: chunk.map((m) => ({
+          key: m.key ?? null,
+          value: typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value,
+          ...(m.headers ? { headers: { ...m.headers } } : {}),
+        })),
+      });
+    }
   }
 
   /**
@@ -228,6 +261,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
+      // Java-client compatible murmur2 partitioning of keys (kafkajs 2.x default, named explicitly).
+      createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 3 },
     });

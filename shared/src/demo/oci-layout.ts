@@ -57,7 +57,11 @@ export function tarOneFile(name: string, content: Buffer, mtimeSeconds: number):
  * @param dir created if missing.
  * @throws the fs error when `dir` cannot be written.
  */
-export async function buildOciLayout(dir: string, tag: string, options: { layerBytes?: number; fileName?: string } = {}): Promise<OciImageSummary> {
+export async function buildOciLayout(
+  dir: string,
+  tag: string,
+  options: { layerBytes?: number; fileName?: string } = {},
+): Promise<OciImageSummary> {
   const blobs = join(dir, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
   const put = async (b: Buffer): Promise<{ digest: string; size: number }> => {
@@ -66,7 +70,11 @@ export async function buildOciLayout(dir: string, tag: string, options: { layerB
     return { digest: `sha256:${hex}`, size: b.length };
   };
   const created = new Date();
-  const tar = tarOneFile(options.fileName ?? 'payload.bin', randomBytes(options.layerBytes ?? 4096), Math.floor(created.getTime() / 1000));
+  const tar = tarOneFile(
+    options.fileName ?? 'payload.bin',
+    randomBytes(options.layerBytes ?? 4096),
+    Math.floor(created.getTime() / 1000),
+  );
   const layer = await put(gzipSync(tar));
   const config = await put(
     Buffer.from(
@@ -96,7 +104,13 @@ export async function buildOciLayout(dir: string, tag: string, options: { layerB
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
     }),
   );
   return { dir, tag, manifestDigest: manifest.digest, layerBytes: layer.size };

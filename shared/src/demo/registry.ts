@@ -73,8 +73,14 @@ export async function htpasswdLines(users: readonly Credentials[]): Promise<stri
             const code = (err as NodeJS.ErrnoException).code;
             reject(
               code === 'ENOENT'
-                ? new AppError('DEMO_TOOL_MISSING', 'htpasswd is not installed (Debian: apt-get install apache2-utils)', { cause: err })
-                : new AppError('DEMO_TOOL_FAILED', `htpasswd failed for user ${u.user}: ${err.message}`, { cause: err }),
+                ? new AppError(
+                    'DEMO_TOOL_MISSING',
+                    'htpasswd is not installed (Debian: apt-get install apache2-utils)',
+                    { cause: err },
+                  )
+                : new AppError('DEMO_TOOL_FAILED', `htpasswd failed for user ${u.user}: ${err.message}`, {
+                    cause: err,
+                  }),
             );
             return;
           }
@@ -87,7 +93,12 @@ export async function htpasswdLines(users: readonly Credentials[]): Promise<stri
 }
 
 /** The registry configuration document (YAML-ready object). Exported for tests and docs. */
-export function registryConfig(o: { port: number; storageDir: string; htpasswdFile: string; notifications?: { url: string; token?: string } }): Record<string, unknown> {
+export function registryConfig(o: {
+  port: number;
+  storageDir: string;
+  htpasswdFile: string;
+  notifications?: { url: string; token?: string };
+}): Record<string, unknown> {
   const config: Record<string, unknown> = {
     version: 0.1,
     log: {
@@ -97,8 +108,16 @@ export function registryConfig(o: { port: number; storageDir: string; htpasswdFi
       // The access log (combined format) repeats each request; the app log already has it.
       accesslog: { disabled: true },
     },
-    storage: { filesystem: { rootdirectory: o.storageDir }, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' } },
-    http: { addr: `127.0.0.1:${o.port}`, secret: 'regwatch-demo-not-a-secret', headers: { 'X-Content-Type-Options': ['nosniff'] } },
+    storage: {
+      filesystem: { rootdirectory: o.storageDir },
+      delete: { enabled: true },
+      cache: { blobdescriptor: 'inmemory' },
+    },
+    http: {
+      addr: `127.0.0.1:${o.port}`,
+      secret: 'regwatch-demo-not-a-secret',
+      headers: { 'X-Content-Type-Options': ['nosniff'] },
+    },
     auth: { htpasswd: { realm: 'regwatch-demo', path: o.htpasswdFile } },
   };
   if (o.notifications) {
@@ -172,10 +191,15 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
     if (early) {
       const code = (early as NodeJS.ErrnoException).code;
       throw code === 'ENOENT'
-        ? new AppError('DEMO_TOOL_MISSING', `${bin} is not installed (Debian: apt-get install docker-registry)`, { cause: early })
+        ? new AppError('DEMO_TOOL_MISSING', `${bin} is not installed (Debian: apt-get install docker-registry)`, {
+            cause: early,
+          })
         : new AppError('REGISTRY_START_FAILED', `could not start ${bin}: ${early.message}`, { cause: early });
     }
-    if (child.exitCode !== null) throw new AppError('REGISTRY_START_FAILED', `${bin} exited with code ${child.exitCode}:\n${await tail()}`, { context: { port } });
+    if (child.exitCode !== null)
+      throw new AppError('REGISTRY_START_FAILED', `${bin} exited with code ${child.exitCode}:\n${await tail()}`, {
+        context: { port },
+      });
     try {
       const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
@@ -185,7 +209,10 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new AppError('REGISTRY_START_FAILED', `${bin} did not answer on ${url}/v2/ in time:\n${await tail()}`, { retriable: true, context: { port } });
+      throw new AppError('REGISTRY_START_FAILED', `${bin} did not answer on ${url}/v2/ in time:\n${await tail()}`, {
+        retriable: true,
+        context: { port },
+      });
     }
   }
   log.info({ registry: url, pid: child.pid, logFile, users: options.users.map((u) => u.user) }, 'registry started');

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
 import { buildOciLayout, type OciImageSummary } from './oci-layout.ts';
-import { inspectImage, pullImage, pushImage, type Credentials, type SkopeoOptions, type SkopeoResult } from './skopeo.ts';
+import {
+  inspectImage,
+  pullImage,
+  pushImage,
+  type Credentials,
+  type SkopeoOptions,
+  type SkopeoResult,
+} from './skopeo.ts';
 
 /**
  * The demo's traffic script, driven with the real skopeo client against a real registry:
@@ -21,7 +28,9 @@ import { inspectImage, pullImage, pushImage, type Credentials, type SkopeoOption
  * `repo.crawl` judges the crawler against a fixed floor (20 distinct repositories in an hour,
  * normal users touch at most their team's 16) instead of 3× the population's p99.
  */
-export const DEMO_DETECTION_CONFIG = { rules: { params: { 'repo.crawl': { minRepositories: 20, populationFactor: 1 } } } };
+export const DEMO_DETECTION_CONFIG = {
+  rules: { params: { 'repo.crawl': { minRepositories: 20, populationFactor: 1 } } },
+};
 
 export interface DemoUsers {
   /** Push images of team A and pull them. */
@@ -82,7 +91,12 @@ export interface DemoSummary {
   readonly ms: number;
 }
 
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+async function pool<T>(
+  items: readonly T[],
+  n: number,
+  fn: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length && !signal?.aborted) {
@@ -116,14 +130,19 @@ export async function runDemoScenario(o: DemoScenarioOptions): Promise<DemoSumma
   try {
     // 1. setup
     const images: OciImageSummary[] = [];
-    for (let i = 0; i < 3; i++) images.push(await buildOciLayout(join(o.workDir, `layout-${i}`), 'latest', { layerBytes: 2048 + i * 8192 }));
+    for (let i = 0; i < 3; i++)
+      images.push(await buildOciLayout(join(o.workDir, `layout-${i}`), 'latest', { layerBytes: 2048 + i * 8192 }));
     const teams = [
       { ns: 'team-a', owner: o.users.alice, members: [o.users.alice, o.users.carol] },
       { ns: 'team-b', owner: o.users.bob, members: [o.users.bob] },
     ];
     const repos: { name: string; team: (typeof teams)[number] }[] = [];
-    for (const t of teams) for (let i = 1; i <= perTeam; i++) repos.push({ name: `${t.ns}/service-${String(i).padStart(2, '0')}`, team: t });
-    say('setup', `setup: ${teams.map((t) => t.owner.user).join(' and ')} push ${repos.length} repositories (2 tags each) to ${o.host}`);
+    for (const t of teams)
+      for (let i = 1; i <= perTeam; i++) repos.push({ name: `${t.ns}/service-${String(i).padStart(2, '0')}`, team: t });
+    say(
+      'setup',
+      `setup: ${teams.map((t) => t.owner.user).join(' and ')} push ${repos.length} repositories (2 tags each) to ${o.host}`,
+    );
     let pushes = 0;
     await pool(
       repos,
@@ -133,7 +152,10 @@ export async function runDemoScenario(o: DemoScenarioOptions): Promise<DemoSumma
         for (const tag of ['1.0', 'latest']) {
           const res = await pushImage(img.dir, img.tag, o.host, r.name, tag, r.team.owner, o.skopeo);
           if (!check(res, `push ${r.name}:${tag}`) && pushes === 0) {
-            throw new AppError('DEMO_TOOL_FAILED', `cannot push to ${o.host} as ${r.team.owner.user}: ${res.stderr.trim().split('\n').pop() ?? ''}`);
+            throw new AppError(
+              'DEMO_TOOL_FAILED',
+              `cannot push to ${o.host} as ${r.team.owner.user}: ${res.stderr.trim().split('\n').pop() ?? ''}`,
+            );
           }
           pushes++;
         }
@@ -146,7 +168,11 @@ export async function runDemoScenario(o: DemoScenarioOptions): Promise<DemoSumma
     const attackReserve = Math.max(10_000, duration * 0.25);
     const normalUntil = started + duration - attackReserve;
     let normalPulls = 0;
-    if (Date.now() < normalUntil) say('normal', `normal: team members pull their own images for ${Math.round((normalUntil - Date.now()) / 1000)} s (look: no findings expected)`);
+    if (Date.now() < normalUntil)
+      say(
+        'normal',
+        `normal: team members pull their own images for ${Math.round((normalUntil - Date.now()) / 1000)} s (look: no findings expected)`,
+      );
     let k = 0;
     while (Date.now() < normalUntil && !o.signal?.aborted) {
       const team = teams[k % teams.length]!;
@@ -159,10 +185,16 @@ export async function runDemoScenario(o: DemoScenarioOptions): Promise<DemoSumma
       k++;
       await sleep(Math.min(1500, Math.max(0, normalUntil - Date.now())));
     }
-    say('normal', `normal: ${normalPulls} pulls by ${[...new Set(teams.flatMap((t) => t.members.map((m) => m.user)))].join(', ')}`);
+    say(
+      'normal',
+      `normal: ${normalPulls} pulls by ${[...new Set(teams.flatMap((t) => t.members.map((m) => m.user)))].join(', ')}`,
+    );
 
     // 3. exfiltration-style burst: one account pulls every repository and tag, fast.
-    say('exfil', `exfil: ${o.users.mallory.user} pulls all ${repos.length} repositories × 2 tags as fast as possible (look for repo.crawl / pull.volume_spike)`);
+    say(
+      'exfil',
+      `exfil: ${o.users.mallory.user} pulls all ${repos.length} repositories × 2 tags as fast as possible (look for repo.crawl / pull.volume_spike)`,
+    );
     let exfilPulls = 0;
     const targets = repos.flatMap((r) => ['1.0', 'latest'].map((tag) => ({ r, tag })));
     await pool(
@@ -170,7 +202,8 @@ export async function runDemoScenario(o: DemoScenarioOptions): Promise<DemoSumma
       conc,
       async ({ r, tag }) => {
         const dest = join(o.workDir, 'pulled', `x-${r.name.replace('/', '_')}-${tag}`);
-        if (check(await pullImage(o.host, r.name, tag, dest, o.users.mallory, o.skopeo), `exfil pull ${r.name}:${tag}`)) exfilPulls++;
+        if (check(await pullImage(o.host, r.name, tag, dest, o.users.mallory, o.skopeo), `exfil pull ${r.name}:${tag}`))
+          exfilPulls++;
         await rm(dest, { recursive: true, force: true });
       },
       o.signal,
@@ -179,13 +212,22 @@ export async function runDemoScenario(o: DemoScenarioOptions): Promise<DemoSumma
 
     // 4. brute force: wrong passwords against a real account, from one address.
     const attempts = o.bruteAttempts ?? 40;
-    say('brute', `brute force: ${attempts} logins as ${o.users.alice.user} with wrong passwords (look for auth.bruteforce_ip / auth.bruteforce_user)`);
+    say(
+      'brute',
+      `brute force: ${attempts} logins as ${o.users.alice.user} with wrong passwords (look for auth.bruteforce_ip / auth.bruteforce_user)`,
+    );
     let failedLogins = 0;
     await pool(
       Array.from({ length: attempts }, (_, i) => i),
       conc,
       async (i) => {
-        const r = await inspectImage(o.host, repos[0]!.name, 'latest', { user: o.users.alice.user, password: `guess-${i}-${randomBytes(3).toString('hex')}` }, o.skopeo);
+        const r = await inspectImage(
+          o.host,
+          repos[0]!.name,
+          'latest',
+          { user: o.users.alice.user, password: `guess-${i}-${randomBytes(3).toString('hex')}` },
+          o.skopeo,
+        );
         if (r.code !== 0) failedLogins++;
         else unexpected++;
       },
@@ -193,7 +235,15 @@ export async function runDemoScenario(o: DemoScenarioOptions): Promise<DemoSumma
     );
     say('brute', `brute force: ${failedLogins} rejected logins`);
     say('done', `traffic done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return { repositories: repos.map((r) => r.name), pushes, normalPulls, exfilPulls, failedLogins, unexpectedFailures: unexpected, ms: Date.now() - started };
+    return {
+      repositories: repos.map((r) => r.name),
+      pushes,
+      normalPulls,
+      exfilPulls,
+      failedLogins,
+      unexpectedFailures: unexpected,
+      ms: Date.now() - started,
+    };
   } finally {
     await rm(o.workDir, { recursive: true, force: true });
   }

@@ -40,7 +40,10 @@ export async function shipLogs(o: LogShipperOptions): Promise<LogShipper> {
       try {
         const res = await fetch(`${o.receiverUrl.replace(/\/+$/, '')}/v1/logs`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-ndjson', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
+          headers: {
+            'content-type': 'application/x-ndjson',
+            ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+          },
           body: `${lines.join('\n')}\n`,
           signal: AbortSignal.timeout(10_000),
         });

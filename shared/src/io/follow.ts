@@ -43,7 +43,11 @@ export interface FollowHandle {
  * A handler that throws is logged and the line is skipped (the caller decides retries).
  * @throws the fs error (ENOENT, EACCES) when the file cannot be opened at start.
  */
-export async function followFile(path: string, onLine: (line: string) => Promise<void>, options: FollowOptions): Promise<FollowHandle> {
+export async function followFile(
+  path: string,
+  onLine: (line: string) => Promise<void>,
+  options: FollowOptions,
+): Promise<FollowHandle> {
   const log = options.logger.child({ component: 'follow', path });
   const startPos = options.startPos ?? (options.fromEnd ? undefined : 0);
   const tail = new TailFile(path, {

@@ -34,11 +34,24 @@ const addr = server.address();
 const port = typeof addr === 'object' && addr ? addr.port : 0;
 const work = mkdtempSync(join(tmpdir(), 'regwatch-record-'));
 const users = generateDemoUsers();
-const registry = await startLocalRegistry({ workDir: join(work, 'registry'), users: Object.values(users), notifications: { url: `http://127.0.0.1:${port}/v1/notifications` }, logger: silentLogger() });
-const summary = await runDemoScenario({ host: registry.host, users, workDir: join(work, 'scenario'), durationMs: 30_000, onProgress: (p) => process.stderr.write(`${p.message}\n`) });
+const registry = await startLocalRegistry({
+  workDir: join(work, 'registry'),
+  users: Object.values(users),
+  notifications: { url: `http://127.0.0.1:${port}/v1/notifications` },
+  logger: silentLogger(),
+});
+const summary = await runDemoScenario({
+  host: registry.host,
+  users,
+  workDir: join(work, 'scenario'),
+  durationMs: 30_000,
+  onProgress: (p) => process.stderr.write(`${p.message}\n`),
+});
 await sleep(3000); // let the last notifications arrive
 await registry.stop();
 server.close();
 copyFileSync(registry.logFile, join(out, 'registry.log'));
 rmSync(work, { recursive: true, force: true });
-process.stderr.write(`recorded to ${out}: ${JSON.stringify({ ...summary, repositories: summary.repositories.length })}\n`);
+process.stderr.write(
+  `recorded to ${out}: ${JSON.stringify({ ...summary, repositories: summary.repositories.length })}\n`,
+);

@@ -2,10 +2,11 @@
  * The recorded input shared by the parity test: a real registry session captured with
  * record-demo-fixture.ts (Distribution 2.8 JSON log + notification envelopes: pushes, normal
  * pulls, a crawl by one user, a brute force) plus every file of test/fixtures/registry-samples.
- * Messages carry fixed headers, so both modes receive byte-identical raw messages.
+ * Messages carry fixed headers and are keyed by their file (as `regwatch run --follow/--input`
+ * does), so both modes receive byte-identical raw messages, each file's lines in order.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Finding } from '../../../shared/src/model/finding.ts';
 import { recordedMessages, type RawKind } from '../../../services/embedded/src/inputs.ts';
 import type { OutgoingMessage } from '../../../shared/src/bus/types.ts';
@@ -15,6 +16,7 @@ export const SAMPLES_DIR = join(import.meta.dirname, '..', '..', 'fixtures', 're
 const RECEIVED_AT = new Date('2026-11-29T12:00:00.000Z');
 
 export interface RecordedInput {
+  /** `origin`: the segment a message belongs to (`recorded-demo`, or the sample file's path). */
   readonly messages: readonly { kind: RawKind; message: OutgoingMessage; origin: string }[];
 }
 
@@ -36,7 +38,8 @@ function timeOf(text: string): number {
 export function loadRecordedInput(options: { samples?: boolean } = {}): RecordedInput {
   const session: { kind: RawKind; message: OutgoingMessage; origin: string; t: number }[] = [];
   for (const f of [join(RECORDED_DIR, 'notifications.ndjson'), join(RECORDED_DIR, 'registry.log')]) {
-    for (const m of recordedMessages(readFileSync(f, 'utf8'), 'parity', RECEIVED_AT)) session.push({ ...m, origin: f, t: timeOf(m.message.value.toString()) });
+    for (const m of recordedMessages(readFileSync(f, 'utf8'), 'parity', RECEIVED_AT, `file:${basename(f)}`))
+      session.push({ ...m, origin: 'recorded-demo', t: timeOf(m.message.value.toString()) });
   }
   session.sort((a, b) => a.t - b.t);
   const messages: { kind: RawKind; message: OutgoingMessage; origin: string }[] = session.map(({ t: _t, ...m }) => m);
@@ -44,7 +47,8 @@ export function loadRecordedInput(options: { samples?: boolean } = {}): Recorded
     for (const f of readdirSync(SAMPLES_DIR).sort()) {
       if (f.endsWith('.md')) continue;
       const path = join(SAMPLES_DIR, f);
-      for (const m of recordedMessages(readFileSync(path, 'utf8'), 'parity', RECEIVED_AT)) messages.push({ ...m, origin: path });
+      for (const m of recordedMessages(readFileSync(path, 'utf8'), 'parity', RECEIVED_AT, `file:${f}`))
+        messages.push({ ...m, origin: path });
     }
   }
   return { messages };

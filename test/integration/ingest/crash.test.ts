@@ -39,7 +39,7 @@ describe('indexer crash safety (real Kafka + Elasticsearch, service as a child p
   });
 
   test('kill -9 the indexer mid-batch 4 times → 0 lost, 0 duplicate documents; SIGTERM exits cleanly', async () => {
-    const ENVELOPES = 2000;
+    const ENVELOPES = 4000;
     const PER = 10;
     const total = ENVELOPES * PER;
     const raw: OutgoingMessage[] = [];
@@ -62,7 +62,7 @@ describe('indexer crash safety (real Kafka + Elasticsearch, service as a child p
       // Kill while documents are flowing: after the first new ones appear, at a random point.
       const end = Date.now() + 60_000;
       while ((await p.countEvents()) === startCount && Date.now() < end) await sleep(50);
-      await sleep(200 + Math.floor(Math.random() * 800));
+      await sleep(50 + Math.floor(Math.random() * 250));
       svc.child.kill('SIGKILL');
       await svc.exited;
       kills.push(await p.countEvents());

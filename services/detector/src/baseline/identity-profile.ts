@@ -2,9 +2,10 @@ import { hourOfWeek } from '../time.ts';
 
 /**
  * Per-identity seasonal baseline, hour-of-week in the identity's IANA zone, built to stay small
- * (about 1.2 KB per identity): for each metric a winsorized EWMA level per hour-of-week slot, stored
- * log-encoded in 16 bits (relative precision ≈ 0.07 %), one observation counter per slot, and one
- * robust dispersion figure per metric.
+ * (about 0.9 KB per identity): for each metric (image pulls, blob bytes) a winsorized EWMA level per
+ * hour-of-week slot, stored log-encoded in 16 bits (relative precision ≈ 0.07 %), one byte per slot
+ * holding the observation count (7 bits) and an "ever active in this slot" flag, and one robust
+ * dispersion figure per metric.
  *
  * - Each closed hour updates its slot: level ← (1 − α)·level + α·min(x, upper) (winsorized at the
  *   current upper bound once the slot is warm, so an attack does not teach itself as normal).
@@ -15,9 +16,12 @@ import { hourOfWeek } from '../time.ts';
  * - scale = max(1 + √expected (Poisson floor), dispersion·(expected + 1)); dispersion is an EWMA of
  *   |x − expected| / (expected + 1) over active hours.
  */
-export const METRICS = ['pulls', 'bytes', 'events'] as const;
+export const METRICS = ['pulls', 'bytes'] as const;
 export type Metric = (typeof METRICS)[number];
-export const METRIC_INDEX: Readonly<Record<Metric, number>> = { pulls: 0, bytes: 1, events: 2 };
+export const METRIC_INDEX: Readonly<Record<Metric, number>> = { pulls: 0, bytes: 1 };
+/** High bit of a slot's observation byte: the identity has been active in this slot at least once. */
+const ACTIVE = 0x80;
+const COUNT = 0x7f;
 const M = METRICS.length;
 const SLOTS = 168;
 const HOUR = 3_600_000;
@@ -64,14 +68,14 @@ export class IdentityProfile {
     const m = METRIC_INDEX[metric];
     let expected: number;
     let seasonal = false;
-    if (this.obs[slot]! >= 2) {
+    if ((this.obs[slot]! & COUNT) >= 2) {
       expected = dec(this.levels[m * SLOTS + slot]!);
       seasonal = true;
     } else {
       let sum = 0;
       let n = 0;
       for (let s = slot % 24; s < SLOTS; s += 24) {
-        if (this.obs[s]! >= 1) {
+        if ((this.obs[s]! & COUNT) >= 1) {
           sum += dec(this.levels[m * SLOTS + s]!);
           n++;
         }
@@ -83,19 +87,19 @@ export class IdentityProfile {
     return { expected, scale, seasonal };
   }
 
-  /** Number of local hours-of-day (0–23) in which this identity has had any activity. */
-  activeHourOfDay(hourOfDay: number, minLevel = 0.05): boolean {
-    const m = METRIC_INDEX.events;
-    for (let s = hourOfDay; s < SLOTS; s += 24) if (this.obs[s]! >= 1 && dec(this.levels[m * SLOTS + s]!) >= minLevel) return true;
+  /** True when the identity was ever active (any event) in local hour-of-day `hourOfDay` (0–23). */
+  activeHourOfDay(hourOfDay: number): boolean {
+    for (let s = hourOfDay; s < SLOTS; s += 24) if (this.obs[s]! & ACTIVE) return true;
     return false;
   }
 
   /**
-   * Closes the epoch hour `epochHour` with observed `values` (indexed like METRICS), after
+   * Closes the epoch hour `epochHour` with observed `values` (indexed like METRICS; `active` when
+   * the identity had any event in it), after
    * filling the hours since the last close with zeros. Hours at or before the last close are
    * ignored (late buckets never re-teach the baseline). `k` is the band width used to winsorize.
    */
-  closeHour(epochHour: number, values: readonly number[], zone: string, alpha = 0.3, k = 4): void {
+  closeHour(epochHour: number, values: readonly number[], zone: string, active = true, alpha = 0.3, k = 4): void {
     if (epochHour <= this.lastClosedHour) return;
     if (this.lastClosedHour >= 0) {
       const gap = epochHour - this.lastClosedHour - 1;
@@ -103,16 +107,16 @@ export class IdentityProfile {
         const weeks = Math.floor(gap / SLOTS);
         const f = (1 - alpha) ** weeks;
         for (let i = 0; i < this.levels.length; i++) this.levels[i] = enc(dec(this.levels[i]!) * f);
-        for (let s = 0; s < SLOTS; s++) this.obs[s] = Math.min(255, this.obs[s]! + weeks);
+        for (let s = 0; s < SLOTS; s++) this.obs[s] = (this.obs[s]! & ACTIVE) | Math.min(COUNT, (this.obs[s]! & COUNT) + weeks);
       }
-      for (let h = epochHour - (gap % SLOTS); h < epochHour; h++) this.update(hourOfWeek(h * HOUR, zone), null, alpha, k);
+      for (let h = epochHour - (gap % SLOTS); h < epochHour; h++) this.update(hourOfWeek(h * HOUR, zone), null, false, alpha, k);
     }
-    this.update(hourOfWeek(epochHour * HOUR, zone), values, alpha, k);
+    this.update(hourOfWeek(epochHour * HOUR, zone), values, active, alpha, k);
     this.lastClosedHour = epochHour;
   }
 
-  private update(slot: number, values: readonly number[] | null, alpha: number, k: number): void {
-    const first = this.obs[slot] === 0;
+  private update(slot: number, values: readonly number[] | null, active: boolean, alpha: number, k: number): void {
+    const first = (this.obs[slot]! & COUNT) === 0;
     for (let m = 0; m < M; m++) {
       const x = values ? (values[m] ?? 0) : 0;
       const i = m * SLOTS + slot;
@@ -122,14 +126,15 @@ export class IdentityProfile {
         continue;
       }
       let clipped = x;
-      if (this.obs[slot]! >= 2) {
+      if ((this.obs[slot]! & COUNT) >= 2) {
         const scale = Math.max(1 + Math.sqrt(level), this.disp[m]! * (level + 1));
         clipped = Math.min(x, level + k * scale);
         if (x > 0) this.disp[m] = this.disp[m]! * 0.95 + 0.05 * Math.min(3, Math.abs(x - level) / (level + 1));
       }
       this.levels[i] = enc((1 - alpha) * level + alpha * clipped);
     }
-    if (this.obs[slot]! < 255) this.obs[slot] = this.obs[slot]! + 1;
+    const o = this.obs[slot]!;
+    this.obs[slot] = (o & ACTIVE) | (active ? ACTIVE : 0) | Math.min(COUNT, (o & COUNT) + 1);
   }
 
   snapshot(): ProfileSnapshot {

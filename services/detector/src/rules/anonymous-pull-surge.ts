@@ -68,7 +68,7 @@ export const anonymousPullSurge: DetectionRule<z.infer<typeof params>> = {
       }
     }
     void now;
-    profile.closeHour(hour, [pulls, 0, pulls], zone);
+    profile.closeHour(hour, [pulls, 0], zone, pulls > 0);
     state.profile = profile.snapshot();
     return out;
   },

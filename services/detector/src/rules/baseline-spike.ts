@@ -68,7 +68,7 @@ function severityOf(r: number): Severity {
  */
 export function baselineSpikeRule(opts: { id: string; metric: Metric; unit: string; description: string; minValue: number; verb: (v: number) => string }): DetectionRule<SpikeParams> {
   const { id, metric, unit } = opts;
-  const value = (b: HourBucket): number => (metric === 'pulls' ? b.pulls : metric === 'bytes' ? b.bytes : b.events);
+  const value = (b: HourBucket): number => (metric === 'pulls' ? b.pulls : b.bytes);
   const show = (v: number): string => (unit === 'bytes' ? fmtBytes(v) : fmt(Math.round(v)));
   const detection = (b: HourBucket, st: IdentityState, t: Threshold, r: number, severity: Severity, labels: Record<string, string> = {}): Detection => {
     const obs = value(b);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { identityEntity } from '../findings.ts';
 import { NONE, type DetectionRule } from './types.ts';
+import { hasSeen, seenCount } from '../state/seen.ts';
 import { who } from './evidence.ts';
 
 const params = z.object({
@@ -20,7 +21,7 @@ export const firstSeenNamespace: DetectionRule<z.infer<typeof params>> = {
   observe(ev, st, view, p, now) {
     if (!ev.namespace || ev.outcome === 'failure' || ev.head || ev.anonymous) return NONE;
     if (ev.action !== 'manifest-pull' && ev.action !== 'manifest-push') return NONE;
-    if (!view.isWarm(st, now) || st.namespaces.has(ev.namespace)) return NONE;
+    if (!view.isWarm(st, now) || hasSeen(st, 'namespace', ev.namespace)) return NONE;
     const own = view.teamNamespaces(st.id);
     const owner = view.ownedBy(ev.namespace);
     const otherTeam = own !== undefined && owner !== undefined && !own.includes(ev.namespace);
@@ -35,8 +36,8 @@ export const firstSeenNamespace: DetectionRule<z.infer<typeof params>> = {
         windowEnd: Math.floor(ev.ts / 1000) * 1000 + 1000,
         observed: { value: 1, unit: 'new namespaces' },
         expected: { value: 0, unit: 'new namespaces', upper: 0 },
-        evidence: { repositories: ev.repository ? [{ name: ev.repository, count: 1 }] : [], sample_event_ids: [ev.id], extra: { namespace: ev.namespace, owner_team: owner ?? null, known_namespaces: st.namespaces.size } },
-        message: `${who(st.id, st.kind)} accessed namespace ${ev.namespace}${owner ? ` (team ${owner})` : ''} for the first time in ${Math.round((now - st.firstSeen) / 86_400_000)} days of history (${st.namespaces.size} namespaces known before, 0 accesses to this one).`,
+        evidence: { repositories: ev.repository ? [{ name: ev.repository, count: 1 }] : [], sample_event_ids: [ev.id], extra: { namespace: ev.namespace, owner_team: owner ?? null, known_namespaces: seenCount(st, 'namespace') } },
+        message: `${who(st.id, st.kind)} accessed namespace ${ev.namespace}${owner ? ` (team ${owner})` : ''} for the first time in ${Math.round((now - st.firstSeen) / 86_400_000)} days of history (${seenCount(st, 'namespace')} namespaces known before, 0 accesses to this one).`,
         labels: { namespace: ev.namespace, other_team: String(otherTeam) },
       },
     ];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { identityEntity } from '../findings.ts';
 import { networkOf } from '../event.ts';
 import { NONE, type DetectionRule } from './types.ts';
+import { hasSeen, seenCount } from '../state/seen.ts';
 import { who } from './evidence.ts';
 
 const params = z.object({
@@ -20,7 +21,7 @@ export const firstSeenNetwork: DetectionRule<z.infer<typeof params>> = {
     if (!ev.ip || ev.anonymous || ev.outcome === 'failure' || st.id.startsWith('ip:')) return NONE;
     if (!view.isWarm(st, now)) return NONE;
     const net = networkOf(ev.ip);
-    if (st.networks.has(net)) return NONE;
+    if (hasSeen(st, 'network', net)) return NONE;
     const robot = st.kind === 'robot' || st.kind === 'service';
     return [
       {
@@ -37,9 +38,9 @@ export const firstSeenNetwork: DetectionRule<z.infer<typeof params>> = {
           user_agents: ev.userAgent ? [{ name: ev.userAgent, count: 1 }] : [],
           repositories: ev.repository ? [{ name: ev.repository, count: 1 }] : [],
           sample_event_ids: [ev.id],
-          extra: { network: net, known_networks: st.networks.size },
+          extra: { network: net, known_networks: seenCount(st, 'network') },
         },
-        message: `${who(st.id, st.kind)} acted from ${ev.ip} (network ${net}), a network it never used in ${Math.round((now - st.firstSeen) / 86_400_000)} days (${st.networks.size} known networks).`,
+        message: `${who(st.id, st.kind)} acted from ${ev.ip} (network ${net}), a network it never used in ${Math.round((now - st.firstSeen) / 86_400_000)} days (${seenCount(st, 'network')} known networks).`,
         labels: { network: net, actor_kind: st.kind },
       },
     ];

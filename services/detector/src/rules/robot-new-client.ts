@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { clientFamily } from '../event.ts';
 import { identityEntity } from '../findings.ts';
 import { NONE, type DetectionRule } from './types.ts';
+import { hasSeen, seenCount } from '../state/seen.ts';
 
 const params = z.object({});
 
@@ -17,7 +18,7 @@ export const robotNewClient: DetectionRule<z.infer<typeof params>> = {
     if (st.kind !== 'robot' && st.kind !== 'service') return NONE;
     if (!ev.userAgent || ev.outcome === 'failure' || !view.isWarm(st, now)) return NONE;
     const c = clientFamily(ev.userAgent);
-    if (st.clients.has(c.family)) return NONE;
+    if (hasSeen(st, 'client', c.family)) return NONE;
     return [
       {
         rule: this.id,
@@ -33,9 +34,9 @@ export const robotNewClient: DetectionRule<z.infer<typeof params>> = {
           source_ips: ev.ip ? [{ ip: ev.ip, count: 1 }] : [],
           repositories: ev.repository ? [{ name: ev.repository, count: 1 }] : [],
           sample_event_ids: [ev.id],
-          extra: { client_family: c.family, interactive: c.interactive, known_clients: st.clients.size },
+          extra: { client_family: c.family, interactive: c.interactive, known_clients: seenCount(st, 'client') },
         },
-        message: `robot ${st.id} was used with client ${c.family}${c.interactive ? ' (interactive/scripting)' : ''}, never seen for it before (${st.clients.size} known client families).`,
+        message: `robot ${st.id} was used with client ${c.family}${c.interactive ? ' (interactive/scripting)' : ''}, never seen for it before (${seenCount(st, 'client')} known client families).`,
         labels: { client_family: c.family },
       },
     ];

@@ -12,8 +12,31 @@ const params = z.object({
   minSamples: z.number().int().positive().default(50),
 });
 
+export type SloLatencyParams = z.infer<typeof params>;
+
+/** Judges one hour's P99 latency (ms) of `kind` requests (shared by the rule and the ES job). */
+export function judgeLatency(hour: number, kind: 'pull' | 'auth', p99: number, samples: number, p: SloLatencyParams): Detection[] {
+  if (samples < p.minSamples || p99 <= p.p99Ms) return [];
+  const r = p99 / p.p99Ms;
+  return [
+    {
+      rule: 'slo.latency_p99',
+      severity: r >= 4 ? 'high' : 'medium',
+      score: Math.min(100, 40 + r * 15),
+      entity: { type: 'registry', id: `registry/${kind}` },
+      windowStart: hour * HOUR,
+      windowEnd: (hour + 1) * HOUR,
+      observed: { value: Math.round(p99), unit: 'ms' },
+      expected: { value: p.p99Ms, unit: 'ms', upper: p.p99Ms },
+      evidence: { extra: { kind, samples } },
+      message: `${kind === 'pull' ? 'Pull' : 'Authentication'} latency P99 was ${Math.round(p99)} ms over ${samples} requests ${hourLabel(hour)}, above the ${p.p99Ms} ms objective.`,
+      labels: { kind },
+    },
+  ];
+}
+
 /** Hourly P99 latency of pulls (manifest GETs) and of authentication above the objective (500 ms). */
-export const sloLatency: DetectionRule<z.infer<typeof params>> = {
+export const sloLatency: DetectionRule<SloLatencyParams> = {
   id: 'slo.latency_p99',
   description: 'Registry P99 latency per hour for pulls and for authentication (from log durations) above the objective (500 ms).',
   paramsSchema: params,
@@ -24,22 +47,7 @@ export const sloLatency: DetectionRule<z.infer<typeof params>> = {
       ['auth', h.authLatencyMs],
     ] as const) {
       if (xs.length < p.minSamples) continue;
-      const p99 = quantileSorted(xs.slice().sort((a, b) => a - b), 0.99);
-      if (p99 <= p.p99Ms) continue;
-      const r = p99 / p.p99Ms;
-      out.push({
-        rule: this.id,
-        severity: r >= 4 ? 'high' : 'medium',
-        score: Math.min(100, 40 + r * 15),
-        entity: { type: 'registry', id: `registry/${kind}` },
-        windowStart: h.hour * HOUR,
-        windowEnd: (h.hour + 1) * HOUR,
-        observed: { value: Math.round(p99), unit: 'ms' },
-        expected: { value: p.p99Ms, unit: 'ms', upper: p.p99Ms },
-        evidence: { extra: { kind, samples: xs.length } },
-        message: `${kind === 'pull' ? 'Pull' : 'Authentication'} latency P99 was ${Math.round(p99)} ms over ${xs.length} requests ${hourLabel(h.hour)}, above the ${p.p99Ms} ms objective.`,
-        labels: { kind },
-      });
+      out.push(...judgeLatency(h.hour, kind, quantileSorted(xs.slice().sort((a, b) => a - b), 0.99), xs.length, p));
     }
     return out;
   },

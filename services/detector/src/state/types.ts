@@ -34,9 +34,10 @@ export interface IdentityState {
   activeDays: number;
   lastActiveDay: number;
   profile: IdentityProfile;
-  namespaces: HashSet32;
-  networks: HashSet32;
-  clients: HashSet32;
+  /** First-seen namespaces, networks and client families (see seen.ts). */
+  seen: HashSet32;
+  /** Distinct namespaces, networks, clients seen. */
+  seenCounts: [number, number, number];
   /** Largest and EWMA distinct repositories per active hour (closed hours). */
   reposMax: number;
   reposLevel: number;

@@ -34,9 +34,21 @@ const ANONYMOUS_NAMES = new Set(['', 'anonymous', '-', '<anonymous>']);
  * - registry-internal service accounts (`harbor-jobservice`, `auto`, `harbor#…`, `system:serviceaccount:…`) → `service`;
  * - anything else → `user`.
  */
-export function actorKind(name: string | undefined, hints: { isRobot?: boolean } = {}): ActorKind {
-  if (name === undefined || name === null || ANONYMOUS_NAMES.has(name.trim().toLowerCase())) return 'anonymous';
-  if (hints.isRobot === true) return 'robot';
+export function actorKind(name: string | undefined, hints?: { isRobot?: boolean }): ActorKind {
+  if (name === undefined || name === null) return 'anonymous';
+  // Actor names repeat heavily: classify each distinct name once (bounded memo).
+  let kind = KIND_BY_NAME.get(name);
+  if (kind === undefined) {
+    kind = classifyName(name);
+    if (KIND_BY_NAME.size >= 4096) KIND_BY_NAME.clear();
+    KIND_BY_NAME.set(name, kind);
+  }
+  return kind !== 'anonymous' && hints?.isRobot === true ? 'robot' : kind;
+}
+const KIND_BY_NAME = new Map<string, ActorKind>();
+
+function classifyName(name: string): ActorKind {
+  if (ANONYMOUS_NAMES.has(name.trim().toLowerCase())) return 'anonymous';
   const n = name.trim();
   const lower = n.toLowerCase();
   if (/^robot[$_+-]/.test(lower)) return 'robot';

@@ -44,6 +44,8 @@ function fractionNs(frac: string, unit: bigint): bigint {
  */
 export function parseGoDuration(s: string): number | null {
   if (typeof s !== 'string' || s.length === 0 || s.length > 100) return null;
+  const quick = quickDuration(s);
+  if (quick !== undefined) return quick;
   let i = 0;
   let neg = false;
   if (s[0] === '-' || s[0] === '+') {
@@ -82,6 +84,85 @@ export function parseGoDuration(s: string): number | null {
   }
   const n = Number(total);
   return neg ? -n : n;
+}
+
+/** Unit (ns) of the Go duration unit starting at `s[i]`, and its length; undefined when none. */
+function unitAt(s: string, i: number): [ns: number, len: number] | undefined {
+  const c = s.charCodeAt(i);
+  const next = s.charCodeAt(i + 1);
+  switch (c) {
+    case 110 /* n */:
+      return next === 115 ? NS_UNIT : undefined;
+    case 117 /* u */:
+    case 0xb5 /* µ micro sign */:
+    case 0x3bc /* μ Greek mu */:
+      return next === 115 ? US_UNIT : undefined;
+    case 109 /* m */:
+      return next === 115 ? MS_UNIT : MIN_UNIT;
+    case 115 /* s */:
+      return S_UNIT;
+    case 104 /* h */:
+      return H_UNIT;
+    default:
+      return undefined;
+  }
+}
+const NS_UNIT: [number, number] = [1, 2];
+const US_UNIT: [number, number] = [1_000, 2];
+const MS_UNIT: [number, number] = [1_000_000, 2];
+const S_UNIT: [number, number] = [1_000_000_000, 1];
+const MIN_UNIT: [number, number] = [60_000_000_000, 1];
+const H_UNIT: [number, number] = [3_600_000_000_000, 1];
+
+/**
+ * Number-only parse of the durations Distribution actually writes (`843.2µs`, `1m51.900179248s`):
+ * every group has at most 6 whole digits and no more fraction digits than its unit resolves, so
+ * each value is an exact integer and no BigInt is needed. Same grammar and results as the general
+ * path in {@link parseGoDuration}.
+ * @returns nanoseconds, or undefined when the text needs the general path (or is invalid there).
+ */
+function quickDuration(s: string): number | undefined {
+  let i = 0;
+  let neg = false;
+  const c0 = s.charCodeAt(0);
+  if (c0 === 45 || c0 === 43) {
+    neg = c0 === 45;
+    i = 1;
+  }
+  if (i === s.length) return undefined;
+  let total = 0;
+  while (i < s.length) {
+    const wStart = i;
+    let whole = 0;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      whole = whole * 10 + (c - 48);
+      i++;
+    }
+    const wLen = i - wStart;
+    let fLen = 0;
+    let frac = 0;
+    if (s.charCodeAt(i) === 46 /* . */) {
+      i++;
+      while (i < s.length) {
+        const c = s.charCodeAt(i);
+        if (c < 48 || c > 57) break;
+        frac = frac * 10 + (c - 48);
+        i++;
+        fLen++;
+      }
+    }
+    if ((wLen === 0 && fLen === 0) || wLen > 6 || fLen > 9) return undefined;
+    const unit = unitAt(s, i);
+    if (unit === undefined) return undefined;
+    const pow = POW10[fLen] ?? 0;
+    if (unit[0] % pow !== 0) return undefined;
+    total += whole * unit[0] + frac * (unit[0] / pow);
+    if (!Number.isSafeInteger(total)) return undefined;
+    i += unit[1];
+  }
+  return neg ? -total : total;
 }
 
 /**

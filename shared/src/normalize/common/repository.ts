@@ -27,7 +27,30 @@ const REFERRERS_RE = /^\/v2\/(.+)\/referrers\/([^/]+)$/;
 
 /** True for an OCI digest such as `sha256:<hex>` (any registered or custom algorithm). */
 export function isDigest(s: string | undefined): boolean {
-  return typeof s === 'string' && s.length <= 256 && DIGEST_RE.test(s);
+  if (typeof s !== 'string' || s.length > 256) return false;
+  // Hand scan of DIGEST_RE (kept above as the grammar's statement).
+  const n = s.length;
+  let i = 0;
+  for (;;) {
+    const start = i;
+    while (i < n && isLowerAlnum(s.charCodeAt(i))) i++;
+    if (i === start || i === n) return false;
+    const c = s.charCodeAt(i);
+    if (c === 58 /* : */) break;
+    if (c !== 43 && c !== 46 && c !== 95 && c !== 45 /* + . _ - */) return false;
+    i++;
+  }
+  i++;
+  if (i === n) return false;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (!(isLowerAlnum(c) || (c >= 65 && c <= 90) || c === 61 || c === 95 || c === 45)) return false;
+  }
+  return true;
+}
+
+function isLowerAlnum(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
 }
 
 /**
@@ -38,6 +61,31 @@ export function parseV2Path(path: string): V2Path {
   if (path === '/v2/' || path === '/v2') return { route: 'base' };
   if (!path.startsWith('/v2/')) return { route: 'unknown' };
   if (path === '/v2/_catalog') return { route: 'catalog' };
+  // The route regexes (kept above as the grammar's statement) have one possible split each: a
+  // `[^/]+` tail is the text after the last `/`, and `(.+)` is everything between `/v2/` and the
+  // route's literal segment. `.` does not match line terminators: such paths take the regexes.
+  if (LINE_TERMINATOR_RE.test(path)) return parseV2PathByRegex(path);
+  const n = path.length;
+  const last = path.lastIndexOf('/');
+  const tail = path.slice(last + 1);
+  if (tail.length > 0 && last - 10 > 4 && path.startsWith('/manifests/', last - 10))
+    return { route: 'manifest', name: path.slice(4, last - 10), reference: tail };
+  if (n - 14 > 4 && path.endsWith('/blobs/uploads')) return { route: 'upload', name: path.slice(4, n - 14) };
+  if (last - 14 > 4 && path.startsWith('/blobs/uploads/', last - 14)) {
+    const name = path.slice(4, last - 14);
+    return tail.length > 0 ? { route: 'upload', name, uploadId: tail } : { route: 'upload', name };
+  }
+  if (tail.length > 0 && last - 6 > 4 && path.startsWith('/blobs/', last - 6))
+    return { route: 'blob', name: path.slice(4, last - 6), digest: tail };
+  if (n - 10 > 4 && path.endsWith('/tags/list')) return { route: 'tags-list', name: path.slice(4, n - 10) };
+  if (tail.length > 0 && last - 10 > 4 && path.startsWith('/referrers/', last - 10))
+    return { route: 'referrers', name: path.slice(4, last - 10), reference: tail };
+  return { route: 'unknown' };
+}
+
+const LINE_TERMINATOR_RE = /[\n\r\u2028\u2029]/;
+
+function parseV2PathByRegex(path: string): V2Path {
   let m = MANIFEST_RE.exec(path);
   if (m) return { route: 'manifest', name: m[1] ?? '', reference: m[2] ?? '' };
   m = UPLOAD_RE.exec(path);
@@ -84,8 +132,10 @@ function decode(s: string): string {
  * Splits a raw request URI (`http.request.uri`, access-log request target) into path, query and
  * parameters; drops `_state` (an HMAC-signed upload state token) from `safeQuery`
  * (FORMAT-EDGE-CASES 44). Absolute-form targets (`http://host/v2/...`) are reduced to their path.
+ * @param only when given, `params` holds just these (decoded) keys — other values, such as the long
+ *   `_state` token, are then never decoded.
  */
-export function splitUri(uri: string): SplitUri {
+export function splitUri(uri: string, only?: ReadonlySet<string>): SplitUri {
   let u = uri;
   if (!u.startsWith('/')) {
     const scheme = u.indexOf('://');
@@ -99,16 +149,26 @@ export function splitUri(uri: string): SplitUri {
   if (q < 0) return { path: u, params };
   const path = u.slice(0, q);
   const query = u.slice(q + 1);
+  // safeQuery is the non-empty pairs minus `_state`, i.e. the query itself unless a pair is dropped.
   const kept: string[] = [];
-  for (const pair of query.split('&')) {
-    if (pair.length === 0) continue;
+  let dropped = false;
+  let start = 0;
+  while (start <= query.length) {
+    let end = query.indexOf('&', start);
+    if (end < 0) end = query.length;
+    const pair = query.slice(start, end);
+    start = end + 1;
+    if (pair.length === 0) {
+      dropped = true;
+      continue;
+    }
     const eq = pair.indexOf('=');
     const k = decode(eq < 0 ? pair : pair.slice(0, eq));
-    const v = eq < 0 ? '' : decode(pair.slice(eq + 1));
-    if (!params.has(k)) params.set(k, v);
+    if (!params.has(k) && (only === undefined || only.has(k))) params.set(k, eq < 0 ? '' : decode(pair.slice(eq + 1)));
     if (k !== '_state') kept.push(pair);
+    else dropped = true;
   }
-  const safeQuery = kept.join('&');
+  const safeQuery = dropped ? kept.join('&') : query;
   return {
     path,
     ...(query.length > 0 ? { query } : {}),

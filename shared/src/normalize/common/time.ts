@@ -42,8 +42,15 @@ const RFC2822_RE =
 const EPOCH_RE = /^-?\d+(?:\.\d+)?$/;
 const GO_MONOTONIC_RE = /\s+m=[+-]\d+(?:\.\d+)?$/;
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/**
+ * Days in month `m` (1–12) of year `y`, as `Date.UTC(y, m, 0)` computes them: note that Date.UTC
+ * reads years 0–99 as 1900–1999 (so `0000-02-29` is invalid), kept for compatibility.
+ */
 function daysInMonth(y: number, m: number): number {
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+  if (m !== 2) return MONTH_DAYS[m - 1] ?? 31;
+  const yy = y >= 0 && y <= 99 ? 1900 + y : y;
+  return (yy % 4 === 0 && yy % 100 !== 0) || yy % 400 === 0 ? 29 : 28;
 }
 
 /** Offset text (`Z`, `+08:00`, `-0800`, `+05`) → seconds east of UTC; null when malformed. */
@@ -66,40 +73,125 @@ let lastBase = '';
 function render(epochSeconds: number, fraction: string): string | null {
   if (epochSeconds !== lastEpoch) {
     // Log streams are time-ordered: the whole-second prefix is usually the same as the last one.
-    const d = new Date(epochSeconds * 1000);
-    const y = d.getUTCFullYear();
-    if (!Number.isFinite(epochSeconds) || y < 0 || y > 9999) return null;
-    lastBase = d.toISOString().slice(0, 19);
+    if (Number.isInteger(epochSeconds) && epochSeconds >= MIN_EPOCH_S && epochSeconds <= MAX_EPOCH_S) {
+      lastBase = isoSeconds(epochSeconds);
+    } else {
+      const d = new Date(epochSeconds * 1000);
+      const y = d.getUTCFullYear();
+      if (!Number.isFinite(epochSeconds) || y < 0 || y > 9999) return null;
+      lastBase = d.toISOString().slice(0, 19);
+    }
     lastEpoch = epochSeconds;
   }
   return `${lastBase}.${fraction.length >= 3 ? fraction : fraction.padEnd(3, '0')}Z`;
 }
 
-// Fast path: RFC 3339 already in UTC (`…Z`), the common case for container logs.
-const UTC_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
-let lastUtcPrefix = '';
-function fastUtc(s: string): string | null | undefined {
-  const m = UTC_RE.exec(s);
-  if (!m) return undefined;
-  const prefix = s.slice(0, 19);
-  if (prefix !== lastUtcPrefix) {
-    const y = Number(m[1]);
-    const mo = Number(m[2]);
-    const d = Number(m[3]);
-    if (
-      mo < 1 ||
-      mo > 12 ||
-      d < 1 ||
-      d > daysInMonth(y, mo) ||
-      Number(m[4]) > 23 ||
-      Number(m[5]) > 59 ||
-      Number(m[6]) > 59
-    )
-      return null;
-    lastUtcPrefix = prefix;
+/** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds. */
+const MIN_EPOCH_S = -62167219200;
+const MAX_EPOCH_S = 253402300799;
+
+const PAD2: readonly string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS` of integer Unix seconds in years 0000–9999, as `Date#toISOString` writes it,
+ * by integer arithmetic (proleptic Gregorian; H. Hinnant's civil-from-days algorithm).
+ */
+function isoSeconds(epochSeconds: number): string {
+  const days = Math.floor(epochSeconds / 86400);
+  let sod = epochSeconds - days * 86400;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const h = Math.floor(sod / 3600);
+  sod -= h * 3600;
+  const mi = Math.floor(sod / 60);
+  const sec = sod - mi * 60;
+  const yy = PAD2[Math.floor(y / 100)] ?? '';
+  return `${yy}${PAD2[y % 100] ?? ''}-${PAD2[m] ?? ''}-${PAD2[d] ?? ''}T${PAD2[h] ?? ''}:${PAD2[mi] ?? ''}:${PAD2[sec] ?? ''}`;
+}
+
+/** Days since 1970-01-01 of a proleptic-Gregorian date (inverse of the algorithm in {@link isoSeconds}). */
+function daysFromCivil(y0: number, m: number, d: number): number {
+  const y = m <= 2 ? y0 - 1 : y0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** Value of the 2 ASCII digits at `s[i]`, or -1. */
+function dig2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Fast path for the forms registries write (RFC 3339 `YYYY-MM-DDTHH:MM:SS[.f{1,9}]` then `Z` or
+ * `±HH:MM`), scanned by hand instead of with the general regexes below.
+ * @returns the UTC text, null when such a time is invalid (e.g. month 13), or undefined when the
+ *   text is not exactly of this form (the caller then takes the general path, whose results for
+ *   these forms this matches).
+ */
+let lastUtcPrefix = '\u0000';
+function fastRfc3339(s: string): string | null | undefined {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(10) !== 84 /* T */) return undefined;
+  if (s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined;
+  const y1 = dig2(s, 0);
+  const y2 = dig2(s, 2);
+  const mo = dig2(s, 5);
+  const d = dig2(s, 8);
+  const h = dig2(s, 11);
+  const mi = dig2(s, 14);
+  const sec = dig2(s, 17);
+  if (y1 < 0 || y2 < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
+  let i = 19;
+  let fracEnd = 19;
+  if (s.charCodeAt(19) === 46 /* . */) {
+    i = 20;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      i++;
+    }
+    if (i === 20 || i > 29) return undefined;
+    fracEnd = i;
   }
-  const frac = m[7] ?? '';
-  return `${prefix}.${frac.length >= 3 ? frac : frac.padEnd(3, '0')}Z`;
+  const z = s.charCodeAt(i);
+  if (z === 90 /* Z */ && i + 1 === n) {
+    if (!s.startsWith(lastUtcPrefix)) {
+      // Log streams are time-ordered: the whole-second prefix was usually validated on the last line.
+      if (!validFields(y1 * 100 + y2, mo, d, h, mi, sec)) return null;
+      lastUtcPrefix = s.slice(0, 19);
+    }
+    // With 3+ fraction digits the text is already in the output form: return it as is (no copy,
+    // and later comparisons with the original are identity checks).
+    if (fracEnd - 20 >= 3) return s;
+    return `${s.slice(0, 19)}.${(fracEnd === 19 ? '' : s.slice(20, fracEnd)).padEnd(3, '0')}Z`;
+  }
+  const frac = fracEnd === 19 ? '' : s.slice(20, fracEnd);
+  if ((z === 43 || z === 45) /* + - */ && i + 6 === n && s.charCodeAt(i + 3) === 58) {
+    const oh = dig2(s, i + 1);
+    const om = dig2(s, i + 4);
+    if (oh < 0 || om < 0) return undefined;
+    if (oh > 23 || om > 59) return null;
+    const off = (z === 45 ? -1 : 1) * (oh * 3600 + om * 60);
+    return fromFields(y1 * 100 + y2, mo, d, h, mi, sec, frac, off, 'UTC');
+  }
+  return undefined;
+}
+
+/** Calendar and clock range checks shared by all forms. */
+function validFields(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+  return !(mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59);
 }
 
 function fromFields(
@@ -113,7 +205,7 @@ function fromFields(
   offset: number | null,
   naiveZone: string,
 ): string | null {
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) return null;
+  if (!validFields(y, mo, d, h, mi, s)) return null;
   let off = offset;
   if (off === null) {
     if (naiveZone === 'UTC') off = 0;
@@ -126,10 +218,8 @@ function fromFields(
       off = local.offset * 60;
     }
   }
-  // Date.UTC treats years 0–99 as 1900+; setUTCFullYear avoids that.
-  const dt = new Date(Date.UTC(2000, mo - 1, d, h, mi, s));
-  dt.setUTCFullYear(y);
-  return render(dt.getTime() / 1000 - off, fraction);
+  // Fields are validated above, so this is a real calendar date (years 0000–9999).
+  return render(daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off, fraction);
 }
 
 function fromEpoch(text: string, unit: 's' | 'ms' | undefined): string | null {
@@ -166,6 +256,16 @@ function fromEpoch(text: string, unit: 's' | 'ms' | undefined): string | null {
  */
 export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): UtcTimestamp | null {
   if (typeof input === 'number') {
+    if (Number.isSafeInteger(input) && input >= 0) {
+      // Common case (Harbor `occur_at`): skips the text round trip of the general path below.
+      const text = String(input);
+      const unit = opts.epochUnit ?? (input >= 1e11 ? 'ms' : 's');
+      const ts =
+        unit === 's'
+          ? render(input, '')
+          : render(Math.floor(input / 1000), String(input % 1000).padStart(3, '0'));
+      return ts === null ? null : { timestamp: ts, original: text };
+    }
     if (!Number.isFinite(input)) return null;
     const text = Number.isInteger(input) ? input.toFixed(0) : String(input);
     if (!EPOCH_RE.test(text)) return null;
@@ -174,12 +274,15 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
   }
   if (typeof input !== 'string') return null;
   const original = input;
-  let s = input.trim();
+  // trim() copies: skip it when both ends are printable ASCII.
+  const c0 = input.charCodeAt(0);
+  const cN = input.charCodeAt(input.length - 1);
+  let s = c0 > 32 && c0 < 127 && cN > 32 && cN < 127 ? input : input.trim();
   if (s.length === 0 || s.length > 80) return null;
   const zone = opts.naiveZone ?? 'UTC';
 
   if (s.charCodeAt(0) >= 48 && s.charCodeAt(0) <= 57 && s[4] === '-') {
-    const fast = fastUtc(s);
+    const fast = fastRfc3339(s);
     if (fast !== undefined) return fast === null ? null : { timestamp: fast, original };
     s = s.replace(GO_MONOTONIC_RE, '');
     const m = ISO_RE.exec(s);

@@ -51,6 +51,18 @@ const RULES: readonly Rule[] = [
  */
 export function classifyUserAgent(ua: string | undefined): UserAgentClass {
   if (typeof ua !== 'string') return { family: 'unknown' };
+  // Few distinct user agents per registry: run the rules once per value (bounded memo), return a copy.
+  let c = MEMO.get(ua);
+  if (c === undefined) {
+    c = classify(ua);
+    if (MEMO.size >= 4096) MEMO.clear();
+    MEMO.set(ua, c);
+  }
+  return c.version === undefined ? { family: c.family } : { family: c.family, version: c.version };
+}
+const MEMO = new Map<string, UserAgentClass>();
+
+function classify(ua: string): UserAgentClass {
   const s = ua.trim();
   if (s.length === 0) return { family: 'unknown' };
   for (const rule of RULES) {

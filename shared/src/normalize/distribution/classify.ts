@@ -127,10 +127,16 @@ export function classifyAuthMessage(msg: string): AuthClass | null {
  */
 export function apiErrorCode(code: string | undefined): string | undefined {
   if (code === undefined) return undefined;
+  // Registries use a few dozen codes: memoized (bounded).
+  const hit = API_CODES.get(code);
+  if (hit !== undefined) return hit === '' ? undefined : hit;
   const t = code.trim();
-  if (t.length === 0) return undefined;
-  return t.toUpperCase().replace(/[\s-]+/g, '_');
+  const out = t.length === 0 ? '' : t.toUpperCase().replace(/[\s-]+/g, '_');
+  if (API_CODES.size >= 1024) API_CODES.clear();
+  API_CODES.set(code, out);
+  return out === '' ? undefined : out;
 }
+const API_CODES = new Map<string, string>();
 
 /** True for media types of a manifest list / OCI image index. */
 export function isIndexMediaType(mediaType: string | undefined): boolean {

@@ -1,6 +1,7 @@
 import type { EventAction, EventDataset, EventOutcome, ObjectKind, RegistryEvent } from '../../model/registry-event.ts';
 import type { NormalizeContext } from '../types.ts';
 import type { UtcTimestamp } from '../common/time.ts';
+import type { V2Path } from '../common/repository.ts';
 import { actorKind } from '../common/actor.ts';
 import { cachedAddress, cachedUserAgent } from '../common/cache.ts';
 import { isDigest, namespaceOf, parseV2Path, splitUri } from '../common/repository.ts';
@@ -130,14 +131,19 @@ function splitHost(host: string | undefined): { domain?: string; port?: number }
   return { domain: host };
 }
 
+/** The only query parameters classification and the event read (upload/mount routes). */
+const CLASSIFY_PARAMS: ReadonlySet<string> = new Set(['digest', 'mount', 'from']);
+const NO_PARAMS: ReadonlyMap<string, string> = new Map<string, string>();
+const UNKNOWN_ROUTE: V2Path = Object.freeze({ route: 'unknown' });
+
 /**
  * Builds the normalized event for one HTTP request seen in a Distribution-family log.
  * Pure apart from the bounded parse caches; never throws for well-typed facts.
  */
 export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeContext): RegistryEvent {
-  const uri = f.uri === undefined ? undefined : splitUri(f.uri);
-  const route = uri === undefined ? { route: 'unknown' as const } : parseV2Path(uri.path);
-  const params = uri?.params ?? new Map<string, string>();
+  const uri = f.uri === undefined ? undefined : splitUri(f.uri, CLASSIFY_PARAMS);
+  const route: V2Path = uri === undefined ? UNKNOWN_ROUTE : parseV2Path(uri.path);
+  const params = uri?.params ?? NO_PARAMS;
   const code = apiErrorCode(f.errCode);
   let action: EventAction;
   let objectKind: ObjectKind | undefined;
@@ -253,11 +259,10 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   if (repository !== undefined && repository.length > 0) {
     o.repository = repository;
     o.namespace = namespaceOf(repository);
-    ev.container = { image: { name: repository } };
-    if (tag !== undefined) ev.container.image = { ...ev.container.image, tag: [tag] };
-    if (digest !== undefined && (objectKind === 'manifest' || objectKind === 'index')) {
-      ev.container.image = { ...ev.container.image, hash: { all: [digest] } };
-    }
+    const image: NonNullable<NonNullable<RegistryEvent['container']>['image']> = { name: repository };
+    if (tag !== undefined) image.tag = [tag];
+    if (digest !== undefined && (objectKind === 'manifest' || objectKind === 'index')) image.hash = { all: [digest] };
+    ev.container = { image };
   }
   if (digest !== undefined && digest.length > 0) o.digest = digest;
   if (tag !== undefined) o.tag = tag;

@@ -41,8 +41,10 @@ export const distributionLogrusJsonSource: JsonSource = {
   },
 };
 
-/** Messages that complete a request (FORMATS.md 1b.3). */
-const COMPLETION = new Set(['response completed', 'response completed with error']);
+/** Messages that complete a request (FORMATS.md 1b.3). A comparison, not a Set: no string hashing. */
+function isCompletion(msg: string): boolean {
+  return msg === 'response completed' || msg === 'response completed with error';
+}
 
 /**
  * Maps one logrus record (JSON object or parsed logfmt fields behind a {@link FieldReader}) to results.
@@ -55,10 +57,11 @@ export function normalizeLogrusRecord(
   sourceFormat: string,
 ): NormalizeResult[] {
   const msg = r.str('msg') ?? r.str('message') ?? '';
-  const gitlab = r.obj.correlation_id !== undefined;
-  const auth = COMPLETION.has(msg) ? null : classifyAuthMessage(msg);
-  const isGitlabError = gitlab && typeof r.obj.code === 'string' && r.obj.code.length > 0;
-  if (!COMPLETION.has(msg) && auth === null && !isGitlabError) {
+  const gitlab = r.any('correlation_id') !== undefined;
+  const auth = isCompletion(msg) ? null : classifyAuthMessage(msg);
+  const code = r.any('code');
+  const isGitlabError = gitlab && typeof code === 'string' && code.length > 0;
+  if (!isCompletion(msg) && auth === null && !isGitlabError) {
     if (msg === 'authorized request')
       return [ignore('authorized request: the completion line of the same request is the event')];
     return [ignore(`not a request completion line: ${msg.slice(0, 80)}`)];
@@ -68,7 +71,7 @@ export function normalizeLogrusRecord(
     return [ignore(`auth message without request fields: ${msg.slice(0, 80)}`)];
   }
 
-  const timeRaw = r.obj.time ?? r.obj['@timestamp'];
+  const timeRaw = r.any('time') ?? r.any('@timestamp');
   let time = typeof timeRaw === 'string' || typeof timeRaw === 'number' ? toUtcTimestamp(timeRaw) : null;
   if (timeRaw === undefined && ctx.receivedAt !== undefined) time = toUtcTimestamp(ctx.receivedAt);
   if (time === null)
@@ -78,84 +81,81 @@ export function normalizeLogrusRecord(
   const instanceId = r.str('instance.id');
   const errCode = r.str('err.code') ?? (gitlab ? r.str('code') : undefined);
   const version = r.str('version');
+  // Reads stay in this order: the first type problem found is the one reported.
+  const uri = r.str('http.request.uri');
+  const status = r.int('http.response.status');
+  const bytes = r.int('http.response.written');
+  const remoteAddr = r.str('http.request.remoteaddr');
+  const host = r.str('http.request.host');
+  const userAgent = r.str('http.request.useragent');
+  const referrer = r.str('http.request.referer');
+  const requestContentType = r.str('http.request.contenttype');
+  const responseContentType = r.str('http.response.contenttype');
+  const varsName = r.str('vars.name') ?? r.str('vars_name');
+  const varsReference = r.str('vars.reference') ?? r.str('vars_reference');
+  const varsDigest = r.str('vars.digest') ?? r.str('vars_digest');
+  const varsUuid = r.str('vars.uuid') ?? r.str('vars_uuid');
+  let errMessage = r.str('err.message') ?? (gitlab ? (r.str('error') ?? msg) : undefined);
+  const errDetail = r.any('err.detail') ?? (gitlab ? r.any('detail') : undefined);
+  const goVersion = r.str('go.version') ?? r.str('go_version');
+  const serviceName = r.str('service');
+  const environment = r.str('environment');
+  const level = r.str('level');
+  const durationRaw = r.any('http.response.duration');
+  let durationNs: number | undefined;
+  if (durationRaw !== undefined) {
+    durationNs = durationToNs(durationRaw);
+    if (durationNs === undefined)
+      r.problem ??= `http.response.duration: not a Go duration: ${JSON.stringify(durationRaw).slice(0, 40)}`;
+  }
+  let userName = r.str('auth.user.name');
+  let attemptedUser: string | undefined;
+  if (auth !== null) {
+    attemptedUser = r.str('username') ?? auth.attemptedUser;
+    if (attemptedUser !== undefined) userName ??= attemptedUser;
+    const authError = r.str('error');
+    if (authError !== undefined) errMessage = authError;
+  }
+  // One object literal with every field (absent ones undefined): a single hidden class keeps the
+  // reads in buildRequestEvent monomorphic.
   const f: RequestFacts = {
     time,
     dataset: 'oci_registry.log',
     sourceFormat: gitlab ? 'gitlab-labkit' : sourceFormat,
     id: '',
+    method,
+    uri,
+    status,
+    bytes,
+    durationNs,
+    remoteAddr,
+    host,
+    userAgent,
+    referrer,
+    requestId,
+    requestContentType,
+    responseContentType,
+    httpVersion: undefined,
+    userName,
+    varsName,
+    varsReference,
+    varsDigest,
+    varsUuid,
+    errCode,
+    errMessage,
+    errDetail,
+    instanceId,
+    goVersion,
+    version,
+    serviceName,
     serviceType: gitlab || (version?.includes('gitlab') ?? false) ? 'gitlab-registry' : 'distribution',
+    environment,
+    level,
     message: msg,
+    authAction: auth === null ? undefined : auth.action,
+    attemptedUser,
+    failed: isGitlabError ? true : undefined,
   };
-  // Assign only present values: RegistryEvent omits absent fields rather than storing undefined.
-  const inMethod = method;
-  if (inMethod !== undefined) f.method = inMethod;
-  const inUri = r.str('http.request.uri');
-  if (inUri !== undefined) f.uri = inUri;
-  const inStatus = r.int('http.response.status');
-  if (inStatus !== undefined) f.status = inStatus;
-  const inBytes = r.int('http.response.written');
-  if (inBytes !== undefined) f.bytes = inBytes;
-  const inRemoteAddr = r.str('http.request.remoteaddr');
-  if (inRemoteAddr !== undefined) f.remoteAddr = inRemoteAddr;
-  const inHost = r.str('http.request.host');
-  if (inHost !== undefined) f.host = inHost;
-  const inUserAgent = r.str('http.request.useragent');
-  if (inUserAgent !== undefined) f.userAgent = inUserAgent;
-  const inReferrer = r.str('http.request.referer');
-  if (inReferrer !== undefined) f.referrer = inReferrer;
-  const inRequestId = requestId;
-  if (inRequestId !== undefined) f.requestId = inRequestId;
-  const inRequestContentType = r.str('http.request.contenttype');
-  if (inRequestContentType !== undefined) f.requestContentType = inRequestContentType;
-  const inResponseContentType = r.str('http.response.contenttype');
-  if (inResponseContentType !== undefined) f.responseContentType = inResponseContentType;
-  const inVarsName = r.str('vars.name') ?? r.str('vars_name');
-  if (inVarsName !== undefined) f.varsName = inVarsName;
-  const inVarsReference = r.str('vars.reference') ?? r.str('vars_reference');
-  if (inVarsReference !== undefined) f.varsReference = inVarsReference;
-  const inVarsDigest = r.str('vars.digest') ?? r.str('vars_digest');
-  if (inVarsDigest !== undefined) f.varsDigest = inVarsDigest;
-  const inVarsUuid = r.str('vars.uuid') ?? r.str('vars_uuid');
-  if (inVarsUuid !== undefined) f.varsUuid = inVarsUuid;
-  const inErrCode = errCode;
-  if (inErrCode !== undefined) f.errCode = inErrCode;
-  const inErrMessage = r.str('err.message') ?? (gitlab ? (r.str('error') ?? msg) : undefined);
-  if (inErrMessage !== undefined) f.errMessage = inErrMessage;
-  const inErrDetail = r.any('err.detail') ?? (gitlab ? r.any('detail') : undefined);
-  if (inErrDetail !== undefined) f.errDetail = inErrDetail;
-  const inInstanceId = instanceId;
-  if (inInstanceId !== undefined) f.instanceId = inInstanceId;
-  const inGoVersion = r.str('go.version') ?? r.str('go_version');
-  if (inGoVersion !== undefined) f.goVersion = inGoVersion;
-  const inVersion = version;
-  if (inVersion !== undefined) f.version = inVersion;
-  const inServiceName = r.str('service');
-  if (inServiceName !== undefined) f.serviceName = inServiceName;
-  const inEnvironment = r.str('environment');
-  if (inEnvironment !== undefined) f.environment = inEnvironment;
-  const inLevel = r.str('level');
-  if (inLevel !== undefined) f.level = inLevel;
-  const durationRaw = r.any('http.response.duration');
-  if (durationRaw !== undefined) {
-    const ns = durationToNs(durationRaw);
-    if (ns === undefined)
-      r.problem ??= `http.response.duration: not a Go duration: ${JSON.stringify(durationRaw).slice(0, 40)}`;
-    else f.durationNs = ns;
-  }
-  if (isGitlabError) f.failed = true;
-
-  let userName = r.str('auth.user.name');
-  if (auth !== null) {
-    f.authAction = auth.action;
-    const attempted = r.str('username') ?? auth.attemptedUser;
-    if (attempted !== undefined) {
-      f.attemptedUser = attempted;
-      userName ??= attempted;
-    }
-    const authError = r.str('error');
-    if (authError !== undefined) f.errMessage = authError;
-  }
-  if (userName !== undefined) f.userName = userName;
   if (r.problem !== undefined) return [reject('schema_mismatch', raw, r.problem)];
 
   // Dedupe key: instance.id + request id + msg (+ err.code). Both lines of one failed login

@@ -46,7 +46,7 @@ export const distributionLogrusTextSource: TextSource = {
       if (fields === null) return [reject('schema_mismatch', line, 'logfmt: unterminated quote or invalid Go escape')];
       if (fields.get('msg') === 'response')
         return [{ kind: 'ignored', reason: 'OpenShift middleware "response" line (duplicate of response completed)' }];
-      return normalizeLogrusRecord(new FieldReader(Object.fromEntries(fields)), line, ctx, 'logrus-text');
+      return normalizeLogrusRecord(new FieldReader(fields), line, ctx, 'logrus-text');
     }
     const plain = line.includes('\x1b') ? line.replace(ANSI_RE, '') : line;
     const m = TTY_RE.exec(plain);
@@ -56,9 +56,8 @@ export const distributionLogrusTextSource: TextSource = {
     const msg = (split === null ? rest : rest.slice(0, split.index)).trim();
     const fields = split === null ? new Map<string, string>() : parseLogfmt(rest, split.index);
     if (fields === null) return [reject('schema_mismatch', line, 'logfmt: unterminated quote or invalid Go escape')];
-    const obj: Record<string, unknown> = Object.fromEntries(fields);
-    obj.msg = msg;
-    obj.level = TTY_LEVELS[m[1] ?? ''] ?? (m[1] ?? '').toLowerCase();
-    return normalizeLogrusRecord(new FieldReader(obj), line, ctx, 'logrus-text-tty');
+    fields.set('msg', msg);
+    fields.set('level', TTY_LEVELS[m[1] ?? ''] ?? (m[1] ?? '').toLowerCase());
+    return normalizeLogrusRecord(new FieldReader(fields), line, ctx, 'logrus-text-tty');
   },
 };

@@ -68,8 +68,27 @@ function targetKind(url: string | undefined, mediaType: string | undefined): 'ma
   return isManifestMediaType(mediaType) ? 'manifest' : 'blob';
 }
 
-const HOST_PORT_RE = /^(.*?)(?::(\d{1,5}))?$/;
 const BRACKET_END_RE = /\](?=:|$)/;
+const LINE_TERMINATOR_RE = /[\n\r\u2028\u2029]/;
+
+/**
+ * Sets `url.domain`/`url.port` from `host[:port]` (brackets already removed), as the regex
+ * `/^(.*?)(?::(\d{1,5}))?$/` splits it: the port is a final `:` plus 1–5 ASCII digits; a value with a
+ * line terminator sets nothing.
+ */
+function splitHostPort(h: string, url: NonNullable<RegistryEvent['url']>): void {
+  if (LINE_TERMINATOR_RE.test(h)) return;
+  const colon = h.lastIndexOf(':');
+  const digits = colon < 0 ? 0 : h.length - colon - 1;
+  let portOk = digits >= 1 && digits <= 5;
+  for (let i = colon + 1; portOk && i < h.length; i++) {
+    const c = h.charCodeAt(i);
+    portOk = c >= 48 && c <= 57;
+  }
+  const domain = portOk ? h.slice(0, colon) : h;
+  if (domain.length > 0) url.domain = domain;
+  if (portOk) url.port = Number(h.slice(colon + 1));
+}
 
 /**
  * One notification event object → one result (`event`, or `rejected` with the event re-serialized
@@ -240,9 +259,7 @@ export function normalizeNotificationEvent(
     ev.url = {};
     if (url !== undefined) ev.url.full = url;
     if (reqHost !== undefined) {
-      const h = HOST_PORT_RE.exec(reqHost.startsWith('[') ? reqHost.slice(1).replace(BRACKET_END_RE, '') : reqHost);
-      if (h?.[1]) ev.url.domain = h[1];
-      if (h?.[2] !== undefined) ev.url.port = Number(h[2]);
+      splitHostPort(reqHost.startsWith('[') ? reqHost.slice(1).replace(BRACKET_END_RE, '') : reqHost, ev.url);
     }
   }
   if (repository !== undefined) {

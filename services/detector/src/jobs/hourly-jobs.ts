@@ -1,0 +1,74 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { Finding } from '../../../../shared/src/model/finding.ts';
+import { activeRules, type DetectionConfig } from '../config.ts';
+import { DetectorEngine } from '../engine.ts';
+import { buildFinding, type Detection } from '../findings.ts';
+import { judgeLatency, type SloLatencyParams } from '../rules/slo-latency.ts';
+import { judgePullSuccess, type SloSuccessParams } from '../rules/slo-pull-success.ts';
+import type { DetectionSettings } from '../state/view.ts';
+import { hourlyIdentityAggregates, sloAggregates, storageSeries } from './es-queries.ts';
+import { forecastStorage } from '../forecast/model.ts';
+import { storageFindings } from '../forecast/findings.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const toFindings = (ds: readonly Detection[], s: DetectionSettings, now: number): Finding[] => ds.map((d) => buildFinding(d, { kibanaUrl: s.kibanaUrl, dataView: s.dataView, detectedAt: now }));
+
+/**
+ * Hourly baseline evaluation over Elasticsearch (stateless over the index, so overlapping or
+ * repeated runs never double count — C24): backfills every identity's baselines from
+ * `historyDays` of hourly aggregates, then judges the last closed hour with every hourly rule
+ * (volume, bytes, distinct repositories, unusual hours, anonymous surge). One composite
+ * aggregation (paged) covers all identities and hours.
+ * @param now processing time (ms); the judged hour is the last one that ended before it.
+ */
+export async function runHourlyBaselineJob(client: Client, o: { index: string; config: DetectionConfig; now: number; historyDays?: number }): Promise<Finding[]> {
+  const settings = o.config.settings as DetectionSettings;
+  const engine = new DetectorEngine(settings, activeRules(o.config));
+  const judged = Math.floor(o.now / HOUR) - 1;
+  const from = (judged - (o.historyDays ?? 28) * 24) * HOUR;
+  const out: Detection[] = [];
+  for await (const { hour, rows } of hourlyIdentityAggregates(client, { index: o.index, fromMs: from, toMs: (judged + 1) * HOUR })) {
+    out.push(...engine.ingestHour(hour, rows, hour === judged));
+  }
+  return toFindings(out, settings, o.now);
+}
+
+/** SLO checks of the last closed hour: one aggregation, judged by the SLO rules' own logic. */
+export async function runSloJob(client: Client, o: { index: string; config: DetectionConfig; now: number }): Promise<Finding[]> {
+  const hour = Math.floor(o.now / HOUR) - 1;
+  const s = await sloAggregates(client, { index: o.index, fromMs: hour * HOUR, toMs: (hour + 1) * HOUR });
+  const params = o.config.rules.params as Record<string, unknown>;
+  const out: Detection[] = [];
+  if (!o.config.rules.disabled.includes('slo.pull_success_rate')) out.push(...judgePullSuccess(hour, s.requests, s.failures, [], params['slo.pull_success_rate'] as SloSuccessParams));
+  if (!o.config.rules.disabled.includes('slo.latency_p99')) {
+    const p = params['slo.latency_p99'] as SloLatencyParams;
+    if (s.pullP99Ms !== null) out.push(...judgeLatency(hour, 'pull', s.pullP99Ms, s.pullTimed, p));
+    if (s.authP99Ms !== null) out.push(...judgeLatency(hour, 'auth', s.authP99Ms, s.authTimed, p));
+  }
+  return toFindings(out, o.config.settings as DetectionSettings, o.now);
+}
+
+/**
+ * `storage.exhaustion`: forecasts every storage scope from its samples (forecast engineer's
+ * forecastStorage) and emits storageFindings; `previous` carries each scope's last status
+ * between runs (firing → resolved notices).
+ */
+export async function runStorageJob(client: Client, o: { index: string; now: number; historyDays?: number; previous: Map<string, 'firing' | 'resolved'> }): Promise<Finding[]> {
+  const series = await storageSeries(client, { index: o.index, fromMs: o.now - (o.historyDays ?? 90) * DAY, toMs: o.now });
+  const out: Finding[] = [];
+  for (const [scope, samples] of series) {
+    if (samples.length < 3) continue;
+    let result;
+    try {
+      result = forecastStorage(samples);
+    } catch {
+      continue; // too short or degenerate for a forecast; the next run retries with more samples
+    }
+    const fs = storageFindings(scope, result, o.previous.get(scope), new Date(o.now));
+    for (const f of fs) o.previous.set(scope, f.status);
+    out.push(...fs);
+  }
+  return out;
+}

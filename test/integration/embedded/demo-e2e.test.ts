@@ -1,0 +1,35 @@
+/**
+ * `regwatch demo`, shortened, end to end: it starts the Debian docker-registry and the embedded
+ * pipeline itself, drives them with skopeo as four users (pushes, normal pulls, a crawl, a brute
+ * force) and must show the findings (stdout NDJSON) and the alerts (stderr) arriving.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findingSchema } from '../../../shared/src/model/finding.ts';
+import { ndjson, regwatch } from './child.ts';
+
+describe('regwatch demo (shortened)', () => {
+  test(
+    'drives a real registry and shows findings and alerts for the crawl and the brute force',
+    { timeout: 240_000 },
+    async () => {
+      const demo = regwatch(['demo', '--duration', '15', '--wait', '60']);
+      const code = await demo.exited;
+      assert.equal(code, 0, `exit code; stderr tail:\n${demo.stderr.slice(-3000)}`);
+      const findings = ndjson(demo.stdout).map((f) => findingSchema.parse(f));
+      const rules = new Set(findings.map((f) => f.rule));
+      assert.ok(rules.has('repo.crawl'), `rules: ${[...rules].join(', ')}`);
+      assert.ok(rules.has('auth.bruteforce_ip'), `rules: ${[...rules].join(', ')}`);
+      const crawl = findings.find((f) => f.rule === 'repo.crawl')!;
+      assert.deepEqual(crawl.entity, { type: 'user', id: 'mallory' });
+      // Progress and guidance on stderr, then the alerts of the console channel.
+      for (const phase of ['[setup]', '[normal]', '[exfil]', '[brute]'])
+        assert.ok(demo.stderr.includes(phase), `progress for ${phase}`);
+      assert.match(demo.stderr, /\[FIRING:1\] repo\.crawl/);
+      assert.match(demo.stderr, /\[FIRING:1\] auth\.bruteforce_ip/);
+      assert.match(demo.stderr, /result: \d+ finding\(s\).*\d+ alert notification\(s\) delivered/);
+      // No failed skopeo call other than the intended wrong passwords.
+      assert.doesNotMatch(demo.stderr, /unexpected skopeo failures/);
+    },
+  );
+});

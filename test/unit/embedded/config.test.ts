@@ -1,0 +1,67 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError } from '../../../shared/src/errors.ts';
+import { EMBEDDED_ENV, embeddedConfigSchema, loadEmbeddedConfig } from '../../../services/embedded/src/config.ts';
+
+describe('embedded config (regwatch run settings)', () => {
+  test('defaults: loopback receiver on 8080, .data, stdout findings, 3 partitions', () => {
+    const c = loadEmbeddedConfig({}, {});
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.port, 8080);
+    assert.equal(c.dataDir, '.data');
+    assert.equal(c.receiver, 'on');
+    assert.deepEqual(c.tokens, []);
+    assert.equal(c.findings, undefined);
+    assert.equal(c.partitions, 3);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  test('environment REGWATCH_* fills settings, flags win, lists split on commas', () => {
+    const c = loadEmbeddedConfig(
+      { port: '9999', follow: ['/var/log/a.log'] },
+      {
+        REGWATCH_PORT: '7000',
+        REGWATCH_DATA_DIR: '/srv/regwatch',
+        REGWATCH_TOKENS: 'one, two',
+        REGWATCH_FOLLOW: '/x.log',
+        REGWATCH_LOG_LEVEL: 'debug',
+      },
+    );
+    assert.equal(c.port, 9999);
+    assert.equal(c.dataDir, '/srv/regwatch');
+    assert.deepEqual(c.tokens, ['one', 'two']);
+    assert.deepEqual(c.follow, ['/var/log/a.log']);
+    assert.equal(c.logLevel, 'debug');
+  });
+
+  test('every problem is listed at once with its setting name', () => {
+    assert.throws(
+      () => loadEmbeddedConfig({ host: '0.0.0.0', port: '70000', partitions: '0' }, { REGWATCH_LOG_LEVEL: 'loud' }),
+      (err: unknown) => {
+        assert.ok(err instanceof AppError);
+        assert.equal(err.code, 'CONFIG_INVALID');
+        assert.equal(err.retriable, false);
+        for (const name of ['port', 'partitions', 'logLevel']) assert.match(err.message, new RegExp(`- ${name}:`));
+        return true;
+      },
+    );
+  });
+
+  test('a non-loopback receiver needs a token; receiver off needs an input', () => {
+    assert.throws(() => loadEmbeddedConfig({ host: '0.0.0.0' }, {}), /tokens: a bearer token is required/);
+    assert.doesNotThrow(() => loadEmbeddedConfig({ host: '0.0.0.0', tokens: ['s3cret-token'] }, {}));
+    assert.throws(() => loadEmbeddedConfig({ receiver: 'off' }, {}), /receiver: with the receiver off/);
+    assert.doesNotThrow(() => loadEmbeddedConfig({ receiver: 'off', input: ['/tmp/x.log'] }, {}));
+  });
+
+  test('unknown settings are rejected, and every setting has an env name and a description', () => {
+    assert.throws(() => loadEmbeddedConfig({ prot: '1' }, {}), /prot/);
+    const keys = Object.keys(embeddedConfigSchema.shape);
+    assert.deepEqual(Object.keys(EMBEDDED_ENV).sort(), [...keys].sort());
+    for (const k of keys)
+      assert.ok(
+        embeddedConfigSchema.shape[k as keyof typeof embeddedConfigSchema.shape].description,
+        `${k} is described`,
+      );
+  });
+});
