@@ -40,7 +40,18 @@ function makeEvents(n: number, identities: number, start: number, spanMs: number
       left = Math.floor(r() * 6);
     }
     const u = r();
-    const action = u < 0.55 ? 'manifest-pull' : u < 0.85 ? 'blob-pull' : u < 0.93 ? 'manifest-head' : u < 0.96 ? 'manifest-push' : u < 0.98 ? 'tags-list' : 'login-failure';
+    const action =
+      u < 0.55
+        ? 'manifest-pull'
+        : u < 0.85
+          ? 'blob-pull'
+          : u < 0.93
+            ? 'manifest-head'
+            : u < 0.96
+              ? 'manifest-push'
+              : u < 0.98
+                ? 'tags-list'
+                : 'login-failure';
     const repo = `team-${who % 20}/svc-${Math.floor(r() * 8)}`;
     const ts = start + Math.floor((i / n) * spanMs);
     out[i] = {
@@ -104,9 +115,15 @@ full(); // warm-up (JIT)
 const tb = Math.min(baseline(), baseline());
 const tf = Math.min(full(), full());
 const eps = N / tf;
-process.stdout.write(`throughput: ${N.toLocaleString('en-US')} events, ${IDS.toLocaleString('en-US')} identities, all ${createEngine(parseDetectionConfig({})) ? 17 : 0} rules\n`);
-process.stdout.write(`  engine   ${Math.round(eps).toLocaleString('en-US')} events/s per core (target ≥ 500,000) ${eps >= 500_000 ? 'OK' : 'MISSED'}\n`);
-process.stdout.write(`  baseline ${Math.round(N / tb).toLocaleString('en-US')} events/s (Map lookup + counters); engine costs ${(tf / tb).toFixed(1)}× the baseline\n`);
+process.stdout.write(
+  `throughput: ${N.toLocaleString('en-US')} events, ${IDS.toLocaleString('en-US')} identities, all ${createEngine(parseDetectionConfig({})) ? 17 : 0} rules\n`,
+);
+process.stdout.write(
+  `  engine   ${Math.round(eps).toLocaleString('en-US')} events/s per core (target ≥ 500,000) ${eps >= 500_000 ? 'OK' : 'MISSED'}\n`,
+);
+process.stdout.write(
+  `  baseline ${Math.round(N / tb).toLocaleString('en-US')} events/s (Map lookup + counters); engine costs ${(tf / tb).toFixed(1)}× the baseline\n`,
+);
 
 // ---- memory per active identity -------------------------------------------------------------
 if (!gc) {
@@ -124,7 +141,13 @@ if (!gc) {
   gc();
   const after = process.memoryUsage().heapUsed;
   const per = (after - before) / eng.identityCount;
-  process.stdout.write(`memory: ${eng.identityCount.toLocaleString('en-US')} active identities after a week of history (40 events each)\n`);
-  process.stdout.write(`  ${Math.round(per).toLocaleString('en-US')} bytes per active identity (target ≤ 2,048) ${per <= 2048 ? 'OK' : 'MISSED'}\n`);
-  process.stdout.write(`  JSON snapshot ${Math.round(JSON.stringify(eng.snapshot()).length / eng.identityCount).toLocaleString('en-US')} bytes per identity\n`);
+  process.stdout.write(
+    `memory: ${eng.identityCount.toLocaleString('en-US')} active identities after a week of history (40 events each)\n`,
+  );
+  process.stdout.write(
+    `  ${Math.round(per).toLocaleString('en-US')} bytes per active identity (target ≤ 2,048) ${per <= 2048 ? 'OK' : 'MISSED'}\n`,
+  );
+  process.stdout.write(
+    `  JSON snapshot ${Math.round(JSON.stringify(eng.snapshot()).length / eng.identityCount).toLocaleString('en-US')} bytes per identity\n`,
+  );
 }

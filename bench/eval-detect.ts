@@ -46,7 +46,9 @@ function identityDays(s: Scenario): number {
   const from = Date.parse(s.reportFrom);
   const pairs = new Set<string>();
   for (const line of s.lines) {
-    const o = JSON.parse(line) as Record<string, unknown> & { events?: { timestamp: string; actor?: { name?: string }; request?: { addr?: string } }[] };
+    const o = JSON.parse(line) as Record<string, unknown> & {
+      events?: { timestamp: string; actor?: { name?: string }; request?: { addr?: string } }[];
+    };
     let t: number;
     let who: string | undefined;
     if (o.events) {
@@ -55,7 +57,9 @@ function identityDays(s: Scenario): number {
       who = e.actor?.name ?? e.request?.addr?.split(':')[0];
     } else {
       t = Date.parse(o.time as string);
-      who = (o['auth.user.name'] as string | undefined) ?? (o['http.request.remoteaddr'] as string | undefined)?.split(':')[0];
+      who =
+        (o['auth.user.name'] as string | undefined) ??
+        (o['http.request.remoteaddr'] as string | undefined)?.split(':')[0];
     }
     if (t >= from && who) pairs.add(`${who}|${Math.floor(t / (24 * H))}`);
   }
@@ -69,21 +73,36 @@ export async function evaluate(opts: { seed?: number } = {}): Promise<EvalResult
   const summary = newSummary();
   const started = process.hrtime.bigint();
   const latest = new Map<string, Finding>();
-  for await (const f of analyzeInputs([{ name: 'scenario', stream: Readable.from(s.lines.map((l) => l + '\n')) }], engine, summary, { from: Date.parse(s.reportFrom) })) {
+  for await (const f of analyzeInputs(
+    [{ name: 'scenario', stream: Readable.from(s.lines.map((l) => l + '\n')) }],
+    engine,
+    summary,
+    { from: Date.parse(s.reportFrom) },
+  )) {
     const prev = latest.get(f.id);
     // Keep the first emission time (detection delay) with the highest severity seen.
     if (!prev) latest.set(f.id, f);
-    else if (severityRank(f.severity) > severityRank(prev.severity)) latest.set(f.id, { ...f, detected_at: prev.detected_at });
+    else if (severityRank(f.severity) > severityRank(prev.severity))
+      latest.set(f.id, { ...f, detected_at: prev.detected_at });
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const findings = [...latest.values()];
   const medium = findings.filter((f) => severityRank(f.severity) >= severityRank('medium'));
-  const matchesAttack = (f: Finding): boolean => s.attacks.some((a) => a.entities.includes(f.entity.id) && overlaps(f, a.start, a.end, H));
+  const matchesAttack = (f: Finding): boolean =>
+    s.attacks.some((a) => a.entities.includes(f.entity.id) && overlaps(f, a.start, a.end, H));
   const attacks: KindResult[] = s.attacks.map((a) => {
-    const hits = medium.filter((f) => a.rules.includes(f.rule) && a.entities.includes(f.entity.id) && overlaps(f, a.start, a.end, H)).sort((x, y) => Date.parse(x.detected_at) - Date.parse(y.detected_at));
+    const hits = medium
+      .filter((f) => a.rules.includes(f.rule) && a.entities.includes(f.entity.id) && overlaps(f, a.start, a.end, H))
+      .sort((x, y) => Date.parse(x.detected_at) - Date.parse(y.detected_at));
     const first = hits[0];
     return first
-      ? { kind: a.kind, found: true, rule: first.rule, severity: first.severity, delayMinutes: Math.max(0, (Date.parse(first.detected_at) - Date.parse(a.start)) / 60_000) }
+      ? {
+          kind: a.kind,
+          found: true,
+          rule: first.rule,
+          severity: first.severity,
+          delayMinutes: Math.max(0, (Date.parse(first.detected_at) - Date.parse(a.start)) / 60_000),
+        }
       : { kind: a.kind, found: false };
   });
   const tp = medium.filter(matchesAttack);
@@ -91,7 +110,9 @@ export async function evaluate(opts: { seed?: number } = {}): Promise<EvalResult
   const days = identityDays(s);
   const confounders = s.confounders.map((c) => ({
     kind: c.kind,
-    mediumOrAbove: fp.filter((f) => (c.entities.includes('*') || c.entities.includes(f.entity.id)) && overlaps(f, c.start, c.end, 0)).length,
+    mediumOrAbove: fp.filter(
+      (f) => (c.entities.includes('*') || c.entities.includes(f.entity.id)) && overlaps(f, c.start, c.end, 0),
+    ).length,
   }));
   return {
     attacks,
@@ -112,13 +133,25 @@ export async function evaluate(opts: { seed?: number } = {}): Promise<EvalResult
 if (import.meta.main) {
   const r = await evaluate();
   const w = (s: string, n: number): string => s.padEnd(n);
-  process.stdout.write(`regwatch detection evaluation — ${r.events.toLocaleString('en-US')} events, ${r.identityDays} identity-days reported, ${r.seconds.toFixed(1)} s\n\n`);
-  process.stdout.write(`${w('attack kind', 28)}${w('found', 7)}${w('first rule', 30)}${w('severity', 10)}delay (min)\n`);
-  for (const a of r.attacks) process.stdout.write(`${w(a.kind, 28)}${w(a.found ? 'yes' : 'NO', 7)}${w(a.rule ?? '-', 30)}${w(a.severity ?? '-', 10)}${a.delayMinutes === undefined ? '-' : a.delayMinutes.toFixed(1)}\n`);
+  process.stdout.write(
+    `regwatch detection evaluation — ${r.events.toLocaleString('en-US')} events, ${r.identityDays} identity-days reported, ${r.seconds.toFixed(1)} s\n\n`,
+  );
+  process.stdout.write(
+    `${w('attack kind', 28)}${w('found', 7)}${w('first rule', 30)}${w('severity', 10)}delay (min)\n`,
+  );
+  for (const a of r.attacks)
+    process.stdout.write(
+      `${w(a.kind, 28)}${w(a.found ? 'yes' : 'NO', 7)}${w(a.rule ?? '-', 30)}${w(a.severity ?? '-', 10)}${a.delayMinutes === undefined ? '-' : a.delayMinutes.toFixed(1)}\n`,
+    );
   process.stdout.write(`\n${w('confounder', 28)}findings ≥ medium\n`);
   for (const c of r.confounders) process.stdout.write(`${w(c.kind, 28)}${c.mediumOrAbove}\n`);
-  process.stdout.write(`\nrecall ${r.recall.toFixed(3)} (target 1.000) | precision ≥ medium ${r.precision.toFixed(3)} (target ≥ 0.950; ${r.truePositives} true, ${r.falsePositives} false) | false alerts per 1,000 identity-days ${r.falseAlertsPer1000IdentityDays.toFixed(2)} | findings total ${r.findings.length}\n`);
-  for (const f of r.falseFindings.slice(0, 10)) process.stdout.write(`  false: ${f.severity} ${f.rule} ${f.entity.id} ${f.window.start} ${f.message.slice(0, 160)}\n`);
+  process.stdout.write(
+    `\nrecall ${r.recall.toFixed(3)} (target 1.000) | precision ≥ medium ${r.precision.toFixed(3)} (target ≥ 0.950; ${r.truePositives} true, ${r.falsePositives} false) | false alerts per 1,000 identity-days ${r.falseAlertsPer1000IdentityDays.toFixed(2)} | findings total ${r.findings.length}\n`,
+  );
+  for (const f of r.falseFindings.slice(0, 10))
+    process.stdout.write(
+      `  false: ${f.severity} ${f.rule} ${f.entity.id} ${f.window.start} ${f.message.slice(0, 160)}\n`,
+    );
   const ok = r.recall === 1 && r.precision >= 0.95 && r.confounders.every((c) => c.mediumOrAbove === 0);
   process.stdout.write(ok ? 'targets met\n' : 'TARGETS MISSED\n');
   process.exitCode = ok ? 0 : 1;

@@ -18,15 +18,19 @@ export function register(program: Command): void {
     .option('--warmup <n>', 'points before scoring starts', '24')
     .option('--k <k>', 'band width in robust standard deviations', '3')
     .action(async (opts: { series: string; format: string; tz: string; warmup: string; k: string }) => {
-      if (opts.format !== 'csv' && opts.format !== 'ndjson') throw new AppError('BASELINE_INPUT_INVALID', `--format must be csv or ndjson, got "${opts.format}"`);
+      if (opts.format !== 'csv' && opts.format !== 'ndjson')
+        throw new AppError('BASELINE_INPUT_INVALID', `--format must be csv or ndjson, got "${opts.format}"`);
       const warmup = Number(opts.warmup);
       const k = Number(opts.k);
-      if (!Number.isInteger(warmup) || warmup < 0) throw new AppError('BASELINE_INPUT_INVALID', '--warmup must be a non-negative integer');
+      if (!Number.isInteger(warmup) || warmup < 0)
+        throw new AppError('BASELINE_INPUT_INVALID', '--warmup must be a non-negative integer');
       if (!(k > 0)) throw new AppError('BASELINE_INPUT_INVALID', '--k must be a positive number');
       const input = opts.series === '-' ? process.stdin : createReadStream(opts.series);
       const opened = new Promise<void>((resolve, reject) => {
         if (opts.series === '-') resolve();
-        input.once('error', (err: Error) => reject(new AppError('INPUT_UNREADABLE', `cannot read ${opts.series}: ${err.message}`, { cause: err })));
+        input.once('error', (err: Error) =>
+          reject(new AppError('INPUT_UNREADABLE', `cannot read ${opts.series}: ${err.message}`, { cause: err })),
+        );
         input.once('readable', () => resolve());
       });
       await opened;
@@ -40,7 +44,9 @@ export function register(program: Command): void {
       if (opts.format === 'csv') out.push('timestamp,value,expected,lower,upper,score\n');
       for await (const row of scoreSeriesCsv(input, { zone: opts.tz, warmup, k })) {
         if (opts.format === 'csv') {
-          out.push(`${row.timestamp},${row.value},${formatNumber(row.expected)},${formatNumber(row.lower)},${formatNumber(row.upper)},${formatNumber(row.score)}\n`);
+          out.push(
+            `${row.timestamp},${row.value},${formatNumber(row.expected)},${formatNumber(row.lower)},${formatNumber(row.upper)},${formatNumber(row.score)}\n`,
+          );
         } else {
           out.push(
             JSON.stringify({

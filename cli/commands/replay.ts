@@ -24,35 +24,58 @@ export function register(program: Command): void {
     .option('--warmup-days <n>', 'days of history before --from used to warm baselines up', '14')
     .option('--config <file>', 'detection config (YAML/JSON)')
     .option('--format <format>', 'csv (per day per rule) or ndjson (findings)', 'csv')
-    .action(async (opts: { from: string; to: string; esUrl?: string; index: string; warmupDays: string; config?: string; format: string }) => {
-      const from = parseTimeOption('--from', opts.from)!;
-      const to = parseTimeOption('--to', opts.to)!;
-      if (to <= from) throw new AppError('CONFIG_INVALID', '--to must be after --from');
-      if (opts.format !== 'csv' && opts.format !== 'ndjson') throw new AppError('CONFIG_INVALID', '--format must be csv or ndjson');
-      const warmupDays = Number(opts.warmupDays);
-      if (!(warmupDays >= 0)) throw new AppError('CONFIG_INVALID', '--warmup-days must be a non-negative number');
-      const es = esConfigSchema.safeParse({
-        nodes: [opts.esUrl ?? process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200'],
-        ...(process.env.ELASTICSEARCH_USERNAME ? { username: process.env.ELASTICSEARCH_USERNAME, password: process.env.ELASTICSEARCH_PASSWORD } : {}),
-        ...(process.env.ELASTICSEARCH_API_KEY ? { apiKey: process.env.ELASTICSEARCH_API_KEY } : {}),
-      });
-      if (!es.success) throw new AppError('CONFIG_INVALID', `invalid Elasticsearch settings: ${es.error.issues.map((i) => i.message).join('; ')}`);
-      const cfg = parseDetectionConfig(await readDetectionConfigFile(opts.config));
-      const client = createEsClient(es.data);
-      const summary = newSummary();
-      const findings: Finding[] = [];
-      try {
-        for await (const f of replayFromElasticsearch(client, createEngine(cfg), summary, { index: opts.index, from, to, warmupDays })) {
-          if (opts.format === 'ndjson') process.stdout.write(JSON.stringify(f) + '\n');
-          findings.push(f);
+    .action(
+      async (opts: {
+        from: string;
+        to: string;
+        esUrl?: string;
+        index: string;
+        warmupDays: string;
+        config?: string;
+        format: string;
+      }) => {
+        const from = parseTimeOption('--from', opts.from)!;
+        const to = parseTimeOption('--to', opts.to)!;
+        if (to <= from) throw new AppError('CONFIG_INVALID', '--to must be after --from');
+        if (opts.format !== 'csv' && opts.format !== 'ndjson')
+          throw new AppError('CONFIG_INVALID', '--format must be csv or ndjson');
+        const warmupDays = Number(opts.warmupDays);
+        if (!(warmupDays >= 0)) throw new AppError('CONFIG_INVALID', '--warmup-days must be a non-negative number');
+        const es = esConfigSchema.safeParse({
+          nodes: [opts.esUrl ?? process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200'],
+          ...(process.env.ELASTICSEARCH_USERNAME
+            ? { username: process.env.ELASTICSEARCH_USERNAME, password: process.env.ELASTICSEARCH_PASSWORD }
+            : {}),
+          ...(process.env.ELASTICSEARCH_API_KEY ? { apiKey: process.env.ELASTICSEARCH_API_KEY } : {}),
+        });
+        if (!es.success)
+          throw new AppError(
+            'CONFIG_INVALID',
+            `invalid Elasticsearch settings: ${es.error.issues.map((i) => i.message).join('; ')}`,
+          );
+        const cfg = parseDetectionConfig(await readDetectionConfigFile(opts.config));
+        const client = createEsClient(es.data);
+        const summary = newSummary();
+        const findings: Finding[] = [];
+        try {
+          for await (const f of replayFromElasticsearch(client, createEngine(cfg), summary, {
+            index: opts.index,
+            from,
+            to,
+            warmupDays,
+          })) {
+            if (opts.format === 'ndjson') process.stdout.write(JSON.stringify(f) + '\n');
+            findings.push(f);
+          }
+        } finally {
+          await client.close();
         }
-      } finally {
-        await client.close();
-      }
-      if (opts.format === 'csv') {
-        process.stdout.write('day,rule,findings,medium_or_above\n');
-        for (const r of perDayPerRule(findings)) process.stdout.write(`${r.day},${r.rule},${r.findings},${r.mediumOrAbove}\n`);
-      }
-      printSummary(summary);
-    });
+        if (opts.format === 'csv') {
+          process.stdout.write('day,rule,findings,medium_or_above\n');
+          for (const r of perDayPerRule(findings))
+            process.stdout.write(`${r.day},${r.rule},${r.findings},${r.mediumOrAbove}\n`);
+        }
+        printSummary(summary);
+      },
+    );
 }

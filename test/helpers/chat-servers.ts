@@ -16,8 +16,36 @@ export interface RecordedRequest {
   readonly query: URLSearchParams;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: string;
+  /** The body bytes as received (multipart uploads). */
+  readonly raw: Buffer;
   readonly json: unknown;
   readonly at: number;
+}
+
+/** Parts of a multipart/form-data body (RFC 7578): name → { filename?, contentType?, data }. */
+export function parseMultipart(
+  raw: Buffer,
+  contentType: string,
+): Map<string, { filename?: string; contentType?: string; data: Buffer }> {
+  const boundary = /boundary=([^;]+)/.exec(contentType)?.[1];
+  const out = new Map<string, { filename?: string; contentType?: string; data: Buffer }>();
+  if (!boundary) return out;
+  const text = raw.toString('latin1');
+  for (const part of text.split(`--${boundary}`).slice(1)) {
+    if (part.startsWith('--')) break;
+    const sep = part.indexOf('\r\n\r\n');
+    const head = part.slice(2, sep);
+    const name = /name="([^"]*)"/.exec(head)?.[1];
+    if (!name) continue;
+    const filename = /filename="([^"]*)"/.exec(head)?.[1];
+    const ct = /Content-Type: ([^\r\n]+)/i.exec(head)?.[1];
+    out.set(name, {
+      ...(filename ? { filename } : {}),
+      ...(ct ? { contentType: ct } : {}),
+      data: Buffer.from(part.slice(sep + 4, part.length - 2), 'latin1'),
+    });
+  }
+  return out;
 }
 
 export interface ScriptedResponse {
@@ -28,7 +56,8 @@ export interface ScriptedResponse {
   readonly delayMs?: number;
 }
 
-export type ChatKind = 'slack' | 'teams' | 'mattermost' | 'webhook' | 'pagerduty' | 'telegram' | 'dingtalk' | 'feishu' | 'wecom';
+export type ChatKind =
+  'slack' | 'teams' | 'mattermost' | 'webhook' | 'pagerduty' | 'telegram' | 'dingtalk' | 'feishu' | 'wecom';
 
 export interface ChatServer {
   readonly kind: ChatKind;
@@ -70,34 +99,86 @@ function handlers(kind: ChatKind, token: string, secret: string, now: () => numb
   switch (kind) {
     case 'slack':
       return (r, res) => {
-        if (r.path !== `/services/${token}`) return text(res, r.path.startsWith('/services/') ? 403 : 404, r.path.startsWith('/services/') ? 'invalid_token' : 'no_service'), false;
+        if (r.path !== `/services/${token}`)
+          return (
+            text(
+              res,
+              r.path.startsWith('/services/') ? 403 : 404,
+              r.path.startsWith('/services/') ? 'invalid_token' : 'no_service',
+            ),
+            false
+          );
         const b = r.json as { text?: unknown; blocks?: { type: string; text?: { text: string } }[] } | undefined;
-        if (!b || (typeof b.text !== 'string' && !Array.isArray(b.blocks))) return text(res, 400, 'invalid_payload'), false;
+        if (!b || (typeof b.text !== 'string' && !Array.isArray(b.blocks)))
+          return (text(res, 400, 'invalid_payload'), false);
         const blocks = b.blocks ?? [];
-        if (blocks.length > 50) return text(res, 400, 'invalid_blocks'), false;
+        if (blocks.length > 50) return (text(res, 400, 'invalid_blocks'), false);
         for (const bl of blocks) {
-          if (bl.type === 'header' && (bl.text?.text.length ?? 0) > 150) return text(res, 400, 'invalid_blocks'), false;
-          if (bl.type === 'section' && (bl.text?.text.length ?? 0) > 3000) return text(res, 400, 'invalid_blocks'), false;
+          if (bl.type === 'header' && (bl.text?.text.length ?? 0) > 150)
+            return (text(res, 400, 'invalid_blocks'), false);
+          if (bl.type === 'section' && (bl.text?.text.length ?? 0) > 3000)
+            return (text(res, 400, 'invalid_blocks'), false);
         }
-        return text(res, 200, 'ok'), true;
+        return (text(res, 200, 'ok'), true);
       };
     case 'mattermost':
       return (r, res) => {
-        if (r.path !== `/hooks/${token}`) return json(res, 400, { id: 'web.incoming_webhook.invalid.app_error', message: 'Invalid webhook', status_code: 400 }), false;
+        if (r.path !== `/hooks/${token}`)
+          return (
+            json(res, 400, {
+              id: 'web.incoming_webhook.invalid.app_error',
+              message: 'Invalid webhook',
+              status_code: 400,
+            }),
+            false
+          );
         const b = r.json as { text?: string } | undefined;
-        if (!b?.text) return json(res, 400, { id: 'web.incoming_webhook.text.app_error', message: 'No text specified', status_code: 400 }), false;
-        if (b.text.length > 16383) return json(res, 400, { id: 'web.incoming_webhook.text.length.app_error', message: 'text too long', status_code: 400 }), false;
-        return text(res, 200, 'ok'), true;
+        if (!b?.text)
+          return (
+            json(res, 400, {
+              id: 'web.incoming_webhook.text.app_error',
+              message: 'No text specified',
+              status_code: 400,
+            }),
+            false
+          );
+        if (b.text.length > 16383)
+          return (
+            json(res, 400, {
+              id: 'web.incoming_webhook.text.length.app_error',
+              message: 'text too long',
+              status_code: 400,
+            }),
+            false
+          );
+        return (text(res, 200, 'ok'), true);
       };
     case 'teams':
       return (r, res) => {
-        if (r.path !== `/workflows/${token}/triggers/manual/paths/invoke`) return json(res, 404, { error: { code: 'WorkflowNotFound' } }), false;
-        if (bytes(r.body) > 28 * 1024) return text(res, 200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413 with ContextId x'), false;
-        const b = r.json as { type?: string; attachments?: { contentType?: string; content?: { type?: string } }[] } | undefined;
+        if (r.path !== `/workflows/${token}/triggers/manual/paths/invoke`)
+          return (json(res, 404, { error: { code: 'WorkflowNotFound' } }), false);
+        if (bytes(r.body) > 28 * 1024)
+          return (
+            text(
+              res,
+              200,
+              'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413 with ContextId x',
+            ),
+            false
+          );
+        const b = r.json as
+          { type?: string; attachments?: { contentType?: string; content?: { type?: string } }[] } | undefined;
         const att = b?.attachments?.[0];
-        if (b?.type !== 'message' || att?.contentType !== 'application/vnd.microsoft.card.adaptive' || att.content?.type !== 'AdaptiveCard')
-          return json(res, 400, { error: { code: 'InvalidRequestContent', message: 'not an adaptive card message' } }), false;
-        return text(res, 202, ''), true;
+        if (
+          b?.type !== 'message' ||
+          att?.contentType !== 'application/vnd.microsoft.card.adaptive' ||
+          att.content?.type !== 'AdaptiveCard'
+        )
+          return (
+            json(res, 400, { error: { code: 'InvalidRequestContent', message: 'not an adaptive card message' } }),
+            false
+          );
+        return (text(res, 202, ''), true);
       };
     case 'webhook':
       return (r, res) => {
@@ -107,68 +188,148 @@ function handlers(kind: ChatKind, token: string, secret: string, now: () => numb
         const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret);
         const want = Buffer.from(`v1,${createHmac('sha256', key).update(`${id}.${ts}.${r.body}`).digest('base64')}`);
         const okSig = sig.split(' ').some((s) => s.length === want.length && timingSafeEqual(Buffer.from(s), want));
-        if (!id || !okSig) return text(res, 401, 'bad signature'), false;
-        if (Math.abs(now() / 1000 - Number(ts)) > 300) return text(res, 400, 'timestamp too old'), false;
-        return text(res, 204, ''), true;
+        if (!id || !okSig) return (text(res, 401, 'bad signature'), false);
+        if (Math.abs(now() / 1000 - Number(ts)) > 300) return (text(res, 400, 'timestamp too old'), false);
+        return (text(res, 204, ''), true);
       };
     case 'pagerduty':
       return (r, res) => {
-        const b = r.json as { routing_key?: string; event_action?: string; dedup_key?: string; payload?: { summary?: string; source?: string; severity?: string } } | undefined;
+        const b = r.json as
+          | {
+              routing_key?: string;
+              event_action?: string;
+              dedup_key?: string;
+              payload?: { summary?: string; source?: string; severity?: string };
+            }
+          | undefined;
         const errors: string[] = [];
         if (!b) errors.push('Event object is invalid');
         else {
           if (b.routing_key !== token) errors.push("'routing_key' is invalid");
-          if (!['trigger', 'acknowledge', 'resolve'].includes(b.event_action ?? '')) errors.push("'event_action' is invalid");
+          if (!['trigger', 'acknowledge', 'resolve'].includes(b.event_action ?? ''))
+            errors.push("'event_action' is invalid");
           if (b.event_action === 'trigger') {
-            if (!b.payload?.summary || b.payload.summary.length > 1024) errors.push("'payload.summary' is missing or too long");
+            if (!b.payload?.summary || b.payload.summary.length > 1024)
+              errors.push("'payload.summary' is missing or too long");
             if (!b.payload?.source) errors.push("'payload.source' is missing");
-            if (!['critical', 'error', 'warning', 'info'].includes(b.payload?.severity ?? '')) errors.push("'payload.severity' is invalid");
+            if (!['critical', 'error', 'warning', 'info'].includes(b.payload?.severity ?? ''))
+              errors.push("'payload.severity' is invalid");
           } else if (!b.dedup_key) errors.push("'dedup_key' is required for resolve");
         }
         if (bytes(r.body) > 512 * 1024) errors.push('payload too large');
-        if (errors.length) return json(res, 400, { status: 'invalid event', message: 'Event object is invalid', errors }), false;
-        return json(res, 202, { status: 'success', message: 'Event processed', dedup_key: b?.dedup_key }), true;
+        if (errors.length)
+          return (json(res, 400, { status: 'invalid event', message: 'Event object is invalid', errors }), false);
+        return (json(res, 202, { status: 'success', message: 'Event processed', dedup_key: b?.dedup_key }), true);
       };
     case 'telegram':
       return (r, res) => {
-        if (r.path !== `/bot${token}/sendMessage`) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' }), false;
+        if (r.path === `/bot${token}/sendPhoto`) {
+          const parts = parseMultipart(r.raw, String(r.headers['content-type'] ?? ''));
+          const photo = parts.get('photo');
+          if (!parts.get('chat_id'))
+            return (
+              json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat_id is empty' }),
+              false
+            );
+          if (!photo?.filename || photo.data.length === 0)
+            return (
+              json(res, 400, {
+                ok: false,
+                error_code: 400,
+                description: 'Bad Request: there is no photo in the request',
+              }),
+              false
+            );
+          if (photo.data.length > 10 * 1024 * 1024)
+            return (json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: file is too big' }), false);
+          if ((parts.get('caption')?.data.toString('utf8').length ?? 0) > 1024)
+            return (
+              json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message caption is too long' }),
+              false
+            );
+          return (
+            json(res, 200, {
+              ok: true,
+              result: { message_id: 2, photo: [{ file_id: 'x', file_size: photo.data.length }] },
+            }),
+            true
+          );
+        }
+        if (r.path !== `/bot${token}/sendMessage`)
+          return (json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' }), false);
         const b = r.json as { chat_id?: unknown; text?: string } | undefined;
-        if (!b?.chat_id) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat_id is empty' }), false;
-        if (!b.text) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty' }), false;
-        if (b.text.length > 4096) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message is too long' }), false;
-        return json(res, 200, { ok: true, result: { message_id: 1, date: Math.floor(now() / 1000), text: b.text } }), true;
+        if (!b?.chat_id)
+          return (json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat_id is empty' }), false);
+        if (!b.text)
+          return (
+            json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty' }),
+            false
+          );
+        if (b.text.length > 4096)
+          return (
+            json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message is too long' }),
+            false
+          );
+        return (
+          json(res, 200, { ok: true, result: { message_id: 1, date: Math.floor(now() / 1000), text: b.text } }),
+          true
+        );
       };
     case 'dingtalk':
       return (r, res) => {
-        if (r.query.get('access_token') !== token) return json(res, 200, { errcode: 300001, errmsg: 'token is not exist' }), false;
+        if (r.query.get('access_token') !== token)
+          return (json(res, 200, { errcode: 300001, errmsg: 'token is not exist' }), false);
         const ts = Number(r.query.get('timestamp'));
         const sign = r.query.get('sign') ?? '';
         const want = createHmac('sha256', secret).update(`${ts}\n${secret}`).digest('base64');
-        if (sign !== want || Math.abs(now() - ts) > 3_600_000) return json(res, 200, { errcode: 310000, errmsg: 'sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]' }), false;
+        if (sign !== want || Math.abs(now() - ts) > 3_600_000)
+          return (
+            json(res, 200, {
+              errcode: 310000,
+              errmsg: 'sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]',
+            }),
+            false
+          );
         const b = r.json as { msgtype?: string; markdown?: { title?: string; text?: string } } | undefined;
-        if (b?.msgtype !== 'markdown' || !b.markdown?.text || !b.markdown.title) return json(res, 200, { errcode: 40035, errmsg: 'missing parameter' }), false;
-        if (bytes(b.markdown.text) > 20000) return json(res, 200, { errcode: 460101, errmsg: 'message too long' }), false;
-        return json(res, 200, { errcode: 0, errmsg: 'ok' }), true;
+        if (b?.msgtype !== 'markdown' || !b.markdown?.text || !b.markdown.title)
+          return (json(res, 200, { errcode: 40035, errmsg: 'missing parameter' }), false);
+        if (bytes(b.markdown.text) > 20000)
+          return (json(res, 200, { errcode: 460101, errmsg: 'message too long' }), false);
+        return (json(res, 200, { errcode: 0, errmsg: 'ok' }), true);
       };
     case 'feishu':
       return (r, res) => {
-        if (r.path !== `/open-apis/bot/v2/hook/${token}`) return json(res, 200, { code: 19001, msg: 'param invalid: incoming webhook access token invalid', data: {} }), false;
+        if (r.path !== `/open-apis/bot/v2/hook/${token}`)
+          return (
+            json(res, 200, { code: 19001, msg: 'param invalid: incoming webhook access token invalid', data: {} }),
+            false
+          );
         const b = r.json as { timestamp?: string; sign?: string; msg_type?: string } | undefined;
         const ts = Number(b?.timestamp);
         const want = createHmac('sha256', `${ts}\n${secret}`).update('').digest('base64');
         if (b?.sign !== want || Math.abs(now() / 1000 - ts) > 3600)
-          return json(res, 200, { code: 19021, msg: 'sign match fail or timestamp is not within one hour from current time', data: {} }), false;
-        if (bytes(r.body) > 20 * 1024) return json(res, 200, { code: 9499, msg: 'Bad Request', data: {} }), false;
-        if (!b.msg_type) return json(res, 200, { code: 19002, msg: 'params error, msg_type need', data: {} }), false;
-        return json(res, 200, { code: 0, msg: 'success', data: {} }), true;
+          return (
+            json(res, 200, {
+              code: 19021,
+              msg: 'sign match fail or timestamp is not within one hour from current time',
+              data: {},
+            }),
+            false
+          );
+        if (bytes(r.body) > 20 * 1024) return (json(res, 200, { code: 9499, msg: 'Bad Request', data: {} }), false);
+        if (!b.msg_type) return (json(res, 200, { code: 19002, msg: 'params error, msg_type need', data: {} }), false);
+        return (json(res, 200, { code: 0, msg: 'success', data: {} }), true);
       };
     case 'wecom':
       return (r, res) => {
-        if (r.query.get('key') !== token) return json(res, 200, { errcode: 93000, errmsg: 'invalid webhook url, hint: [x]' }), false;
+        if (r.query.get('key') !== token)
+          return (json(res, 200, { errcode: 93000, errmsg: 'invalid webhook url, hint: [x]' }), false);
         const b = r.json as { msgtype?: string; markdown?: { content?: string } } | undefined;
-        if (b?.msgtype !== 'markdown' || !b.markdown?.content) return json(res, 200, { errcode: 44004, errmsg: 'empty content' }), false;
-        if (bytes(b.markdown.content) > 4096) return json(res, 200, { errcode: 40058, errmsg: 'markdown.content exceed max length 4096' }), false;
-        return json(res, 200, { errcode: 0, errmsg: 'ok' }), true;
+        if (b?.msgtype !== 'markdown' || !b.markdown?.content)
+          return (json(res, 200, { errcode: 44004, errmsg: 'empty content' }), false);
+        if (bytes(b.markdown.content) > 4096)
+          return (json(res, 200, { errcode: 40058, errmsg: 'markdown.content exceed max length 4096' }), false);
+        return (json(res, 200, { errcode: 0, errmsg: 'ok' }), true);
       };
   }
 }
@@ -209,7 +370,8 @@ export async function startChatServer(kind: ChatKind, opts: ChatServerOptions = 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
+      const body = raw.toString('utf8');
       const u = new URL(req.url ?? '/', 'http://x');
       let parsed: unknown;
       try {
@@ -217,7 +379,16 @@ export async function startChatServer(kind: ChatKind, opts: ChatServerOptions = 
       } catch {
         parsed = undefined;
       }
-      const rec: RecordedRequest = { method: req.method ?? '', path: u.pathname, query: u.searchParams, headers: req.headers, body, json: parsed, at: now() };
+      const rec: RecordedRequest = {
+        method: req.method ?? '',
+        path: u.pathname,
+        query: u.searchParams,
+        headers: req.headers,
+        raw,
+        body,
+        json: parsed,
+        at: now(),
+      };
       requests.push(rec);
       const s = scripted.shift();
       const respond = (): void => {

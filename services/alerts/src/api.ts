@@ -38,11 +38,18 @@ function tokenOk(header: string | undefined, tokens: readonly string[]): boolean
 export function buildApi(opts: ApiOptions): FastifyInstance {
   if (opts.tokens.length === 0 || opts.tokens.some((t) => t.length < 16))
     throw new AppError('CONFIG_INVALID', 'the alerts API needs at least one bearer token of 16+ characters');
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'alerts-api' }) as FastifyBaseLogger, disableRequestLogging: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ component: 'alerts-api' }) as FastifyBaseLogger,
+    disableRequestLogging: false,
+    bodyLimit: 64 * 1024,
+  });
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/healthz') return;
     if (!tokenOk(req.headers.authorization, opts.tokens)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
+      await reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
     }
   });
   app.setErrorHandler(async (err, _req, reply) => {
@@ -51,7 +58,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       return reply.code(status).send({ error: err.code, message: err.message });
     }
     const e = err as { statusCode?: number; message?: string };
-    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: 'BAD_REQUEST', message: e.message });
+    if (e.statusCode && e.statusCode < 500)
+      return reply.code(e.statusCode).send({ error: 'BAD_REQUEST', message: e.message });
     opts.logger.error({ err }, 'alerts API error');
     return reply.code(500).send({ error: 'INTERNAL', message: 'internal error' });
   });
@@ -69,7 +77,9 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   app.get('/api/v1/silences', async (req) => {
     const state = (req.query as { state?: string }).state;
     const now = opts.clock.now();
-    const all = (await opts.store.listSilences()).map((s) => silenceJson(s, now)).filter((s) => !state || s['status'] === state);
+    const all = (await opts.store.listSilences())
+      .map((s) => silenceJson(s, now))
+      .filter((s) => !state || s['status'] === state);
     return { silences: all.sort((a, b) => String(a['endsAt']).localeCompare(String(b['endsAt']))) };
   });
   app.delete('/api/v1/silences/:id', async (req, reply) => {
@@ -77,7 +87,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     const s = await opts.store.getSilence(id);
     if (!s) return reply.code(404).send({ error: 'NOT_FOUND', message: `no silence ${id}` });
     const now = opts.clock.now();
-    const expired = silenceActive(s, now) || s.startsAt > now ? { ...s, endsAt: Math.max(s.startsAt, now), expiredAt: now } : s;
+    const expired =
+      silenceActive(s, now) || s.startsAt > now ? { ...s, endsAt: Math.max(s.startsAt, now), expiredAt: now } : s;
     await opts.store.putSilence(expired);
     opts.logger.info({ silence: id }, 'silence expired');
     return silenceJson(expired, now + 1);

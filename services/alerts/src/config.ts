@@ -120,12 +120,21 @@ export const alertsConfigSchema = z
     });
     cfg.receivers.forEach((r, i) => {
       if (r.fallback !== undefined && !receivers.has(r.fallback))
-        ctx.addIssue({ code: 'custom', path: ['receivers', i, 'fallback'], message: `unknown receiver "${r.fallback}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['receivers', i, 'fallback'],
+          message: `unknown receiver "${r.fallback}"`,
+        });
       if (r.fallback === r.name)
-        ctx.addIssue({ code: 'custom', path: ['receivers', i, 'fallback'], message: 'a receiver cannot fall back to itself' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['receivers', i, 'fallback'],
+          message: 'a receiver cannot fall back to itself',
+        });
     });
     const intervals = new Set(cfg.time_intervals.map((t) => t.name));
-    if (!cfg.route.receiver) ctx.addIssue({ code: 'custom', path: ['route', 'receiver'], message: 'the root route needs a receiver' });
+    if (!cfg.route.receiver)
+      ctx.addIssue({ code: 'custom', path: ['route', 'receiver'], message: 'the root route needs a receiver' });
     if (cfg.route.matchers?.length)
       ctx.addIssue({ code: 'custom', path: ['route', 'matchers'], message: 'the root route must not have matchers' });
     const walk = (r: RouteInput, path: (string | number)[]): void => {
@@ -133,13 +142,18 @@ export const alertsConfigSchema = z
         ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `unknown receiver "${r.receiver}"` });
       for (const key of ['mute_time_intervals', 'active_time_intervals'] as const)
         (r[key] ?? []).forEach((n, i) => {
-          if (!intervals.has(n)) ctx.addIssue({ code: 'custom', path: [...path, key, i], message: `unknown time interval "${n}"` });
+          if (!intervals.has(n))
+            ctx.addIssue({ code: 'custom', path: [...path, key, i], message: `unknown time interval "${n}"` });
         });
       (r.routes ?? []).forEach((c, i) => walk(c, [...path, 'routes', i]));
     };
     walk(cfg.route, ['route']);
     if (cfg.delivery.health_receiver !== undefined && !receivers.has(cfg.delivery.health_receiver))
-      ctx.addIssue({ code: 'custom', path: ['delivery', 'health_receiver'], message: `unknown receiver "${cfg.delivery.health_receiver}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['delivery', 'health_receiver'],
+        message: `unknown receiver "${cfg.delivery.health_receiver}"`,
+      });
     if (cfg.delivery.lease <= cfg.delivery.deadline)
       ctx.addIssue({ code: 'custom', path: ['delivery', 'lease'], message: 'lease must be longer than deadline' });
   });
@@ -150,7 +164,11 @@ export type InhibitRule = AlertsConfig['inhibit_rules'][number];
 export type { ChannelConfig, TimeInterval, RouteInput };
 
 /** Replaces `${NAME}` in every string of `value` with `env[NAME]` (secrets stay out of files). Unknown names are listed. */
-function substituteEnv(value: unknown, env: Readonly<Record<string, string | undefined>>, missing: Set<string>): unknown {
+function substituteEnv(
+  value: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  missing: Set<string>,
+): unknown {
   if (typeof value === 'string')
     return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_m, name: string) => {
       const v = env[name];
@@ -167,7 +185,11 @@ function substituteEnv(value: unknown, env: Readonly<Record<string, string | und
  * Parses config text (YAML 1.2, so JSON too), substitutes `${VAR}` from `env`, validates.
  * @throws AppError CONFIG_INVALID listing every problem (syntax, unknown variables, schema).
  */
-export function parseAlertsConfig(text: string, env: Readonly<Record<string, string | undefined>> = {}, source = 'alerts config'): AlertsConfig {
+export function parseAlertsConfig(
+  text: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+  source = 'alerts config',
+): AlertsConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text);
@@ -177,7 +199,10 @@ export function parseAlertsConfig(text: string, env: Readonly<Record<string, str
   const missing = new Set<string>();
   const substituted = substituteEnv(raw, env, missing);
   if (missing.size > 0)
-    throw new AppError('CONFIG_INVALID', `invalid ${source}: environment variable(s) not set: ${[...missing].join(', ')}`);
+    throw new AppError(
+      'CONFIG_INVALID',
+      `invalid ${source}: environment variable(s) not set: ${[...missing].join(', ')}`,
+    );
   return loadConfig(alertsConfigSchema, substituted, source);
 }
 
@@ -185,12 +210,17 @@ export function parseAlertsConfig(text: string, env: Readonly<Record<string, str
  * Reads and validates a config file.
  * @throws AppError INPUT_UNREADABLE when the file cannot be read; CONFIG_INVALID as parseAlertsConfig.
  */
-export async function loadAlertsConfigFile(path: string, env: Readonly<Record<string, string | undefined>> = {}): Promise<AlertsConfig> {
+export async function loadAlertsConfigFile(
+  path: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<AlertsConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new AppError('INPUT_UNREADABLE', `cannot read alerts config ${path}: ${(err as Error).message}`, { cause: err });
+    throw new AppError('INPUT_UNREADABLE', `cannot read alerts config ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseAlertsConfig(text, env, `alerts config ${path}`);
 }

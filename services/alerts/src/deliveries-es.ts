@@ -23,9 +23,13 @@ export function createEsDeliveriesSink(opts: { client: Client; index?: string; r
       }
       if (res.errors) {
         const bad = res.items.find((i) => i.index?.error)?.index;
-        throw new AppError('ES_BULK_ITEM_FAILED', `delivery record rejected: ${bad?.error?.type ?? '?'}: ${bad?.error?.reason ?? ''}`, {
-          retriable: bad?.status === 429,
-        });
+        throw new AppError(
+          'ES_BULK_ITEM_FAILED',
+          `delivery record rejected: ${bad?.error?.type ?? '?'}: ${bad?.error?.reason ?? ''}`,
+          {
+            retriable: bad?.status === 429,
+          },
+        );
       }
     },
   };

@@ -9,7 +9,12 @@ import { createHash } from 'node:crypto';
  */
 export interface DeliveryRecord {
   readonly '@timestamp': string;
-  readonly event: { readonly id: string; readonly action: 'notify' | 'resolve'; readonly outcome: 'success' | 'failure' | 'unknown'; readonly duration: number };
+  readonly event: {
+    readonly id: string;
+    readonly action: 'notify' | 'resolve';
+    readonly outcome: 'success' | 'failure' | 'unknown';
+    readonly duration: number;
+  };
   readonly oci_registry: {
     readonly alert: {
       readonly finding_id: readonly string[];
@@ -42,7 +47,12 @@ export interface DeliveriesSink {
 
 /** Deterministic `_id` of a record: notification key + channel index + attempt. */
 export function deliveryRecordId(r: DeliveryRecord): string {
-  return createHash('sha256').update(`${r.oci_registry.alert.notification_key}|${r.oci_registry.alert.destination}|${r.oci_registry.alert.attempt}|${r.event.id}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(
+      `${r.oci_registry.alert.notification_key}|${r.oci_registry.alert.destination}|${r.oci_registry.alert.attempt}|${r.event.id}`,
+    )
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** Keeps records in an array (tests, embedded mode without ES). */

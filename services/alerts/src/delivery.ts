@@ -26,7 +26,19 @@ const BROKEN_DESTINATION_CODES: ReadonlySet<string> = new Set([
  * query values of URLs (webhook URLs embed tokens). Used to scrub error text before it is
  * logged or stored, in case an API echoes them back.
  */
-const NON_SECRET_KEYS: ReadonlySet<string> = new Set(['type', 'host', 'from', 'to', 'username', 'channel', 'subject_prefix', 'mention', 'ca_file', 'stream', 'api_url']);
+const NON_SECRET_KEYS: ReadonlySet<string> = new Set([
+  'type',
+  'host',
+  'from',
+  'to',
+  'username',
+  'channel',
+  'subject_prefix',
+  'mention',
+  'ca_file',
+  'stream',
+  'api_url',
+]);
 
 export function configSecrets(cfg: unknown): string[] {
   const out = new Set<string>();
@@ -92,7 +104,11 @@ export interface Deliverer {
    * fall back to the receiver's `fallback`, and broken destinations raise one health notice.
    * Never rejects for delivery failures.
    */
-  deliver(n: Notification, done: readonly number[], onChannelDone: (index: number) => Promise<void>): Promise<ChannelResult[]>;
+  deliver(
+    n: Notification,
+    done: readonly number[],
+    onChannelDone: (index: number) => Promise<void>,
+  ): Promise<ChannelResult[]>;
   /** Delivers to a named receiver, skipping channels whose destination is in `exclude`. */
   deliverTo(receiver: string, n: Notification, exclude?: ReadonlySet<string>): Promise<ChannelResult[]>;
   /** What each channel of the receiver would be sent (dry run, secrets masked). */
@@ -130,9 +146,22 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     return run;
   }
 
-  function record(n: Notification, channel: string, receiver: string, destination: string, attempt: number, outcome: Outcome, final: boolean, durationMs: number, result?: string): DeliveryRecord {
+  function record(
+    n: Notification,
+    channel: string,
+    receiver: string,
+    destination: string,
+    attempt: number,
+    outcome: Outcome,
+    final: boolean,
+    durationMs: number,
+    result?: string,
+  ): DeliveryRecord {
     const all = [...n.firing, ...n.resolved];
-    const retryAfter = outcome.kind === 'retryable' && outcome.retryAfterMs !== undefined ? { retry_after_s: outcome.retryAfterMs / 1000 } : {};
+    const retryAfter =
+      outcome.kind === 'retryable' && outcome.retryAfterMs !== undefined
+        ? { retry_after_s: outcome.retryAfterMs / 1000 }
+        : {};
     return {
       '@timestamp': new Date(clock.now()).toISOString(),
       event: {
@@ -160,7 +189,9 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
           instance: deps.instanceId,
         },
       },
-      ...(outcome.kind !== 'ok' ? { error: { code: outcome.code ?? 'unknown', message: outcome.error.slice(0, 500) } } : {}),
+      ...(outcome.kind !== 'ok'
+        ? { error: { code: outcome.code ?? 'unknown', message: outcome.error.slice(0, 500) } }
+        : {}),
     };
   }
 
@@ -176,7 +207,10 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
       try {
         await deps.sink.record(batch);
       } catch (err) {
-        logger.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message }, records: batch.length }, 'could not store delivery records');
+        logger.warn(
+          { err: { code: (err as { code?: string }).code, message: (err as Error).message }, records: batch.length },
+          'could not store delivery records',
+        );
       }
     });
     return flushing;
@@ -189,39 +223,76 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
   async function sendOne(n: Notification, receiver: ReceiverConfig, index: number): Promise<ChannelResult> {
     const cfg = receiver.channels[index] as { type: string };
     const channel = deps.channels.get(cfg.type);
-    if (!channel) return { index, channel: cfg.type, destination: cfg.type, outcome: { kind: 'failed', error: 'unknown channel', code: 'unknown_channel' }, attempts: 0 };
+    if (!channel)
+      return {
+        index,
+        channel: cfg.type,
+        destination: cfg.type,
+        outcome: { kind: 'failed', error: 'unknown channel', code: 'unknown_channel' },
+        attempts: 0,
+      };
     const destination = channel.destination(cfg);
     const secrets = configSecrets(cfg);
     const log = logger.child({ channel: cfg.type, destination, receiver: receiver.name, notification: n.key });
     const open = broken.get(destination);
     if (open && clock.now() < open.until) {
-      const outcome: Outcome = { kind: 'failed', error: `destination marked broken until ${new Date(open.until).toISOString()}: ${open.error}`, code: open.code };
+      const outcome: Outcome = {
+        kind: 'failed',
+        error: `destination marked broken until ${new Date(open.until).toISOString()}: ${open.error}`,
+        code: open.code,
+      };
       await store([record(n, cfg.type, receiver.name, destination, 0, outcome, true, 0, 'skipped')]);
       log.warn({ code: open.code }, 'destination marked broken; not contacted');
       return { index, channel: cfg.type, destination, outcome, attempts: 0 };
     }
     return serial(destination, async () => {
       const result = await sendWithRetry(
-        async (signal) => scrubOutcome(await channel.send(n, cfg, { logger: log, http: deps.http, signal, now: clock.now, render: deps.render }), secrets),
+        async (signal) =>
+          scrubOutcome(
+            await channel.send(n, cfg, { logger: log, http: deps.http, signal, now: clock.now, render: deps.render }),
+            secrets,
+          ),
         {
           policy,
           clock,
           ...(deps.random ? { random: deps.random } : {}),
           onAttempt: async (info) => {
             const final = info.nextDelayMs === undefined;
-            deps.attemptsCounter?.inc({ channel: cfg.type, result: info.outcome.kind, code: info.outcome.kind === 'ok' ? '' : (info.outcome.code ?? '') });
-            if (info.outcome.kind === 'ok') log.info({ attempt: info.attempt, durationMs: info.durationMs }, 'notification delivered');
+            deps.attemptsCounter?.inc({
+              channel: cfg.type,
+              result: info.outcome.kind,
+              code: info.outcome.kind === 'ok' ? '' : (info.outcome.code ?? ''),
+            });
+            if (info.outcome.kind === 'ok')
+              log.info({ attempt: info.attempt, durationMs: info.durationMs }, 'notification delivered');
             else
               log.warn(
-                { attempt: info.attempt, code: info.outcome.code, error: info.outcome.error, retryInMs: info.nextDelayMs },
-                info.outcome.kind === 'retryable' && !final ? 'delivery attempt failed; will retry' : 'delivery attempt failed',
+                {
+                  attempt: info.attempt,
+                  code: info.outcome.code,
+                  error: info.outcome.error,
+                  retryInMs: info.nextDelayMs,
+                },
+                info.outcome.kind === 'retryable' && !final
+                  ? 'delivery attempt failed; will retry'
+                  : 'delivery attempt failed',
               );
-            await store([record(n, cfg.type, receiver.name, destination, info.attempt, info.outcome, final, info.durationMs)]);
+            await store([
+              record(n, cfg.type, receiver.name, destination, info.attempt, info.outcome, final, info.durationMs),
+            ]);
           },
         },
       );
-      if (result.outcome.kind === 'failed' && !result.exhausted && BROKEN_DESTINATION_CODES.has(result.outcome.code ?? '')) {
-        broken.set(destination, { until: clock.now() + config.delivery.recheck_after, code: result.outcome.code ?? 'failed', error: result.outcome.error });
+      if (
+        result.outcome.kind === 'failed' &&
+        !result.exhausted &&
+        BROKEN_DESTINATION_CODES.has(result.outcome.code ?? '')
+      ) {
+        broken.set(destination, {
+          until: clock.now() + config.delivery.recheck_after,
+          code: result.outcome.code ?? 'failed',
+          error: result.outcome.error,
+        });
       }
       return { index, channel: cfg.type, destination, outcome: result.outcome, attempts: result.attempts };
     });
@@ -236,7 +307,10 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     const target = config.delivery.health_receiver ?? receiver.fallback;
     const error = failedOn.outcome.kind === 'ok' ? '' : failedOn.outcome.error;
     const code = failedOn.outcome.kind === 'ok' ? '' : (failedOn.outcome.code ?? '');
-    logger.error({ channel: failedOn.channel, destination: failedOn.destination, receiver: receiver.name, code }, 'alert channel is failing');
+    logger.error(
+      { channel: failedOn.channel, destination: failedOn.destination, receiver: receiver.name, code },
+      'alert channel is failing',
+    );
     if (!target) return;
     const notice: Notification = {
       kind: 'health',
@@ -255,7 +329,11 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     await deliverTo(target, notice, new Set([failedOn.destination]));
   }
 
-  async function deliverTo(name: string, n: Notification, exclude: ReadonlySet<string> = new Set()): Promise<ChannelResult[]> {
+  async function deliverTo(
+    name: string,
+    n: Notification,
+    exclude: ReadonlySet<string> = new Set(),
+  ): Promise<ChannelResult[]> {
     const receiver = receivers.get(name);
     if (!receiver) return [];
     const idx = receiver.channels
@@ -280,7 +358,10 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
             const failedDest = new Set([r.destination]);
             await health(r, receiver, n);
             if (receiver.fallback) {
-              logger.warn({ receiver: receiver.name, fallback: receiver.fallback, channel: r.channel }, 'falling back to another receiver');
+              logger.warn(
+                { receiver: receiver.name, fallback: receiver.fallback, channel: r.channel },
+                'falling back to another receiver',
+              );
               await deliverTo(receiver.fallback, { ...n, receiver: receiver.fallback }, failedDest);
             }
           }

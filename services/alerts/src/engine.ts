@@ -8,7 +8,7 @@ import { isInhibited, type InhibitSource } from './inhibit.ts';
 import { findingLabels, labelsText, pickLabels, shortHash, type Labels } from './labels.ts';
 import { buildRouteTree, indexRoutes, matchRoutes, type Route } from './route.ts';
 import { silencedBy, type Silence } from './silences.ts';
-import type { AlertStore } from './store/types.ts';
+import type { AlertStore, Versioned } from './store/types.ts';
 import { afterNotify, throttled, type ThrottleState } from './throttle.ts';
 import { inTimeInterval } from './time-intervals.ts';
 
@@ -54,31 +54,48 @@ export function createEngine(deps: EngineDeps): Engine {
   const routes = indexRoutes(root);
   const intervals = new Map(config.time_intervals.map((t) => [t.name, t]));
   const inFlight = new Map<string, Promise<void>>();
+  const flushes = new Set<Promise<void>>();
   /** Due times of groups this instance wrote: found without waiting for a store search (ES refresh). */
   const hints = new Map<string, number>();
 
   let silenceCache: { at: number; list: Silence[] } | undefined;
   /** Silences, re-read at most once a second (a new silence takes effect within 1 s). */
   async function cachedSilences(now: number): Promise<Silence[]> {
-    if (!silenceCache || now - silenceCache.at >= 1000 || now < silenceCache.at) silenceCache = { at: now, list: await store.listSilences() };
+    if (!silenceCache || now - silenceCache.at >= 1000 || now < silenceCache.at)
+      silenceCache = { at: now, list: await store.listSilences() };
     return silenceCache.list;
   }
 
   const dueAtOf = (g: GroupState): number => (g.pending ? g.pending.claimedAt + config.delivery.lease : g.nextFlushAt);
-  const throttleKey = (labels: Labels): string => `throttle:${shortHash(labelsText(pickLabels(labels, config.throttle.key)))}`;
+  const throttleKey = (labels: Labels): string =>
+    `throttle:${shortHash(labelsText(pickLabels(labels, config.throttle.key)))}`;
 
   function muted(route: Route, now: number): boolean {
     if (route.muteTimeIntervals.some((n) => intervals.get(n) && inTimeInterval(intervals.get(n)!, now))) return true;
-    if (route.activeTimeIntervals.length > 0 && !route.activeTimeIntervals.some((n) => intervals.get(n) && inTimeInterval(intervals.get(n)!, now))) return true;
+    if (
+      route.activeTimeIntervals.length > 0 &&
+      !route.activeTimeIntervals.some((n) => intervals.get(n) && inTimeInterval(intervals.get(n)!, now))
+    )
+      return true;
     return false;
   }
 
-  /** Read-modify-write of one group with compare-and-set; `update` returns the new state or undefined for "no change". */
-  async function updateGroup(key: string, update: (cur: GroupState | undefined) => GroupState | undefined | 'delete'): Promise<GroupState | undefined> {
+  /**
+   * Read-modify-write of one group with compare-and-set; `update` returns the new state, undefined
+   * for "no change", or 'delete'. `known` (state + version the caller already holds) saves the
+   * first read. @returns the stored state and version (undefined when deleted or absent).
+   */
+  async function updateGroup(
+    key: string,
+    update: (cur: GroupState | undefined) => GroupState | undefined | 'delete',
+    known?: Versioned<GroupState>,
+  ): Promise<Versioned<GroupState> | undefined> {
+    let first: Versioned<GroupState> | undefined = known;
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
-      const cur = await store.getGroup(key);
+      const cur = first ?? (await store.getGroup(key));
+      first = undefined;
       const next = update(cur?.value);
-      if (next === undefined) return cur?.value;
+      if (next === undefined) return cur;
       if (next === 'delete') {
         if (!cur || (await store.deleteGroup(key, cur.version))) {
           hints.delete(key);
@@ -86,36 +103,47 @@ export function createEngine(deps: EngineDeps): Engine {
         }
         continue;
       }
-      if (next === cur?.value) return next;
-      if (await store.putGroup(next, dueAtOf(next), cur?.version)) {
+      if (cur && next === cur.value) return cur;
+      const version = await store.putGroup(next, dueAtOf(next), cur?.version);
+      if (version !== undefined) {
         hints.set(key, dueAtOf(next));
-        return next;
+        return { value: next, version };
       }
     }
     throw new Error(`alerts: group ${key} kept changing under ${MAX_CAS_RETRIES} compare-and-set attempts`);
   }
 
-  function startDelivery(g: GroupState): void {
+  function startDelivery(g: GroupState, version: string): void {
     const pending = g.pending;
     if (!pending) return;
     const key = g.key;
+    let known: Versioned<GroupState> | undefined = { value: g, version };
     const run = (async () => {
       try {
-        const channelCount = config.receivers.find((r) => r.name === pending.notification.receiver)?.channels.length ?? 1;
+        const channelCount =
+          config.receivers.find((r) => r.name === pending.notification.receiver)?.channels.length ?? 1;
         await deps.deliverer.deliver(pending.notification, pending.done, async (index) => {
           // Per-channel progress matters only when a receiver has several channels (crash recovery
           // must not resend the ones already done); with one channel the final update says it all.
           if (channelCount <= 1) return;
-          await updateGroup(key, (cur) => {
+          known = await updateGroup(
+            key,
+            (cur) => {
+              if (!cur?.pending || cur.pending.notification.key !== pending.notification.key) return undefined;
+              return { ...cur, pending: { ...cur.pending, done: [...cur.pending.done, index] } };
+            },
+            known,
+          );
+        });
+        await updateGroup(
+          key,
+          (cur) => {
             if (!cur?.pending || cur.pending.notification.key !== pending.notification.key) return undefined;
-            return { ...cur, pending: { ...cur.pending, done: [...cur.pending.done, index] } };
-          });
-        });
-        await updateGroup(key, (cur) => {
-          if (!cur?.pending || cur.pending.notification.key !== pending.notification.key) return undefined;
-          const { pending: _done, ...rest } = cur;
-          return groupIsEmpty(rest) ? 'delete' : rest;
-        });
+            const { pending: _done, ...rest } = cur;
+            return groupIsEmpty(rest) ? 'delete' : rest;
+          },
+          known,
+        );
       } catch (err) {
         logger.error({ err, group: key }, 'delivery bookkeeping failed; the claim lease will let it be retried');
       } finally {
@@ -125,10 +153,100 @@ export function createEngine(deps: EngineDeps): Engine {
     inFlight.set(key, run);
   }
 
+  /**
+   * Flushes one group at `now`: takes over an expired claim, or decides (pure `flushGroup`) and
+   * claims the notification with a compare-and-set, then starts its delivery.
+   * @returns 1 when a delivery started, else 0.
+   */
+  async function flushOne(
+    key: string,
+    now: number,
+    sil: readonly Silence[],
+    src: readonly InhibitSource[],
+    known?: Versioned<GroupState>,
+  ): Promise<number> {
+    if (inFlight.has(key)) return 0;
+    hints.delete(key);
+    const cur = known ?? (await store.getGroup(key));
+    if (!cur) return 0;
+    const g = cur.value;
+    if (g.pending) {
+      // Taken over only when the claimant's lease expired (it crashed or hung).
+      if (g.pending.claimedAt + config.delivery.lease > now) return 0;
+      const next: GroupState = { ...g, pending: { ...g.pending, owner: deps.instanceId, claimedAt: now } };
+      const v = await store.putGroup(next, dueAtOf(next), cur.version);
+      if (v !== undefined) {
+        logger.warn(
+          { group: key, notification: g.pending.notification.key, previousOwner: g.pending.owner },
+          'taking over an unfinished delivery',
+        );
+        startDelivery(next, v);
+        return 1;
+      }
+      return 0;
+    }
+    const route = routes.get(g.routeId) ?? root;
+    const throttleStates = new Map<string, ThrottleState | undefined>();
+    if (config.throttle.realert > 0)
+      for (const e of Object.values(g.alerts))
+        if (e.status === 'firing' && e.notified === 'none') {
+          const tk = throttleKey(e.labels);
+          if (!throttleStates.has(tk)) throttleStates.set(tk, await store.getThrottle(tk));
+        }
+    const res = flushGroup(
+      g,
+      route,
+      {
+        muted: muted(route, now),
+        hiddenBy: (e: AlertEntry) =>
+          silencedBy(e.labels, sil, now) ??
+          (isInhibited(e.key, e.labels, src, config.inhibit_rules) ? 'inhibited' : undefined),
+        throttled: (e: AlertEntry) => throttled(throttleStates.get(throttleKey(e.labels)), now),
+      },
+      now,
+    );
+    if (!res.notification) {
+      if (res.group === undefined) await store.deleteGroup(key, cur.version);
+      else if (res.group !== g && (await store.putGroup(res.group, dueAtOf(res.group), cur.version)))
+        hints.set(key, dueAtOf(res.group));
+      else if (res.group === g) hints.set(key, dueAtOf(g));
+      return 0;
+    }
+    const claimed: GroupState = {
+      ...(res.group ?? g),
+      pending: { notification: res.notification, owner: deps.instanceId, claimedAt: now, done: [] },
+    };
+    const claimedVersion = await store.putGroup(claimed, dueAtOf(claimed), cur.version);
+    if (claimedVersion === undefined) return 0; // another instance claimed it
+    hints.set(key, dueAtOf(claimed));
+    logger.debug(
+      {
+        group: key,
+        notification: res.notification.key,
+        firing: res.notification.firing.length,
+        resolved: res.notification.resolved.length,
+      },
+      'notification claimed',
+    );
+    const seenThrottle = new Set<string>();
+    for (const e of res.newlyNotified) {
+      const tk = throttleKey(e.labels);
+      if (config.throttle.realert <= 0 || seenThrottle.has(tk)) continue;
+      seenThrottle.add(tk);
+      const st = afterNotify(throttleStates.get(tk), now, config.throttle.realert, config.throttle.max_realert);
+      if (st) await store.putThrottle(tk, st);
+    }
+    startDelivery(claimed, claimedVersion);
+    return 1;
+  }
+
   return {
     async ingest(findings) {
       const now = clock.now();
-      const buckets = new Map<string, { route: Route; groupLabels: Labels; inputs: { key: string; labels: Labels; finding: Finding }[] }>();
+      const buckets = new Map<
+        string,
+        { route: Route; groupLabels: Labels; inputs: { key: string; labels: Labels; finding: Finding }[] }
+      >();
       for (const f of findings) {
         const labels = findingLabels(f);
         for (const route of matchRoutes(root, labels)) {
@@ -139,15 +257,34 @@ export function createEngine(deps: EngineDeps): Engine {
           b.inputs.push({ key: f.id, labels, finding: f });
         }
       }
-      await Promise.all(
+      const stored = await Promise.all(
         [...buckets.entries()].map(([key, b]) =>
           updateGroup(key, (cur) => {
             let g = cur;
-            for (const input of b.inputs) g = applyAlert(g, { key, route: b.route, groupLabels: b.groupLabels }, input, now);
+            for (const input of b.inputs)
+              g = applyAlert(g, { key, route: b.route, groupLabels: b.groupLabels }, input, now);
             return g === cur ? undefined : g;
           }),
         ),
       );
+      // Groups already due (group_wait 0, or a change after group_interval) flush right away from
+      // the state just written — no re-read, no waiting for the next tick.
+      const due = stored.filter(
+        (v): v is Versioned<GroupState> => !!v && !v.value.pending && v.value.nextFlushAt <= now,
+      );
+      if (due.length > 0) {
+        const run = (async () => {
+          try {
+            const sil = await cachedSilences(now);
+            const src: InhibitSource[] = config.inhibit_rules.length > 0 ? await store.firingAlerts() : [];
+            await Promise.all(due.map((v) => flushOne(v.value.key, now, sil, src, v)));
+          } catch (err) {
+            logger.error({ err }, 'immediate flush failed; the next tick retries');
+          }
+        })();
+        flushes.add(run);
+        void run.finally(() => flushes.delete(run));
+      }
     },
 
     async tick(options = {}) {
@@ -159,74 +296,18 @@ export function createEngine(deps: EngineDeps): Engine {
       if (due.size === 0) return 0;
       const sil = await cachedSilences(now);
       const src: InhibitSource[] = config.inhibit_rules.length > 0 ? await store.firingAlerts() : [];
-      const one = async (key: string): Promise<number> => {
-        if (inFlight.has(key)) return 0;
-        hints.delete(key);
-        const cur = await store.getGroup(key);
-        if (!cur) return 0;
-        const g = cur.value;
-        if (g.pending) {
-          // Taken over only when the claimant's lease expired (it crashed or hung).
-          if (g.pending.claimedAt + config.delivery.lease > now) return 0;
-          const next: GroupState = { ...g, pending: { ...g.pending, owner: deps.instanceId, claimedAt: now } };
-          if (await store.putGroup(next, dueAtOf(next), cur.version)) {
-            logger.warn({ group: key, notification: g.pending.notification.key, previousOwner: g.pending.owner }, 'taking over an unfinished delivery');
-            startDelivery(next);
-            return 1;
-          }
-          return 0;
-        }
-        const route = routes.get(g.routeId) ?? root;
-        const throttleStates = new Map<string, ThrottleState | undefined>();
-        if (config.throttle.realert > 0)
-          for (const e of Object.values(g.alerts))
-            if (e.status === 'firing' && e.notified === 'none') {
-              const tk = throttleKey(e.labels);
-              if (!throttleStates.has(tk)) throttleStates.set(tk, await store.getThrottle(tk));
-            }
-        const res = flushGroup(
-          g,
-          route,
-          {
-            muted: muted(route, now),
-            hiddenBy: (e: AlertEntry) => silencedBy(e.labels, sil, now) ?? (isInhibited(e.key, e.labels, src, config.inhibit_rules) ? 'inhibited' : undefined),
-            throttled: (e: AlertEntry) => throttled(throttleStates.get(throttleKey(e.labels)), now),
-          },
-          now,
-        );
-        if (!res.notification) {
-          if (res.group === undefined) await store.deleteGroup(key, cur.version);
-          else if (res.group !== g && (await store.putGroup(res.group, dueAtOf(res.group), cur.version))) hints.set(key, dueAtOf(res.group));
-          else if (res.group === g) hints.set(key, dueAtOf(g));
-          return 0;
-        }
-        const claimed: GroupState = { ...(res.group ?? g), pending: { notification: res.notification, owner: deps.instanceId, claimedAt: now, done: [] } };
-        if (!(await store.putGroup(claimed, dueAtOf(claimed), cur.version))) return 0; // another instance claimed it
-        hints.set(key, dueAtOf(claimed));
-        logger.debug({ group: key, notification: res.notification.key, firing: res.notification.firing.length, resolved: res.notification.resolved.length }, 'notification claimed');
-        const seenThrottle = new Set<string>();
-        for (const e of res.newlyNotified) {
-          const tk = throttleKey(e.labels);
-          if (config.throttle.realert <= 0 || seenThrottle.has(tk)) continue;
-          seenThrottle.add(tk);
-          const st = afterNotify(throttleStates.get(tk), now, config.throttle.realert, config.throttle.max_realert);
-          if (st) await store.putThrottle(tk, st);
-        }
-        startDelivery(claimed);
-        return 1;
-      };
       // Groups are independent: flush up to 8 at a time (store round trips overlap).
       const keys = [...due];
       let started = 0;
       const worker = async (): Promise<void> => {
-        for (let k = keys.shift(); k !== undefined; k = keys.shift()) started += await one(k);
+        for (let k = keys.shift(); k !== undefined; k = keys.shift()) started += await flushOne(k, now, sil, src);
       };
       await Promise.all(Array.from({ length: Math.min(8, keys.length) }, worker));
       return started;
     },
 
     async idle() {
-      while (inFlight.size > 0) await Promise.all([...inFlight.values()]);
+      while (inFlight.size > 0 || flushes.size > 0) await Promise.all([...inFlight.values(), ...flushes]);
     },
   };
 }

@@ -106,7 +106,10 @@ export function applyAlert(
   }
   let nextFlushAt = group.nextFlushAt;
   if (changed) {
-    const earliest = group.lastNotifiedAt === undefined ? group.createdAt + ids.route.groupWaitMs : group.lastNotifiedAt + ids.route.groupIntervalMs;
+    const earliest =
+      group.lastNotifiedAt === undefined
+        ? group.createdAt + ids.route.groupWaitMs
+        : group.lastNotifiedAt + ids.route.groupIntervalMs;
     nextFlushAt = Math.min(nextFlushAt, Math.max(now, earliest));
   }
   return { ...group, alerts: { ...group.alerts, [input.key]: entry }, nextFlushAt };
@@ -153,7 +156,8 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
 
   if (env.muted) {
     for (const e of entries)
-      if (e.status === 'firing' && e.notified === 'none' && !e.mutedWhileFiring) alerts[e.key] = { ...e, mutedWhileFiring: true };
+      if (e.status === 'firing' && e.notified === 'none' && !e.mutedWhileFiring)
+        alerts[e.key] = { ...e, mutedWhileFiring: true };
     return { group: { ...group, alerts, nextFlushAt: now + route.groupIntervalMs }, newlyNotified: [] };
   }
 
@@ -181,7 +185,8 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
   }
   const throttledTotal = group.throttled + throttledNow;
   const hasNew = firing.some((e) => e.notified === 'none');
-  const repeatDue = group.lastNotifiedAt !== undefined && now >= group.lastNotifiedAt + route.repeatIntervalMs && firing.length > 0;
+  const repeatDue =
+    group.lastNotifiedAt !== undefined && now >= group.lastNotifiedAt + route.repeatIntervalMs && firing.length > 0;
   const recheck = hidden > 0 ? now + route.groupIntervalMs : NEVER;
 
   if (!hasNew && resolved.length === 0 && !repeatDue) {
@@ -189,10 +194,17 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
       // Nothing left. Keep the group (for one repeat_interval) only to carry the count of alerts
       // the throttle just held back into the next notification of this group.
       if (throttledNow === 0) return { group: undefined, newlyNotified: [] };
-      return { group: { ...group, alerts, throttled: throttledTotal, nextFlushAt: now + route.repeatIntervalMs }, newlyNotified: [] };
+      return {
+        group: { ...group, alerts, throttled: throttledTotal, nextFlushAt: now + route.repeatIntervalMs },
+        newlyNotified: [],
+      };
     }
-    const repeatAt = group.lastNotifiedAt !== undefined && firing.length > 0 ? group.lastNotifiedAt + route.repeatIntervalMs : NEVER;
-    return { group: { ...group, alerts, throttled: throttledTotal, nextFlushAt: Math.min(recheck, repeatAt) }, newlyNotified: [] };
+    const repeatAt =
+      group.lastNotifiedAt !== undefined && firing.length > 0 ? group.lastNotifiedAt + route.repeatIntervalMs : NEVER;
+    return {
+      group: { ...group, alerts, throttled: throttledTotal, nextFlushAt: Math.min(recheck, repeatAt) },
+      newlyNotified: [],
+    };
   }
 
   const seq = group.seq + 1;
@@ -209,7 +221,9 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
     createdAt: now,
   };
   const newlyNotified = firing.filter((e) => e.notified === 'none');
-  for (const e of firing) if (e.notified === 'none' || e.mutedWhileFiring) alerts[e.key] = { ...e, notified: 'firing', mutedWhileFiring: false };
+  for (const e of firing)
+    if (e.notified === 'none' || e.mutedWhileFiring)
+      alerts[e.key] = { ...e, notified: 'firing', mutedWhileFiring: false };
   for (const e of resolved) delete alerts[e.key];
   const next: GroupState = {
     ...group,

@@ -36,7 +36,13 @@ import { createSqliteStore } from './store/sqlite.ts';
 const optional = z.string().min(1).optional();
 const envSchema = z.object({
   REGWATCH_ALERTS_CONFIG: optional,
-  REGWATCH_ALERTS_TOKEN: env.list('').pipe(z.array(z.string().min(16, 'tokens need 16+ characters')).min(1, 'set REGWATCH_ALERTS_TOKEN (bearer token for the silences API)')),
+  REGWATCH_ALERTS_TOKEN: env
+    .list('')
+    .pipe(
+      z
+        .array(z.string().min(16, 'tokens need 16+ characters'))
+        .min(1, 'set REGWATCH_ALERTS_TOKEN (bearer token for the silences API)'),
+    ),
   REGWATCH_ALERTS_HOST: z.string().default('127.0.0.1'),
   REGWATCH_ALERTS_PORT: env.int(9095),
   REGWATCH_ALERTS_STORE: z.enum(['elasticsearch', 'sqlite']).default('elasticsearch'),
@@ -62,7 +68,9 @@ const log = createLogger('alerts', { level: process.env['LOG_LEVEL'] ?? 'info' }
 
 async function main(): Promise<void> {
   const cfg = loadConfig(envSchema, process.env, 'alerts environment');
-  const config = cfg.REGWATCH_ALERTS_CONFIG ? await loadAlertsConfigFile(cfg.REGWATCH_ALERTS_CONFIG, process.env) : parseAlertsConfig(DEFAULT_ALERTS_CONFIG_TEXT);
+  const config = cfg.REGWATCH_ALERTS_CONFIG
+    ? await loadAlertsConfigFile(cfg.REGWATCH_ALERTS_CONFIG, process.env)
+    : parseAlertsConfig(DEFAULT_ALERTS_CONFIG_TEXT);
   const es = createEsClient(
     loadConfig(
       esConfigSchema,
@@ -123,7 +131,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const e = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'INTERNAL', message: (err as Error)?.message };
+  const e =
+    err instanceof AppError
+      ? { code: err.code, message: err.message }
+      : { code: 'INTERNAL', message: (err as Error)?.message };
   log.fatal(e, 'alerts service failed to start');
   process.stderr.write(`regwatch alerts: ${e.code}: ${e.message}\n`);
   setTimeout(() => process.exit(1), 100);

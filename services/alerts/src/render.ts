@@ -43,11 +43,26 @@ export function alertParts(a: AlertView, settings: RenderSettings): AlertParts {
   const evidence: string[] = [];
   const ev = f.evidence;
   if (ev.repositories.length > 0)
-    evidence.push(`repositories: ${ev.repositories.slice(0, 3).map((r) => `${r.name} (${fmtNum(r.count)})`).join(', ')}`);
+    evidence.push(
+      `repositories: ${ev.repositories
+        .slice(0, 3)
+        .map((r) => `${r.name} (${fmtNum(r.count)})`)
+        .join(', ')}`,
+    );
   if (ev.source_ips.length > 0)
-    evidence.push(`source IPs: ${ev.source_ips.slice(0, 3).map((r) => `${r.ip} (${fmtNum(r.count)})`).join(', ')}`);
+    evidence.push(
+      `source IPs: ${ev.source_ips
+        .slice(0, 3)
+        .map((r) => `${r.ip} (${fmtNum(r.count)})`)
+        .join(', ')}`,
+    );
   if (ev.user_agents.length > 0)
-    evidence.push(`user agents: ${ev.user_agents.slice(0, 3).map((r) => `${r.name} (${fmtNum(r.count)})`).join(', ')}`);
+    evidence.push(
+      `user agents: ${ev.user_agents
+        .slice(0, 3)
+        .map((r) => `${r.name} (${fmtNum(r.count)})`)
+        .join(', ')}`,
+    );
   const start = fmtTime(f.window.start);
   const end = fmtTime(f.window.end);
   return {
@@ -104,7 +119,8 @@ export function plainText(n: Notification, settings: RenderSettings): string {
 
 /** Markdown body (Mattermost, Teams text, DingTalk, WeCom, Telegram-free text). */
 export function markdown(n: Notification, settings: RenderSettings): string {
-  if (n.kind !== 'alert') return `**${notificationTitle(n)}**\n\n${n.text ?? ''}${n.link ? `\n\n[open](${n.link})` : ''}`;
+  if (n.kind !== 'alert')
+    return `**${notificationTitle(n)}**\n\n${n.text ?? ''}${n.link ? `\n\n[open](${n.link})` : ''}`;
   const out: string[] = [`**${notificationTitle(n)}**`, ''];
   for (const p of notificationParts(n, settings)) {
     out.push(`${p.status === 'firing' ? '🔥' : '✅'} **[${p.severity.toUpperCase()}] ${p.rule}** — \`${p.entity}\``);

@@ -80,22 +80,39 @@ export async function sendWithRetry(
     if (outcome.kind !== 'retryable') {
       final = outcome;
       exhausted = false;
-    }
-    else if (opts.signal?.aborted) final = { kind: 'failed', error: 'delivery stopped', code: 'aborted' };
+    } else if (opts.signal?.aborted) final = { kind: 'failed', error: 'delivery stopped', code: 'aborted' };
     else if (attempt >= policy.maxAttempts)
-      final = { kind: 'failed', error: `gave up after ${attempt} attempts: ${outcome.error}`, code: outcome.code ?? 'max_attempts' };
+      final = {
+        kind: 'failed',
+        error: `gave up after ${attempt} attempts: ${outcome.error}`,
+        code: outcome.code ?? 'max_attempts',
+      };
     else {
       const delay = Math.max(backoffDelay(attempt, policy, opts.random), outcome.retryAfterMs ?? 0);
       if (clock.now() + delay > deadline)
-        final = { kind: 'failed', error: `deadline reached after ${attempt} attempts: ${outcome.error}`, code: outcome.code ?? 'deadline_exceeded' };
+        final = {
+          kind: 'failed',
+          error: `deadline reached after ${attempt} attempts: ${outcome.error}`,
+          code: outcome.code ?? 'deadline_exceeded',
+        };
       else nextDelayMs = delay;
     }
-    await opts.onAttempt?.({ attempt, outcome, startedAt, durationMs, ...(nextDelayMs !== undefined ? { nextDelayMs } : {}) });
+    await opts.onAttempt?.({
+      attempt,
+      outcome,
+      startedAt,
+      durationMs,
+      ...(nextDelayMs !== undefined ? { nextDelayMs } : {}),
+    });
     if (final) return { outcome: final, attempts: attempt, exhausted };
     try {
       await clock.sleep(nextDelayMs ?? 0, opts.signal);
     } catch {
-      return { outcome: { kind: 'failed', error: 'delivery stopped', code: 'aborted' }, attempts: attempt, exhausted: true };
+      return {
+        outcome: { kind: 'failed', error: 'delivery stopped', code: 'aborted' },
+        attempts: attempt,
+        exhausted: true,
+      };
     }
   }
 }

@@ -59,10 +59,19 @@ export function createAlerts(deps: AlertsDeps): Alerts {
   const log = deps.logger.child({ component: 'alerts', instance: instanceId });
   const http = deps.http ?? createHttpClient();
   const attemptsCounter: Counter<'channel' | 'result' | 'code'> | undefined = deps.registry
-    ? new PromCounter({ name: 'regwatch_alert_delivery_attempts_total', help: 'Alert delivery attempts by channel, result and error code', labelNames: ['channel', 'result', 'code'] as const, registers: [deps.registry] })
+    ? new PromCounter({
+        name: 'regwatch_alert_delivery_attempts_total',
+        help: 'Alert delivery attempts by channel, result and error code',
+        labelNames: ['channel', 'result', 'code'] as const,
+        registers: [deps.registry],
+      })
     : undefined;
   const invalidCounter = deps.registry
-    ? new PromCounter({ name: 'regwatch_alert_invalid_findings_total', help: 'Messages on the findings topic that are not valid findings', registers: [deps.registry] })
+    ? new PromCounter({
+        name: 'regwatch_alert_invalid_findings_total',
+        help: 'Messages on the findings topic that are not valid findings',
+        registers: [deps.registry],
+      })
     : undefined;
   const deliverer = createDeliverer({
     config: deps.config,
@@ -75,7 +84,14 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     instanceId,
     ...(attemptsCounter ? { attemptsCounter } : {}),
   });
-  const engine = createEngine({ config: deps.config, store: deps.store, clock: deps.clock, logger: log, deliverer, instanceId });
+  const engine = createEngine({
+    config: deps.config,
+    store: deps.store,
+    clock: deps.clock,
+    logger: log,
+    deliverer,
+    instanceId,
+  });
   let sub: Subscription | undefined;
   const stopCtl = new AbortController();
   let loop: Promise<void> | undefined;
@@ -84,7 +100,9 @@ export function createAlerts(deps: AlertsDeps): Alerts {
 
   /** Serialized ticks. `search: false` (after a batch) looks only at groups this instance just wrote. */
   const tick = (search = true): Promise<unknown> => {
-    ticking = ticking.then(() => engine.tick({ search })).catch((err: unknown) => log.error({ err }, 'flush failed; retrying on the next tick'));
+    ticking = ticking
+      .then(() => engine.tick({ search }))
+      .catch((err: unknown) => log.error({ err }, 'flush failed; retrying on the next tick'));
     return ticking;
   };
 
@@ -93,29 +111,40 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     deliverer,
     instanceId,
     async start() {
-      sub = await deps.bus.subscribe({ groupId: deps.groupId ?? 'alerts', topics: [deps.topic ?? TOPICS.findings], fromBeginning: true }, async (batch) => {
-        const findings: Finding[] = [];
-        for (const m of batch) {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(m.value.toString('utf8'));
-          } catch {
-            parsed = undefined;
+      sub = await deps.bus.subscribe(
+        { groupId: deps.groupId ?? 'alerts', topics: [deps.topic ?? TOPICS.findings], fromBeginning: true },
+        async (batch) => {
+          const findings: Finding[] = [];
+          for (const m of batch) {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(m.value.toString('utf8'));
+            } catch {
+              parsed = undefined;
+            }
+            const r = findingSchema.safeParse(parsed);
+            if (r.success) findings.push(r.data);
+            else {
+              invalidCounter?.inc();
+              log.warn(
+                {
+                  topic: m.topic,
+                  partition: m.partition,
+                  offset: m.offset,
+                  problems: r.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
+                },
+                'skipping a message that is not a valid finding',
+              );
+            }
           }
-          const r = findingSchema.safeParse(parsed);
-          if (r.success) findings.push(r.data);
-          else {
-            invalidCounter?.inc();
-            log.warn({ topic: m.topic, partition: m.partition, offset: m.offset, problems: r.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'skipping a message that is not a valid finding');
+          if (findings.length > 0) {
+            await engine.ingest(findings);
+            log.debug({ partition: batch[0]?.partition, findings: findings.length }, 'findings stored');
+            // State is stored: the batch can be committed; the flush runs without holding the consumer.
+            void tick(false);
           }
-        }
-        if (findings.length > 0) {
-          await engine.ingest(findings);
-          log.debug({ partition: batch[0]?.partition, findings: findings.length }, 'findings stored');
-          // State is stored: the batch can be committed; the flush runs without holding the consumer.
-          void tick(false);
-        }
-      });
+        },
+      );
       loop = (async () => {
         while (!stopCtl.signal.aborted) {
           await tick();

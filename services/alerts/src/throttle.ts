@@ -23,7 +23,12 @@ export function throttled(state: ThrottleState | undefined, now: number): boolea
  * @param realertMs base window (0 turns throttling off → undefined)
  * @param maxMs cap on the window
  */
-export function afterNotify(state: ThrottleState | undefined, now: number, realertMs: number, maxMs: number): ThrottleState | undefined {
+export function afterNotify(
+  state: ThrottleState | undefined,
+  now: number,
+  realertMs: number,
+  maxMs: number,
+): ThrottleState | undefined {
   if (realertMs <= 0) return undefined;
   let exponent = 0;
   if (state) {

@@ -14,13 +14,25 @@ export const settingsSchema = z.object({
     .array(z.object({ pattern: z.string(), zone: z.string() }))
     .default([])
     .describe('identity regex → IANA zone, first match wins'),
-  ciPattern: z.string().default('^(ci[-_.]|robot\\$ci|.*[-_]ci$|gitlab-ci|jenkins|github-actions|buildkite)').describe('regex of CI identities'),
+  ciPattern: z
+    .string()
+    .default('^(ci[-_.]|robot\\$ci|.*[-_]ci$|gitlab-ci|jenkins|github-actions|buildkite)')
+    .describe('regex of CI identities'),
   teams: z
     .array(z.object({ name: z.string(), members: z.string(), namespaces: z.array(z.string()) }))
     .default([])
     .describe('teams: member regex and owned namespaces'),
-  allowedLatenessMs: z.number().int().nonnegative().default(120_000).describe('event-time lateness before an hour closes, ms'),
-  warmupDays: z.number().positive().default(7).describe('days of history before an identity is judged on its own baseline'),
+  allowedLatenessMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(120_000)
+    .describe('event-time lateness before an hour closes, ms'),
+  warmupDays: z
+    .number()
+    .positive()
+    .default(7)
+    .describe('days of history before an identity is judged on its own baseline'),
 });
 export type SettingsInput = z.input<typeof settingsSchema>;
 
@@ -28,7 +40,11 @@ export type SettingsInput = z.input<typeof settingsSchema>;
 export const rulesConfigSchema = z
   .object({
     disabled: z.array(z.string()).default([]),
-    params: z.object(Object.fromEntries([...rules].map(([id, r]) => [id, (r.paramsSchema as unknown as z.ZodObject).prefault({})]))).prefault({}),
+    params: z
+      .object(
+        Object.fromEntries([...rules].map(([id, r]) => [id, (r.paramsSchema as unknown as z.ZodObject).prefault({})])),
+      )
+      .prefault({}),
   })
   .prefault({});
 
@@ -47,14 +63,20 @@ export function parseDetectionConfig(input: unknown): DetectionConfig {
     throw new AppError('CONFIG_INVALID', `invalid detection config (${lines.length} problem(s)):\n${lines.join('\n')}`);
   }
   const unknown = parsed.data.rules.disabled.filter((id) => !rules.has(id));
-  if (unknown.length) throw new AppError('CONFIG_INVALID', `invalid detection config: unknown rule id(s) in rules.disabled: ${unknown.join(', ')}`);
+  if (unknown.length)
+    throw new AppError(
+      'CONFIG_INVALID',
+      `invalid detection config: unknown rule id(s) in rules.disabled: ${unknown.join(', ')}`,
+    );
   return parsed.data;
 }
 
 /** The enabled rules with their params, in registry order. */
 export function activeRules(cfg: DetectionConfig): ActiveRule[] {
   const params = cfg.rules.params as Record<string, unknown>;
-  return [...rules.values()].filter((r) => !cfg.rules.disabled.includes(r.id)).map((r) => ({ rule: r as ActiveRule['rule'], params: params[r.id] }));
+  return [...rules.values()]
+    .filter((r) => !cfg.rules.disabled.includes(r.id))
+    .map((r) => ({ rule: r as ActiveRule['rule'], params: params[r.id] }));
 }
 
 /** A fresh engine for a parsed config. @throws RangeError on an invalid IANA zone. */

@@ -7,7 +7,7 @@ import { markSeen } from './state/seen.ts';
 import type { ActiveRule } from './rules/types.ts';
 import { EVENT_ACTIONS } from '../../../shared/src/model/registry-event.ts';
 import { assertTimeZone } from './time.ts';
-import type { HourBucket, IdentityState, RegistryHour } from './state/types.ts';
+import { openBucket, type HourBucket, type IdentityState, type RegistryHour } from './state/types.ts';
 import type { DetectionSettings, EngineView } from './state/view.ts';
 
 const HOUR = 3_600_000;
@@ -58,7 +58,10 @@ export interface EngineSnapshot {
     seenCounts: [number, number, number];
     reposMax: number;
     reposLevel: number;
-    buckets: (Omit<HourBucket, 'repoCounts' | 'early'> & { repoCounts: [string, number][]; early: [string, number][] })[];
+    buckets: (Omit<HourBucket, 'repoCounts' | 'early'> & {
+      repoCounts: [string, number][];
+      early: [string, number][];
+    })[];
   }[];
   keyed: [string, { v: unknown; touched: number; ttl: number }][];
   registryHours: RegistryHour[];
@@ -68,7 +71,8 @@ export interface EngineSnapshot {
   meta: Record<string, unknown>;
 }
 
-const setToB64 = (s: HashSet32): string => Buffer.from(s.raw().buffer, s.raw().byteOffset, s.raw().byteLength).toString('base64');
+const setToB64 = (s: HashSet32): string =>
+  Buffer.from(s.raw().buffer, s.raw().byteOffset, s.raw().byteLength).toString('base64');
 const setFromB64 = (b: string): HashSet32 => {
   const bytes = Buffer.from(b, 'base64');
   const copy = new Uint8Array(bytes.length);
@@ -322,7 +326,19 @@ export class DetectorEngine implements EngineView {
   }
 
   private newBucket(hour: number, late: boolean): HourBucket {
-    return { hour, pulls: 0, bytes: 0, events: 0, repos: 0, repoCounts: new Map(), ips: [], userAgents: [], samples: [], late, early: undefined };
+    return {
+      hour,
+      pulls: 0,
+      bytes: 0,
+      events: 0,
+      repos: 0,
+      repoCounts: new Map(),
+      ips: [],
+      userAgents: [],
+      samples: [],
+      late,
+      early: undefined,
+    };
   }
 
   private count(ev: DetectorEvent, st: IdentityState, hour: number): void {
@@ -337,8 +353,7 @@ export class DetectorEngine implements EngineView {
       }
       bucket = lb.bucket;
     } else {
-      const last = st.buckets[st.buckets.length - 1];
-      bucket = last !== undefined && last.hour === hour ? last : st.buckets.find((b) => b.hour === hour);
+      bucket = openBucket(st, hour);
       if (!bucket) {
         bucket = this.newBucket(hour, false);
         st.buckets.push(bucket);
@@ -450,11 +465,13 @@ export class DetectorEngine implements EngineView {
         if (st && bucket) items.push({ bucket, identity: st });
       }
     }
-    if (items.length) for (const r of this.rules) if (r.rule.closeHour) out.push(...r.rule.closeHour(items, this, r.params, now));
+    if (items.length)
+      for (const r of this.rules) if (r.rule.closeHour) out.push(...r.rule.closeHour(items, this, r.params, now));
     const rh = this.registryHours.get(hour);
     if (rh) {
       this.registryHours.delete(hour);
-      for (const r of this.rules) if (r.rule.closeRegistryHour) out.push(...r.rule.closeRegistryHour(rh, this, r.params, now));
+      for (const r of this.rules)
+        if (r.rule.closeRegistryHour) out.push(...r.rule.closeRegistryHour(rh, this, r.params, now));
     }
     this.learnHour(hour, items);
     if (hour % 24 === 0) this.sweep(now);
@@ -511,7 +528,9 @@ export class DetectorEngine implements EngineView {
     }
     if (t + HOUR > this.maxTs) this.maxTs = t + HOUR;
     const out: Detection[] = [];
-    if (judge && items.length) for (const r of this.rules) if (r.rule.closeHour) out.push(...r.rule.closeHour(items, this, r.params, this.maxTs));
+    if (judge && items.length)
+      for (const r of this.rules)
+        if (r.rule.closeHour) out.push(...r.rule.closeHour(items, this, r.params, this.maxTs));
     this.learnHour(hour, items);
     if (this.nextHour <= hour) this.nextHour = hour + 1;
     this.stats.detections += out.length;
@@ -569,7 +588,12 @@ export class DetectorEngine implements EngineView {
   }
 
   /** Rebuilds an engine from `snapshot()` output (same settings and rules expected). */
-  static fromSnapshot(s: EngineSnapshot, settings: DetectionSettings, rules: readonly ActiveRule[], options: { recentIds?: number } = {}): DetectorEngine {
+  static fromSnapshot(
+    s: EngineSnapshot,
+    settings: DetectionSettings,
+    rules: readonly ActiveRule[],
+    options: { recentIds?: number } = {},
+  ): DetectorEngine {
     const e = new DetectorEngine(settings, rules, options);
     const json = (x: number | null): number => (x === null ? -Infinity : x);
     e.maxTs = json(s.maxTs as number | null);
@@ -592,7 +616,11 @@ export class DetectorEngine implements EngineView {
         lastNamespace: undefined,
         lastIp: undefined,
         lastUserAgent: undefined,
-        buckets: i.buckets.map((b) => ({ ...b, repoCounts: new Map(b.repoCounts), early: b.early.length ? new Map(b.early.map(([k, v]) => [k, v ?? Infinity])) : undefined })),
+        buckets: i.buckets.map((b) => ({
+          ...b,
+          repoCounts: new Map(b.repoCounts),
+          early: b.early.length ? new Map(b.early.map(([k, v]) => [k, v ?? Infinity])) : undefined,
+        })),
       };
       e.identities.set(i.id, st);
       for (const b of st.buckets) {

@@ -33,7 +33,10 @@ export interface Detection {
  * (window start as ISO 8601), so re-runs, replays and restarts produce the same id.
  */
 export function findingId(rule: string, entity: { type: string; id: string }, windowStartMs: number): string {
-  return createHash('sha256').update(`${rule}|${entity.type}|${entity.id}|${new Date(windowStartMs).toISOString()}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${rule}|${entity.type}|${entity.id}|${new Date(windowStartMs).toISOString()}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 const risonString = (s: string): string => `'${s.replace(/!/g, '!!').replace(/'/g, "!'")}'`;
@@ -43,7 +46,13 @@ const risonString = (s: string): string => `'${s.replace(/!/g, '!!').replace(/'/
  * (`<base>/app/discover#/?_g=(time:(from:'…',to:'…'))&_a=(query:(language:kuery,query:'…'))`,
  * rison-encoded as Kibana expects). Returns undefined without a base URL.
  */
-export function discoverLink(kibanaUrl: string | undefined, kql: string, fromMs: number, toMs: number, dataView?: string): string | undefined {
+export function discoverLink(
+  kibanaUrl: string | undefined,
+  kql: string,
+  fromMs: number,
+  toMs: number,
+  dataView?: string,
+): string | undefined {
   if (!kibanaUrl) return undefined;
   const g = `(time:(from:${risonString(new Date(fromMs).toISOString())},to:${risonString(new Date(toMs).toISOString())}))`;
   const a = `(${dataView ? `dataSource:(dataViewId:${risonString(dataView)},type:dataView),` : ''}query:(language:kuery,query:${risonString(kql)}))`;
@@ -123,7 +132,8 @@ export function scoreFromRatio(r: number): number {
 }
 
 /** Formats a count with thousands separators. */
-export const fmt = (n: number): string => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 1 }));
+export const fmt = (n: number): string =>
+  Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 1 });
 
 /** Formats a byte figure (binary units). */
 export function fmtBytes(n: number): string {

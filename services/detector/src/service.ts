@@ -19,6 +19,8 @@ export interface DetectorDeps {
   /** Topic names and consumer group (defaults: regwatch.events → regwatch.findings, group "detector"). */
   topics?: { events?: string; findings?: string };
   groupId?: string;
+  /** Seeds a fresh engine (no saved state) from history, e.g. Elasticsearch hourly aggregates. */
+  backfill?: (engine: DetectorEngine) => Promise<void>;
 }
 
 export interface Detector {
@@ -51,7 +53,7 @@ export function createDetector(deps: DetectorDeps): Detector {
   let publisher: Publisher | undefined;
   let stopping: Promise<void> | undefined;
 
-  const offsets = (): Record<string, string> => ((engine.meta.offsets ??= {}) as Record<string, string>);
+  const offsets = (): Record<string, string> => (engine.meta.offsets ??= {}) as Record<string, string>;
 
   const handle = async (batch: readonly BusMessage[]): Promise<void> => {
     const seen = offsets();
@@ -82,14 +84,21 @@ export function createDetector(deps: DetectorDeps): Detector {
     detections.push(...engine.advance(engine.newestEventTime));
     if (detections.length) {
       const now = deps.clock();
-      const findings = detections.map((d) => buildFinding(d, { kibanaUrl: settings.kibanaUrl, dataView: settings.dataView, detectedAt: now }));
+      const findings = detections.map((d) =>
+        buildFinding(d, { kibanaUrl: settings.kibanaUrl, dataView: settings.dataView, detectedAt: now }),
+      );
       await publisher!.publish(
         findingsTopic,
-        findings.map((f) => ({ key: `${f.entity.type}:${f.entity.id}`, value: JSON.stringify(f), headers: { 'regwatch-finding-id': f.id, 'regwatch-rule': f.rule } })),
+        findings.map((f) => ({
+          key: `${f.entity.type}:${f.entity.id}`,
+          value: JSON.stringify(f),
+          headers: { 'regwatch-finding-id': f.id, 'regwatch-rule': f.rule },
+        })),
       );
     }
     await deps.store.save(engine.snapshot());
-    if (invalid || skipped || detections.length) log.info({ messages: batch.length, invalid, skipped, findings: detections.length }, 'batch processed');
+    if (invalid || skipped || detections.length)
+      log.info({ messages: batch.length, invalid, skipped, findings: detections.length }, 'batch processed');
   };
 
   return {
@@ -101,10 +110,16 @@ export function createDetector(deps: DetectorDeps): Detector {
       if (snap) {
         engine = DetectorEngine.fromSnapshot(snap, settings, rules);
         log.info({ identities: engine.identityCount, offsets: engine.meta.offsets ?? {} }, 'state restored');
+      } else if (deps.backfill) {
+        await deps.backfill(engine);
+        log.info({ identities: engine.identityCount }, 'baselines backfilled from history');
       }
       await deps.bus.ensureTopics([eventsTopic, findingsTopic], 1);
       publisher = deps.bus.publisher();
-      sub = await deps.bus.subscribe({ groupId: deps.groupId ?? 'detector', topics: [eventsTopic], fromBeginning: true }, handle);
+      sub = await deps.bus.subscribe(
+        { groupId: deps.groupId ?? 'detector', topics: [eventsTopic], fromBeginning: true },
+        handle,
+      );
       log.info({ topic: eventsTopic, rules: rules.map((r) => r.rule.id) }, 'detector started');
     },
     stop() {

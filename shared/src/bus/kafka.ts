@@ -306,6 +306,9 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         headers: headersOf(m.headers as Record<string, unknown> | undefined),
         timestamp: Number(m.timestamp),
       }));
+      // Lag including this batch, reported before the handler runs so an outage that holds the
+      // batch shows up in the gauge (it is refreshed after the commit below).
+      options.onConsumerLag?.(sub.groupId, topic, partition, Number(batch.offsetLagLow()));
       const ctx: BatchContext = {
         heartbeat: () => payload.heartbeat(),
         pause: () => consumer.pause([{ topic, partitions: [partition] }]),

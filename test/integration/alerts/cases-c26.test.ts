@@ -42,7 +42,12 @@ describe('C26 — Slack webhook 429 with Retry-After', () => {
     const clock = createFakeClock(START);
     const slack = await startChatServer('slack', { now: clock.now });
     const registry = new Registry();
-    const counter = new Counter({ name: 'regwatch_alert_delivery_attempts_total', help: 'attempts', labelNames: ['channel', 'result', 'code'] as const, registers: [registry] });
+    const counter = new Counter({
+      name: 'regwatch_alert_delivery_attempts_total',
+      help: 'attempts',
+      labelNames: ['channel', 'result', 'code'] as const,
+      registers: [registry],
+    });
     try {
       const config = parseAlertsConfig(`
 route: { receiver: sec }
@@ -50,9 +55,26 @@ receivers: [{ name: sec, channels: [{ type: slack, url: "${slack.url}" }] }]
 delivery: { max_attempts: 6, initial_backoff: 1s, max_backoff: 60s, deadline: 10m }
 `);
       const sink = createMemoryDeliveriesSink();
-      const d = createDeliverer({ config, channels, http: createHttpClient(), clock, logger: silentLogger(), sink, render: {}, instanceId: 'i', random: () => 0.5, attemptsCounter: counter });
+      const d = createDeliverer({
+        config,
+        channels,
+        http: createHttpClient(),
+        clock,
+        logger: silentLogger(),
+        sink,
+        render: {},
+        instanceId: 'i',
+        random: () => 0.5,
+        attemptsCounter: counter,
+      });
       const users = ['u1', 'u2', 'u3', 'u4', 'u5'];
-      const ns = users.map((u, i) => notificationOf([finding({ entity: { type: 'user', id: u }, at: START })], { key: `g${i + 1}:1`, groupKey: `g${i + 1}`, receiver: 'sec' }));
+      const ns = users.map((u, i) =>
+        notificationOf([finding({ entity: { type: 'user', id: u }, at: START })], {
+          key: `g${i + 1}:1`,
+          groupKey: `g${i + 1}`,
+          receiver: 'sec',
+        }),
+      );
       await d.deliver(ns[0]!, [], async () => {});
       await clock.advance(1000); // the second POST happens at 09:00:01Z
       slack.script(c26Response());
@@ -67,10 +89,17 @@ delivery: { max_attempts: 6, initial_backoff: 1s, max_backoff: 60s, deadline: 10
       assert.match(keys[2]!.text, /FIRING:1/);
       // Alerts 3–5 were held behind alert 2 (paced), not fired into the limit.
       for (const r of slack.requests.slice(3)) assert.ok(r.at >= retryOf2.at);
-      const delivered = slack.accepted.map((r) => (JSON.parse(r.body) as { blocks: { text?: { text: string } }[] }).blocks[1]?.text?.text.match(/user:(u\d)/)?.[1]);
+      const delivered = slack.accepted.map(
+        (r) =>
+          (JSON.parse(r.body) as { blocks: { text?: { text: string } }[] }).blocks[1]?.text?.text.match(
+            /user:(u\d)/,
+          )?.[1],
+      );
       assert.deepEqual([...delivered].sort(), users, 'all 5 delivered, exactly once each');
       // The 429 is a metric and a delivery record; it never becomes a Slack message of its own.
-      const metric = (await registry.getSingleMetric('regwatch_alert_delivery_attempts_total')?.get())?.values.find((v) => v.labels['code'] === 'rate_limited');
+      const metric = (await registry.getSingleMetric('regwatch_alert_delivery_attempts_total')?.get())?.values.find(
+        (v) => v.labels['code'] === 'rate_limited',
+      );
       assert.equal(metric?.value, 1);
       const rec429 = sink.records.filter((r) => r.error?.code === 'rate_limited');
       assert.equal(rec429.length, 1);
@@ -108,17 +137,35 @@ delivery: { max_attempts: 3, initial_backoff: 1s, max_backoff: 4s, deadline: 10m
 `);
       for (let i = 0; i < 3; i++) slack.script(c26Response());
       const sink = createMemoryDeliveriesSink();
-      const d = createDeliverer({ config, channels, http: createHttpClient(), clock, logger: silentLogger(), sink, render: {}, instanceId: 'i', random: () => 0.5 });
-      const [r] = await drive(clock, d.deliver(notificationOf([finding()], { receiver: 'sec' }), [], async () => {}));
+      const d = createDeliverer({
+        config,
+        channels,
+        http: createHttpClient(),
+        clock,
+        logger: silentLogger(),
+        sink,
+        render: {},
+        instanceId: 'i',
+        random: () => 0.5,
+      });
+      const [r] = await drive(
+        clock,
+        d.deliver(notificationOf([finding()], { receiver: 'sec' }), [], async () => {}),
+      );
       assert.equal(r?.outcome.kind, 'failed');
       assert.equal(slack.requests.length, 3);
       assert.equal(slack.accepted.length, 0, 'no chat message about the failure goes to the failing webhook');
       const last = sink.records.filter((x) => x.oci_registry.alert.channel === 'slack').at(-1);
       assert.equal(last?.oci_registry.alert.final, true);
       assert.equal(last?.event.outcome, 'failure');
-      const emailRecs = sink.records.filter((x) => x.oci_registry.alert.channel === 'email' && x.event.outcome === 'success');
+      const emailRecs = sink.records.filter(
+        (x) => x.oci_registry.alert.channel === 'email' && x.event.outcome === 'success',
+      );
       assert.ok(emailRecs.length >= 1);
-      assert.ok(mails.some((m) => /FIRING:1/.test(m)), 'the alert itself arrived by e-mail');
+      assert.ok(
+        mails.some((m) => /FIRING:1/.test(m)),
+        'the alert itself arrived by e-mail',
+      );
     } finally {
       await slack.close();
       await new Promise<void>((r) => smtp.close(() => r()));

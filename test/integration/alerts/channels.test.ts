@@ -15,13 +15,20 @@ import { finding, notificationOf, resolvedOf, T0 } from '../../unit/alerts/fixtu
 
 const http = createHttpClient({ timeoutMs: 5000 });
 after(() => http.close());
-const ctx = (): ChannelContext => ({ logger: silentLogger(), http, signal: new AbortController().signal, now: Date.now, render: { alertsUrl: 'http://alerts.local:9095' } });
+const ctx = (): ChannelContext => ({
+  logger: silentLogger(),
+  http,
+  signal: new AbortController().signal,
+  now: Date.now,
+  render: { alertsUrl: 'http://alerts.local:9095' },
+});
 const ch = (id: string) => {
   const c = channels.get(id);
   assert.ok(c, id);
   return c;
 };
-const cfg = (id: string, raw: Record<string, unknown>) => ch(id).configSchema.parse({ type: id, ...raw }) as { type: string };
+const cfg = (id: string, raw: Record<string, unknown>) =>
+  ch(id).configSchema.parse({ type: id, ...raw }) as { type: string };
 const one = notificationOf([finding()]);
 /** 80 alerts with long multi-byte text: forces every size limit. */
 const big = notificationOf(
@@ -41,17 +48,37 @@ describe('slack (incoming webhook, Block Kit)', () => {
     const r = s.requests.at(-1)!;
     assert.equal(r.method, 'POST');
     assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
-    const body = r.json as { text: string; blocks: { type: string; text?: { text: string }; elements?: { text: string }[] }[] };
+    const body = r.json as {
+      text: string;
+      blocks: { type: string; text?: { text: string }; elements?: { text: string }[] }[];
+    };
     assert.equal(body.text, '[FIRING:1] pull.volume_spike {rule="pull.volume_spike"}');
     assert.equal(body.blocks[0]?.type, 'header');
     const section = body.blocks[1]?.text?.text ?? '';
-    for (const frag of ['*[HIGH] pull.volume_spike*', '`user:alice`', 'alice pulled 1240 images', 'observed 1,240 count vs typical 35 count (10–60)', 'window: 2026-11-30 08:45 → 09:00 UTC', 'library/nginx (900)', '203.0.113.7', '<http://kibana.local/app/discover#/?q=alice|Open in Kibana>'])
+    for (const frag of [
+      '*[HIGH] pull.volume_spike*',
+      '`user:alice`',
+      'alice pulled 1240 images',
+      'observed 1,240 count vs typical 35 count (10–60)',
+      'window: 2026-11-30 08:45 → 09:00 UTC',
+      'library/nginx (900)',
+      '203.0.113.7',
+      '<http://kibana.local/app/discover#/?q=alice|Open in Kibana>',
+    ])
       assert.ok(section.includes(frag), `section lacks ${frag}: ${section}`);
-    assert.match(body.blocks[2]?.elements?.[0]?.text ?? '', /regwatch silence add --url http:\/\/alerts.local:9095 --matcher 'rule=pull.volume_spike' --matcher 'entity=user:alice'/);
+    assert.match(
+      body.blocks[2]?.elements?.[0]?.text ?? '',
+      /regwatch silence add --url http:\/\/alerts.local:9095 --matcher 'rule=pull.volume_spike' --matcher 'entity=user:alice'/,
+    );
   });
   test('C26: 429 with Retry-After → retryable with the wait; 403 invalid_token → permanent', async () => {
     s.script({ status: 429, headers: { 'retry-after': '30', 'content-type': 'text/plain' }, body: 'rate_limited' });
-    assert.deepEqual(await ch('slack').send(one, cfg('slack', { url: s.url }), ctx()), { kind: 'retryable', error: 'http 429: rate_limited', retryAfterMs: 30_000, code: 'rate_limited' });
+    assert.deepEqual(await ch('slack').send(one, cfg('slack', { url: s.url }), ctx()), {
+      kind: 'retryable',
+      error: 'http 429: rate_limited',
+      retryAfterMs: 30_000,
+      code: 'rate_limited',
+    });
     const bad = await ch('slack').send(one, cfg('slack', { url: `${s.base}/services/T/B/wrong` }), ctx());
     assert.equal(bad.kind, 'failed');
     assert.equal(bad.kind === 'failed' && bad.code, 'auth_rejected');
@@ -74,7 +101,10 @@ describe('microsoft teams (Workflows webhook, Adaptive Card)', () => {
   after(() => s.close());
   test('adaptive card message; 202 is ok', async () => {
     assert.equal((await ch('teams').send(one, cfg('teams', { url: s.url }), ctx())).kind, 'ok');
-    const b = s.requests.at(-1)!.json as { type: string; attachments: { contentType: string; content: { type: string; version: string; body: unknown[] } }[] };
+    const b = s.requests.at(-1)!.json as {
+      type: string;
+      attachments: { contentType: string; content: { type: string; version: string; body: unknown[] } }[];
+    };
     assert.equal(b.type, 'message');
     assert.equal(b.attachments[0]?.contentType, 'application/vnd.microsoft.card.adaptive');
     assert.equal(b.attachments[0]?.content.type, 'AdaptiveCard');
@@ -87,10 +117,16 @@ describe('microsoft teams (Workflows webhook, Adaptive Card)', () => {
     assert.match(r.body, /more alert\(s\)/);
   });
   test('errors inside a 200 are read: inner 429 → retryable, inner 413 → failed', async () => {
-    s.script({ status: 200, body: 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId tcid=0' });
+    s.script({
+      status: 200,
+      body: 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId tcid=0',
+    });
     const r1 = await ch('teams').send(one, cfg('teams', { url: s.url }), ctx());
     assert.equal(r1.kind, 'retryable');
-    s.script({ status: 200, body: 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413 with ContextId x' });
+    s.script({
+      status: 200,
+      body: 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413 with ContextId x',
+    });
     const r2 = await ch('teams').send(one, cfg('teams', { url: s.url }), ctx());
     assert.deepEqual(r2.kind === 'failed' && r2.code, 'payload_too_large');
   });
@@ -112,7 +148,11 @@ describe('generic webhook (Standard Webhooks HMAC-SHA256)', () => {
     assert.equal(body.alerts[0]?.finding.id, one.firing[0]?.key);
   });
   test('a wrong secret is rejected by the receiver → failed auth_rejected', async () => {
-    const out = await ch('webhook').send(one, cfg('webhook', { url: s.url, secret: 'whsec_d3JvbmcgZnJvbSB0aGUgc3RhcnQhIQ==' }), ctx());
+    const out = await ch('webhook').send(
+      one,
+      cfg('webhook', { url: s.url, secret: 'whsec_d3JvbmcgZnJvbSB0aGUgc3RhcnQhIQ==' }),
+      ctx(),
+    );
     assert.equal(out.kind === 'failed' && out.code, 'auth_rejected');
   });
 });
@@ -125,7 +165,11 @@ describe('pagerduty (Events API v2)', () => {
   test('trigger then resolve with the same dedup_key (group key)', async () => {
     const c = cfg('pagerduty', { routing_key: key, url: s.url });
     assert.equal((await ch('pagerduty').send(one, c, ctx())).kind, 'ok');
-    const t = s.accepted.at(-1)!.json as { event_action: string; dedup_key: string; payload: { severity: string; source: string; summary: string } };
+    const t = s.accepted.at(-1)!.json as {
+      event_action: string;
+      dedup_key: string;
+      payload: { severity: string; source: string; summary: string };
+    };
     assert.equal(t.event_action, 'trigger');
     assert.equal(t.dedup_key, one.groupKey);
     assert.equal(t.payload.severity, 'error');
@@ -138,7 +182,10 @@ describe('pagerduty (Events API v2)', () => {
     const out = await ch('pagerduty').send(one, cfg('pagerduty', { routing_key: 'X'.repeat(32), url: s.url }), ctx());
     assert.equal(out.kind === 'failed' && out.code, 'auth_rejected');
     s.script({ status: 429, body: '' });
-    assert.equal((await ch('pagerduty').send(one, cfg('pagerduty', { routing_key: key, url: s.url }), ctx())).kind, 'retryable');
+    assert.equal(
+      (await ch('pagerduty').send(one, cfg('pagerduty', { routing_key: key, url: s.url }), ctx())).kind,
+      'retryable',
+    );
   });
 });
 
@@ -157,7 +204,16 @@ describe('telegram (sendMessage)', () => {
     assert.match(b.text, /…and \d+ more$/);
   });
   test('429 parameters.retry_after is honoured; bad token → auth_rejected', async () => {
-    s.script({ status: 429, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ok: false, error_code: 429, description: 'Too Many Requests: retry after 3', parameters: { retry_after: 3 } }) });
+    s.script({
+      status: 429,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ok: false,
+        error_code: 429,
+        description: 'Too Many Requests: retry after 3',
+        parameters: { retry_after: 3 },
+      }),
+    });
     const r = await ch('telegram').send(one, c(), ctx());
     assert.equal(r.kind === 'retryable' && r.retryAfterMs, 3000);
     const bad = await ch('telegram').send(one, c('987654321:AAEXAMPLEexampleEXAMPLEwrong'), ctx());
@@ -169,7 +225,10 @@ describe('signed bots with errors inside HTTP 200', () => {
   test('dingtalk: signed URL accepted; wrong secret → sign not match (310000) → auth_rejected; ≤ 20000 bytes', async () => {
     const s = await startChatServer('dingtalk', { token: 'tok123', secret: 'SECabc' });
     try {
-      assert.equal((await ch('dingtalk').send(big, cfg('dingtalk', { url: s.url, secret: 'SECabc' }), ctx())).kind, 'ok');
+      assert.equal(
+        (await ch('dingtalk').send(big, cfg('dingtalk', { url: s.url, secret: 'SECabc' }), ctx())).kind,
+        'ok',
+      );
       const r = s.accepted.at(-1)!;
       assert.match(r.query.get('timestamp') ?? '', /^\d{13}$/);
       assert.ok(utf8Bytes((r.json as { markdown: { text: string } }).markdown.text) <= 20000);
@@ -199,7 +258,11 @@ describe('signed bots with errors inside HTTP 200', () => {
       assert.equal((await ch('wecom').send(big, cfg('wecom', { url: s.url }), ctx())).kind, 'ok');
       const content = (s.accepted.at(-1)!.json as { markdown: { content: string } }).markdown.content;
       assert.ok(utf8Bytes(content) <= 4096 && wellFormed(content));
-      s.script({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errcode: 45009, errmsg: 'api freq out of limit' }) });
+      s.script({
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ errcode: 45009, errmsg: 'api freq out of limit' }),
+      });
       assert.equal((await ch('wecom').send(one, cfg('wecom', { url: s.url }), ctx())).kind, 'retryable');
       const bad = await ch('wecom').send(one, cfg('wecom', { url: `${s.base}/cgi-bin/webhook/send?key=other` }), ctx());
       assert.equal(bad.kind === 'failed' && bad.code, 'auth_rejected');
@@ -250,15 +313,35 @@ delivery: { max_attempts: 2, initial_backoff: 1ms, max_backoff: 2ms }
 `);
       slack.script({ status: 503, body: 'SLACKSECRETTOKEN is down' });
       const sink = createMemoryDeliveriesSink();
-      const d = createDeliverer({ config, channels, http, clock: systemClock, logger, sink, render: {}, instanceId: 'i1' });
+      const d = createDeliverer({
+        config,
+        channels,
+        http,
+        clock: systemClock,
+        logger,
+        sink,
+        render: {},
+        instanceId: 'i1',
+      });
       const results = await d.deliver(one, [], async () => {});
-      assert.deepEqual(results.map((r) => r.outcome.kind), ['ok', 'failed', 'ok', 'failed', 'ok']);
+      assert.deepEqual(
+        results.map((r) => r.outcome.kind),
+        ['ok', 'failed', 'ok', 'failed', 'ok'],
+      );
       await new Promise((r) => setTimeout(r, 50));
       const logged = lines.join('');
       assert.ok(logged.length > 0 && /delivery attempt failed/.test(logged));
       const stored = JSON.stringify(sink.records);
       assert.ok(sink.records.length >= 6);
-      for (const secret of ['SLACKSECRETTOKEN', 'SLACKWRONGSECRET', 'TELEGRAMSECRETTOKEN', 'TELEGRAMWRONGSECRET', 'WEBHOOKSECRET', 'APIKEYSECRET', '/services/']) {
+      for (const secret of [
+        'SLACKSECRETTOKEN',
+        'SLACKWRONGSECRET',
+        'TELEGRAMSECRETTOKEN',
+        'TELEGRAMWRONGSECRET',
+        'WEBHOOKSECRET',
+        'APIKEYSECRET',
+        '/services/',
+      ]) {
         assert.ok(!logged.includes(secret), `log contains ${secret}`);
         assert.ok(!stored.includes(secret), `delivery records contain ${secret}`);
       }

@@ -50,14 +50,27 @@ async function startSmtp(opts: { hideSTARTTLS: boolean }): Promise<Smtp> {
   return { port, mails, commands, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-const ctx = () => ({ logger: silentLogger(), http: createHttpClient(), signal: new AbortController().signal, now: Date.now, render: {} });
+const ctx = () => ({
+  logger: silentLogger(),
+  http: createHttpClient(),
+  signal: new AbortController().signal,
+  now: Date.now,
+  render: {},
+});
 
 describe('email (nodemailer → real in-process SMTP server)', () => {
   test('STARTTLS upgrade, HTML + plain text parts, subject and notification header', async () => {
     const smtp = await startSmtp({ hideSTARTTLS: false });
     try {
       const email = channels.get('email')!;
-      const c = email.configSchema.parse({ type: 'email', to: ['secops@example.test'], from: 'regwatch@example.test', host: '127.0.0.1', port: smtp.port, tls_reject_unauthorized: false });
+      const c = email.configSchema.parse({
+        type: 'email',
+        to: ['secops@example.test'],
+        from: 'regwatch@example.test',
+        host: '127.0.0.1',
+        port: smtp.port,
+        tls_reject_unauthorized: false,
+      });
       const n = notificationOf([finding({ message: 'alice <script>alert(1)</script> pulled 1240 images' })]);
       assert.deepEqual(await email.send(n, c, ctx()), { kind: 'ok' });
       const m = smtp.mails[0]!;
@@ -88,7 +101,16 @@ receivers:
 delivery: { health_receiver: ops-chat, max_attempts: 5, initial_backoff: 10ms, max_backoff: 20ms, recheck_after: 15m }
 `);
       const sink = createMemoryDeliveriesSink();
-      const d = createDeliverer({ config, channels, http: createHttpClient(), clock: systemClock, logger: silentLogger(), sink, render: {}, instanceId: 'i' });
+      const d = createDeliverer({
+        config,
+        channels,
+        http: createHttpClient(),
+        clock: systemClock,
+        logger: silentLogger(),
+        sink,
+        render: {},
+        instanceId: 'i',
+      });
       const n = notificationOf([finding()], { receiver: 'mail' });
       const [r] = await d.deliver(n, [], async () => {});
       assert.equal(r?.outcome.kind, 'failed');
@@ -102,7 +124,10 @@ delivery: { health_receiver: ops-chat, max_attempts: 5, initial_backoff: 10ms, m
       assert.equal(rec[0]?.error?.code, 'smtp_starttls_unavailable');
       // Self-health notice through a different channel, naming host and reason.
       assert.equal(slack.accepted.length, 1);
-      assert.match(slack.accepted[0]!.body, /email channel of receiver \\"mail\\" is failing \(smtp_starttls_unavailable\)/);
+      assert.match(
+        slack.accepted[0]!.body,
+        /email channel of receiver \\"mail\\" is failing \(smtp_starttls_unavailable\)/,
+      );
       assert.match(slack.accepted[0]!.body, new RegExp(`127\\.0\\.0\\.1:${smtp.port}`));
       // The next notification does not hammer the server and does not re-alert.
       const [again] = await d.deliver({ ...n, key: `${n.key}-2` }, [], async () => {});
@@ -119,7 +144,14 @@ delivery: { health_receiver: ops-chat, max_attempts: 5, initial_backoff: 10ms, m
     const smtp = await startSmtp({ hideSTARTTLS: true });
     try {
       const email = channels.get('email')!;
-      const c = email.configSchema.parse({ type: 'email', to: ['a@example.test'], from: 'b@example.test', host: '127.0.0.1', port: smtp.port, require_tls: false });
+      const c = email.configSchema.parse({
+        type: 'email',
+        to: ['a@example.test'],
+        from: 'b@example.test',
+        host: '127.0.0.1',
+        port: smtp.port,
+        require_tls: false,
+      });
       assert.equal((await email.send(notificationOf([finding()]), c, ctx())).kind, 'ok');
       assert.equal(smtp.mails.length, 1);
     } finally {

@@ -8,7 +8,16 @@ import { createEsDeliveriesSink } from '../../../services/alerts/src/deliveries-
 import { createAlerts } from '../../../services/alerts/src/service.ts';
 import { createEsStore } from '../../../services/alerts/src/store/elasticsearch.ts';
 import { startChatServer } from '../../helpers/chat-servers.ts';
-import { esClient, kafkaBus, mkFinding, publishFindings, startAlertsProcess, tempFile, uniqueName, waitFor } from './support.ts';
+import {
+  esClient,
+  kafkaBus,
+  mkFinding,
+  publishFindings,
+  startAlertsProcess,
+  tempFile,
+  uniqueName,
+  waitFor,
+} from './support.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const es = esClient();
@@ -54,7 +63,14 @@ receivers: [{ name: hook, channels: [{ type: webhook, url: "${hook.url}", secret
     try {
       for (const a of instances) await a.start();
       await new Promise((r) => setTimeout(r, 8000)); // both members joined and got partitions
-      const rules = ['pull.volume_spike', 'repo.crawling', 'catalog.enumeration', 'auth.failed_login_user', 'delete.burst', 'tag.repointed'];
+      const rules = [
+        'pull.volume_spike',
+        'repo.crawling',
+        'catalog.enumeration',
+        'auth.failed_login_user',
+        'delete.burst',
+        'tag.repointed',
+      ];
       const users = Array.from({ length: 12 }, (_, i) => `user${i}`);
       const findings = rules.flatMap((r) => users.map((u) => mkFinding(r, u)));
       await publishFindings(buses[0]!, topic, findings);
@@ -62,13 +78,31 @@ receivers: [{ name: hook, channels: [{ type: webhook, url: "${hook.url}", secret
       await new Promise((r) => setTimeout(r, 5000));
       const ids = byId(hook.requests);
       assert.equal(ids.size, 6, 'one notification per group');
-      assert.ok([...ids.values()].every((c) => c === 1), `no notification sent twice: ${JSON.stringify([...ids])}`);
-      for (const r of hook.accepted) assert.equal((r.json as { alerts: unknown[] }).alerts.length, 12, 'each carries all 12 alerts, whichever instance consumed them');
+      assert.ok(
+        [...ids.values()].every((c) => c === 1),
+        `no notification sent twice: ${JSON.stringify([...ids])}`,
+      );
+      for (const r of hook.accepted)
+        assert.equal(
+          (r.json as { alerts: unknown[] }).alerts.length,
+          12,
+          'each carries all 12 alerts, whichever instance consumed them',
+        );
       await es.indices.refresh({ index: deliveriesIndex });
-      const recs = await es.search<{ oci_registry: { alert: { instance: string } } }>({ index: deliveriesIndex, size: 100, query: { term: { 'event.outcome': 'success' } } });
+      const recs = await es.search<{ oci_registry: { alert: { instance: string } } }>({
+        index: deliveriesIndex,
+        size: 100,
+        query: { term: { 'event.outcome': 'success' } },
+      });
       const perInstance = new Map<string, number>();
-      for (const h of recs.hits.hits) perInstance.set(h._source!.oci_registry.alert.instance, (perInstance.get(h._source!.oci_registry.alert.instance) ?? 0) + 1);
-      process.stderr.write(`two-instance: ${findings.length} findings, ${hook.requests.length} webhook requests, ${ids.size} distinct notifications, sent per instance ${JSON.stringify(Object.fromEntries(perInstance))}\n`);
+      for (const h of recs.hits.hits)
+        perInstance.set(
+          h._source!.oci_registry.alert.instance,
+          (perInstance.get(h._source!.oci_registry.alert.instance) ?? 0) + 1,
+        );
+      process.stderr.write(
+        `two-instance: ${findings.length} findings, ${hook.requests.length} webhook requests, ${ids.size} distinct notifications, sent per instance ${JSON.stringify(Object.fromEntries(perInstance))}\n`,
+      );
       assert.equal(recs.hits.hits.length, 6);
     } finally {
       for (const a of instances) await a.stop();
@@ -114,26 +148,45 @@ delivery: { deadline: 15s, lease: 20s, max_attempts: 3, initial_backoff: 200ms }
     try {
       await waitFor('first instance listening', () => first.output.join('').includes('alerts API listening'), 60_000);
       const rules = ['pull.volume_spike', 'repo.crawling', 'delete.burst'];
-      await publishFindings(bus, topic, rules.flatMap((r) => ['a', 'b', 'c'].map((u) => mkFinding(r, u))));
+      await publishFindings(
+        bus,
+        topic,
+        rules.flatMap((r) => ['a', 'b', 'c'].map((u) => mkFinding(r, u))),
+      );
       await waitFor('a delivery in flight', () => hook.requests.length >= 1, 60_000);
       await new Promise((r) => setTimeout(r, 500)); // the other groups are claimed too
       first.proc.kill('SIGKILL');
       assert.equal(await first.exited(), null);
       second = startAlertsProcess(env);
-      await waitFor('3 completed deliveries after restart', () => hook.accepted.length >= 3, 60_000).catch((e: unknown) => {
-        process.stderr.write(`second instance output:\n${second?.output.join('').slice(-6000)}\nrequests: ${JSON.stringify(hook.requests.map((r) => [r.headers['webhook-id'], r.at]))}\n`);
-        throw e;
-      });
+      await waitFor('3 completed deliveries after restart', () => hook.accepted.length >= 3, 60_000).catch(
+        (e: unknown) => {
+          process.stderr.write(
+            `second instance output:\n${second?.output.join('').slice(-6000)}\nrequests: ${JSON.stringify(hook.requests.map((r) => [r.headers['webhook-id'], r.at]))}\n`,
+          );
+          throw e;
+        },
+      );
       await new Promise((r) => setTimeout(r, 4000));
       const inFlightIds = byId(hook.requests.slice(0, 1));
       const completedIds = byId(hook.accepted);
-      process.stderr.write(`restart: ${hook.requests.length} requests (1 cut off by kill -9), ${completedIds.size} completed notifications: ${JSON.stringify([...completedIds])}\n`);
+      process.stderr.write(
+        `restart: ${hook.requests.length} requests (1 cut off by kill -9), ${completedIds.size} completed notifications: ${JSON.stringify([...completedIds])}\n`,
+      );
       assert.equal(completedIds.size, 3, 'one completed notification per group');
-      assert.ok([...completedIds.values()].every((c) => c === 1), 'each completed exactly once');
+      assert.ok(
+        [...completedIds.values()].every((c) => c === 1),
+        'each completed exactly once',
+      );
       const cut = [...inFlightIds.keys()][0]!;
-      assert.ok(completedIds.has(cut), 'the cut-off notification is re-sent under the same key (webhook-id), so the receiver can deduplicate');
+      assert.ok(
+        completedIds.has(cut),
+        'the cut-off notification is re-sent under the same key (webhook-id), so the receiver can deduplicate',
+      );
       assert.equal(hook.requests.length, 4, '1 cut off + 3 completed: nothing else was sent');
-      assert.ok([...completedIds.keys()].every((k) => k.endsWith(':1')), 'no second notification was created');
+      assert.ok(
+        [...completedIds.keys()].every((k) => k.endsWith(':1')),
+        'no second notification was created',
+      );
       assert.equal((hook.accepted[0]!.json as { alerts: unknown[] }).alerts.length, 3);
     } finally {
       first.proc.kill('SIGKILL');

@@ -39,9 +39,13 @@ describe('sqlite store (embedded mode): state survives a restart', () => {
     const [key] = await s.dueGroups(Number.MAX_SAFE_INTEGER, 10);
     const cur = await s.getGroup(key!);
     assert.ok(cur);
-    assert.equal(await s.putGroup(cur.value, 1, cur.version), true);
-    assert.equal(await s.putGroup(cur.value, 1, cur.version), false, 'second writer with the same version is rejected');
-    assert.equal(await s.putGroup(cur.value, 1, undefined), false, 'create-if-absent fails when it exists');
+    assert.ok(await s.putGroup(cur.value, 1, cur.version));
+    assert.equal(
+      await s.putGroup(cur.value, 1, cur.version),
+      undefined,
+      'second writer with the same version is rejected',
+    );
+    assert.equal(await s.putGroup(cur.value, 1, undefined), undefined, 'create-if-absent fails when it exists');
     await s.close();
   });
 });
@@ -63,26 +67,66 @@ describe('silences HTTP API (Fastify, bearer) and `regwatch silence add|list|exp
 
   test('401 without or with a wrong token; healthz is open', async () => {
     assert.equal((await app.inject({ method: 'GET', url: '/api/v1/silences' })).statusCode, 401);
-    assert.equal((await app.inject({ method: 'GET', url: '/api/v1/silences', headers: { authorization: 'Bearer nope-nope-nope-nope' } })).statusCode, 401);
+    assert.equal(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/api/v1/silences',
+          headers: { authorization: 'Bearer nope-nope-nope-nope' },
+        })
+      ).statusCode,
+      401,
+    );
     assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   });
   test('create → list → expire; bad input → 400 with code', async () => {
     const auth = { authorization: `Bearer ${token}` };
-    const bad = await app.inject({ method: 'POST', url: '/api/v1/silences', headers: auth, payload: { matchers: ['rule=~('], duration: '2h', createdBy: 'a', comment: 'b' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/v1/silences',
+      headers: auth,
+      payload: { matchers: ['rule=~('], duration: '2h', createdBy: 'a', comment: 'b' },
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error, 'ALERTS_SILENCE_INVALID');
-    const created = await app.inject({ method: 'POST', url: '/api/v1/silences', headers: auth, payload: { matchers: ['rule=pull.volume_spike', 'entity=user:alice'], duration: '2h', createdBy: 'sec', comment: 'pentest' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/silences',
+      headers: auth,
+      payload: {
+        matchers: ['rule=pull.volume_spike', 'entity=user:alice'],
+        duration: '2h',
+        createdBy: 'sec',
+        comment: 'pentest',
+      },
+    });
     assert.equal(created.statusCode, 201);
     const id = created.json().id as string;
     const list = await app.inject({ method: 'GET', url: '/api/v1/silences?state=active', headers: auth });
-    assert.deepEqual(list.json().silences.map((s: { id: string }) => s.id), [id]);
+    assert.deepEqual(
+      list.json().silences.map((s: { id: string }) => s.id),
+      [id],
+    );
     const exp = await app.inject({ method: 'DELETE', url: `/api/v1/silences/${id}`, headers: auth });
     assert.equal(exp.json().status, 'expired');
     assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/silences/nope', headers: auth })).statusCode, 404);
   });
   test('the CLI talks to the running API: JSON on stdout, summary on stderr, clear errors', async () => {
-    const cli = (...args: string[]) => run('sh', [join(ROOT, 'bin/regwatch'), 'silence', ...args, '--url', url, '--token', token], { cwd: ROOT });
-    const add = await cli('add', '--matcher', 'rule=pull.volume_spike', '--matcher', 'entity=user:bob', '--duration', '30m', '--author', 'ci', '--comment', 'load test');
+    const cli = (...args: string[]) =>
+      run('sh', [join(ROOT, 'bin/regwatch'), 'silence', ...args, '--url', url, '--token', token], { cwd: ROOT });
+    const add = await cli(
+      'add',
+      '--matcher',
+      'rule=pull.volume_spike',
+      '--matcher',
+      'entity=user:bob',
+      '--duration',
+      '30m',
+      '--author',
+      'ci',
+      '--comment',
+      'load test',
+    );
     const s = JSON.parse(add.stdout) as { id: string; status: string; matchers: string[] };
     assert.equal(s.status, 'active');
     assert.deepEqual(s.matchers, ['rule=pull.volume_spike', 'entity=user:bob']);
@@ -91,9 +135,14 @@ describe('silences HTTP API (Fastify, bearer) and `regwatch silence add|list|exp
     assert.ok(list.stdout.includes(s.id));
     const exp = await cli('expire', s.id);
     assert.equal((JSON.parse(exp.stdout) as { status: string }).status, 'expired');
-    await assert.rejects(cli('add', '--matcher', 'rule=~(', '--comment', 'x'), (e: { code: number; stderr: string }) => e.code === 2 && /ALERTS_SILENCE_INVALID/.test(e.stderr));
     await assert.rejects(
-      run('sh', [join(ROOT, 'bin/regwatch'), 'silence', 'list', '--url', url, '--token', 'wrong-token-wrong-token'], { cwd: ROOT }),
+      cli('add', '--matcher', 'rule=~(', '--comment', 'x'),
+      (e: { code: number; stderr: string }) => e.code === 2 && /ALERTS_SILENCE_INVALID/.test(e.stderr),
+    );
+    await assert.rejects(
+      run('sh', [join(ROOT, 'bin/regwatch'), 'silence', 'list', '--url', url, '--token', 'wrong-token-wrong-token'], {
+        cwd: ROOT,
+      }),
       (e: { stderr: string }) => /ALERTS_API_FAILED: alerts API answered 401/.test(e.stderr),
     );
   });

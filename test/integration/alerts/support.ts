@@ -16,7 +16,12 @@ import { elasticsearchUrl, kafkaBrokers, REPO_ROOT, uniqueName } from '../../hel
 export { elasticsearchUrl, kafkaBrokers, uniqueName, REPO_ROOT };
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. @throws Error naming `what`. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 100): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -27,7 +32,14 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
 }
 
 export const esClient = (): Client => new Client({ node: elasticsearchUrl() });
-export const kafkaBus = (clientId: string): MessageBus => createKafkaBus({ brokers: kafkaBrokers(), clientId, logger: silentLogger(), sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000 });
+export const kafkaBus = (clientId: string): MessageBus =>
+  createKafkaBus({
+    brokers: kafkaBrokers(),
+    clientId,
+    logger: silentLogger(),
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1000,
+  });
 
 let n = 0;
 /** A valid finding for rule/user, detected now. */
@@ -43,7 +55,12 @@ export function mkFinding(rule: string, user: string, status: 'firing' | 'resolv
     window: { start: new Date(now - 900_000).toISOString(), end: new Date(now).toISOString() },
     observed: { value: 500, unit: 'count' },
     expected: { value: 20, unit: 'count', lower: 5, upper: 40 },
-    evidence: { repositories: [{ name: 'team/app', count: 400 }], source_ips: [{ ip: '198.51.100.4', count: 500 }], user_agents: [], sample_event_ids: [] },
+    evidence: {
+      repositories: [{ name: 'team/app', count: 400 }],
+      source_ips: [{ ip: '198.51.100.4', count: 500 }],
+      user_agents: [],
+      sample_event_ids: [],
+    },
     message: `${user} pulled 500 images in 15 min, typical 20`,
     links: { discover: `http://kibana.test/app/discover#/?user=${user}` },
     labels: {},
@@ -76,13 +93,17 @@ export async function startInbox(): Promise<Inbox> {
     hideSTARTTLS: true,
     logger: false,
     onData(stream, _s, cb) {
-      simpleParser(stream)
+      simpleParser(stream, { keepCidLinks: true })
         .then((m) => (mails.push(m), cb()))
         .catch(cb);
     },
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.server.address() as AddressInfo).port, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    mails,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 /** Writes text to a fresh temp file; returns its path. */

@@ -4,7 +4,11 @@ import { createEsClient, esConfigSchema } from '../../../shared/src/es/client.ts
 import { EVENT_MAPPINGS } from '../../../shared/src/es/mappings.ts';
 import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { createEngine, parseDetectionConfig } from '../../../services/detector/src/config.ts';
-import { runHourlyBaselineJob, runSloJob } from '../../../services/detector/src/jobs/hourly-jobs.ts';
+import {
+  backfillFromElasticsearch,
+  runHourlyBaselineJob,
+  runSloJob,
+} from '../../../services/detector/src/jobs/hourly-jobs.ts';
 import { newSummary } from '../../../services/detector/src/pipeline/analyze.ts';
 import { perDayPerRule, replayFromElasticsearch } from '../../../services/detector/src/pipeline/replay.ts';
 import { esStore } from '../../../services/detector/src/state/es-store.ts';
@@ -20,11 +24,26 @@ let n = 0;
 function pull(t: number, user: string, status = 200, durationMs = 20): RegistryEvent {
   return {
     '@timestamp': new Date(t).toISOString(),
-    event: { kind: 'event', category: ['web'], type: ['access'], action: 'manifest-pull', outcome: status < 400 ? 'success' : 'failure', id: `ev-${++n}`, dataset: 'oci_registry.log', duration: durationMs * 1e6 },
+    event: {
+      kind: 'event',
+      category: ['web'],
+      type: ['access'],
+      action: 'manifest-pull',
+      outcome: status < 400 ? 'success' : 'failure',
+      id: `ev-${++n}`,
+      dataset: 'oci_registry.log',
+      duration: durationMs * 1e6,
+    },
     user: { name: user },
     source: { ip: '10.1.0.5' },
     http: { request: { method: 'GET' }, response: { status_code: status } },
-    oci_registry: { image_pull: status < 400, actor: { kind: 'user', anonymous: false }, source_format: 'test', repository: `team-a/svc-${n % 4}`, namespace: 'team-a' },
+    oci_registry: {
+      image_pull: status < 400,
+      actor: { kind: 'user', anonymous: false },
+      source_format: 'test',
+      repository: `team-a/svc-${n % 4}`,
+      namespace: 'team-a',
+    },
   };
 }
 
@@ -41,7 +60,8 @@ describe('scheduled Elasticsearch jobs and replay (real Elasticsearch)', { timeo
     for (let d = 0; d < 22; d++) {
       const wd = new Date(MON + d * D).getUTCDay();
       if (wd === 0 || wd === 6) continue;
-      for (let h = 9; h < 17; h++) for (let i = 0; i < 10; i++) docs.push(pull(MON + d * D + h * H + i * 300_000, 'alice'));
+      for (let h = 9; h < 17; h++)
+        for (let i = 0; i < 10; i++) docs.push(pull(MON + d * D + h * H + i * 300_000, 'alice'));
     }
     // The spike: 700 pulls in one hour, 10 % of them failing with 503.
     for (let i = 0; i < 700; i++) docs.push(pull(SPIKE_HOUR + i * 5_000, 'alice', i % 10 === 0 ? 503 : 200));
@@ -77,11 +97,29 @@ describe('scheduled Elasticsearch jobs and replay (real Elasticsearch)', { timeo
   test('replay streams history in event-time order and counts expected alerts per day per rule', async () => {
     const found: Finding[] = [];
     const summary = newSummary();
-    for await (const f of replayFromElasticsearch(client, createEngine(cfg), summary, { index, from: MON + 21 * D, to: MON + 23 * D, warmupDays: 21 })) found.push(f);
+    for await (const f of replayFromElasticsearch(client, createEngine(cfg), summary, {
+      index,
+      from: MON + 21 * D,
+      to: MON + 23 * D,
+      warmupDays: 21,
+    }))
+      found.push(f);
     assert.ok(summary.events > 1000);
     const rows = perDayPerRule(found);
-    assert.ok(rows.some((r) => r.day === '2026-03-24' && r.rule === 'pull.volume_spike' && r.mediumOrAbove === 1), JSON.stringify(rows));
+    assert.ok(
+      rows.some((r) => r.day === '2026-03-24' && r.rule === 'pull.volume_spike' && r.mediumOrAbove === 1),
+      JSON.stringify(rows),
+    );
     assert.ok(rows.some((r) => r.day === '2026-03-24' && r.rule === 'slo.pull_success_rate'));
+  });
+
+  test('backfill seeds identity baselines from history without judging', async () => {
+    const engine = createEngine(cfg);
+    await backfillFromElasticsearch(client, engine, { index, now: SPIKE_HOUR, days: 25 });
+    const alice = engine.identity('alice');
+    assert.ok(alice && alice.activeDays >= 15, `activeDays ${alice?.activeDays}`);
+    const ex = alice.profile.expect('pulls', 1 * 24 + 10); // Tuesday 10:00 UTC
+    assert.ok(ex && Math.abs(ex.expected - 10) < 1, JSON.stringify(ex));
   });
 
   test('detector state round-trips through Elasticsearch', async () => {

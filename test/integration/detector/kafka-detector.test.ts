@@ -17,19 +17,41 @@ import { kafkaBrokers, uniqueName } from '../../helpers/infra.ts';
 function deleteEvent(i: number, at: number): RegistryEvent {
   return {
     '@timestamp': new Date(at).toISOString(),
-    event: { kind: 'event', category: ['web'], type: ['deletion'], action: 'manifest-delete', outcome: 'success', id: `del-${i}`, dataset: 'oci_registry.notification' },
+    event: {
+      kind: 'event',
+      category: ['web'],
+      type: ['deletion'],
+      action: 'manifest-delete',
+      outcome: 'success',
+      id: `del-${i}`,
+      dataset: 'oci_registry.notification',
+    },
     user: { name: 'mallory' },
     source: { ip: '10.9.9.9' },
     http: { request: { id: `rq-${i}`, method: 'DELETE' } },
-    oci_registry: { image_pull: false, actor: { kind: 'user', anonymous: false }, source_format: 'distribution-notification', repository: `team-a/app${i % 7}`, namespace: 'team-a' },
+    oci_registry: {
+      image_pull: false,
+      actor: { kind: 'user', anonymous: false },
+      source_format: 'distribution-notification',
+      repository: `team-a/app${i % 7}`,
+      namespace: 'team-a',
+    },
   };
 }
 
-async function read(bus: MessageBus, topic: string, ms: number, until: (m: BusMessage[]) => boolean): Promise<BusMessage[]> {
+async function read(
+  bus: MessageBus,
+  topic: string,
+  ms: number,
+  until: (m: BusMessage[]) => boolean,
+): Promise<BusMessage[]> {
   const got: BusMessage[] = [];
-  const sub = await bus.subscribe({ groupId: uniqueName('reader'), topics: [topic], fromBeginning: true }, async (batch) => {
-    got.push(...batch);
-  });
+  const sub = await bus.subscribe(
+    { groupId: uniqueName('reader'), topics: [topic], fromBeginning: true },
+    async (batch) => {
+      got.push(...batch);
+    },
+  );
   const end = Date.now() + ms;
   while (!until(got) && Date.now() < end) await sleep(100);
   await sleep(1500);
@@ -49,19 +71,47 @@ describe('detector on a real Kafka broker', { timeout: 120_000 }, () => {
       const t0 = Date.parse('2026-03-10T17:00:00Z');
       const pub = bus.publisher();
       // 15 deletions (below 20), consumed by the first detector instance.
-      await pub.publish(topics.events, Array.from({ length: 15 }, (_, i) => ({ key: 'mallory', value: JSON.stringify(deleteEvent(i, t0 + i * 10_000)) })));
-      let det = createDetector({ bus, store: sqliteStore(join(dir, 'state.db')), clock: Date.now, config: cfg, logger: silentLogger(), topics, groupId: group });
+      await pub.publish(
+        topics.events,
+        Array.from({ length: 15 }, (_, i) => ({
+          key: 'mallory',
+          value: JSON.stringify(deleteEvent(i, t0 + i * 10_000)),
+        })),
+      );
+      let det = createDetector({
+        bus,
+        store: sqliteStore(join(dir, 'state.db')),
+        clock: Date.now,
+        config: cfg,
+        logger: silentLogger(),
+        topics,
+        groupId: group,
+      });
       await det.start();
-      for (let end = Date.now() + 30_000; det.engine.stats.events < 15 && Date.now() < end; ) await sleep(100);
+      for (let end = Date.now() + 30_000; det.engine.stats.events < 15 && Date.now() < end;) await sleep(100);
       assert.equal(det.engine.stats.events, 15);
       await det.stop();
 
       // Restart with a different consumer group (all 15 messages are delivered again): the saved
       // offsets skip them, so the count stays 15; 5 new deletions make 20 → exactly one finding.
-      det = createDetector({ bus, store: sqliteStore(join(dir, 'state.db')), clock: Date.now, config: cfg, logger: silentLogger(), topics, groupId: uniqueName('detector2') });
+      det = createDetector({
+        bus,
+        store: sqliteStore(join(dir, 'state.db')),
+        clock: Date.now,
+        config: cfg,
+        logger: silentLogger(),
+        topics,
+        groupId: uniqueName('detector2'),
+      });
       await det.start();
-      await pub.publish(topics.events, Array.from({ length: 5 }, (_, k) => ({ key: 'mallory', value: JSON.stringify(deleteEvent(15 + k, t0 + (15 + k) * 10_000)) })));
-      for (let end = Date.now() + 30_000; det.engine.stats.events < 20 && Date.now() < end; ) await sleep(100);
+      await pub.publish(
+        topics.events,
+        Array.from({ length: 5 }, (_, k) => ({
+          key: 'mallory',
+          value: JSON.stringify(deleteEvent(15 + k, t0 + (15 + k) * 10_000)),
+        })),
+      );
+      for (let end = Date.now() + 30_000; det.engine.stats.events < 20 && Date.now() < end;) await sleep(100);
       assert.equal(det.engine.stats.events, 20, 'redelivered messages are not counted twice');
       const msgs = await read(bus, topics.findings, 30_000, (m) => m.length >= 1);
       await det.stop();

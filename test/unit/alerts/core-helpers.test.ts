@@ -48,15 +48,25 @@ describe('retry wrapper', () => {
   test('full jitter stays within [base/2, base] and is capped', () => {
     for (let a = 1; a < 10; a++) {
       const base = Math.min(8000, 1000 * 2 ** (a - 1));
-      assert.equal(backoffDelay(a, policy, () => 0), base / 2);
-      assert.equal(backoffDelay(a, policy, () => 1), base);
+      assert.equal(
+        backoffDelay(a, policy, () => 0),
+        base / 2,
+      );
+      assert.equal(
+        backoffDelay(a, policy, () => 1),
+        base,
+      );
     }
   });
   test('Retry-After is honoured as a floor; ok ends the loop', async () => {
     const clock = createFakeClock(T0);
     const outcomes: Outcome[] = [retryable('429', 30_000, 'rate_limited'), ok()];
     const times: number[] = [];
-    const p = sendWithRetry(async () => (times.push(clock.now()), outcomes.shift()!), { policy, clock, random: () => 0 });
+    const p = sendWithRetry(async () => (times.push(clock.now()), outcomes.shift()!), {
+      policy,
+      clock,
+      random: () => 0,
+    });
     await clock.advance(29_999);
     assert.equal(times.length, 1);
     await clock.advance(1);
@@ -103,7 +113,12 @@ describe('HTTP classification', () => {
   test('statuses map to ok / retryable / failed', () => {
     const r = (status: number, h: Record<string, string> = {}) => classifyHttp({ status, headers: h, body: 'x' }, T0);
     assert.equal(r(200).kind, 'ok');
-    assert.deepEqual(r(429, { 'retry-after': '7' }), { kind: 'retryable', error: 'http 429: x', retryAfterMs: 7000, code: 'rate_limited' });
+    assert.deepEqual(r(429, { 'retry-after': '7' }), {
+      kind: 'retryable',
+      error: 'http 429: x',
+      retryAfterMs: 7000,
+      code: 'rate_limited',
+    });
     assert.equal(r(503).kind, 'retryable');
     assert.deepEqual(r(401), failed('http 401: x', 'auth_rejected'));
     assert.equal(r(400).kind, 'failed');
@@ -124,13 +139,32 @@ inhibit_rules: [{ source_matchers: ['a=~('], target_matchers: ['b=1'] }]
       assert.fail('should throw');
     } catch (e) {
       assert.ok(e instanceof AppError && e.code === 'CONFIG_INVALID');
-      for (const frag of ['route.group_wait', 'receivers.0.channels.0.url', 'receivers.0.channels.1.type', 'inhibit_rules.0.source_matchers.0']) assert.match(e.message, new RegExp(frag.replace(/\./g, '\\.')));
+      for (const frag of [
+        'route.group_wait',
+        'receivers.0.channels.0.url',
+        'receivers.0.channels.1.type',
+        'inhibit_rules.0.source_matchers.0',
+      ])
+        assert.match(e.message, new RegExp(frag.replace(/\./g, '\\.')));
     }
   });
   test('cross references are checked and ${VAR} comes from env', () => {
-    assert.throws(() => parseAlertsConfig('route: { receiver: nobody }\nreceivers: [{ name: r, channels: [{ type: console }] }]'), /unknown receiver "nobody"/);
-    assert.throws(() => parseAlertsConfig('route: { receiver: r }\nreceivers: [{ name: r, channels: [{ type: slack, url: "${SLACK_URL}" }] }]', {}), /SLACK_URL/);
-    const c = parseAlertsConfig('route: { receiver: r }\nreceivers: [{ name: r, channels: [{ type: slack, url: "${SLACK_URL}" }] }]', { SLACK_URL: 'https://hooks.slack.com/services/x' });
+    assert.throws(
+      () => parseAlertsConfig('route: { receiver: nobody }\nreceivers: [{ name: r, channels: [{ type: console }] }]'),
+      /unknown receiver "nobody"/,
+    );
+    assert.throws(
+      () =>
+        parseAlertsConfig(
+          'route: { receiver: r }\nreceivers: [{ name: r, channels: [{ type: slack, url: "${SLACK_URL}" }] }]',
+          {},
+        ),
+      /SLACK_URL/,
+    );
+    const c = parseAlertsConfig(
+      'route: { receiver: r }\nreceivers: [{ name: r, channels: [{ type: slack, url: "${SLACK_URL}" }] }]',
+      { SLACK_URL: 'https://hooks.slack.com/services/x' },
+    );
     assert.equal((c.receivers[0]?.channels[0] as unknown as { url: string }).url, 'https://hooks.slack.com/services/x');
   });
   test('durations and matchers', () => {

@@ -19,7 +19,9 @@ export const T0 = Date.parse('2026-11-30T09:00:00Z'); // a Monday
 
 let seq = 0;
 /** A valid finding; `over` overrides fields. */
-export function finding(over: Partial<Omit<Finding, 'entity'>> & { entity?: Finding['entity']; at?: number } = {}): Finding {
+export function finding(
+  over: Partial<Omit<Finding, 'entity'>> & { entity?: Finding['entity']; at?: number } = {},
+): Finding {
   const at = over.at ?? T0;
   const { at: _at, ...rest } = over;
   return findingSchema.parse({
@@ -32,7 +34,12 @@ export function finding(over: Partial<Omit<Finding, 'entity'>> & { entity?: Find
     window: { start: new Date(at - 15 * 60_000).toISOString(), end: new Date(at).toISOString() },
     observed: { value: 1240, unit: 'count' },
     expected: { value: 35, unit: 'count', lower: 10, upper: 60 },
-    evidence: { repositories: [{ name: 'library/nginx', count: 900 }], source_ips: [{ ip: '203.0.113.7', count: 1240 }], user_agents: [], sample_event_ids: [] },
+    evidence: {
+      repositories: [{ name: 'library/nginx', count: 900 }],
+      source_ips: [{ ip: '203.0.113.7', count: 1240 }],
+      user_agents: [],
+      sample_event_ids: [],
+    },
     message: 'alice pulled 1240 images in 15 min, typical 35',
     links: { discover: 'http://kibana.local/app/discover#/?q=alice' },
     labels: {},
@@ -64,7 +71,10 @@ export function recordingChannel(outcomes: Outcome[] = []): { channel: AlertChan
   return { channel, sent };
 }
 
-const nullHttp: HttpClient = { post: async () => ({ status: 0, headers: {}, body: 'ECONNREFUSED' }), close: async () => {} };
+const nullHttp: HttpClient = {
+  post: async () => ({ status: 0, headers: {}, body: 'ECONNREFUSED' }),
+  close: async () => {},
+};
 
 export interface Harness {
   readonly clock: FakeClock;
@@ -79,7 +89,10 @@ export interface Harness {
 }
 
 /** Engine + memory store + fake clock + recording channel from a YAML config. */
-export function harness(yaml: string, opts: { store?: AlertStore; clock?: FakeClock; instanceId?: string } = {}): Harness {
+export function harness(
+  yaml: string,
+  opts: { store?: AlertStore; clock?: FakeClock; instanceId?: string } = {},
+): Harness {
   const config = parseAlertsConfig(yaml);
   const clock = opts.clock ?? createFakeClock(T0);
   const store = opts.store ?? createMemoryStore();
@@ -97,7 +110,14 @@ export function harness(yaml: string, opts: { store?: AlertStore; clock?: FakeCl
     instanceId: opts.instanceId ?? 'test',
     random: () => 0.5,
   });
-  const engine = createEngine({ config, store, clock, logger: silentLogger(), deliverer, instanceId: opts.instanceId ?? 'test' });
+  const engine = createEngine({
+    config,
+    store,
+    clock,
+    logger: silentLogger(),
+    deliverer,
+    instanceId: opts.instanceId ?? 'test',
+  });
   const step = async (findings: Finding[] = []): Promise<Notification[]> => {
     const before = rec.sent.length;
     if (findings.length) await engine.ingest(findings);

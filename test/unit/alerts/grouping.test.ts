@@ -73,11 +73,15 @@ describe('grouping and timing (Alertmanager group_wait / group_interval / repeat
   test('a backlog after downtime gives one notification per group, not one per finding', async () => {
     const h = harness(BASE('').replace('group_by: [rule]', 'group_by: [rule, entity]'));
     const backlog = [];
-    for (let i = 0; i < 200; i++) backlog.push(finding({ entity: { type: 'user', id: `u${i % 5}` }, at: T0 - 3_600_000 + i * 1000 }));
+    for (let i = 0; i < 200; i++)
+      backlog.push(finding({ entity: { type: 'user', id: `u${i % 5}` }, at: T0 - 3_600_000 + i * 1000 }));
     await h.step(backlog);
     const sent = await h.after(30_000);
     assert.equal(sent.length, 5);
-    assert.deepEqual(sent.map((n) => n.firing.length), [40, 40, 40, 40, 40]);
+    assert.deepEqual(
+      sent.map((n) => n.firing.length),
+      [40, 40, 40, 40, 40],
+    );
   });
 
   test('group_wait 0 notifies on the same tick', async () => {
@@ -114,7 +118,7 @@ receivers:
       finding({ rule: 'storage.exhaustion_forecast', entity: { type: 'storage', id: 'fs1' }, severity: 'critical' }),
     ]);
     const byReceiver = sent.map((n) => `${n.receiver}:${n.firing.map((a) => a.finding.severity).join(',')}`).sort();
-        // critical user finding: security (continue) then no other sibling matches → not the parent.
+    // critical user finding: security (continue) then no other sibling matches → not the parent.
     assert.deepEqual(byReceiver, ['default:low', 'platform:critical', 'security:critical']);
   });
 });

@@ -9,10 +9,23 @@ import { AppError } from '../../../shared/src/errors.ts';
 describe('silences', () => {
   test('a matching silence hides the alert; it is notified once the silence ends', async () => {
     const h = harness(BASE());
-    await h.store.putSilence(createSilence({ matchers: ['rule=pull.volume_spike', 'entity=user:alice'], duration: '1h', createdBy: 'sec', comment: 'known job' }, T0));
+    await h.store.putSilence(
+      createSilence(
+        {
+          matchers: ['rule=pull.volume_spike', 'entity=user:alice'],
+          duration: '1h',
+          createdBy: 'sec',
+          comment: 'known job',
+        },
+        T0,
+      ),
+    );
     await h.step([finding(), finding({ entity: { type: 'user', id: 'bob' } })]);
     const [n] = await h.after(30_000);
-    assert.deepEqual(n?.firing.map((a) => a.labels['entity_id']), ['bob']);
+    assert.deepEqual(
+      n?.firing.map((a) => a.labels['entity_id']),
+      ['bob'],
+    );
     assert.deepEqual(await h.after(30 * 60_000), []);
     const [later] = await h.after(30 * 60_000);
     assert.deepEqual(later?.firing.map((a) => a.labels['entity_id']).sort(), ['alice', 'bob']);
@@ -20,7 +33,9 @@ describe('silences', () => {
 
   test('an alert that fired and resolved while silenced still gets a resolved notice, marked as such', async () => {
     const h = harness(BASE());
-    await h.store.putSilence(createSilence({ matchers: ['entity=user:alice'], duration: '1h', createdBy: 'sec', comment: 'c' }, T0));
+    await h.store.putSilence(
+      createSilence({ matchers: ['entity=user:alice'], duration: '1h', createdBy: 'sec', comment: 'c' }, T0),
+    );
     const f = finding();
     await h.step([f]);
     assert.deepEqual(await h.after(30_000), []);
@@ -33,10 +48,18 @@ describe('silences', () => {
 
   test('bad silences are rejected with every problem and a code', () => {
     assert.throws(
-      () => createSilence({ matchers: ['rule=~(', 'entity=~.*'], duration: 'forever', createdBy: 'x', comment: 'y' }, T0),
-      (e: unknown) => e instanceof AppError && e.code === 'ALERTS_SILENCE_INVALID' && /bad regex/.test(e.message) && /bad duration/.test(e.message),
+      () =>
+        createSilence({ matchers: ['rule=~(', 'entity=~.*'], duration: 'forever', createdBy: 'x', comment: 'y' }, T0),
+      (e: unknown) =>
+        e instanceof AppError &&
+        e.code === 'ALERTS_SILENCE_INVALID' &&
+        /bad regex/.test(e.message) &&
+        /bad duration/.test(e.message),
     );
-    assert.throws(() => createSilence({ matchers: ['entity=~.*'], duration: '1h', createdBy: 'x', comment: 'y' }, T0), /match every alert/);
+    assert.throws(
+      () => createSilence({ matchers: ['entity=~.*'], duration: '1h', createdBy: 'x', comment: 'y' }, T0),
+      /match every alert/,
+    );
   });
 });
 
@@ -52,9 +75,21 @@ inhibit_rules:
 `;
   test('a critical storage finding silences the warning for the same store only', async () => {
     const h = harness(BASE(rules).replace('group_by: [rule]', 'group_by: [rule, entity, severity]'));
-    const crit = finding({ rule: 'storage.exhaustion_forecast', severity: 'critical', entity: { type: 'storage', id: 'fs1' } });
-    const warnSame = finding({ rule: 'storage.usage_high', severity: 'medium', entity: { type: 'storage', id: 'fs1' } });
-    const warnOther = finding({ rule: 'storage.usage_high', severity: 'medium', entity: { type: 'storage', id: 'fs2' } });
+    const crit = finding({
+      rule: 'storage.exhaustion_forecast',
+      severity: 'critical',
+      entity: { type: 'storage', id: 'fs1' },
+    });
+    const warnSame = finding({
+      rule: 'storage.usage_high',
+      severity: 'medium',
+      entity: { type: 'storage', id: 'fs1' },
+    });
+    const warnOther = finding({
+      rule: 'storage.usage_high',
+      severity: 'medium',
+      entity: { type: 'storage', id: 'fs2' },
+    });
     await h.step([crit, warnSame, warnOther]);
     const sent = await h.after(30_000);
     const got = sent.flatMap((n) => n.firing.map((a) => `${a.finding.rule}:${a.finding.entity.id}`)).sort();
@@ -64,8 +99,26 @@ inhibit_rules:
   test('a brute-force finding on an IP silences per-user failed-login findings from that IP', async () => {
     const h = harness(BASE(rules));
     const bf = finding({ rule: 'auth.bruteforce_ip', entity: { type: 'ip', id: '198.51.100.9' } });
-    const fromIt = finding({ rule: 'auth.failed_login_user', entity: { type: 'user', id: 'alice' }, evidence: { repositories: [], source_ips: [{ ip: '198.51.100.9', count: 50 }], user_agents: [], sample_event_ids: [] } });
-    const elsewhere = finding({ rule: 'auth.failed_login_user', entity: { type: 'user', id: 'bob' }, evidence: { repositories: [], source_ips: [{ ip: '192.0.2.1', count: 9 }], user_agents: [], sample_event_ids: [] } });
+    const fromIt = finding({
+      rule: 'auth.failed_login_user',
+      entity: { type: 'user', id: 'alice' },
+      evidence: {
+        repositories: [],
+        source_ips: [{ ip: '198.51.100.9', count: 50 }],
+        user_agents: [],
+        sample_event_ids: [],
+      },
+    });
+    const elsewhere = finding({
+      rule: 'auth.failed_login_user',
+      entity: { type: 'user', id: 'bob' },
+      evidence: {
+        repositories: [],
+        source_ips: [{ ip: '192.0.2.1', count: 9 }],
+        user_agents: [],
+        sample_event_ids: [],
+      },
+    });
     await h.step([bf, fromIt, elsewhere]);
     const sent = await h.after(30_000);
     const got = sent.flatMap((n) => n.firing.map((a) => `${a.finding.rule}:${a.finding.entity.id}`)).sort();
@@ -94,8 +147,14 @@ time_intervals:
     await h.clock.advanceTo(T0 + 1000);
     const sent = await h.step();
     assert.equal(sent.length, 1);
-    assert.deepEqual(sent[0]?.firing.map((x) => x.key), [a.id]);
-    assert.deepEqual(sent[0]?.resolved.map((x) => [x.key, x.mutedWhileFiring]), [[b.id, true]]);
+    assert.deepEqual(
+      sent[0]?.firing.map((x) => x.key),
+      [a.id],
+    );
+    assert.deepEqual(
+      sent[0]?.resolved.map((x) => [x.key, x.mutedWhileFiring]),
+      [[b.id, true]],
+    );
   });
 });
 
@@ -115,7 +174,10 @@ describe('per-key throttle with exponential backoff (ElastAlert2 realert)', () =
 
   test('new findings of the same key inside the window are held back and counted', async () => {
     const h = harness(
-      BASE('throttle: { realert: 10m, max_realert: 1h, key: [rule, entity] }').replace('group_by: [rule]', 'group_by: [rule, entity]').replace('group_wait: 30s', 'group_wait: 0s').replace('group_interval: 5m', 'group_interval: 1m'),
+      BASE('throttle: { realert: 10m, max_realert: 1h, key: [rule, entity] }')
+        .replace('group_by: [rule]', 'group_by: [rule, entity]')
+        .replace('group_wait: 30s', 'group_wait: 0s')
+        .replace('group_interval: 5m', 'group_interval: 1m'),
     );
     const first = await h.step([finding()]);
     assert.equal(first.length, 1);

@@ -31,7 +31,9 @@ describe('labelled scenario evaluation', () => {
   });
 
   test('the release day is reported as a population surge, not as per-identity alerts', () => {
-    assert.ok(r.findings.some((f) => f.rule === 'pull.population_surge_pulls' && f.window.start.startsWith('2026-03-12')));
+    assert.ok(
+      r.findings.some((f) => f.rule === 'pull.population_surge_pulls' && f.window.start.startsWith('2026-03-12')),
+    );
   });
 
   test('every finding satisfies the findings contract and explains itself in numbers', () => {
@@ -42,7 +44,14 @@ describe('labelled scenario evaluation', () => {
   });
 
   test('streaming rules detect within minutes (event time)', () => {
-    for (const kind of ['bruteforce_ip', 'credential_stuffing', 'delete_burst', 'released_tag_repointed', 'robot_new_network', 'bulk_pull']) {
+    for (const kind of [
+      'bruteforce_ip',
+      'credential_stuffing',
+      'delete_burst',
+      'released_tag_repointed',
+      'robot_new_network',
+      'bulk_pull',
+    ]) {
       const k = r.attacks.find((x) => x.kind === kind)!;
       assert.ok(k.delayMinutes! < 10, `${kind}: ${k.delayMinutes} min`);
     }

@@ -1,6 +1,11 @@
 import type { EventAction, RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { toDetectorEvent, type DetectorEvent } from '../../../services/detector/src/event.ts';
-import { activeRules, createEngine, parseDetectionConfig, type DetectionConfigInput } from '../../../services/detector/src/config.ts';
+import {
+  activeRules,
+  createEngine,
+  parseDetectionConfig,
+  type DetectionConfigInput,
+} from '../../../services/detector/src/config.ts';
 import { DetectorEngine } from '../../../services/detector/src/engine.ts';
 import type { Detection } from '../../../services/detector/src/findings.ts';
 
@@ -43,7 +48,10 @@ export function ev(at: number | string, action: EventAction, o: EvOpts = {}): De
     ...(o.user ? { user: { name: o.user } } : {}),
     source: { ip: o.ip ?? '10.0.0.1' },
     user_agent: { original: o.ua ?? 'containerd/1.7.2' },
-    http: { request: { method: 'GET', ...(o.requestId ? { id: o.requestId } : {}) }, response: { status_code: status, ...(o.bytes ? { body: { bytes: o.bytes } } : {}) } },
+    http: {
+      request: { method: 'GET', ...(o.requestId ? { id: o.requestId } : {}) },
+      response: { status_code: status, ...(o.bytes ? { body: { bytes: o.bytes } } : {}) },
+    },
     oci_registry: {
       image_pull: action === 'manifest-pull' && status < 400,
       actor: { kind, anonymous: !o.user },
@@ -75,7 +83,13 @@ export const H = 3_600_000;
 export const D = 24 * H;
 
 /** Working-hours history: `perHour` pulls of `repos` by `user` on weekdays `fromHour`–`toHour` UTC for `days` days from `start`. */
-export function history(user: string, start: number, days: number, perHour: number, opts: { fromHour?: number; toHour?: number; repos?: string[]; ip?: string; kind?: EvOpts['kind']; ua?: string } = {}): DetectorEvent[] {
+export function history(
+  user: string,
+  start: number,
+  days: number,
+  perHour: number,
+  opts: { fromHour?: number; toHour?: number; repos?: string[]; ip?: string; kind?: EvOpts['kind']; ua?: string } = {},
+): DetectorEvent[] {
   const out: DetectorEvent[] = [];
   const repos = opts.repos ?? ['team-a/api', 'team-a/web'];
   for (let d = 0; d < days; d++) {
@@ -84,7 +98,15 @@ export function history(user: string, start: number, days: number, perHour: numb
     if (wd === 0 || wd === 6) continue;
     for (let h = opts.fromHour ?? 9; h < (opts.toHour ?? 17); h++) {
       for (let i = 0; i < perHour; i++) {
-        out.push(ev(day + h * H + Math.floor(((i + 0.5) * H) / perHour), 'manifest-pull', { user, repo: repos[i % repos.length]!, ip: opts.ip ?? '10.1.0.5', kind: opts.kind, ua: opts.ua }));
+        out.push(
+          ev(day + h * H + Math.floor(((i + 0.5) * H) / perHour), 'manifest-pull', {
+            user,
+            repo: repos[i % repos.length]!,
+            ip: opts.ip ?? '10.1.0.5',
+            kind: opts.kind,
+            ua: opts.ua,
+          }),
+        );
       }
     }
   }

@@ -12,7 +12,9 @@ const T0 = Date.parse('2026-03-02T00:00:00Z');
 /** Deterministic pseudo-noise in [-1, 1]. */
 const noise = (i: number): number => (((i * 2654435761) >>> 0) % 1000) / 500 - 1;
 
-function run(points: [number, number][]): { score: number; expected: number | undefined; periodMs: number | undefined }[] {
+function run(
+  points: [number, number][],
+): { score: number; expected: number | undefined; periodMs: number | undefined }[] {
   const b = new SeriesBaseline();
   return points.map(([t, v]) => b.next(t, v));
 }
@@ -27,31 +29,70 @@ interface Case {
   expectAnomalous: boolean;
 }
 
-const hourly = (n: number, f: (i: number) => number): [number, number][] => Array.from({ length: n }, (_, i) => [T0 + i * H, f(i)]);
+const hourly = (n: number, f: (i: number) => number): [number, number][] =>
+  Array.from({ length: n }, (_, i) => [T0 + i * H, f(i)]);
 
 const cases: Case[] = [
-  { name: 'flat series stays normal', points: hourly(24 * 10, (i) => 40 + Math.round(3 * noise(i))), at: 24 * 10 - 1, expectAnomalous: false },
-  { name: 'spike on a daily pattern is anomalous', points: hourly(24 * 14, (i) => (i === 24 * 13 + 3 ? 600 : daily(i))), at: 24 * 13 + 3, expectAnomalous: true },
-  { name: 'dip on a daily pattern is anomalous', points: hourly(24 * 14, (i) => (i === 24 * 13 + 6 ? 5 : daily(i))), at: 24 * 13 + 6, expectAnomalous: true },
-  { name: 'daily peak is not anomalous once the period is learned', points: hourly(24 * 14, daily), at: 24 * 13 + 6, expectAnomalous: false },
-  { name: 'too little history never judges', points: hourly(10, (i) => (i === 9 ? 10_000 : 5)), at: 9, expectAnomalous: false },
+  {
+    name: 'flat series stays normal',
+    points: hourly(24 * 10, (i) => 40 + Math.round(3 * noise(i))),
+    at: 24 * 10 - 1,
+    expectAnomalous: false,
+  },
+  {
+    name: 'spike on a daily pattern is anomalous',
+    points: hourly(24 * 14, (i) => (i === 24 * 13 + 3 ? 600 : daily(i))),
+    at: 24 * 13 + 3,
+    expectAnomalous: true,
+  },
+  {
+    name: 'dip on a daily pattern is anomalous',
+    points: hourly(24 * 14, (i) => (i === 24 * 13 + 6 ? 5 : daily(i))),
+    at: 24 * 13 + 6,
+    expectAnomalous: true,
+  },
+  {
+    name: 'daily peak is not anomalous once the period is learned',
+    points: hourly(24 * 14, daily),
+    at: 24 * 13 + 6,
+    expectAnomalous: false,
+  },
+  {
+    name: 'too little history never judges',
+    points: hourly(10, (i) => (i === 9 ? 10_000 : 5)),
+    at: 9,
+    expectAnomalous: false,
+  },
   { name: 'zero variance: same value is normal', points: hourly(100, () => 7), at: 99, expectAnomalous: false },
-  { name: 'zero variance: a jump is anomalous', points: hourly(100, (i) => (i === 99 ? 40 : 7)), at: 99, expectAnomalous: true },
+  {
+    name: 'zero variance: a jump is anomalous',
+    points: hourly(100, (i) => (i === 99 ? 40 : 7)),
+    at: 99,
+    expectAnomalous: true,
+  },
   {
     name: '5-minute series with a spike',
-    points: Array.from({ length: 2000 }, (_, i) => [T0 + i * 300_000, i === 1990 ? 90 : 20 + Math.round(2 * noise(i))] as [number, number]),
+    points: Array.from(
+      { length: 2000 },
+      (_, i) => [T0 + i * 300_000, i === 1990 ? 90 : 20 + Math.round(2 * noise(i))] as [number, number],
+    ),
     at: 1990,
     expectAnomalous: true,
   },
   {
     name: 'irregular timestamps, flat values stay normal',
-    points: Array.from({ length: 300 }, (_, i) => [T0 + i * H + Math.round(noise(i) * 600_000), 1.5 + 0.05 * noise(i + 7)] as [number, number]),
+    points: Array.from(
+      { length: 300 },
+      (_, i) => [T0 + i * H + Math.round(noise(i) * 600_000), 1.5 + 0.05 * noise(i + 7)] as [number, number],
+    ),
     at: 299,
     expectAnomalous: false,
   },
   {
     name: 'outliers in history do not move the expectation',
-    points: hourly(24 * 14, (i) => (i % 24 === 3 && i < 24 * 13 && i % 48 === 3 ? 900 : i === 24 * 13 + 3 ? 400 : daily(i))),
+    points: hourly(24 * 14, (i) =>
+      i % 24 === 3 && i < 24 * 13 && i % 48 === 3 ? 900 : i === 24 * 13 + 3 ? 400 : daily(i),
+    ),
     at: 24 * 13 + 3,
     expectAnomalous: true,
   },
@@ -103,7 +144,10 @@ describe('scoreSeriesCsv', () => {
   };
 
   test('one row per input point, in input order, with the raw timestamp and value', async () => {
-    const rows = (await collect('timestamp,value\n2026-03-02 14:00:00,1\n2026-03-02T15:00:00Z,2\n')) as { timestamp: string; value: string }[];
+    const rows = (await collect('timestamp,value\n2026-03-02 14:00:00,1\n2026-03-02T15:00:00Z,2\n')) as {
+      timestamp: string;
+      value: string;
+    }[];
     assert.deepEqual(
       rows.map((r) => [r.timestamp, r.value]),
       [
@@ -122,7 +166,10 @@ describe('scoreSeriesCsv', () => {
     ['empty', '', /empty input/],
   ] as const) {
     test(`rejects ${name} with BASELINE_INPUT_INVALID`, async () => {
-      await assert.rejects(collect(text), (err: unknown) => err instanceof AppError && err.code === 'BASELINE_INPUT_INVALID' && re.test(err.message));
+      await assert.rejects(
+        collect(text),
+        (err: unknown) => err instanceof AppError && err.code === 'BASELINE_INPUT_INVALID' && re.test(err.message),
+      );
     });
   }
 

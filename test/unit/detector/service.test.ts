@@ -17,15 +17,34 @@ import { sqliteStore } from '../../../services/detector/src/state/sqlite-store.t
 function failure(i: number, at: number): RegistryEvent {
   return {
     '@timestamp': new Date(at).toISOString(),
-    event: { kind: 'event', category: ['authentication', 'web'], type: ['start', 'denied'], action: 'login-failure', outcome: 'failure', id: `lf-${i}`, dataset: 'oci_registry.log' },
+    event: {
+      kind: 'event',
+      category: ['authentication', 'web'],
+      type: ['start', 'denied'],
+      action: 'login-failure',
+      outcome: 'failure',
+      id: `lf-${i}`,
+      dataset: 'oci_registry.log',
+    },
     source: { ip: '203.0.113.77' },
     user: { name: `victim${i % 3}` },
     http: { request: { id: `req-${i}`, method: 'GET' }, response: { status_code: 401 } },
-    oci_registry: { image_pull: false, actor: { kind: 'user', anonymous: false }, source_format: 'distribution-applog-json', attempted_user: `victim${i % 3}` },
+    oci_registry: {
+      image_pull: false,
+      actor: { kind: 'user', anonymous: false },
+      source_format: 'distribution-applog-json',
+      attempted_user: `victim${i % 3}`,
+    },
   };
 }
 
-async function collect(bus: MessageBus, topic: string, group: string, until: (fs: Finding[]) => boolean, ms = 5000): Promise<Finding[]> {
+async function collect(
+  bus: MessageBus,
+  topic: string,
+  group: string,
+  until: (fs: Finding[]) => boolean,
+  ms = 5000,
+): Promise<Finding[]> {
   const got: Finding[] = [];
   const sub = await bus.subscribe({ groupId: group, topics: [topic] }, async (batch) => {
     for (const m of batch) got.push(findingSchema.parse(JSON.parse(m.value.toString())));
@@ -41,14 +60,26 @@ describe('createDetector (in-process bus, sqlite state)', () => {
   test('publishes findings keyed by entity; a restart neither forgets nor double counts (C24)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'regwatch-det-'));
     try {
-      const cfg = parseDetectionConfig({ rules: { params: { 'auth.bruteforce_ip': { threshold: 8, windowSeconds: 900 } } } });
+      const cfg = parseDetectionConfig({
+        rules: { params: { 'auth.bruteforce_ip': { threshold: 8, windowSeconds: 900 } } },
+      });
       const topics = { events: 'regwatch.events', findings: 'regwatch.findings' };
       const t0 = Date.parse('2026-03-10T10:00:30Z');
       let bus = createMemoryBus({ dataDir: join(dir, 'bus') });
       await bus.ensureTopics([topics.events, topics.findings], 1);
       // 5 failures (below 8): no finding.
-      await bus.publisher().publish(topics.events, [0, 1, 2, 3, 4].map((i) => ({ key: 'ip:203.0.113.77', value: JSON.stringify(failure(i, t0 + i * 60_000)) })));
-      let det = createDetector({ bus, store: sqliteStore(join(dir, 'state.db')), clock: Date.now, config: cfg, logger: silentLogger(), topics });
+      await bus.publisher().publish(
+        topics.events,
+        [0, 1, 2, 3, 4].map((i) => ({ key: 'ip:203.0.113.77', value: JSON.stringify(failure(i, t0 + i * 60_000)) })),
+      );
+      let det = createDetector({
+        bus,
+        store: sqliteStore(join(dir, 'state.db')),
+        clock: Date.now,
+        config: cfg,
+        logger: silentLogger(),
+        topics,
+      });
       await det.start();
       const deadline = Date.now() + 5000;
       while (det.engine.stats.events < 5 && Date.now() < deadline) await sleep(20);
@@ -59,12 +90,23 @@ describe('createDetector (in-process bus, sqlite state)', () => {
       // Restart: new bus instance on the same data, *new consumer group* so every message is
       // delivered again — the saved offsets must make the detector skip them.
       bus = createMemoryBus({ dataDir: join(dir, 'bus') });
-      det = createDetector({ bus, store: sqliteStore(join(dir, 'state.db')), clock: Date.now, config: cfg, logger: silentLogger(), topics, groupId: 'detector-after-restart' });
+      det = createDetector({
+        bus,
+        store: sqliteStore(join(dir, 'state.db')),
+        clock: Date.now,
+        config: cfg,
+        logger: silentLogger(),
+        topics,
+        groupId: 'detector-after-restart',
+      });
       await det.start();
       await sleep(300);
       assert.equal(det.engine.stats.events, 5, 'state restored, redelivered events not counted again');
       // Three more failures: 8 in 15 minutes → exactly one finding.
-      await bus.publisher().publish(topics.events, [5, 6, 7].map((i) => ({ key: 'ip:203.0.113.77', value: JSON.stringify(failure(i, t0 + i * 60_000)) })));
+      await bus.publisher().publish(
+        topics.events,
+        [5, 6, 7].map((i) => ({ key: 'ip:203.0.113.77', value: JSON.stringify(failure(i, t0 + i * 60_000)) })),
+      );
       const findings = await collect(bus, topics.findings, 'test-reader', (fs) => fs.length >= 1);
       await det.stop();
       await bus.close();

@@ -10,8 +10,18 @@ export function destinationId(type: string, target: string): string {
 }
 
 /** POSTs JSON; returns the raw response (never throws). */
-export function postJson(ctx: ChannelContext, url: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpResponse> {
-  return ctx.http.post(url, JSON.stringify(body), { 'content-type': 'application/json; charset=utf-8', ...headers }, ctx.signal);
+export function postJson(
+  ctx: ChannelContext,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResponse> {
+  return ctx.http.post(
+    url,
+    JSON.stringify(body),
+    { 'content-type': 'application/json; charset=utf-8', ...headers },
+    ctx.signal,
+  );
 }
 
 /** Parses a JSON body; undefined when it is not JSON. */

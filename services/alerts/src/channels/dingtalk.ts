@@ -33,7 +33,13 @@ export function dingtalkSign(secret: string, tsMs: number): string {
 }
 
 function body(n: Notification, s: RenderSettings): Record<string, unknown> {
-  return { msgtype: 'markdown', markdown: { title: truncateChars(notificationTitle(n), 100), text: truncateBytes(markdown(n, s), DINGTALK_MAX_BYTES) } };
+  return {
+    msgtype: 'markdown',
+    markdown: {
+      title: truncateChars(notificationTitle(n), 100),
+      text: truncateBytes(markdown(n, s), DINGTALK_MAX_BYTES),
+    },
+  };
 }
 
 export const dingtalkChannel: AlertChannel<DingTalkConfig> = {
@@ -51,6 +57,14 @@ export const dingtalkChannel: AlertChannel<DingTalkConfig> = {
       url.searchParams.set('sign', dingtalkSign(c.secret, ts));
     }
     const res = await postJson(ctx, url.toString(), body(n, ctx.render));
-    return classifyBodyCode(res, ctx.now(), 'errcode', 'errmsg', new Set([130101]), new Set([310000, 300001, 400101]), 60_000);
+    return classifyBodyCode(
+      res,
+      ctx.now(),
+      'errcode',
+      'errmsg',
+      new Set([130101]),
+      new Set([310000, 300001, 400101]),
+      60_000,
+    );
   },
 };

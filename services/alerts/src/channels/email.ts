@@ -24,7 +24,10 @@ const configSchema = z
     port: z.number().int().min(1).max(65535).default(587),
     secure: z.boolean().default(false),
     require_tls: z.boolean().default(true),
-    auth: z.object({ user: z.string().min(1), pass: z.string().min(1) }).strict().optional(),
+    auth: z
+      .object({ user: z.string().min(1), pass: z.string().min(1) })
+      .strict()
+      .optional(),
     tls_reject_unauthorized: z.boolean().default(true),
     /** PEM file of the CA that signed the server certificate. */
     ca_file: z.string().optional(),
@@ -64,12 +67,20 @@ export function emailHtml(n: Notification, s: RenderSettings): string {
   if (n.kind !== 'alert') {
     const img = (n.attachments ?? []).filter((a) => a.cid && a.contentType.startsWith('image/'));
     return `<!doctype html><html><body style="font-family:sans-serif"><h2>${title}</h2>${n.html ?? `<pre>${escapeHtml(n.text ?? '')}</pre>`}${img
-      .map((a) => `<p><img src="cid:${escapeHtml(a.cid ?? '')}" alt="${escapeHtml(a.filename)}" style="max-width:100%"></p>`)
+      .map(
+        (a) =>
+          `<p><img src="cid:${escapeHtml(a.cid ?? '')}" alt="${escapeHtml(a.filename)}" style="max-width:100%"></p>`,
+      )
       .join('')}${n.link ? `<p><a href="${escapeHtml(n.link)}">Open the report</a></p>` : ''}</body></html>`;
   }
   const rows = notificationParts(n, s)
     .map((p) => {
-      const color = p.status === 'resolved' ? '#2e7d32' : p.severity === 'critical' || p.severity === 'high' ? '#c62828' : '#ef6c00';
+      const color =
+        p.status === 'resolved'
+          ? '#2e7d32'
+          : p.severity === 'critical' || p.severity === 'high'
+            ? '#c62828'
+            : '#ef6c00';
       return `<tr><td style="border-left:4px solid ${color};padding:8px 12px">
 <div style="font-weight:bold">${p.status === 'firing' ? 'FIRING' : 'RESOLVED'} · ${escapeHtml(p.severity.toUpperCase())} · ${escapeHtml(p.rule)} · <code>${escapeHtml(p.entity)}</code></div>
 <div>${escapeHtml(p.headline)}</div>
@@ -82,7 +93,10 @@ ${p.status === 'firing' ? `<div style="color:#777;font-size:small">Silence: <cod
 </td></tr>`;
     })
     .join('\n');
-  const throttled = n.throttled > 0 ? `<p style="color:#777">${n.throttled} similar alert(s) held back by the per-key throttle.</p>` : '';
+  const throttled =
+    n.throttled > 0
+      ? `<p style="color:#777">${n.throttled} similar alert(s) held back by the per-key throttle.</p>`
+      : '';
   return `<!doctype html><html><body style="font-family:sans-serif"><h2>${title}</h2><table style="border-collapse:collapse">${rows}</table>${throttled}</body></html>`;
 }
 
@@ -92,12 +106,16 @@ export function classifySmtpError(err: unknown, host: string): Outcome {
   const code = e?.code ?? '';
   const msg = (e?.message ?? 'smtp error').replace(/\s+/g, ' ').slice(0, 200);
   if (code === 'ETLS' && e?.command === 'STARTTLS')
-    return failed(`${host}: STARTTLS is required but the server does not offer it (${msg})`, 'smtp_starttls_unavailable');
+    return failed(
+      `${host}: STARTTLS is required but the server does not offer it (${msg})`,
+      'smtp_starttls_unavailable',
+    );
   if (code === 'ETLS' || /certificate|self.signed|wrong version number|SSL routines/i.test(msg))
     return failed(`${host}: TLS failed (${msg})`, 'smtp_tls_failed');
   if (code === 'EAUTH' || code === 'ENOAUTH') return failed(`${host}: authentication failed`, 'smtp_auth_failed');
   if (typeof e?.responseCode === 'number') {
-    if (e.responseCode >= 400 && e.responseCode < 500) return retryable(`${host}: ${msg}`, undefined, `smtp_${e.responseCode}`);
+    if (e.responseCode >= 400 && e.responseCode < 500)
+      return retryable(`${host}: ${msg}`, undefined, `smtp_${e.responseCode}`);
     if (e.responseCode >= 500) return failed(`${host}: ${msg}`, `smtp_${e.responseCode}`);
   }
   if (['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET'].includes(code))
@@ -113,7 +131,12 @@ function mail(n: Notification, c: EmailConfig, s: RenderSettings): Record<string
     text: plainText(n, s),
     html: emailHtml(n, s),
     headers: { 'X-Regwatch-Notification': n.key },
-    attachments: (n.attachments ?? []).map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, ...(a.cid ? { cid: a.cid } : {}) })),
+    attachments: (n.attachments ?? []).map((a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      content: a.content,
+      ...(a.cid ? { cid: a.cid } : {}),
+    })),
   };
 }
 
@@ -121,11 +144,21 @@ export const emailChannel: AlertChannel<EmailConfig> = {
   id: 'email',
   description: 'Email via SMTP (nodemailer): HTML + text, STARTTLS required by default.',
   configSchema,
-  example: { type: 'email', to: ['secops@example.com'], from: 'regwatch@example.com', host: 'smtp.example.com', port: 587 },
+  example: {
+    type: 'email',
+    to: ['secops@example.com'],
+    from: 'regwatch@example.com',
+    host: 'smtp.example.com',
+    port: 587,
+  },
   destination: (c) => destinationId('email', `${c.host}:${c.port}/${c.to.join(',')}`),
   render: (n, c, s) => {
     const m = mail(n, c, s);
-    return { channel: 'email', target: `smtp://${c.host}:${c.port}`, body: { ...m, attachments: (n.attachments ?? []).map((a) => a.filename) } };
+    return {
+      channel: 'email',
+      target: `smtp://${c.host}:${c.port}`,
+      body: { ...m, attachments: (n.attachments ?? []).map((a) => a.filename) },
+    };
   },
   async send(n, c, ctx) {
     try {

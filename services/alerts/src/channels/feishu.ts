@@ -35,7 +35,10 @@ function card(n: Notification, s: RenderSettings): Record<string, unknown> {
   return {
     msg_type: 'interactive',
     card: {
-      header: { title: { tag: 'plain_text', content: truncateChars(notificationTitle(n), 200) }, template: n.status === 'firing' ? 'red' : 'green' },
+      header: {
+        title: { tag: 'plain_text', content: truncateChars(notificationTitle(n), 200) },
+        template: n.status === 'firing' ? 'red' : 'green',
+      },
       elements: [{ tag: 'markdown', content: truncateBytes(markdown(n, s), FEISHU_MAX_MARKDOWN_BYTES) }],
     },
   };
@@ -50,8 +53,18 @@ export const feishuChannel: AlertChannel<FeishuConfig> = {
   render: (n, c, s) => ({ channel: 'feishu', target: maskUrl(c.url), body: card(n, s) }),
   async send(n, c, ctx) {
     const ts = Math.floor(ctx.now() / 1000);
-    const payload = c.secret ? { timestamp: String(ts), sign: feishuSign(c.secret, ts), ...card(n, ctx.render) } : card(n, ctx.render);
+    const payload = c.secret
+      ? { timestamp: String(ts), sign: feishuSign(c.secret, ts), ...card(n, ctx.render) }
+      : card(n, ctx.render);
     const res = await postJson(ctx, c.url, payload);
-    return classifyBodyCode(res, ctx.now(), 'code', 'msg', new Set([9499, 11232]), new Set([19021, 19024, 19001]), 60_000);
+    return classifyBodyCode(
+      res,
+      ctx.now(),
+      'code',
+      'msg',
+      new Set([9499, 11232]),
+      new Set([19021, 19024, 19001]),
+      60_000,
+    );
   },
 };

@@ -28,11 +28,17 @@ const ALL = [
   wecomChannel,
 ] as const;
 
-export const channels: ReadonlyMap<string, AlertChannel> = defineRegistry('alert channel', ALL as unknown as readonly AlertChannel[]);
+export const channels: ReadonlyMap<string, AlertChannel> = defineRegistry(
+  'alert channel',
+  ALL as unknown as readonly AlertChannel[],
+);
 
 /** A channel config: the discriminated union of every channel's `configSchema` (by `type`). */
 export const channelConfigSchema = z.discriminatedUnion(
   'type',
-  ALL.map((c) => c.configSchema) as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]],
+  ALL.map((c) => c.configSchema) as unknown as [
+    z.ZodObject<{ type: z.ZodLiteral<string> }>,
+    ...z.ZodObject<{ type: z.ZodLiteral<string> }>[],
+  ],
 );
 export type ChannelConfig = { readonly type: string } & Record<string, unknown>;

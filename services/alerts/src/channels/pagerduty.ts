@@ -24,7 +24,13 @@ const configSchema = z
   .strict();
 type PagerDutyConfig = z.infer<typeof configSchema>;
 
-const PD_SEVERITY: Readonly<Record<string, string>> = { critical: 'critical', high: 'error', medium: 'warning', low: 'warning', info: 'info' };
+const PD_SEVERITY: Readonly<Record<string, string>> = {
+  critical: 'critical',
+  high: 'error',
+  medium: 'warning',
+  low: 'warning',
+  info: 'info',
+};
 
 /** The event body (routing_key included — callers must not log it). */
 export function pagerdutyEvent(n: Notification, c: PagerDutyConfig, s: RenderSettings): Record<string, unknown> {
@@ -46,7 +52,16 @@ export function pagerdutyEvent(n: Notification, c: PagerDutyConfig, s: RenderSet
       group: top?.finding.entity.type,
       class: top?.finding.rule,
       custom_details: {
-        alerts: parts.slice(0, 20).map((p) => ({ status: p.status, severity: p.severity, entity: p.entity, what: p.headline, measure: p.measure, window: p.window, evidence: p.evidence, silence: p.silence })),
+        alerts: parts.slice(0, 20).map((p) => ({
+          status: p.status,
+          severity: p.severity,
+          entity: p.entity,
+          what: p.headline,
+          measure: p.measure,
+          window: p.window,
+          evidence: p.evidence,
+          silence: p.silence,
+        })),
         more_alerts: Math.max(0, parts.length - 20),
       },
     },
@@ -60,14 +75,21 @@ export const pagerdutyChannel: AlertChannel<PagerDutyConfig> = {
   configSchema,
   example: { type: 'pagerduty', routing_key: 'R0123456789ABCDEF0123456789ABCDE' },
   destination: (c) => destinationId('pagerduty', c.routing_key),
-  render: (n, c, s) => ({ channel: 'pagerduty', target: c.url, body: { ...pagerdutyEvent(n, c, s), routing_key: '***' } }),
+  render: (n, c, s) => ({
+    channel: 'pagerduty',
+    target: c.url,
+    body: { ...pagerdutyEvent(n, c, s), routing_key: '***' },
+  }),
   async send(n, c, ctx) {
     const res = await postJson(ctx, c.url, pagerdutyEvent(n, c, ctx.render));
     const out = classifyHttp(res, ctx.now());
     if (out.kind === 'failed' && res.status === 400) {
       const errs = jsonBody(res)?.['errors'];
       const text = Array.isArray(errs) ? errs.join('; ') : res.body.slice(0, 200);
-      return failed(`pagerduty invalid event: ${text}`, /routing|integration key/i.test(text) ? 'auth_rejected' : 'invalid_event');
+      return failed(
+        `pagerduty invalid event: ${text}`,
+        /routing|integration key/i.test(text) ? 'auth_rejected' : 'invalid_event',
+      );
     }
     return out;
   },

@@ -28,7 +28,9 @@ export const SLACK_LIMITS = { blocks: 50, header: 150, section: 3000, text: 3000
 /** Builds the Block Kit payload. */
 export function slackPayload(n: Notification, c: SlackConfig, settings: RenderSettings): Record<string, unknown> {
   const title = notificationTitle(n);
-  const blocks: Record<string, unknown>[] = [{ type: 'header', text: { type: 'plain_text', text: truncateChars(title, SLACK_LIMITS.header), emoji: true } }];
+  const blocks: Record<string, unknown>[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncateChars(title, SLACK_LIMITS.header), emoji: true } },
+  ];
   if (n.kind !== 'alert') {
     const body = escapeSlack(n.text ?? '') + (n.link ? `\n<${n.link}|Open the report>` : '');
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateChars(body || ' ', SLACK_LIMITS.section) } });
@@ -45,13 +47,24 @@ export function slackPayload(n: Notification, c: SlackConfig, settings: RenderSe
         ...(p.kibana ? [`<${p.kibana}|Open in Kibana>`] : []),
         ...(p.note ? [`_${escapeSlack(p.note)}_`] : []),
       ];
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateChars(lines.join('\n'), SLACK_LIMITS.section) } });
+      blocks.push({
+        type: 'section',
+        text: { type: 'mrkdwn', text: truncateChars(lines.join('\n'), SLACK_LIMITS.section) },
+      });
       if (p.status === 'firing')
-        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateChars(`silence: \`${escapeSlack(p.silence)}\``, SLACK_LIMITS.section) }] });
+        blocks.push({
+          type: 'context',
+          elements: [
+            { type: 'mrkdwn', text: truncateChars(`silence: \`${escapeSlack(p.silence)}\``, SLACK_LIMITS.section) },
+          ],
+        });
       blocks.push({ type: 'divider' });
     }
     const more = parts.length - Math.min(parts.length, maxAlerts);
-    const notes = [more > 0 ? `…and ${more} more alert(s)` : '', n.throttled > 0 ? `${n.throttled} similar alert(s) held back by throttle` : '']
+    const notes = [
+      more > 0 ? `…and ${more} more alert(s)` : '',
+      n.throttled > 0 ? `${n.throttled} similar alert(s) held back by throttle` : '',
+    ]
       .filter(Boolean)
       .join(' · ');
     if (notes) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: notes }] });
@@ -73,7 +86,8 @@ export const slackChannel: AlertChannel<SlackConfig> = {
     if (out.kind === 'failed') {
       const token = res.body.trim();
       const code = /^[a-z_]{3,64}$/.test(token) ? token : out.code;
-      if (res.status === 403 || res.status === 404 || res.status === 410) return failed(`slack rejected the webhook: ${token.slice(0, 80)}`, 'auth_rejected');
+      if (res.status === 403 || res.status === 404 || res.status === 410)
+        return failed(`slack rejected the webhook: ${token.slice(0, 80)}`, 'auth_rejected');
       return failed(`slack http ${res.status}: ${token.slice(0, 120)}`, code);
     }
     return out;

@@ -25,7 +25,8 @@ const configSchema = z
   .strict();
 type TeamsConfig = z.infer<typeof configSchema>;
 
-const color = (sev: string): string => (sev === 'critical' || sev === 'high' ? 'Attention' : sev === 'medium' ? 'Warning' : 'Default');
+const color = (sev: string): string =>
+  sev === 'critical' || sev === 'high' ? 'Attention' : sev === 'medium' ? 'Warning' : 'Default';
 
 function card(n: Notification, s: RenderSettings, maxAlerts: number): Record<string, unknown> {
   const body: Record<string, unknown>[] = [
@@ -42,25 +43,53 @@ function card(n: Notification, s: RenderSettings, maxAlerts: number): Record<str
         type: 'Container',
         separator: true,
         items: [
-          { type: 'TextBlock', text: truncateChars(`${p.status === 'firing' ? '🔥' : '✅'} [${p.severity.toUpperCase()}] ${p.rule} — ${p.entity}`, 300), weight: 'Bolder', color: color(p.severity), wrap: true },
+          {
+            type: 'TextBlock',
+            text: truncateChars(
+              `${p.status === 'firing' ? '🔥' : '✅'} [${p.severity.toUpperCase()}] ${p.rule} — ${p.entity}`,
+              300,
+            ),
+            weight: 'Bolder',
+            color: color(p.severity),
+            wrap: true,
+          },
           { type: 'TextBlock', text: truncateChars(p.headline, 1000), wrap: true },
           {
             type: 'FactSet',
             facts: [
               { title: 'Actual vs typical', value: p.measure },
               { title: 'Window', value: p.window },
-              ...p.evidence.map((e) => ({ title: e.slice(0, e.indexOf(':')), value: truncateChars(e.slice(e.indexOf(':') + 1).trim(), 500) })),
+              ...p.evidence.map((e) => ({
+                title: e.slice(0, e.indexOf(':')),
+                value: truncateChars(e.slice(e.indexOf(':') + 1).trim(), 500),
+              })),
             ],
           },
           ...(p.kibana ? [{ type: 'TextBlock', text: `[Open in Kibana](${p.kibana})`, wrap: true }] : []),
-          ...(p.status === 'firing' ? [{ type: 'TextBlock', text: truncateChars(`Silence: ${p.silence}`, 600), isSubtle: true, size: 'Small', wrap: true }] : []),
+          ...(p.status === 'firing'
+            ? [
+                {
+                  type: 'TextBlock',
+                  text: truncateChars(`Silence: ${p.silence}`, 600),
+                  isSubtle: true,
+                  size: 'Small',
+                  wrap: true,
+                },
+              ]
+            : []),
           ...(p.note ? [{ type: 'TextBlock', text: p.note, isSubtle: true, wrap: true }] : []),
         ],
       });
     }
     const more = parts.length - Math.min(parts.length, maxAlerts);
     if (more > 0) body.push({ type: 'TextBlock', text: `…and ${more} more alert(s)`, isSubtle: true, wrap: true });
-    if (n.throttled > 0) body.push({ type: 'TextBlock', text: `${n.throttled} similar alert(s) held back by throttle`, isSubtle: true, wrap: true });
+    if (n.throttled > 0)
+      body.push({
+        type: 'TextBlock',
+        text: `${n.throttled} similar alert(s) held back by throttle`,
+        isSubtle: true,
+        wrap: true,
+      });
   }
   return {
     type: 'message',
@@ -68,7 +97,14 @@ function card(n: Notification, s: RenderSettings, maxAlerts: number): Record<str
       {
         contentType: 'application/vnd.microsoft.card.adaptive',
         contentUrl: null,
-        content: { $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', msteams: { width: 'Full' }, body, actions },
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          msteams: { width: 'Full' },
+          body,
+          actions,
+        },
       },
     ],
   };
@@ -89,7 +125,10 @@ export const teamsChannel: AlertChannel<TeamsConfig> = {
   id: 'teams',
   description: 'Microsoft Teams Workflows webhook, Adaptive Card (≤ 28 KB).',
   configSchema,
-  example: { type: 'teams', url: 'https://prod-00.westeurope.logic.azure.com/workflows/xxx/triggers/manual/paths/invoke?sig=xxx' },
+  example: {
+    type: 'teams',
+    url: 'https://prod-00.westeurope.logic.azure.com/workflows/xxx/triggers/manual/paths/invoke?sig=xxx',
+  },
   destination: (c) => destinationId('teams', c.url),
   render: (n, c, s) => ({ channel: 'teams', target: maskUrl(c.url), body: teamsPayload(n, s, c.max_bytes) }),
   async send(n, c, ctx) {
@@ -104,11 +143,13 @@ export const teamsChannel: AlertChannel<TeamsConfig> = {
     if (m) {
       const inner = Number(m[1]);
       const msg = `teams accepted the request but reported: ${res.body.slice(0, 160).replace(/\s+/g, ' ')}`;
-      if (inner === 429 || inner >= 500) return retryable(msg, undefined, inner === 429 ? 'rate_limited' : `inner_http_${inner}`);
+      if (inner === 429 || inner >= 500)
+        return retryable(msg, undefined, inner === 429 ? 'rate_limited' : `inner_http_${inner}`);
       if (inner === 413) return failed(msg, 'payload_too_large');
       return failed(msg, `inner_http_${inner}`);
     }
-    if (/\b(error|failed)\b/i.test(res.body) && !/^\s*1\s*$/.test(res.body)) return failed(`teams reported: ${res.body.slice(0, 160)}`, 'body_error');
+    if (/\b(error|failed)\b/i.test(res.body) && !/^\s*1\s*$/.test(res.body))
+      return failed(`teams reported: ${res.body.slice(0, 160)}`, 'body_error');
     return out;
   },
 };

@@ -22,7 +22,11 @@ const configSchema = z
     secret: z.string().min(16, 'use a secret of at least 16 characters'),
     /** Extra headers (e.g. an API key); treated as secrets: never logged or rendered. */
     headers: z.record(z.string(), z.string()).default({}),
-    max_bytes: z.number().int().min(1024).default(256 * 1024),
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(256 * 1024),
   })
   .strict();
 type WebhookConfig = z.infer<typeof configSchema>;
@@ -82,12 +86,19 @@ export const webhookChannel: AlertChannel<WebhookConfig> = {
   id: 'webhook',
   description: 'Generic JSON webhook signed with HMAC-SHA256 (Standard Webhooks headers).',
   configSchema,
-  example: { type: 'webhook', url: 'https://hooks.example.com/regwatch', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+  example: {
+    type: 'webhook',
+    url: 'https://hooks.example.com/regwatch',
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  },
   destination: (c) => destinationId('webhook', c.url),
   render: (n, c, s, now) => ({
     channel: 'webhook',
     target: maskUrl(c.url),
-    body: { headers: { 'webhook-id': n.key, 'webhook-timestamp': Math.floor(now / 1000), 'webhook-signature': 'v1,<hmac>' }, json: JSON.parse(webhookBody(n, s, c.max_bytes)) as unknown },
+    body: {
+      headers: { 'webhook-id': n.key, 'webhook-timestamp': Math.floor(now / 1000), 'webhook-signature': 'v1,<hmac>' },
+      json: JSON.parse(webhookBody(n, s, c.max_bytes)) as unknown,
+    },
   }),
   async send(n, c, ctx) {
     const body = webhookBody(n, ctx.render, c.max_bytes);

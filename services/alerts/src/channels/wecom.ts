@@ -36,6 +36,14 @@ export const wecomChannel: AlertChannel<WeComConfig> = {
   render: (n, c, s) => ({ channel: 'wecom', target: maskUrl(c.url), body: body(n, s) }),
   async send(n, c, ctx) {
     const res = await postJson(ctx, c.url, body(n, ctx.render));
-    return classifyBodyCode(res, ctx.now(), 'errcode', 'errmsg', new Set([45009]), new Set([93000, 40001, 40014]), 60_000);
+    return classifyBodyCode(
+      res,
+      ctx.now(),
+      'errcode',
+      'errmsg',
+      new Set([45009]),
+      new Set([93000, 40001, 40014]),
+      60_000,
+    );
   },
 };

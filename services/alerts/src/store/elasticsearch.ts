@@ -43,7 +43,13 @@ export function createEsStore(opts: EsStoreOptions): AlertStore {
     }
   };
 
-  const search = async (kind: string, extra: Record<string, unknown>[], size: number, source: string[] | false, sort?: Record<string, string>[]) =>
+  const search = async (
+    kind: string,
+    extra: Record<string, unknown>[],
+    size: number,
+    source: string[] | false,
+    sort?: Record<string, string>[],
+  ) =>
     wrap(`search ${kind}`, async () => {
       try {
         return await client.search<Record<string, unknown>>({
@@ -84,14 +90,16 @@ export function createEsStore(opts: EsStoreOptions): AlertStore {
           firing_json: JSON.stringify(firingOf(group)),
         };
         try {
-          if (version === undefined) await client.index({ index, id: groupId(group.key), document, op_type: 'create' });
+          let r;
+          if (version === undefined)
+            r = await client.index({ index, id: groupId(group.key), document, op_type: 'create' });
           else {
             const [seq, term] = version.split(':').map(Number);
-            await client.index({ index, id: groupId(group.key), document, if_seq_no: seq, if_primary_term: term });
+            r = await client.index({ index, id: groupId(group.key), document, if_seq_no: seq, if_primary_term: term });
           }
-          return true;
+          return `${r._seq_no}:${r._primary_term}`;
         } catch (err) {
-          if (is409(err)) return false;
+          if (is409(err)) return undefined;
           throw err;
         }
       }),
@@ -113,7 +121,10 @@ export function createEsStore(opts: EsStoreOptions): AlertStore {
     async firingAlerts() {
       const r = await search('group', [], 10_000, ['firing_json']);
       const out: InhibitSource[] = [];
-      for (const h of r?.hits.hits ?? []) out.push(...(JSON.parse(String((h._source as { firing_json?: string }).firing_json ?? '[]')) as InhibitSource[]));
+      for (const h of r?.hits.hits ?? [])
+        out.push(
+          ...(JSON.parse(String((h._source as { firing_json?: string }).firing_json ?? '[]')) as InhibitSource[]),
+        );
       return out;
     },
     getThrottle: (key) =>
@@ -131,7 +142,13 @@ export function createEsStore(opts: EsStoreOptions): AlertStore {
         await client.index({
           index,
           id: `throttle:${key}`,
-          document: { '@timestamp': new Date().toISOString(), kind: 'throttle', key, next_allowed_at: new Date(state.until).toISOString(), state_json: JSON.stringify(state) },
+          document: {
+            '@timestamp': new Date().toISOString(),
+            kind: 'throttle',
+            key,
+            next_allowed_at: new Date(state.until).toISOString(),
+            state_json: JSON.stringify(state),
+          },
         });
       }),
     putSilence: (s) =>
@@ -139,7 +156,13 @@ export function createEsStore(opts: EsStoreOptions): AlertStore {
         await client.index({
           index,
           id: `silence:${s.id}`,
-          document: { '@timestamp': new Date(s.createdAt).toISOString(), kind: 'silence', key: s.id, expires_at: new Date(s.endsAt).toISOString(), state_json: JSON.stringify(s) },
+          document: {
+            '@timestamp': new Date(s.createdAt).toISOString(),
+            kind: 'silence',
+            key: s.id,
+            expires_at: new Date(s.endsAt).toISOString(),
+            state_json: JSON.stringify(s),
+          },
           refresh: opts.refreshSilences === false ? false : 'wait_for',
         });
       }),
@@ -155,7 +178,9 @@ export function createEsStore(opts: EsStoreOptions): AlertStore {
       }),
     async listSilences() {
       const r = await search('silence', [], 10_000, ['state_json']);
-      return (r?.hits.hits ?? []).map((h) => JSON.parse(String((h._source as { state_json: string }).state_json)) as Silence);
+      return (r?.hits.hits ?? []).map(
+        (h) => JSON.parse(String((h._source as { state_json: string }).state_json)) as Silence,
+      );
     },
     async close() {},
   };

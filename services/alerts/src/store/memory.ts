@@ -16,13 +16,16 @@ export function createMemoryStore(): AlertStore {
   return {
     async getGroup(key) {
       const g = groups.get(key);
-      return g ? ({ value: JSON.parse(g.json) as GroupState, version: String(g.version) } satisfies Versioned<GroupState>) : undefined;
+      return g
+        ? ({ value: JSON.parse(g.json) as GroupState, version: String(g.version) } satisfies Versioned<GroupState>)
+        : undefined;
     },
     async putGroup(group, dueAt, version) {
       const cur = groups.get(group.key);
-      if (version === undefined ? cur !== undefined : cur === undefined || String(cur.version) !== version) return false;
+      if (version === undefined ? cur !== undefined : cur === undefined || String(cur.version) !== version)
+        return undefined;
       groups.set(group.key, { json: JSON.stringify(group), version: ++counter, dueAt });
-      return true;
+      return String(counter);
     },
     async deleteGroup(key, version) {
       const cur = groups.get(key);

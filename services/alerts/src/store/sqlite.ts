@@ -21,14 +21,22 @@ export function createSqliteStore(path: string): AlertStore {
     CREATE TABLE IF NOT EXISTS alert_silences (id TEXT PRIMARY KEY, json TEXT NOT NULL, ends_at INTEGER NOT NULL);
   `);
   const getG = db.prepare('SELECT json, version FROM alert_groups WHERE key = ?');
-  const insG = db.prepare('INSERT OR IGNORE INTO alert_groups (key, json, firing, version, due_at) VALUES (?, ?, ?, 1, ?)');
-  const updG = db.prepare('UPDATE alert_groups SET json = ?, firing = ?, version = version + 1, due_at = ? WHERE key = ? AND version = ?');
+  const insG = db.prepare(
+    'INSERT OR IGNORE INTO alert_groups (key, json, firing, version, due_at) VALUES (?, ?, ?, 1, ?)',
+  );
+  const updG = db.prepare(
+    'UPDATE alert_groups SET json = ?, firing = ?, version = version + 1, due_at = ? WHERE key = ? AND version = ?',
+  );
   const delG = db.prepare('DELETE FROM alert_groups WHERE key = ? AND version = ?');
   const dueG = db.prepare('SELECT key FROM alert_groups WHERE due_at <= ? ORDER BY due_at LIMIT ?');
   const firingG = db.prepare('SELECT firing FROM alert_groups');
   const getT = db.prepare('SELECT json FROM alert_throttles WHERE key = ?');
-  const putT = db.prepare('INSERT INTO alert_throttles (key, json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET json = excluded.json');
-  const putS = db.prepare('INSERT INTO alert_silences (id, json, ends_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json, ends_at = excluded.ends_at');
+  const putT = db.prepare(
+    'INSERT INTO alert_throttles (key, json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET json = excluded.json',
+  );
+  const putS = db.prepare(
+    'INSERT INTO alert_silences (id, json, ends_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json, ends_at = excluded.ends_at',
+  );
   const getS = db.prepare('SELECT json FROM alert_silences WHERE id = ?');
   const listS = db.prepare('SELECT json FROM alert_silences');
   return {
@@ -39,8 +47,12 @@ export function createSqliteStore(path: string): AlertStore {
     async putGroup(group, dueAt, version) {
       const json = JSON.stringify(group);
       const firing = JSON.stringify(firingOf(group));
-      const r = version === undefined ? insG.run(group.key, json, firing, dueAt) : updG.run(json, firing, dueAt, group.key, Number(version));
-      return Number(r.changes) === 1;
+      const r =
+        version === undefined
+          ? insG.run(group.key, json, firing, dueAt)
+          : updG.run(json, firing, dueAt, group.key, Number(version));
+      if (Number(r.changes) !== 1) return undefined;
+      return version === undefined ? '1' : String(Number(version) + 1);
     },
     async deleteGroup(key, version) {
       return Number(delG.run(key, Number(version)).changes) === 1;

@@ -21,9 +21,9 @@ export interface AlertStore {
   /**
    * Writes a group if nobody changed it since `version` (undefined → create only if absent).
    * `dueAt` (ms since epoch) is when `dueGroups` should return it.
-   * @returns false on a conflict (someone else wrote first).
+   * @returns the new version, or undefined on a conflict (someone else wrote first).
    */
-  putGroup(group: GroupState, dueAt: number, version: string | undefined): Promise<boolean>;
+  putGroup(group: GroupState, dueAt: number, version: string | undefined): Promise<string | undefined>;
   /** Deletes a group if unchanged since `version`. @returns false on a conflict. */
   deleteGroup(key: string, version: string): Promise<boolean>;
   /** Keys of groups whose `dueAt` ≤ now, earliest first, at most `limit`. */

@@ -107,9 +107,11 @@ export class IdentityProfile {
         const weeks = Math.floor(gap / SLOTS);
         const f = (1 - alpha) ** weeks;
         for (let i = 0; i < this.levels.length; i++) this.levels[i] = enc(dec(this.levels[i]!) * f);
-        for (let s = 0; s < SLOTS; s++) this.obs[s] = (this.obs[s]! & ACTIVE) | Math.min(COUNT, (this.obs[s]! & COUNT) + weeks);
+        for (let s = 0; s < SLOTS; s++)
+          this.obs[s] = (this.obs[s]! & ACTIVE) | Math.min(COUNT, (this.obs[s]! & COUNT) + weeks);
       }
-      for (let h = epochHour - (gap % SLOTS); h < epochHour; h++) this.update(hourOfWeek(h * HOUR, zone), null, false, alpha, k);
+      for (let h = epochHour - (gap % SLOTS); h < epochHour; h++)
+        this.update(hourOfWeek(h * HOUR, zone), null, false, alpha, k);
     }
     this.update(hourOfWeek(epochHour * HOUR, zone), values, active, alpha, k);
     this.lastClosedHour = epochHour;

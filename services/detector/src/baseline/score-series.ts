@@ -50,7 +50,8 @@ export async function* scoreSeriesCsv(input: Readable, options: ScoreSeriesOptio
     const parts = line.split(',');
     if (!header) {
       const names = parts.map((p) => stripQuotes(p).toLowerCase());
-      if (names.length !== 2 || names[0] !== 'timestamp' || names[1] !== 'value') fail(`expected the header "timestamp,value", got "${line.slice(0, 80)}"`);
+      if (names.length !== 2 || names[0] !== 'timestamp' || names[1] !== 'value')
+        fail(`expected the header "timestamp,value", got "${line.slice(0, 80)}"`);
       header = true;
       continue;
     }
@@ -58,7 +59,8 @@ export async function* scoreSeriesCsv(input: Readable, options: ScoreSeriesOptio
     const tsText = stripQuotes(parts[0]!);
     const valueText = stripQuotes(parts[1]!);
     const t = parseSeriesTimestamp(tsText, options.zone);
-    if (t === undefined) fail(`unparseable timestamp "${tsText.slice(0, 40)}" (ISO 8601, "YYYY-MM-DD HH:MM:SS" or epoch seconds)`);
+    if (t === undefined)
+      fail(`unparseable timestamp "${tsText.slice(0, 40)}" (ISO 8601, "YYYY-MM-DD HH:MM:SS" or epoch seconds)`);
     const v = valueText === '' ? NaN : Number(valueText);
     if (!Number.isFinite(v)) fail(`value "${valueText.slice(0, 40)}" is not a finite number`);
     if (t! < prevT) fail(`timestamp "${tsText}" is earlier than the previous row (series must be in time order)`);

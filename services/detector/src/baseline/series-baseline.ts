@@ -96,7 +96,8 @@ export class SeriesBaseline {
    * @throws RangeError when `t` or `value` is not finite.
    */
   next(t: number, value: number): ScoredPoint {
-    if (!Number.isFinite(t) || !Number.isFinite(value)) throw new RangeError('timestamp and value must be finite numbers');
+    if (!Number.isFinite(t) || !Number.isFinite(value))
+      throw new RangeError('timestamp and value must be finite numbers');
     const result = this.predict(t, value);
     this.learn(t, value, result);
     return result;
@@ -120,7 +121,8 @@ export class SeriesBaseline {
   }
 
   private predict(t: number, value: number): ScoredPoint {
-    if (this.seen === 0) return { expected: undefined, lower: undefined, upper: undefined, score: 0, periodMs: undefined };
+    if (this.seen === 0)
+      return { expected: undefined, lower: undefined, upper: undefined, score: 0, periodMs: undefined };
     let best: Candidate | undefined;
     let bestPred: { expected: number; neighbours: number[] } | undefined;
     for (const c of this.candidates) {
@@ -133,11 +135,13 @@ export class SeriesBaseline {
         bestPred = p;
       }
     }
-    if (!best || !bestPred) return { expected: undefined, lower: undefined, upper: undefined, score: 0, periodMs: undefined };
+    if (!best || !bestPred)
+      return { expected: undefined, lower: undefined, upper: undefined, score: 0, periodMs: undefined };
     const expected = bestPred.expected;
     const nb = bestPred.neighbours;
     const spreadNeighbours = nb.length >= 3 ? MAD_TO_SD * madOf(nb, expected) : 0;
-    const spreadResiduals = best.residuals.length >= 8 ? MAD_TO_SD * madOf(best.residuals, medianOf(best.residuals)) : 0;
+    const spreadResiduals =
+      best.residuals.length >= 8 ? MAD_TO_SD * madOf(best.residuals, medianOf(best.residuals)) : 0;
     const poisson = this.integerNonNeg ? Math.sqrt(Math.max(expected, 1)) : 0;
     const scale = Math.max(spreadNeighbours, spreadResiduals, poisson, Math.abs(expected) * 1e-3, 1e-9);
     let lower = expected - this.k * scale;
@@ -156,7 +160,8 @@ export class SeriesBaseline {
       const r = value - p.expected;
       c.residuals.push(r);
       if (c.residuals.length > 64) c.residuals.shift();
-      const clip = scored.upper !== undefined && scored.expected !== undefined ? 2 * (scored.upper - scored.expected) : Infinity;
+      const clip =
+        scored.upper !== undefined && scored.expected !== undefined ? 2 * (scored.upper - scored.expected) : Infinity;
       const e = Math.min(Math.abs(r), clip > 0 ? clip : Infinity);
       c.err = Number.isFinite(c.err) ? c.err * 0.97 + e * 0.03 : e;
       c.predictions++;

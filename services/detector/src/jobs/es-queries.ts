@@ -5,21 +5,10 @@ import type { HourAggregate } from '../engine.ts';
 
 const HOUR = 3_600_000;
 
-/** The identity of an event as a runtime field (`user.name`, else `ip:<source.ip>`), like identityOf(). */
-const IDENTITY_RUNTIME = {
-  identity: {
-    type: 'keyword' as const,
-    script: {
-      source:
-        "if (doc.containsKey('user.name') && doc['user.name'].size() > 0) { emit(doc['user.name'].value); } else if (doc.containsKey('source.ip') && doc['source.ip'].size() > 0) { emit('ip:' + doc['source.ip'].value); } else { emit('ip:unknown'); }",
-    },
-  },
-};
-
 const NOISE = ['ping', 'auth-challenge'];
 
 interface CompositeBucket {
-  key: { hour: number; identity: string };
+  key: { hour: number; user: string | null; ip: string | null };
   doc_count: number;
   pulls: { doc_count: number };
   blobs: { doc_count: number; bytes: { value: number | null } };
@@ -29,33 +18,54 @@ interface CompositeBucket {
 /**
  * Per identity and hour activity over [fromMs, toMs) with ONE composite aggregation for all
  * identities (paged with `after_key`, `pageSize` buckets per request): image pulls, blob bytes,
- * distinct repositories pulled from (cardinality, approximate above 3 000), all events (ping and
+ * distinct repositories pulled from (cardinality, approximate above 3 000; for a user seen from
+ * several IPs in one hour the largest per-IP figure, a lower bound), all events (ping and
  * 401 challenges excluded). Yields hours in ascending order, each with every active identity.
  * @throws AppError ES_UNAVAILABLE (retriable) / ES_AUTH_FAILED from Elasticsearch.
  */
-export async function* hourlyIdentityAggregates(client: Client, o: { index: string; fromMs: number; toMs: number; pageSize?: number }): AsyncGenerator<{ hour: number; rows: HourAggregate[] }> {
+export async function* hourlyIdentityAggregates(
+  client: Client,
+  o: { index: string; fromMs: number; toMs: number; pageSize?: number },
+): AsyncGenerator<{ hour: number; rows: HourAggregate[] }> {
   let after: Record<string, string | number | boolean | null> | undefined;
   let hour = -1;
-  let rows: HourAggregate[] = [];
+  let rows = new Map<string, HourAggregate>();
   for (;;) {
     let res;
     try {
       res = await client.search({
         index: o.index,
         size: 0,
-        runtime_mappings: IDENTITY_RUNTIME,
-        query: { bool: { filter: [{ range: { '@timestamp': { gte: o.fromMs, lt: o.toMs, format: 'epoch_millis' } } }], must_not: [{ terms: { 'event.action': NOISE } }] } },
+        query: {
+          bool: {
+            filter: [{ range: { '@timestamp': { gte: o.fromMs, lt: o.toMs, format: 'epoch_millis' } } }],
+            must_not: [{ terms: { 'event.action': NOISE } }],
+          },
+        },
         aggs: {
           by: {
             composite: {
               size: o.pageSize ?? 1000,
-              sources: [{ hour: { date_histogram: { field: '@timestamp', fixed_interval: '1h' } } }, { identity: { terms: { field: 'identity' } } }],
+              // identityOf(): user.name, else ip:<source.ip>. Composite sources cannot express the
+              // fallback (and scripted sources need painless), so user and IP are both sources and
+              // the identity's rows of one hour are merged here.
+              sources: [
+                { hour: { date_histogram: { field: '@timestamp', fixed_interval: '1h' } } },
+                { user: { terms: { field: 'user.name', missing_bucket: true } } },
+                { ip: { terms: { field: 'source.ip', missing_bucket: true } } },
+              ],
               ...(after ? { after } : {}),
             },
             aggs: {
               pulls: { filter: { term: { 'oci_registry.image_pull': true } } },
-              blobs: { filter: { term: { 'event.action': 'blob-pull' } }, aggs: { bytes: { sum: { field: 'http.response.body.bytes' } } } },
-              repos: { filter: { terms: { 'event.action': ['manifest-pull', 'blob-pull'] } }, aggs: { n: { cardinality: { field: 'oci_registry.repository' } } } },
+              blobs: {
+                filter: { term: { 'event.action': 'blob-pull' } },
+                aggs: { bytes: { sum: { field: 'http.response.body.bytes' } } },
+              },
+              repos: {
+                filter: { terms: { 'event.action': ['manifest-pull', 'blob-pull'] } },
+                aggs: { n: { cardinality: { field: 'oci_registry.repository' } } },
+              },
             },
           },
         },
@@ -63,21 +73,41 @@ export async function* hourlyIdentityAggregates(client: Client, o: { index: stri
     } catch (err) {
       throw toEsAppError(err, `hourly identity aggregation on ${o.index}`);
     }
-    const agg = (res.aggregations as { by?: { buckets: CompositeBucket[]; after_key?: Record<string, string | number | boolean | null> } } | undefined)?.by;
+    const agg = (
+      res.aggregations as
+        | { by?: { buckets: CompositeBucket[]; after_key?: Record<string, string | number | boolean | null> } }
+        | undefined
+    )?.by;
     const buckets = agg?.buckets ?? [];
     for (const b of buckets) {
       const h = Math.floor(b.key.hour / HOUR);
       if (h !== hour) {
-        if (rows.length) yield { hour, rows };
+        if (rows.size) yield { hour, rows: [...rows.values()] };
         hour = h;
-        rows = [];
+        rows = new Map();
       }
-      rows.push({ identity: b.key.identity, pulls: b.pulls.doc_count, bytes: b.blobs.bytes.value ?? 0, repos: b.repos.n.value, events: b.doc_count });
+      const identity = b.key.user ?? `ip:${b.key.ip ?? 'unknown'}`;
+      const r = rows.get(identity);
+      if (!r)
+        rows.set(identity, {
+          identity,
+          pulls: b.pulls.doc_count,
+          bytes: b.blobs.bytes.value ?? 0,
+          repos: b.repos.n.value,
+          events: b.doc_count,
+        });
+      else {
+        r.pulls += b.pulls.doc_count;
+        r.bytes += b.blobs.bytes.value ?? 0;
+        r.events += b.doc_count;
+        // Distinct repositories across a user's IPs: the largest per-IP count is a lower bound.
+        r.repos = Math.max(r.repos, b.repos.n.value);
+      }
     }
     if (buckets.length === 0 || !agg?.after_key) break;
     after = agg.after_key;
   }
-  if (rows.length) yield { hour, rows };
+  if (rows.size) yield { hour, rows: [...rows.values()] };
 }
 
 /** Registry-wide SLO figures of one hour from logs: manifest GETs, failures (5xx, 429), P99 latencies (ms). */
@@ -91,34 +121,68 @@ export interface SloHour {
 }
 
 /** ONE aggregation for the SLO checks of [fromMs, toMs). @throws AppError ES_UNAVAILABLE / ES_AUTH_FAILED. */
-export async function sloAggregates(client: Client, o: { index: string; fromMs: number; toMs: number }): Promise<SloHour> {
+export async function sloAggregates(
+  client: Client,
+  o: { index: string; fromMs: number; toMs: number },
+): Promise<SloHour> {
   try {
     const res = await client.search({
       index: o.index,
       size: 0,
-      query: { bool: { filter: [{ range: { '@timestamp': { gte: o.fromMs, lt: o.toMs, format: 'epoch_millis' } } }, { exists: { field: 'http.response.status_code' } }] } },
+      query: {
+        bool: {
+          filter: [
+            { range: { '@timestamp': { gte: o.fromMs, lt: o.toMs, format: 'epoch_millis' } } },
+            { exists: { field: 'http.response.status_code' } },
+          ],
+        },
+      },
       aggs: {
         pulls: {
           filter: { term: { 'event.action': 'manifest-pull' } },
           aggs: {
-            failed: { filter: { bool: { should: [{ range: { 'http.response.status_code': { gte: 500 } } }, { term: { 'http.response.status_code': 429 } }] } } },
+            failed: {
+              filter: {
+                bool: {
+                  should: [
+                    { range: { 'http.response.status_code': { gte: 500 } } },
+                    { term: { 'http.response.status_code': 429 } },
+                  ],
+                },
+              },
+            },
             timed: { value_count: { field: 'event.duration' } },
             p99: { percentiles: { field: 'event.duration', percents: [99] } },
           },
         },
         auth: {
           filter: { terms: { 'event.action': ['login-failure', 'login-success', 'auth-challenge'] } },
-          aggs: { timed: { value_count: { field: 'event.duration' } }, p99: { percentiles: { field: 'event.duration', percents: [99] } } },
+          aggs: {
+            timed: { value_count: { field: 'event.duration' } },
+            p99: { percentiles: { field: 'event.duration', percents: [99] } },
+          },
         },
       },
     });
-    type A = { doc_count: number; failed?: { doc_count: number }; timed: { value: number }; p99: { values: Record<string, number | null> } };
+    type A = {
+      doc_count: number;
+      failed?: { doc_count: number };
+      timed: { value: number };
+      p99: { values: Record<string, number | null> };
+    };
     const a = res.aggregations as { pulls: A; auth: A };
     const p99 = (x: A): number | null => {
       const v = Object.values(x.p99.values)[0];
       return v === null || v === undefined ? null : v / 1e6;
     };
-    return { requests: a.pulls.doc_count, failures: a.pulls.failed?.doc_count ?? 0, pullP99Ms: p99(a.pulls), pullTimed: a.pulls.timed.value, authP99Ms: p99(a.auth), authTimed: a.auth.timed.value };
+    return {
+      requests: a.pulls.doc_count,
+      failures: a.pulls.failed?.doc_count ?? 0,
+      pullP99Ms: p99(a.pulls),
+      pullTimed: a.pulls.timed.value,
+      authP99Ms: p99(a.auth),
+      authTimed: a.auth.timed.value,
+    };
   } catch (err) {
     throw toEsAppError(err, `SLO aggregation on ${o.index}`);
   }
@@ -128,7 +192,10 @@ export async function sloAggregates(client: Client, o: { index: string; fromMs: 
  * Every event in [fromMs, toMs) in `@timestamp` order, paged with a point in time and
  * `search_after` (memory: one page). @throws AppError ES_UNAVAILABLE / ES_AUTH_FAILED.
  */
-export async function* eventsInOrder(client: Client, o: { index: string; fromMs: number; toMs: number; pageSize?: number }): AsyncGenerator<RegistryEvent> {
+export async function* eventsInOrder(
+  client: Client,
+  o: { index: string; fromMs: number; toMs: number; pageSize?: number },
+): AsyncGenerator<RegistryEvent> {
   let pit: string;
   try {
     pit = (await client.openPointInTime({ index: o.index, keep_alive: '2m', ignore_unavailable: true })).id;
@@ -162,7 +229,10 @@ export async function* eventsInOrder(client: Client, o: { index: string; fromMs:
 }
 
 /** Storage usage per scope, hourly maxima over [fromMs, toMs) (one composite aggregation, paged). */
-export async function storageSeries(client: Client, o: { index: string; fromMs: number; toMs: number }): Promise<Map<string, { timestamp: string; used_bytes: number; capacity_bytes: number }[]>> {
+export async function storageSeries(
+  client: Client,
+  o: { index: string; fromMs: number; toMs: number },
+): Promise<Map<string, { timestamp: string; used_bytes: number; capacity_bytes: number }[]>> {
   const out = new Map<string, { timestamp: string; used_bytes: number; capacity_bytes: number }[]>();
   let after: Record<string, string | number | boolean | null> | undefined;
   for (;;) {
@@ -176,10 +246,16 @@ export async function storageSeries(client: Client, o: { index: string; fromMs: 
           by: {
             composite: {
               size: 1000,
-              sources: [{ scope: { terms: { field: 'oci_registry.storage.scope' } } }, { hour: { date_histogram: { field: '@timestamp', fixed_interval: '1h' } } }],
+              sources: [
+                { scope: { terms: { field: 'oci_registry.storage.scope' } } },
+                { hour: { date_histogram: { field: '@timestamp', fixed_interval: '1h' } } },
+              ],
               ...(after ? { after } : {}),
             },
-            aggs: { used: { max: { field: 'oci_registry.storage.used.bytes' } }, cap: { max: { field: 'oci_registry.storage.capacity.bytes' } } },
+            aggs: {
+              used: { max: { field: 'oci_registry.storage.used.bytes' } },
+              cap: { max: { field: 'oci_registry.storage.capacity.bytes' } },
+            },
           },
         },
       });
@@ -187,11 +263,18 @@ export async function storageSeries(client: Client, o: { index: string; fromMs: 
       throw toEsAppError(err, `storage aggregation on ${o.index}`);
     }
     type B = { key: { scope: string; hour: number }; used: { value: number | null }; cap: { value: number | null } };
-    const agg = (res.aggregations as { by?: { buckets: B[]; after_key?: Record<string, string | number | boolean | null> } } | undefined)?.by;
+    const agg = (
+      res.aggregations as
+        { by?: { buckets: B[]; after_key?: Record<string, string | number | boolean | null> } } | undefined
+    )?.by;
     for (const b of agg?.buckets ?? []) {
       if (b.used.value === null) continue;
       const list = out.get(b.key.scope) ?? [];
-      list.push({ timestamp: new Date(b.key.hour).toISOString(), used_bytes: b.used.value, capacity_bytes: b.cap.value ?? 0 });
+      list.push({
+        timestamp: new Date(b.key.hour).toISOString(),
+        used_bytes: b.used.value,
+        capacity_bytes: b.cap.value ?? 0,
+      });
       out.set(b.key.scope, list);
     }
     if (!agg?.buckets.length || !agg.after_key) break;

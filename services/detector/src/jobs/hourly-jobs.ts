@@ -13,7 +13,8 @@ import { storageFindings } from '../forecast/findings.ts';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const toFindings = (ds: readonly Detection[], s: DetectionSettings, now: number): Finding[] => ds.map((d) => buildFinding(d, { kibanaUrl: s.kibanaUrl, dataView: s.dataView, detectedAt: now }));
+const toFindings = (ds: readonly Detection[], s: DetectionSettings, now: number): Finding[] =>
+  ds.map((d) => buildFinding(d, { kibanaUrl: s.kibanaUrl, dataView: s.dataView, detectedAt: now }));
 
 /**
  * Hourly baseline evaluation over Elasticsearch (stateless over the index, so overlapping or
@@ -23,25 +24,38 @@ const toFindings = (ds: readonly Detection[], s: DetectionSettings, now: number)
  * aggregation (paged) covers all identities and hours.
  * @param now processing time (ms); the judged hour is the last one that ended before it.
  */
-export async function runHourlyBaselineJob(client: Client, o: { index: string; config: DetectionConfig; now: number; historyDays?: number }): Promise<Finding[]> {
+export async function runHourlyBaselineJob(
+  client: Client,
+  o: { index: string; config: DetectionConfig; now: number; historyDays?: number },
+): Promise<Finding[]> {
   const settings = o.config.settings as DetectionSettings;
   const engine = new DetectorEngine(settings, activeRules(o.config));
   const judged = Math.floor(o.now / HOUR) - 1;
   const from = (judged - (o.historyDays ?? 28) * 24) * HOUR;
   const out: Detection[] = [];
-  for await (const { hour, rows } of hourlyIdentityAggregates(client, { index: o.index, fromMs: from, toMs: (judged + 1) * HOUR })) {
+  for await (const { hour, rows } of hourlyIdentityAggregates(client, {
+    index: o.index,
+    fromMs: from,
+    toMs: (judged + 1) * HOUR,
+  })) {
     out.push(...engine.ingestHour(hour, rows, hour === judged));
   }
   return toFindings(out, settings, o.now);
 }
 
 /** SLO checks of the last closed hour: one aggregation, judged by the SLO rules' own logic. */
-export async function runSloJob(client: Client, o: { index: string; config: DetectionConfig; now: number }): Promise<Finding[]> {
+export async function runSloJob(
+  client: Client,
+  o: { index: string; config: DetectionConfig; now: number },
+): Promise<Finding[]> {
   const hour = Math.floor(o.now / HOUR) - 1;
   const s = await sloAggregates(client, { index: o.index, fromMs: hour * HOUR, toMs: (hour + 1) * HOUR });
   const params = o.config.rules.params as Record<string, unknown>;
   const out: Detection[] = [];
-  if (!o.config.rules.disabled.includes('slo.pull_success_rate')) out.push(...judgePullSuccess(hour, s.requests, s.failures, [], params['slo.pull_success_rate'] as SloSuccessParams));
+  if (!o.config.rules.disabled.includes('slo.pull_success_rate'))
+    out.push(
+      ...judgePullSuccess(hour, s.requests, s.failures, [], params['slo.pull_success_rate'] as SloSuccessParams),
+    );
   if (!o.config.rules.disabled.includes('slo.latency_p99')) {
     const p = params['slo.latency_p99'] as SloLatencyParams;
     if (s.pullP99Ms !== null) out.push(...judgeLatency(hour, 'pull', s.pullP99Ms, s.pullTimed, p));
@@ -55,8 +69,15 @@ export async function runSloJob(client: Client, o: { index: string; config: Dete
  * forecastStorage) and emits storageFindings; `previous` carries each scope's last status
  * between runs (firing → resolved notices).
  */
-export async function runStorageJob(client: Client, o: { index: string; now: number; historyDays?: number; previous: Map<string, 'firing' | 'resolved'> }): Promise<Finding[]> {
-  const series = await storageSeries(client, { index: o.index, fromMs: o.now - (o.historyDays ?? 90) * DAY, toMs: o.now });
+export async function runStorageJob(
+  client: Client,
+  o: { index: string; now: number; historyDays?: number; previous: Map<string, 'firing' | 'resolved'> },
+): Promise<Finding[]> {
+  const series = await storageSeries(client, {
+    index: o.index,
+    fromMs: o.now - (o.historyDays ?? 90) * DAY,
+    toMs: o.now,
+  });
   const out: Finding[] = [];
   for (const [scope, samples] of series) {
     if (samples.length < 3) continue;
@@ -71,4 +92,23 @@ export async function runStorageJob(client: Client, o: { index: string; now: num
     out.push(...fs);
   }
   return out;
+}
+
+/**
+ * Backfills a fresh engine's baselines from `days` of Elasticsearch history (hourly aggregates of
+ * every identity, one paged composite aggregation), without judging: used at first start so a
+ * new detector does not begin blind (or flood).
+ */
+export async function backfillFromElasticsearch(
+  client: Client,
+  engine: DetectorEngine,
+  o: { index: string; now: number; days?: number },
+): Promise<void> {
+  const to = Math.floor(o.now / HOUR) * HOUR;
+  for await (const { hour, rows } of hourlyIdentityAggregates(client, {
+    index: o.index,
+    fromMs: to - (o.days ?? 28) * DAY,
+    toMs: to,
+  }))
+    engine.ingestHour(hour, rows, false);
 }

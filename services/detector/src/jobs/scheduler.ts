@@ -15,7 +15,10 @@ export interface ScheduledJob {
  * again) and hands every finding to `publish`. Errors are logged with their code and the job
  * runs again at its next slot. Returns a stop function.
  */
-export function startScheduler(jobs: readonly ScheduledJob[], deps: { publish: (fs: Finding[]) => Promise<void>; clock: () => number; logger: Logger; timezone?: string }): () => Promise<void> {
+export function startScheduler(
+  jobs: readonly ScheduledJob[],
+  deps: { publish: (fs: Finding[]) => Promise<void>; clock: () => number; logger: Logger; timezone?: string },
+): () => Promise<void> {
   const log = deps.logger.child({ component: 'scheduler' });
   const tasks = jobs.map((job) =>
     cron.schedule(

@@ -46,7 +46,13 @@ export interface AnalyzeSummary {
 /** True when a parsed JSON object is already a normalized RegistryEvent. */
 function isNormalized(o: unknown): o is RegistryEvent {
   const x = o as { event?: { action?: unknown }; oci_registry?: unknown; '@timestamp'?: unknown } | null;
-  return !!x && typeof x === 'object' && typeof x.event?.action === 'string' && typeof x.oci_registry === 'object' && typeof x['@timestamp'] === 'string';
+  return (
+    !!x &&
+    typeof x === 'object' &&
+    typeof x.event?.action === 'string' &&
+    typeof x.oci_registry === 'object' &&
+    typeof x['@timestamp'] === 'string'
+  );
 }
 
 /**
@@ -54,7 +60,11 @@ function isNormalized(o: unknown): o is RegistryEvent {
  * payloads, normalized events; a file whose first line is a lone `{`/`[` is read as one
  * pretty-printed JSON document), normalizes them, yields DetectorEvents in input order.
  */
-export async function* readInputEvents(inputs: readonly AnalyzeInput[], summary: AnalyzeSummary, onProgress?: (n: number) => void): AsyncGenerator<DetectorEvent> {
+export async function* readInputEvents(
+  inputs: readonly AnalyzeInput[],
+  summary: AnalyzeSummary,
+  onProgress?: (n: number) => void,
+): AsyncGenerator<DetectorEvent> {
   let bytes = 0;
   for (const input of inputs) {
     const normalizer = createNormalizer();
@@ -71,7 +81,8 @@ export async function* readInputEvents(inputs: readonly AnalyzeInput[], summary:
           } else summary.rejected++;
         } else if (r.kind === 'rejected') {
           summary.rejected++;
-          if (summary.rejects.length < 1000) summary.rejects.push({ origin: input.name, line, reason: r.reason, detail: r.detail });
+          if (summary.rejects.length < 1000)
+            summary.rejects.push({ origin: input.name, line, reason: r.reason, detail: r.detail });
         } else summary.ignored++;
       }
     };
@@ -114,7 +125,19 @@ export async function* readInputEvents(inputs: readonly AnalyzeInput[], summary:
 }
 
 export function newSummary(): AnalyzeSummary {
-  return { lines: 0, events: 0, rejected: 0, ignored: 0, duplicates: 0, joined: 0, late: 0, findings: 0, spilledRuns: 0, byRule: new Map(), rejects: [] };
+  return {
+    lines: 0,
+    events: 0,
+    rejected: 0,
+    ignored: 0,
+    duplicates: 0,
+    joined: 0,
+    late: 0,
+    findings: 0,
+    spilledRuns: 0,
+    byRule: new Map(),
+    rejects: [],
+  };
 }
 
 /**
@@ -123,7 +146,12 @@ export function newSummary(): AnalyzeSummary {
  * (what live detection would have seen), so output is reproducible. A finding id is yielded again
  * only when its severity changes (e.g. an early spike escalates at the hour's close).
  */
-export async function* detectOrdered(events: AsyncIterable<DetectorEvent>, engine: DetectorEngine, summary: AnalyzeSummary, opts: AnalyzeOptions = {}): AsyncGenerator<Finding> {
+export async function* detectOrdered(
+  events: AsyncIterable<DetectorEvent>,
+  engine: DetectorEngine,
+  summary: AnalyzeSummary,
+  opts: AnalyzeOptions = {},
+): AsyncGenerator<Finding> {
   const joiner = new RequestJoiner(opts.joinWindowMs ?? 5_000);
   const emitted = new Map<string, string>();
   const settings = engine.settings;
@@ -131,7 +159,11 @@ export async function* detectOrdered(events: AsyncIterable<DetectorEvent>, engin
     for (const d of dets) {
       if (opts.from !== undefined && d.windowStart < opts.from) continue;
       if (opts.to !== undefined && d.windowStart >= opts.to) continue;
-      const f = buildFinding(d, { kibanaUrl: settings.kibanaUrl, dataView: settings.dataView, detectedAt: Math.max(engine.newestEventTime, d.windowStart) });
+      const f = buildFinding(d, {
+        kibanaUrl: settings.kibanaUrl,
+        dataView: settings.dataView,
+        detectedAt: Math.max(engine.newestEventTime, d.windowStart),
+      });
       const prev = emitted.get(f.id);
       if (prev === f.severity) continue;
       if (prev === undefined) {
@@ -158,7 +190,12 @@ export async function* detectOrdered(events: AsyncIterable<DetectorEvent>, engin
  * `regwatch analyze` core: reads and normalizes every input, sorts all events by event time with
  * bounded memory (external merge sort), then runs the same detection as the live service.
  */
-export async function* analyzeInputs(inputs: readonly AnalyzeInput[], engine: DetectorEngine, summary: AnalyzeSummary, opts: AnalyzeOptions = {}): AsyncGenerator<Finding> {
+export async function* analyzeInputs(
+  inputs: readonly AnalyzeInput[],
+  engine: DetectorEngine,
+  summary: AnalyzeSummary,
+  opts: AnalyzeOptions = {},
+): AsyncGenerator<Finding> {
   const sorter = new ExternalSorter<DetectorEvent>((e) => e.ts, opts.chunkSize);
   for await (const ev of readInputEvents(inputs, summary, opts.onProgress)) await sorter.add(ev);
   summary.spilledRuns = sorter.spilledRuns;

@@ -54,7 +54,9 @@ export class ExternalSorter<T> {
         return;
       }
       if (this.buffer.length) await this.spill();
-      const iters = this.runs.map((f) => createInterface({ input: createReadStream(f), crlfDelay: Infinity })[Symbol.asyncIterator]());
+      const iters = this.runs.map((f) =>
+        createInterface({ input: createReadStream(f), crlfDelay: Infinity })[Symbol.asyncIterator](),
+      );
       type Head = { k: number; seq: number; v: T; src: number };
       const heap: Head[] = [];
       const less = (a: Head, b: Head): boolean => a.k < b.k || (a.k === b.k && a.seq < b.seq);

@@ -29,9 +29,18 @@ export interface DayRuleCount {
  * search_after, one page in memory) through the same detection as the live service, warming
  * baselines up on `warmupDays` before `from`, and yields the findings of [from, to).
  */
-export async function* replayFromElasticsearch(client: Client, engine: DetectorEngine, summary: AnalyzeSummary, o: ReplayOptions): AsyncGenerator<Finding> {
+export async function* replayFromElasticsearch(
+  client: Client,
+  engine: DetectorEngine,
+  summary: AnalyzeSummary,
+  o: ReplayOptions,
+): AsyncGenerator<Finding> {
   const events = async function* (): AsyncGenerator<DetectorEvent> {
-    for await (const e of eventsInOrder(client, { index: o.index, fromMs: o.from - (o.warmupDays ?? 14) * DAY, toMs: o.to })) {
+    for await (const e of eventsInOrder(client, {
+      index: o.index,
+      fromMs: o.from - (o.warmupDays ?? 14) * DAY,
+      toMs: o.to,
+    })) {
       const d = toDetectorEvent(e);
       if (d) {
         summary.events++;

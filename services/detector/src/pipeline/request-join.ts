@@ -50,7 +50,8 @@ export class RequestJoiner {
       if (e && e.ts >= before) break;
       if (e) {
         out.push(e);
-        if (e.requestId !== undefined && this.byRequest.get(e.requestId) === this.head) this.byRequest.delete(e.requestId);
+        if (e.requestId !== undefined && this.byRequest.get(e.requestId) === this.head)
+          this.byRequest.delete(e.requestId);
       }
       this.queue[this.head] = null;
       this.head++;

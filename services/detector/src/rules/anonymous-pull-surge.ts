@@ -39,7 +39,12 @@ export const anonymousPullSurge: DetectionRule<z.infer<typeof params>> = {
       for (const [k, c] of bucket.repoCounts) repos.set(k, (repos.get(k) ?? 0) + c);
       if (samples.length < 5) samples.push(...bucket.samples.slice(0, 5 - samples.length));
     }
-    const state = view.keyed<{ profile: ProfileSnapshot | null; firstHour: number }>(this.id, 'registry', () => ({ profile: null, firstHour: hour }), 400 * 86_400_000);
+    const state = view.keyed<{ profile: ProfileSnapshot | null; firstHour: number }>(
+      this.id,
+      'registry',
+      () => ({ profile: null, firstHour: hour }),
+      400 * 86_400_000,
+    );
     const profile = new IdentityProfile(state.profile ?? undefined);
     const zone = view.settings.defaultZone;
     const ex = profile.expect('pulls', hourOfWeek(hour * HOUR, zone));
@@ -51,7 +56,10 @@ export const anonymousPullSurge: DetectionRule<z.infer<typeof params>> = {
       if (pulls >= t) {
         const r = pulls / t;
         ips.sort((a, b) => b.count - a.count);
-        const topRepos = [...repos].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([name, count]) => ({ name, count }));
+        const topRepos = [...repos]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 5)
+          .map(([name, count]) => ({ name, count }));
         out.push({
           rule: this.id,
           severity: r >= 3 ? 'high' : 'medium',
@@ -61,7 +69,12 @@ export const anonymousPullSurge: DetectionRule<z.infer<typeof params>> = {
           windowEnd: (hour + 1) * HOUR,
           observed: { value: pulls, unit: 'count' },
           expected: { value: Math.round(ex.expected * 10) / 10, unit: 'count', upper: Math.round(t) },
-          evidence: { source_ips: ips.slice(0, 5), repositories: topRepos, sample_event_ids: samples, extra: { anonymous_clients: ips.length } },
+          evidence: {
+            source_ips: ips.slice(0, 5),
+            repositories: topRepos,
+            sample_event_ids: samples,
+            extra: { anonymous_clients: ips.length },
+          },
           message: `${pulls.toLocaleString('en-US')} anonymous image pulls from ${ips.length} client(s) ${hourLabel(hour)}, ${(pulls / Math.max(1, ex.expected)).toFixed(1)}× the typical ${Math.round(ex.expected)} for this hour of the week (alert above ${Math.round(t)}); top clients ${topList(ips.slice(0, 3))}.`,
           kql: 'oci_registry.actor.anonymous:true and oci_registry.image_pull:true',
         });

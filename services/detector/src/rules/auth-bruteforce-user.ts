@@ -14,5 +14,6 @@ export const authBruteforceUser = windowRule({
   distinct: (ev) => ev.ip,
   unit: 'failed logins',
   severity: (c, t, d) => (c >= 5 * t || d >= 5 ? 'high' : 'medium'),
-  message: (e, c, p, d) => `${c} failed logins for user ${e.id} within ${p.windowSeconds / 60} minutes from ${d.length} source IP(s) (alert at ${p.threshold}; typical 0).`,
+  message: (e, c, p, d) =>
+    `${c} failed logins for user ${e.id} within ${p.windowSeconds / 60} minutes from ${d.length} source IP(s) (alert at ${p.threshold}; typical 0).`,
 });

@@ -4,7 +4,7 @@ import type { Detection } from '../findings.ts';
 import { fmt, fmtBytes, identityEntity, scoreFromRatio } from '../findings.ts';
 import type { Severity } from '../../../../shared/src/model/finding.ts';
 import { hourOfWeek } from '../time.ts';
-import type { HourBucket, IdentityState } from '../state/types.ts';
+import { openBucket, type HourBucket, type IdentityState } from '../state/types.ts';
 import type { EngineView } from '../state/view.ts';
 import { NONE, type DetectionRule } from './types.ts';
 import { bucketEvidence, hourLabel, topList, who } from './evidence.ts';
@@ -38,13 +38,25 @@ interface Threshold {
   basis: 'own' | 'population';
 }
 
-function thresholdOf(metric: Metric, bucket: HourBucket, st: IdentityState, view: EngineView, p: SpikeParams, now: number): Threshold | undefined {
+function thresholdOf(
+  metric: Metric,
+  bucket: HourBucket,
+  st: IdentityState,
+  view: EngineView,
+  p: SpikeParams,
+  now: number,
+): Threshold | undefined {
   const popMetric = metric === 'pulls' ? 'pulls' : 'bytes';
   if (view.isWarm(st, now)) {
     const ex = st.profile.expect(metric, hourOfWeek(bucket.hour * HOUR, st.zone));
     if (ex) {
       const upper = ex.expected + p.k * ex.scale;
-      return { threshold: Math.max(upper, p.minValue, p.minRatio * ex.expected), expected: ex.expected, upper, basis: 'own' };
+      return {
+        threshold: Math.max(upper, p.minValue, p.minRatio * ex.expected),
+        expected: ex.expected,
+        upper,
+        basis: 'own',
+      };
     }
   }
   const p99 = view.populationP99(popMetric);
@@ -66,11 +78,25 @@ function severityOf(r: number): Severity {
  * early firing for blatant spikes, and population-surge damping (a release day is one info
  * finding, not twenty alerts).
  */
-export function baselineSpikeRule(opts: { id: string; metric: Metric; unit: string; description: string; minValue: number; verb: (v: number) => string }): DetectionRule<SpikeParams> {
+export function baselineSpikeRule(opts: {
+  id: string;
+  metric: Metric;
+  unit: string;
+  description: string;
+  minValue: number;
+  verb: (v: number) => string;
+}): DetectionRule<SpikeParams> {
   const { id, metric, unit } = opts;
   const value = (b: HourBucket): number => (metric === 'pulls' ? b.pulls : b.bytes);
   const show = (v: number): string => (unit === 'bytes' ? fmtBytes(v) : fmt(Math.round(v)));
-  const detection = (b: HourBucket, st: IdentityState, t: Threshold, r: number, severity: Severity, labels: Record<string, string> = {}): Detection => {
+  const detection = (
+    b: HourBucket,
+    st: IdentityState,
+    t: Threshold,
+    r: number,
+    severity: Severity,
+    labels: Record<string, string> = {},
+  ): Detection => {
     const obs = value(b);
     const ev = bucketEvidence(b);
     const basis =
@@ -96,10 +122,12 @@ export function baselineSpikeRule(opts: { id: string; metric: Metric; unit: stri
     id,
     description: opts.description,
     actions: metric === 'pulls' ? ['manifest-pull'] : ['blob-pull'],
-    paramsSchema: spikeParams.extend({ minValue: z.number().nonnegative().default(opts.minValue) }) as unknown as z.ZodType<SpikeParams>,
+    paramsSchema: spikeParams.extend({
+      minValue: z.number().nonnegative().default(opts.minValue),
+    }) as unknown as z.ZodType<SpikeParams>,
     observe(ev, st, view, p, now) {
       if (metric === 'pulls' ? !ev.imagePull : ev.action !== 'blob-pull' || ev.bytes === 0) return NONE;
-      const b = st.buckets.find((x) => x.hour === Math.floor(ev.ts / HOUR)) ?? undefined;
+      const b = openBucket(st, Math.floor(ev.ts / HOUR));
       if (!b || b.late) return NONE;
       b.early ??= new Map();
       let thr = b.early.get(id);
@@ -119,7 +147,13 @@ export function baselineSpikeRule(opts: { id: string; metric: Metric; unit: stri
       const hits: { b: HourBucket; st: IdentityState; t: Threshold; r: number }[] = [];
       let activeWarm = 0;
       for (const { bucket, identity } of items) {
-        if (identity.id.startsWith('ip:') && metric === 'pulls' && identity.kind === 'anonymous' && value(bucket) < p.minValue) continue;
+        if (
+          identity.id.startsWith('ip:') &&
+          metric === 'pulls' &&
+          identity.kind === 'anonymous' &&
+          value(bucket) < p.minValue
+        )
+          continue;
         const warm = view.isWarm(identity, now);
         if (warm && value(bucket) > 0) activeWarm++;
         if (value(bucket) === 0) continue;
@@ -147,7 +181,9 @@ export function baselineSpikeRule(opts: { id: string; metric: Metric; unit: stri
           windowEnd: (hour + 1) * HOUR,
           observed: { value: warmHits.length, unit: 'identities' },
           expected: { value: Math.round(p.surgeFraction * activeWarm * 100) / 100, unit: 'identities' },
-          evidence: { extra: { metric, total, active_identities: activeWarm, median_ratio: Math.round(medianR * 100) / 100 } },
+          evidence: {
+            extra: { metric, total, active_identities: activeWarm, median_ratio: Math.round(medianR * 100) / 100 },
+          },
           message: `${warmHits.length} of ${activeWarm} active identities exceeded their usual ${metric} at once ${hourLabel(hour)} (median ${medianR.toFixed(1)}× their threshold), treated as a population-wide surge such as a release.`,
           labels: { metric },
         });

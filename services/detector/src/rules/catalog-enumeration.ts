@@ -5,7 +5,8 @@ import { who } from './evidence.ts';
 /** `_catalog` listing and tags-list walking across many repositories by one identity. */
 export const catalogEnumeration = windowRule({
   id: 'registry.enumeration',
-  description: 'Catalog (/v2/_catalog) and tags-list requests across many repositories by one identity within a short window.',
+  description:
+    'Catalog (/v2/_catalog) and tags-list requests across many repositories by one identity within a short window.',
   actions: ['catalog', 'tags-list'],
   defaults: { threshold: 30, windowSeconds: 600, minDistinct: 10 },
   key: (ev) => (ev.action === 'catalog' || ev.action === 'tags-list' ? identityEntity(ev.identity) : undefined),

@@ -14,5 +14,6 @@ export const deleteBurst = windowRule({
   distinct: (ev) => ev.repository,
   unit: 'deletions',
   severity: (c, t) => (c >= 5 * t ? 'critical' : 'high'),
-  message: (e, c, p, d) => `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} deleted ${c} objects in ${d.length} repositories within ${p.windowSeconds / 60} minutes (alert at ${p.threshold}; typical 0).`,
+  message: (e, c, p, d) =>
+    `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} deleted ${c} objects in ${d.length} repositories within ${p.windowSeconds / 60} minutes (alert at ${p.threshold}; typical 0).`,
 });

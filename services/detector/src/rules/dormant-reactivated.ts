@@ -16,7 +16,8 @@ export const dormantReactivated: DetectionRule<z.infer<typeof params>> = {
   description: 'An established identity silent for a long time (default 30 days) becomes active again.',
   paramsSchema: params,
   observe(ev, st, _view, p) {
-    if (ev.outcome === 'failure' || st.id.startsWith('ip:') || ev.action === 'ping' || ev.action === 'auth-challenge') return NONE;
+    if (ev.outcome === 'failure' || st.id.startsWith('ip:') || ev.action === 'ping' || ev.action === 'auth-challenge')
+      return NONE;
     if (!Number.isFinite(st.lastSeen) || st.activeDays < p.minActiveDays) return NONE;
     const idleDays = (ev.ts - st.lastSeen) / 86_400_000;
     if (idleDays < p.dormantDays) return NONE;

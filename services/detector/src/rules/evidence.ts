@@ -9,9 +9,15 @@ export function bucketEvidence(b: HourBucket, n = 5): NonNullable<Detection['evi
   const ips: { ip: string; count: number }[] = [];
   const uas: { name: string; count: number }[] = [];
   for (let i = 0; i < b.ips.length; i += 2) ips.push({ ip: b.ips[i] as string, count: b.ips[i + 1] as number });
-  for (let i = 0; i < b.userAgents.length; i += 2) uas.push({ name: b.userAgents[i] as string, count: b.userAgents[i + 1] as number });
+  for (let i = 0; i < b.userAgents.length; i += 2)
+    uas.push({ name: b.userAgents[i] as string, count: b.userAgents[i + 1] as number });
   const top = <T extends { count: number }>(a: T[]): T[] => a.sort((x, y) => y.count - x.count).slice(0, n);
-  return { repositories: top(repos), source_ips: top(ips), user_agents: top(uas), sample_event_ids: b.samples.slice(0, n) };
+  return {
+    repositories: top(repos),
+    source_ips: top(ips),
+    user_agents: top(uas),
+    sample_event_ids: b.samples.slice(0, n),
+  };
 }
 
 /** "team-a/api (300), team-b/web (120)" from evidence repositories. */
@@ -32,7 +38,11 @@ export function hourLabel(hour: number): string {
 /** Human name of an identity key: `ip:1.2.3.4` → `anonymous client 1.2.3.4`. */
 export function who(identity: string, kind?: string): string {
   if (identity.startsWith('ip:')) return `client ${identity.slice(3)}`;
-  return kind === 'robot' ? `robot ${identity}` : kind === 'service' ? `service account ${identity}` : `user ${identity}`;
+  return kind === 'robot'
+    ? `robot ${identity}`
+    : kind === 'service'
+      ? `service account ${identity}`
+      : `user ${identity}`;
 }
 
 const regexes = new Map<string, RegExp>();

@@ -15,13 +15,15 @@ const params = z.object({
  */
 export const firstSeenNamespace: DetectionRule<z.infer<typeof params>> = {
   id: 'access.first_seen_namespace',
-  description: 'First pull/push by an identity (with history) into a namespace it never used; medium when the namespace belongs to another team.',
+  description:
+    'First pull/push by an identity (with history) into a namespace it never used; medium when the namespace belongs to another team.',
   actions: ['manifest-pull', 'manifest-push'],
   paramsSchema: params,
   observe(ev, st, view, p, now) {
     if (!ev.namespace || ev.outcome === 'failure' || ev.head || ev.anonymous) return NONE;
     if (ev.action !== 'manifest-pull' && ev.action !== 'manifest-push') return NONE;
-    if (!view.isWarm(st, now) || hasSeen(st, 'namespace', ev.namespace)) return NONE;
+    if (ev.namespace === st.lastNamespace || !view.isWarm(st, now) || hasSeen(st, 'namespace', ev.namespace))
+      return NONE;
     const own = view.teamNamespaces(st.id);
     const owner = view.ownedBy(ev.namespace);
     const otherTeam = own !== undefined && owner !== undefined && !own.includes(ev.namespace);
@@ -36,7 +38,11 @@ export const firstSeenNamespace: DetectionRule<z.infer<typeof params>> = {
         windowEnd: Math.floor(ev.ts / 1000) * 1000 + 1000,
         observed: { value: 1, unit: 'new namespaces' },
         expected: { value: 0, unit: 'new namespaces', upper: 0 },
-        evidence: { repositories: ev.repository ? [{ name: ev.repository, count: 1 }] : [], sample_event_ids: [ev.id], extra: { namespace: ev.namespace, owner_team: owner ?? null, known_namespaces: seenCount(st, 'namespace') } },
+        evidence: {
+          repositories: ev.repository ? [{ name: ev.repository, count: 1 }] : [],
+          sample_event_ids: [ev.id],
+          extra: { namespace: ev.namespace, owner_team: owner ?? null, known_namespaces: seenCount(st, 'namespace') },
+        },
         message: `${who(st.id, st.kind)} accessed namespace ${ev.namespace}${owner ? ` (team ${owner})` : ''} for the first time in ${Math.round((now - st.firstSeen) / 86_400_000)} days of history (${seenCount(st, 'namespace')} namespaces known before, 0 accesses to this one).`,
         labels: { namespace: ev.namespace, other_team: String(otherTeam) },
       },

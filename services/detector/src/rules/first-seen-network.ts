@@ -15,11 +15,13 @@ const params = z.object({
 /** A warm identity acting from a network (IPv4 /24, IPv6 /48) never seen for it; robots rank high. */
 export const firstSeenNetwork: DetectionRule<z.infer<typeof params>> = {
   id: 'identity.new_network',
-  description: 'An identity with history acting from a network (/24, /48) it never used; a robot token from a new network is high.',
+  description:
+    'An identity with history acting from a network (/24, /48) it never used; a robot token from a new network is high.',
   paramsSchema: params,
   observe(ev, st, view, p, now) {
     if (!ev.ip || ev.anonymous || ev.outcome === 'failure' || st.id.startsWith('ip:')) return NONE;
-    if (!view.isWarm(st, now)) return NONE;
+    // Same address as the identity's previous event: its network is known (hot-path shortcut).
+    if (ev.ip === st.lastIp || !view.isWarm(st, now)) return NONE;
     const net = networkOf(ev.ip);
     if (hasSeen(st, 'network', net)) return NONE;
     const robot = st.kind === 'robot' || st.kind === 'service';

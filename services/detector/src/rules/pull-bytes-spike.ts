@@ -7,6 +7,7 @@ export const pullBytesSpike = baselineSpikeRule({
   metric: 'bytes',
   unit: 'bytes',
   minValue: 2 * 1024 ** 3,
-  description: 'Blob bytes downloaded per identity per hour far above that identity’s hour-of-week baseline (or the population when it has no history).',
+  description:
+    'Blob bytes downloaded per identity per hour far above that identity’s hour-of-week baseline (or the population when it has no history).',
   verb: (v) => `downloaded ${fmtBytes(v)} of blobs`,
 });

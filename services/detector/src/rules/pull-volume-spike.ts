@@ -6,6 +6,7 @@ export const pullVolumeSpike = baselineSpikeRule({
   metric: 'pulls',
   unit: 'count',
   minValue: 50,
-  description: 'Image pulls per identity per hour far above that identity’s hour-of-week baseline (or the population when it has no history).',
+  description:
+    'Image pulls per identity per hour far above that identity’s hour-of-week baseline (or the population when it has no history).',
   verb: (v) => `pulled ${v.toLocaleString('en-US')} images`,
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { identityEntity, scoreFromRatio } from '../findings.ts';
 import type { Severity } from '../../../../shared/src/model/finding.ts';
-import type { HourBucket, IdentityState } from '../state/types.ts';
+import { openBucket, type HourBucket, type IdentityState } from '../state/types.ts';
 import type { EngineView } from '../state/view.ts';
 import type { Detection } from '../findings.ts';
 import { NONE, type DetectionRule } from './types.ts';
@@ -18,13 +18,24 @@ const params = z.object({
 });
 type P = z.infer<typeof params>;
 
-function threshold(st: IdentityState, view: EngineView, p: P, now: number): { t: number; typical: number; basis: string } {
-  if (view.isWarm(st, now) && st.reposMax > 0) return { t: Math.max(p.minRepositories, st.reposMax * p.ownFactor), typical: st.reposLevel, basis: 'own' };
+function threshold(
+  st: IdentityState,
+  view: EngineView,
+  p: P,
+  now: number,
+): { t: number; typical: number; basis: string } {
+  if (view.isWarm(st, now) && st.reposMax > 0)
+    return { t: Math.max(p.minRepositories, st.reposMax * p.ownFactor), typical: st.reposLevel, basis: 'own' };
   const p99 = view.populationP99('repos') ?? p.minRepositories;
   return { t: Math.max(p.minRepositories, p99 * p.populationFactor), typical: p99, basis: 'population' };
 }
 
-function detect(b: HourBucket, st: IdentityState, t: { t: number; typical: number; basis: string }, phase: string): Detection {
+function detect(
+  b: HourBucket,
+  st: IdentityState,
+  t: { t: number; typical: number; basis: string },
+  phase: string,
+): Detection {
   const r = b.repos / t.t;
   const severity: Severity = r >= 4 ? 'critical' : r >= 2 ? 'high' : 'medium';
   const ev = bucketEvidence(b);
@@ -46,12 +57,13 @@ function detect(b: HourBucket, st: IdentityState, t: { t: number; typical: numbe
 /** Distinct repositories pulled per identity per hour far above its own maximum (crawling). */
 export const repoCrawl: DetectionRule<P> = {
   id: 'repo.crawl',
-  description: 'Distinct repositories pulled by one identity in an hour far above its own largest hour (or the population’s p99 without history).',
+  description:
+    'Distinct repositories pulled by one identity in an hour far above its own largest hour (or the population’s p99 without history).',
   actions: ['manifest-pull', 'blob-pull'],
   paramsSchema: params,
   observe(ev, st, view, p, now) {
     if (ev.action !== 'manifest-pull' && ev.action !== 'blob-pull') return NONE;
-    const b = st.buckets.find((x) => x.hour === Math.floor(ev.ts / HOUR));
+    const b = openBucket(st, Math.floor(ev.ts / HOUR));
     if (!b || b.repos < p.minRepositories) return NONE;
     b.early ??= new Map();
     if (b.early.get(this.id) === Infinity) return NONE;

@@ -12,11 +12,13 @@ const params = z.object({});
  */
 export const robotNewClient: DetectionRule<z.infer<typeof params>> = {
   id: 'robot.new_client',
-  description: 'A robot token used with a client it never used; high when the client is interactive or scripting (docker CLI, curl, python).',
+  description:
+    'A robot token used with a client it never used; high when the client is interactive or scripting (docker CLI, curl, python).',
   paramsSchema: params,
   observe(ev, st, view, _p, now) {
     if (st.kind !== 'robot' && st.kind !== 'service') return NONE;
-    if (!ev.userAgent || ev.outcome === 'failure' || !view.isWarm(st, now)) return NONE;
+    if (!ev.userAgent || ev.userAgent === st.lastUserAgent || ev.outcome === 'failure' || !view.isWarm(st, now))
+      return NONE;
     const c = clientFamily(ev.userAgent);
     if (hasSeen(st, 'client', c.family)) return NONE;
     return [

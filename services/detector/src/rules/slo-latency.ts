@@ -15,7 +15,13 @@ const params = z.object({
 export type SloLatencyParams = z.infer<typeof params>;
 
 /** Judges one hour's P99 latency (ms) of `kind` requests (shared by the rule and the ES job). */
-export function judgeLatency(hour: number, kind: 'pull' | 'auth', p99: number, samples: number, p: SloLatencyParams): Detection[] {
+export function judgeLatency(
+  hour: number,
+  kind: 'pull' | 'auth',
+  p99: number,
+  samples: number,
+  p: SloLatencyParams,
+): Detection[] {
   if (samples < p.minSamples || p99 <= p.p99Ms) return [];
   const r = p99 / p.p99Ms;
   return [
@@ -38,7 +44,8 @@ export function judgeLatency(hour: number, kind: 'pull' | 'auth', p99: number, s
 /** Hourly P99 latency of pulls (manifest GETs) and of authentication above the objective (500 ms). */
 export const sloLatency: DetectionRule<SloLatencyParams> = {
   id: 'slo.latency_p99',
-  description: 'Registry P99 latency per hour for pulls and for authentication (from log durations) above the objective (500 ms).',
+  description:
+    'Registry P99 latency per hour for pulls and for authentication (from log durations) above the objective (500 ms).',
   paramsSchema: params,
   closeRegistryHour(h, _view, p) {
     const out: Detection[] = [];
@@ -47,7 +54,18 @@ export const sloLatency: DetectionRule<SloLatencyParams> = {
       ['auth', h.authLatencyMs],
     ] as const) {
       if (xs.length < p.minSamples) continue;
-      out.push(...judgeLatency(h.hour, kind, quantileSorted(xs.slice().sort((a, b) => a - b), 0.99), xs.length, p));
+      out.push(
+        ...judgeLatency(
+          h.hour,
+          kind,
+          quantileSorted(
+            xs.slice().sort((a, b) => a - b),
+            0.99,
+          ),
+          xs.length,
+          p,
+        ),
+      );
     }
     return out;
   },

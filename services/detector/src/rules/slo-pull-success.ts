@@ -17,7 +17,13 @@ export type SloSuccessParams = z.infer<typeof params>;
  * Judges one hour's pull success (shared by the streaming rule and the scheduled ES job).
  * @returns a Detection when `requests ≥ minRequests` and the success ratio is below the objective.
  */
-export function judgePullSuccess(hour: number, requests: number, failures: number, samples: readonly string[], p: SloSuccessParams): Detection[] {
+export function judgePullSuccess(
+  hour: number,
+  requests: number,
+  failures: number,
+  samples: readonly string[],
+  p: SloSuccessParams,
+): Detection[] {
   if (requests < p.minRequests) return [];
   const rate = 1 - failures / requests;
   if (rate >= p.objective) return [];
@@ -33,7 +39,10 @@ export function judgePullSuccess(hour: number, requests: number, failures: numbe
       windowEnd: (hour + 1) * HOUR,
       observed: { value: Math.round(rate * 1e5) / 1e5, unit: 'ratio' },
       expected: { value: p.objective, unit: 'ratio', lower: p.objective },
-      evidence: { sample_event_ids: [...samples], extra: { requests, failures, error_budget_burn: Math.round(burn * 10) / 10 } },
+      evidence: {
+        sample_event_ids: [...samples],
+        extra: { requests, failures, error_budget_burn: Math.round(burn * 10) / 10 },
+      },
       message: `Pull success rate was ${(rate * 100).toFixed(2)} % (${failures} of ${requests} manifest GETs failed) ${hourLabel(hour)}, below the ${(p.objective * 100).toFixed(1)} % objective (${burn.toFixed(1)}× the error budget).`,
       kql: 'event.action:"manifest-pull" and http.response.status_code >= 500',
     },
@@ -43,7 +52,8 @@ export function judgePullSuccess(hour: number, requests: number, failures: numbe
 /** Hourly pull success rate (manifest GETs from logs; failures = 5xx and 429) below the SLO. */
 export const sloPullSuccess: DetectionRule<SloSuccessParams> = {
   id: 'slo.pull_success_rate',
-  description: 'Registry pull success rate per hour (manifest GETs from logs, 5xx/429 = failure) below the objective (99.9 %).',
+  description:
+    'Registry pull success rate per hour (manifest GETs from logs, 5xx/429 = failure) below the objective (99.9 %).',
   paramsSchema: params,
   closeRegistryHour(h, _view, p) {
     return judgePullSuccess(h.hour, h.pullRequests, h.pullFailures, h.failureSamples, p);

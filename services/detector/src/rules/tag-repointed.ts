@@ -17,15 +17,22 @@ const params = z.object({
  */
 export const tagRepointed: DetectionRule<z.infer<typeof params>> = {
   id: 'tag.released_repointed',
-  description: 'A released (semver-looking) tag re-pointed to another digest by a push; high when the pusher is not CI.',
+  description:
+    'A released (semver-looking) tag re-pointed to another digest by a push; high when the pusher is not CI.',
   actions: ['manifest-push'],
   paramsSchema: params,
   observe(ev, st, view, p) {
-    if (ev.action !== 'manifest-push' || !ev.tag || !ev.digest || !ev.repository || ev.outcome === 'failure') return NONE;
+    if (ev.action !== 'manifest-push' || !ev.tag || !ev.digest || !ev.repository || ev.outcome === 'failure')
+      return NONE;
     if (!cachedRegExp(p.releasedTagPattern).test(ev.tag)) return NONE;
     const key = `${ev.repository}:${ev.tag}`;
     const prev = view.peek<{ digest: string; by: string; ts: number }>(this.id, key);
-    const cur = view.keyed(this.id, key, () => ({ digest: ev.digest!, by: st.id, ts: ev.ts }), p.retentionDays * 86_400_000);
+    const cur = view.keyed(
+      this.id,
+      key,
+      () => ({ digest: ev.digest!, by: st.id, ts: ev.ts }),
+      p.retentionDays * 86_400_000,
+    );
     if (!prev || prev.digest === ev.digest) {
       cur.digest = ev.digest;
       return NONE;
@@ -50,7 +57,13 @@ export const tagRepointed: DetectionRule<z.infer<typeof params>> = {
           source_ips: ev.ip ? [{ ip: ev.ip, count: 1 }] : [],
           user_agents: ev.userAgent ? [{ name: ev.userAgent, count: 1 }] : [],
           sample_event_ids: [ev.id],
-          extra: { tag: ev.tag, previous_digest: previous.digest, new_digest: ev.digest, previous_pusher: previous.by, previous_push: new Date(previous.ts).toISOString() },
+          extra: {
+            tag: ev.tag,
+            previous_digest: previous.digest,
+            new_digest: ev.digest,
+            previous_pusher: previous.by,
+            previous_push: new Date(previous.ts).toISOString(),
+          },
         },
         message: `${who(st.id, st.kind)}${ci ? ' (CI)' : ''} re-pointed released tag ${ev.repository}:${ev.tag} from ${previous.digest.slice(0, 19)} to ${ev.digest.slice(0, 19)} (1 re-point; released tags are expected to change 0 times).`,
         labels: { repository: ev.repository, tag: ev.tag, ci: String(ci) },

@@ -26,7 +26,12 @@ export interface DetectionRule<P = unknown> {
    */
   observe?(ev: DetectorEvent, identity: IdentityState, view: EngineView, params: P, now: number): readonly Detection[];
   /** All identities' buckets of one closed hour (late buckets come alone with `late: true`). */
-  closeHour?(buckets: readonly { bucket: HourBucket; identity: IdentityState }[], view: EngineView, params: P, now: number): readonly Detection[];
+  closeHour?(
+    buckets: readonly { bucket: HourBucket; identity: IdentityState }[],
+    view: EngineView,
+    params: P,
+    now: number,
+  ): readonly Detection[];
   /** Registry-wide counters of one closed hour (SLO rules). */
   closeRegistryHour?(hour: RegistryHour, view: EngineView, params: P, now: number): readonly Detection[];
 }

@@ -21,7 +21,8 @@ const params = z.object({
  */
 export const unusualHour: DetectionRule<z.infer<typeof params>> = {
   id: 'activity.unusual_hour',
-  description: 'Activity by an identity at a local hour (its group’s time zone, DST-correct) in which it has never been active.',
+  description:
+    'Activity by an identity at a local hour (its group’s time zone, DST-correct) in which it has never been active.',
   paramsSchema: params,
   closeHour(items, view, p, now) {
     const out: Detection[] = [];
@@ -30,7 +31,8 @@ export const unusualHour: DetectionRule<z.infer<typeof params>> = {
       if (now - identity.firstSeen < p.minHistoryDays * 86_400_000 || identity.activeDays < 5) continue;
       const hod = hourOfWeek(bucket.hour * HOUR, identity.zone) % 24;
       let usual = false;
-      for (let d = -p.toleranceHours; d <= p.toleranceHours && !usual; d++) usual = identity.profile.activeHourOfDay((hod + d + 24) % 24);
+      for (let d = -p.toleranceHours; d <= p.toleranceHours && !usual; d++)
+        usual = identity.profile.activeHourOfDay((hod + d + 24) % 24);
       if (usual) continue;
       const ev = bucketEvidence(bucket);
       out.push({

@@ -31,7 +31,13 @@ export interface WindowRuleSpec {
   distinct?(ev: DetectorEvent): string | undefined;
   unit: string;
   severity(count: number, threshold: number, distinct: number, ev: DetectorEvent, view: EngineView): Severity;
-  message(entity: { type: EntityType; id: string }, count: number, p: WindowParams, distinct: readonly string[], w: WindowCounter): string;
+  message(
+    entity: { type: EntityType; id: string },
+    count: number,
+    p: WindowParams,
+    distinct: readonly string[],
+    w: WindowCounter,
+  ): string;
 }
 
 /**
@@ -55,7 +61,12 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
       const entity = spec.key(ev, st, view);
       if (!entity) return NONE;
       const ms = p.windowSeconds * 1000;
-      const w = view.keyed<WindowCounter>(spec.id, `${entity.type}:${entity.id}`, () => newWindow(ms), Math.max(ms * 2, 3_600_000));
+      const w = view.keyed<WindowCounter>(
+        spec.id,
+        `${entity.type}:${entity.id}`,
+        () => newWindow(ms),
+        Math.max(ms * 2, 3_600_000),
+      );
       const count = addToWindow(w, ev.ts, 1, spec.distinct?.(ev), ev.id);
       if (count < p.threshold || w.distinct.length < p.minDistinct) return NONE;
       // One finding per burst: a new one only after the window emptied (a new burst start).
@@ -75,7 +86,11 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
           expected: { value: 0, unit: spec.unit, upper: p.threshold - 1 },
           evidence: {
             sample_event_ids: w.samples.slice(),
-            extra: { distinct: w.distinct.slice(0, 20), distinct_count: w.distinct.length, window_seconds: p.windowSeconds },
+            extra: {
+              distinct: w.distinct.slice(0, 20),
+              distinct_count: w.distinct.length,
+              window_seconds: p.windowSeconds,
+            },
             ...(ev.ip ? { source_ips: [{ ip: ev.ip, count: 1 }] } : {}),
             ...(ev.userAgent ? { user_agents: [{ name: ev.userAgent, count: 1 }] } : {}),
           },

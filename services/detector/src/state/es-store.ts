@@ -22,7 +22,13 @@ export function esStore(client: Client, instance = 'detector', index = DETECTOR_
       const exists = await client.indices.exists({ index });
       if (!exists) {
         await client.indices
-          .create({ index, mappings: { dynamic: false, properties: { saved_at: { type: 'date' }, body: { type: 'object', enabled: false } } } })
+          .create({
+            index,
+            mappings: {
+              dynamic: false,
+              properties: { saved_at: { type: 'date' }, body: { type: 'object', enabled: false } },
+            },
+          })
           .catch((err: unknown) => {
             if (!String((err as Error).message).includes('resource_already_exists')) throw err;
           });
@@ -45,7 +51,12 @@ export function esStore(client: Client, instance = 'detector', index = DETECTOR_
     async save(s) {
       await ensure();
       try {
-        await client.index({ index, id: instance, document: { saved_at: new Date().toISOString(), body: JSON.stringify(s) }, refresh: 'wait_for' });
+        await client.index({
+          index,
+          id: instance,
+          document: { saved_at: new Date().toISOString(), body: JSON.stringify(s) },
+          refresh: 'wait_for',
+        });
       } catch (err) {
         throw toEsAppError(err, `save detector state ${instance}`);
       }

@@ -17,12 +17,18 @@ export function sqliteStore(path: string, instance = 'detector'): StateStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new DatabaseSync(path);
     db.exec('PRAGMA journal_mode = WAL');
-    db.exec('CREATE TABLE IF NOT EXISTS detector_state (instance TEXT PRIMARY KEY, saved_at TEXT NOT NULL, body TEXT NOT NULL)');
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS detector_state (instance TEXT PRIMARY KEY, saved_at TEXT NOT NULL, body TEXT NOT NULL)',
+    );
   } catch (err) {
-    throw new AppError('INPUT_UNREADABLE', `cannot open detector state ${path}: ${(err as Error).message}`, { cause: err });
+    throw new AppError('INPUT_UNREADABLE', `cannot open detector state ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const get = db.prepare('SELECT body FROM detector_state WHERE instance = ?');
-  const put = db.prepare('INSERT INTO detector_state (instance, saved_at, body) VALUES (?, ?, ?) ON CONFLICT(instance) DO UPDATE SET saved_at = excluded.saved_at, body = excluded.body');
+  const put = db.prepare(
+    'INSERT INTO detector_state (instance, saved_at, body) VALUES (?, ?, ?) ON CONFLICT(instance) DO UPDATE SET saved_at = excluded.saved_at, body = excluded.body',
+  );
   return {
     async load() {
       const row = get.get(instance) as { body: string } | undefined;

@@ -58,3 +58,10 @@ export interface RegistryHour {
   authLatencyMs: number[];
   failureSamples: string[];
 }
+
+/** The identity's open bucket for epoch hour `hour` (no closure: this is on the per-event path). */
+export function openBucket(st: IdentityState, hour: number): HourBucket | undefined {
+  const b = st.buckets;
+  for (let i = b.length - 1; i >= 0; i--) if (b[i]!.hour === hour) return b[i];
+  return undefined;
+}

@@ -21,7 +21,17 @@ export interface WindowCounter {
 }
 
 export function newWindow(windowMs: number, slots = 30): WindowCounter {
-  return { slotMs: Math.ceil(windowMs / slots), slots, ids: [], counts: [], newest: -Infinity, firedAt: -1, distinct: [], samples: [], burstStart: -1 };
+  return {
+    slotMs: Math.ceil(windowMs / slots),
+    slots,
+    ids: [],
+    counts: [],
+    newest: -Infinity,
+    firedAt: -1,
+    distinct: [],
+    samples: [],
+    burstStart: -1,
+  };
 }
 
 /** Adds `n` at `ts`; returns the total in the window ending at the newest event (0 if `ts` too old). */
@@ -48,7 +58,8 @@ export function addToWindow(w: WindowCounter, ts: number, n = 1, distinctValue?:
     w.ids.splice(i, 0, id);
     w.counts.splice(i, 0, n);
   }
-  if (distinctValue !== undefined && w.distinct.length < 64 && !w.distinct.includes(distinctValue)) w.distinct.push(distinctValue);
+  if (distinctValue !== undefined && w.distinct.length < 64 && !w.distinct.includes(distinctValue))
+    w.distinct.push(distinctValue);
   if (sampleId !== undefined && w.samples.length < 5) w.samples.push(sampleId);
   return totalOfWindow(w);
 }

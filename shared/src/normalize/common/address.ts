@@ -89,7 +89,8 @@ function parsed(address: string, ip: string | undefined, port: number | undefine
 export function parseAddress(raw: string | undefined): ParsedAddress {
   if (typeof raw !== 'string') return {};
   // trim() copies; values that start and end with printable ASCII have nothing to trim.
-  const address = isPrintableAscii(raw.charCodeAt(0)) && isPrintableAscii(raw.charCodeAt(raw.length - 1)) ? raw : raw.trim();
+  const address =
+    isPrintableAscii(raw.charCodeAt(0)) && isPrintableAscii(raw.charCodeAt(raw.length - 1)) ? raw : raw.trim();
   if (address.length === 0) return {};
   if (address[0] === '[') {
     const close = address.indexOf(']');

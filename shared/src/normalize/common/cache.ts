@@ -13,15 +13,31 @@ const MAX_ENTRIES = 4096;
 const uaCache = new Map<string, Readonly<UserAgentClass>>();
 const addrCache = new Map<string, Readonly<ParsedAddress>>();
 const EMPTY: Readonly<ParsedAddress> = Object.freeze({});
+const RECENT_SIZE = 16;
+const recentKeys: (string | undefined)[] = new Array<string | undefined>(RECENT_SIZE).fill(undefined);
+const recentValues: (Readonly<UserAgentClass> | undefined)[] = new Array<Readonly<UserAgentClass> | undefined>(
+  RECENT_SIZE,
+).fill(undefined);
 
 /** {@link classifyUserAgent} with a bounded memo. */
 export function cachedUserAgent(ua: string): Readonly<UserAgentClass> {
+  // Each line brings a new string object, whose hash a Map lookup must compute over every
+  // character; a small direct-mapped table probed by length and two characters, then compared with
+  // `===` (a memory compare), answers the common repeats more cheaply.
+  const n = ua.length;
+  const slot = (n * 31 + ua.charCodeAt(n >> 1) * 7 + ua.charCodeAt(n - 1)) & (RECENT_SIZE - 1);
+  if (recentKeys[slot] === ua) {
+    const hit = recentValues[slot];
+    if (hit !== undefined) return hit;
+  }
   let v = uaCache.get(ua);
   if (v === undefined) {
     if (uaCache.size >= MAX_ENTRIES) uaCache.clear();
     v = Object.freeze(classifyUserAgent(ua));
     uaCache.set(ua, v);
   }
+  recentKeys[slot] = ua;
+  recentValues[slot] = v;
   return v;
 }
 

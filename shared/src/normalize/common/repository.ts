@@ -17,8 +17,6 @@ export interface V2Path {
   uploadId?: string;
 }
 
-// OCI digest grammar: algorithm ":" encoded (opencontainers/image-spec descriptor.md).
-const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const MANIFEST_RE = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
 const UPLOAD_RE = /^\/v2\/(.+)\/blobs\/uploads(?:\/([^/]*))?$/;
 const BLOB_RE = /^\/v2\/(.+)\/blobs\/([^/]+)$/;
@@ -28,7 +26,8 @@ const REFERRERS_RE = /^\/v2\/(.+)\/referrers\/([^/]+)$/;
 /** True for an OCI digest such as `sha256:<hex>` (any registered or custom algorithm). */
 export function isDigest(s: string | undefined): boolean {
   if (typeof s !== 'string' || s.length > 256) return false;
-  // Hand scan of DIGEST_RE (kept above as the grammar's statement).
+  // Hand scan of the OCI digest grammar `algorithm ":" encoded` (opencontainers/image-spec
+  // descriptor.md), i.e. /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.
   const n = s.length;
   let i = 0;
   for (;;) {
@@ -84,6 +83,8 @@ export function parseV2Path(path: string): V2Path {
 }
 
 const LINE_TERMINATOR_RE = /[\n\r\u2028\u2029]/;
+/** Shared empty result of {@link splitUri} with `only` (never written to). */
+const NO_PARAMS = new Map<string, string>();
 
 function parseV2PathByRegex(path: string): V2Path {
   let m = MANIFEST_RE.exec(path);
@@ -133,7 +134,7 @@ function decode(s: string): string {
  * parameters; drops `_state` (an HMAC-signed upload state token) from `safeQuery`
  * (FORMAT-EDGE-CASES 44). Absolute-form targets (`http://host/v2/...`) are reduced to their path.
  * @param only when given, `params` holds just these (decoded) keys — other values, such as the long
- *   `_state` token, are then never decoded.
+ *   `_state` token, are then never decoded — and must not be modified (it may be shared).
  */
 export function splitUri(uri: string, only?: ReadonlySet<string>): SplitUri {
   let u = uri;
@@ -145,8 +146,9 @@ export function splitUri(uri: string, only?: ReadonlySet<string>): SplitUri {
     }
   }
   const q = u.indexOf('?');
+  // With `only`, the caller promises to read `params` only, so a query-less URI can share one empty map.
+  if (q < 0) return { path: u, params: only === undefined ? new Map<string, string>() : NO_PARAMS };
   const params = new Map<string, string>();
-  if (q < 0) return { path: u, params };
   const path = u.slice(0, q);
   const query = u.slice(q + 1);
   // safeQuery is the non-empty pairs minus `_state`, i.e. the query itself unless a pair is dropped.

@@ -189,6 +189,39 @@ function fastRfc3339(s: string): string | null | undefined {
   return undefined;
 }
 
+/**
+ * Fast path for the Apache/NCSA access-log time without brackets or fraction,
+ * `DD/Mon/YYYY:HH:MM:SS ±HHMM` (26 characters), scanned by hand; same results as APACHE_RE below.
+ * @returns the UTC text, null for an invalid time, undefined when not exactly this form.
+ */
+function fastApache(s: string, zone: string): string | null | undefined {
+  if (s.charCodeAt(6) !== 47 || s.charCodeAt(11) !== 58 || s.charCodeAt(14) !== 58 || s.charCodeAt(17) !== 58)
+    return undefined;
+  if (s.charCodeAt(20) !== 32) return undefined;
+  const sign = s.charCodeAt(21);
+  if (sign !== 43 && sign !== 45) return undefined;
+  const d = dig2(s, 0);
+  const y1 = dig2(s, 7);
+  const y2 = dig2(s, 9);
+  const h = dig2(s, 12);
+  const mi = dig2(s, 15);
+  const sec = dig2(s, 18);
+  const oh = dig2(s, 22);
+  const om = dig2(s, 24);
+  if (d < 0 || y1 < 0 || y2 < 0 || h < 0 || mi < 0 || sec < 0 || oh < 0 || om < 0) return undefined;
+  const c3 = s.charCodeAt(3);
+  const c4 = s.charCodeAt(4);
+  const c5 = s.charCodeAt(5);
+  if (!isAsciiLetter(c3) || !isAsciiLetter(c4) || !isAsciiLetter(c5)) return undefined;
+  const month = MONTHS[String.fromCharCode(c3 | 0x20, c4 | 0x20, c5 | 0x20)];
+  if (month === undefined || oh > 23 || om > 59) return null;
+  return fromFields(y1 * 100 + y2, month, d, h, mi, sec, '', (sign === 45 ? -1 : 1) * (oh * 3600 + om * 60), zone);
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
 /** Calendar and clock range checks shared by all forms. */
 function validFields(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
   return !(mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59);
@@ -261,9 +294,7 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
       const text = String(input);
       const unit = opts.epochUnit ?? (input >= 1e11 ? 'ms' : 's');
       const ts =
-        unit === 's'
-          ? render(input, '')
-          : render(Math.floor(input / 1000), String(input % 1000).padStart(3, '0'));
+        unit === 's' ? render(input, '') : render(Math.floor(input / 1000), String(input % 1000).padStart(3, '0'));
       return ts === null ? null : { timestamp: ts, original: text };
     }
     if (!Number.isFinite(input)) return null;
@@ -299,6 +330,10 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
     }
     const ts = fromFields(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec), frac, offset, zone);
     return ts === null ? null : { timestamp: ts, original };
+  }
+  if (s.length === 26 && s.charCodeAt(2) === 47 /* / */) {
+    const fast = fastApache(s, zone);
+    if (fast !== undefined) return fast === null ? null : { timestamp: fast, original };
   }
   if (EPOCH_RE.test(s)) {
     const ts = fromEpoch(s, opts.epochUnit);

@@ -25,13 +25,24 @@ import { buildRequestEvent } from '../distribution/request-event.ts';
 const COMBINED_RE =
   /^(\S+) (\S+) (\S+) \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?$/;
 
+// The format detector calls `matches` then `normalize` on the same line: the match is kept for it.
+let lastLine: string | undefined;
+let lastMatch: RegExpExecArray | null = null;
+function matchCombined(line: string): RegExpExecArray | null {
+  if (line !== lastLine) {
+    lastMatch = COMBINED_RE.exec(line);
+    lastLine = line;
+  }
+  return lastMatch;
+}
+
 export const distributionCombinedSource: TextSource = {
   id: 'distribution-combined',
   matches(line) {
-    return line.includes(' [') && COMBINED_RE.test(line);
+    return line.includes(' [') && matchCombined(line) !== null;
   },
   normalize(line, ctx) {
-    const m = COMBINED_RE.exec(line);
+    const m = matchCombined(line);
     if (!m) return [reject('unknown_format', line)];
     const [, host = '', , user = '-', timeText = '', request = '', status = '', bytes = '', referer, ua] = m;
     return normalizeAccess(

@@ -1,0 +1,49 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import { env } from '../../../shared/src/config.ts';
+import { EVENTS_INDEX_PATTERN, STORAGE_INDEX_PATTERN } from '../../../shared/src/es/names.ts';
+
+/**
+ * Environment of the detector service (full mode). Every variable is described; only main.ts
+ * reads `process.env` and passes it here. Detection settings and rule params come from the YAML/JSON
+ * file in DETECTOR_CONFIG (see config.ts: `settings`, `rules.params.<rule id>`, `rules.disabled`).
+ */
+const cronString = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .refine((s) => cron.validate(s), 'not a valid cron expression (node-cron syntax)');
+
+export const detectorEnvSchema = z.object({
+  KAFKA_BROKERS: env.list('127.0.0.1:9092').describe('Kafka bootstrap brokers, comma-separated host:port'),
+  KAFKA_CLIENT_ID: z.string().default('regwatch-detector').describe('Kafka client id'),
+  DETECTOR_GROUP_ID: z.string().default('detector').describe('consumer group on regwatch.events'),
+  ELASTICSEARCH_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('Elasticsearch URL; enables the ES state store and the scheduled jobs'),
+  ELASTICSEARCH_USERNAME: z.string().optional().describe('Elasticsearch basic-auth user'),
+  ELASTICSEARCH_PASSWORD: z.string().optional().describe('Elasticsearch basic-auth password (secret)'),
+  ELASTICSEARCH_API_KEY: z.string().optional().describe('Elasticsearch API key (secret)'),
+  DETECTOR_STATE: z
+    .string()
+    .default('.data/detector/state.db')
+    .describe('"elasticsearch" or a SQLite file path for the detector state'),
+  DETECTOR_CONFIG: z
+    .string()
+    .optional()
+    .describe('detection config file (YAML/JSON): settings, rules.params, rules.disabled'),
+  KIBANA_URL: z.string().url().optional().describe('Kibana base URL for Discover links (overrides settings.kibanaUrl)'),
+  DETECTOR_EVENTS_INDEX: z
+    .string()
+    .default(EVENTS_INDEX_PATTERN)
+    .describe('events index pattern for the scheduled jobs'),
+  DETECTOR_STORAGE_INDEX: z.string().default(STORAGE_INDEX_PATTERN).describe('storage samples index pattern'),
+  DETECTOR_BASELINE_CRON: cronString('5 * * * *').describe('cron of the hourly ES baseline evaluation'),
+  DETECTOR_SLO_CRON: cronString('2 * * * *').describe('cron of the hourly SLO checks'),
+  DETECTOR_STORAGE_CRON: cronString('20 */6 * * *').describe('cron of the storage exhaustion forecast'),
+  DETECTOR_JOBS: env.bool(true).describe('run the scheduled ES jobs (needs ELASTICSEARCH_URL)'),
+  LOG_LEVEL: z.string().default('info').describe('pino log level'),
+});
+export type DetectorEnv = z.infer<typeof detectorEnvSchema>;

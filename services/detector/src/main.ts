@@ -1,0 +1,151 @@
+/**
+ * Composition root of the detector service (full mode): Kafka `regwatch.events` (group
+ * `detector`) → streaming rules → `regwatch.findings`, plus node-cron jobs over Elasticsearch
+ * (hourly baseline evaluation, SLO checks, storage exhaustion forecast). The only detector file
+ * that reads `process.env` (variables: env-config.ts). Start:
+ *   sh scripts/node.sh services/detector/src/main.ts
+ * Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a start-up failure (logged with code).
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
+import { loadConfig } from '../../../shared/src/config.ts';
+import { AppError } from '../../../shared/src/errors.ts';
+import { createEsClient, esConfigSchema } from '../../../shared/src/es/client.ts';
+import { createLogger } from '../../../shared/src/logger.ts';
+import { TOPICS } from '../../../shared/src/topics.ts';
+import { parseDetectionConfig } from './config.ts';
+import { detectorEnvSchema } from './env-config.ts';
+import { backfillFromElasticsearch, runHourlyBaselineJob, runSloJob, runStorageJob } from './jobs/hourly-jobs.ts';
+import { startScheduler, type ScheduledJob } from './jobs/scheduler.ts';
+import { createDetector } from './service.ts';
+import type { DetectorEngine } from './engine.ts';
+import { esStore } from './state/es-store.ts';
+import { sqliteStore } from './state/sqlite-store.ts';
+
+const log = createLogger('detector', { level: process.env.LOG_LEVEL ?? 'info' });
+
+async function main(): Promise<() => Promise<void>> {
+  const cfg = loadConfig(detectorEnvSchema, process.env, 'detector environment');
+  let fileCfg: { settings?: Record<string, unknown> } = {};
+  if (cfg.DETECTOR_CONFIG) {
+    try {
+      fileCfg = (parseYaml(readFileSync(cfg.DETECTOR_CONFIG, 'utf8')) as typeof fileCfg | null) ?? {};
+    } catch (err) {
+      throw new AppError(
+        'CONFIG_INVALID',
+        `cannot read DETECTOR_CONFIG ${cfg.DETECTOR_CONFIG}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+  const detection = parseDetectionConfig({
+    ...fileCfg,
+    settings: { ...(fileCfg.settings ?? {}), ...(cfg.KIBANA_URL ? { kibanaUrl: cfg.KIBANA_URL } : {}) },
+  });
+  let es: Client | undefined;
+  if (cfg.ELASTICSEARCH_URL) {
+    es = createEsClient(
+      loadConfig(
+        esConfigSchema,
+        {
+          nodes: [cfg.ELASTICSEARCH_URL],
+          ...(cfg.ELASTICSEARCH_USERNAME
+            ? { username: cfg.ELASTICSEARCH_USERNAME, password: cfg.ELASTICSEARCH_PASSWORD }
+            : {}),
+          ...(cfg.ELASTICSEARCH_API_KEY ? { apiKey: cfg.ELASTICSEARCH_API_KEY } : {}),
+        },
+        'Elasticsearch settings',
+      ),
+    );
+  }
+  if (cfg.DETECTOR_STATE === 'elasticsearch' && !es)
+    throw new AppError('CONFIG_INVALID', 'DETECTOR_STATE=elasticsearch needs ELASTICSEARCH_URL');
+  const store =
+    cfg.DETECTOR_STATE === 'elasticsearch'
+      ? esStore(es!, `detector-${cfg.DETECTOR_GROUP_ID}`)
+      : sqliteStore(cfg.DETECTOR_STATE, cfg.DETECTOR_GROUP_ID);
+  const bus = createKafkaBus({ brokers: cfg.KAFKA_BROKERS, clientId: cfg.KAFKA_CLIENT_ID, logger: log });
+  const detector = createDetector({
+    bus,
+    store,
+    clock: Date.now,
+    config: detection,
+    logger: log,
+    groupId: cfg.DETECTOR_GROUP_ID,
+    // First start without saved state: seed baselines from 28 days of Elasticsearch history.
+    ...(es
+      ? {
+          backfill: (engine: DetectorEngine) =>
+            backfillFromElasticsearch(es!, engine, { index: cfg.DETECTOR_EVENTS_INDEX, now: Date.now() }),
+        }
+      : {}),
+  });
+  await detector.start();
+
+  let stopJobs: (() => Promise<void>) | undefined;
+  if (es && cfg.DETECTOR_JOBS) {
+    const client = es;
+    const publisher = bus.publisher();
+    const previousStorage = new Map<string, 'firing' | 'resolved'>();
+    const jobs: ScheduledJob[] = [
+      {
+        name: 'baseline.hourly',
+        schedule: cfg.DETECTOR_BASELINE_CRON,
+        run: (now) => runHourlyBaselineJob(client, { index: cfg.DETECTOR_EVENTS_INDEX, config: detection, now }),
+      },
+      {
+        name: 'slo.hourly',
+        schedule: cfg.DETECTOR_SLO_CRON,
+        run: (now) => runSloJob(client, { index: cfg.DETECTOR_EVENTS_INDEX, config: detection, now }),
+      },
+      {
+        name: 'storage.exhaustion',
+        schedule: cfg.DETECTOR_STORAGE_CRON,
+        run: (now) => runStorageJob(client, { index: cfg.DETECTOR_STORAGE_INDEX, now, previous: previousStorage }),
+      },
+    ];
+    const stop = startScheduler(jobs, {
+      publish: (fs) =>
+        publisher.publish(
+          TOPICS.findings,
+          fs.map((f) => ({ key: `${f.entity.type}:${f.entity.id}`, value: JSON.stringify(f) })),
+        ),
+      clock: Date.now,
+      logger: log,
+    });
+    stopJobs = async () => {
+      await stop();
+      await publisher.close();
+    };
+  }
+  return async () => {
+    await stopJobs?.();
+    await detector.stop();
+    await bus.close();
+    await es?.close();
+  };
+}
+
+try {
+  const stop = await main();
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+} catch (err) {
+  log.error({ err, code: (err as AppError).code }, 'detector failed to start');
+  process.exitCode = 1;
+}
