@@ -49,7 +49,13 @@ function envelope(base: number, n: number): string {
         url: 'http://registry.example.test:5000/v2/team/app/manifests/sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf',
         tag: 'v1',
       },
-      request: { id: `req-${run}-${base + i}`, addr: `192.0.2.${(base + i) % 250}:40000`, host: 'registry.example.test', method: 'GET', useragent: 'skopeo/1.9.3' },
+      request: {
+        id: `req-${run}-${base + i}`,
+        addr: `192.0.2.${(base + i) % 250}:40000`,
+        host: 'registry.example.test',
+        method: 'GET',
+        useragent: 'skopeo/1.9.3',
+      },
       actor: { name: `user-${(base + i) % 50}` },
       source: { addr: 'registry-1:5000', instanceID: '00000000-0000-4000-8000-0000000000ff' },
     })),
@@ -67,7 +73,9 @@ async function main(): Promise<void> {
   for (let b = 0; b < EVENTS; b += PER_ENVELOPE) envelopes.push(envelope(b, PER_ENVELOPE));
 
   // ---- 1a. baseline: raw _bulk loop of the same documents (normalized up front, not timed)
-  const docs = envelopes.flatMap((e) => normalizePayload(e, 'notification').flatMap((r) => (r.kind === 'event' ? [r.event] : [])));
+  const docs = envelopes.flatMap((e) =>
+    normalizePayload(e, 'notification').flatMap((r) => (r.kind === 'event' ? [r.event] : [])),
+  );
   if (docs.length !== EVENTS) throw new Error(`normalizer produced ${docs.length} events, expected ${EVENTS}`);
   const target = eventsDataStream('oci_registry.notification', nsBase);
   const CHUNK = 1000;
@@ -98,14 +106,22 @@ async function main(): Promise<void> {
   for (let i = 0; i < envelopes.length; i += 200) {
     await pub.publish(
       topics.notifications,
-      envelopes.slice(i, i + 200).map((value) => ({ key: null, value, headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json' } })),
+      envelopes
+        .slice(i, i + 200)
+        .map((value) => ({
+          key: null,
+          value,
+          headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
+        })),
     );
   }
   const metrics = createIngestMetrics({ defaultMetrics: false });
   const indexer = createIndexer({
     bus,
     publisher: pub,
-    bulk: async (operations) => ({ items: (await es.bulk({ operations: operations as never[] })).items as unknown as BulkResponseItem[] }),
+    bulk: async (operations) => ({
+      items: (await es.bulk({ operations: operations as never[] })).items as unknown as BulkResponseItem[],
+    }),
     normalizer: sharedNormalizer,
     topics,
     indices: { namespace: nsPipe, findings: `regwatch-findings-${nsPipe}`, storage: `regwatch-storage-${nsPipe}` },
@@ -131,7 +147,14 @@ async function main(): Promise<void> {
   const receiver = buildReceiver({
     publisher: pub,
     topics,
-    config: { host: '127.0.0.1', port: 0, tokens: [token], bodyLimitBytes: 1_000_000, rateLimit: null, retryAfterSeconds: 5 },
+    config: {
+      host: '127.0.0.1',
+      port: 0,
+      tokens: [token],
+      bodyLimitBytes: 1_000_000,
+      rateLimit: null,
+      retryAfterSeconds: 5,
+    },
     logger: log,
     metrics,
     ready: () => ({ ready: true, checks: {} }),
@@ -143,7 +166,10 @@ async function main(): Promise<void> {
       method: 'POST',
       connections: 20,
       duration: SECONDS,
-      headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json', authorization: `Bearer ${token}` },
+      headers: {
+        'content-type': 'application/vnd.docker.distribution.events.v1+json',
+        authorization: `Bearer ${token}`,
+      },
       body,
     });
   const bareRes = await cannon(bareUrl);
@@ -174,8 +200,12 @@ async function main(): Promise<void> {
       target_p99_ms: 50,
     },
   };
-  say(`Kafka→ES: indexer ${Math.round(pipeRate)} ev/s vs raw _bulk ${Math.round(baseRate)} ev/s → ratio ${result.kafka_to_es.ratio} (target ≥ 0.9)`);
-  say(`receiver: ${Math.round(recvRes.requests.average)} env/s vs bare ${Math.round(bareRes.requests.average)} req/s → ratio ${result.receiver.ratio} (target ≥ 0.5), p99 ${recvRes.latency.p99} ms (target < 50)`);
+  say(
+    `Kafka→ES: indexer ${Math.round(pipeRate)} ev/s vs raw _bulk ${Math.round(baseRate)} ev/s → ratio ${result.kafka_to_es.ratio} (target ≥ 0.9)`,
+  );
+  say(
+    `receiver: ${Math.round(recvRes.requests.average)} env/s vs bare ${Math.round(bareRes.requests.average)} req/s → ratio ${result.receiver.ratio} (target ≥ 0.5), p99 ${recvRes.latency.p99} ms (target < 50)`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

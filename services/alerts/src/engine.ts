@@ -118,6 +118,31 @@ export function createEngine(deps: EngineDeps): Engine {
     if (!pending) return;
     const key = g.key;
     let known: Versioned<GroupState> | undefined = { value: g, version };
+    // Renew the claim every lease/3 while delivering (a notification may wait behind a paced
+    // destination longer than one lease); another instance takes over only if this one stops renewing.
+    const renewal = new AbortController();
+    const renewLoop = (async () => {
+      for (;;) {
+        try {
+          await clock.sleep(Math.max(1000, config.delivery.lease / 3), renewal.signal);
+        } catch {
+          return;
+        }
+        try {
+          known = await updateGroup(
+            key,
+            (cur) => {
+              if (!cur?.pending || cur.pending.notification.key !== pending.notification.key) return undefined;
+              if (cur.pending.owner !== deps.instanceId) return undefined;
+              return { ...cur, pending: { ...cur.pending, claimedAt: clock.now() } };
+            },
+            known,
+          );
+        } catch (err) {
+          logger.warn({ err, group: key }, 'could not renew the delivery claim');
+        }
+      }
+    })();
     const run = (async () => {
       try {
         const channelCount =
@@ -147,6 +172,8 @@ export function createEngine(deps: EngineDeps): Engine {
       } catch (err) {
         logger.error({ err, group: key }, 'delivery bookkeeping failed; the claim lease will let it be retried');
       } finally {
+        renewal.abort();
+        await renewLoop;
         inFlight.delete(key);
       }
     })();

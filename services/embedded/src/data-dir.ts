@@ -34,6 +34,9 @@ export function dataDirLayout(root: string): DataDirLayout {
   };
 }
 
+/** Lock files held by this process (a pid in a lock file can be ours from a previous life, e.g. pid 1 in a container). */
+const heldHere = new Set<string>();
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -70,16 +73,22 @@ export function prepareDataDir(layout: DataDirLayout): () => void {
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
+      if (heldHere.has(layout.lock)) {
+        throw new AppError('EMBEDDED_START_FAILED', `data directory ${layout.root} is already in use by this process; use another --data-dir`);
+      }
       const fd = openSync(layout.lock, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
+      heldHere.add(layout.lock);
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        heldHere.delete(layout.lock);
         rmSync(layout.lock, { force: true });
       };
     } catch (err) {
+      if (err instanceof AppError) throw err;
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new AppError(
           'EMBEDDED_START_FAILED',
@@ -88,7 +97,7 @@ export function prepareDataDir(layout: DataDirLayout): () => void {
         );
       }
       const holder = Number(readFileSync(layout.lock, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && (holder === process.pid ? heldHere.has(layout.lock) : pidAlive(holder))) {
         throw new AppError(
           'EMBEDDED_START_FAILED',
           `data directory ${layout.root} is in use by process ${holder} (another regwatch run?); use another --data-dir`,

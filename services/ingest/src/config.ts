@@ -10,40 +10,62 @@ const optional = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
 const ingestEnvObject = z.object({
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
-    INGEST_ROLES: env.list('receiver,indexer').describe('Which parts run in this process: receiver, indexer (comma list)'),
-    KAFKA_BROKERS: env.list('127.0.0.1:9092').describe('Kafka bootstrap brokers, host:port comma list'),
-    KAFKA_CLIENT_ID: z.string().default('regwatch-ingest').describe('Kafka client id'),
-    KAFKA_TOPIC_PARTITIONS: env.int(3).describe('Partitions for topics created at start-up'),
-    KAFKA_PUBLISH_TIMEOUT_MS: env.int(5000).describe('Max time for one acknowledged Kafka write before the receiver answers 503'),
-    REGWATCH_TOPIC_PREFIX: z.string().default('').describe('Prefix for every topic name (isolation of test runs / tenants)'),
-    KAFKA_SESSION_TIMEOUT_MS: env.int(30_000).describe('Consumer session timeout (a crashed member is evicted after it)'),
-    KAFKA_HEARTBEAT_INTERVAL_MS: env.int(3000).describe('Consumer heartbeat interval'),
-    INGEST_GROUP_ID: z.string().default('ingest').describe('Consumer group of the indexer'),
-    ES_URLS: env.list('http://127.0.0.1:9200').describe('Elasticsearch node URLs, comma list'),
-    ES_USERNAME: optional.describe('Elasticsearch basic-auth user'),
-    ES_PASSWORD: optional.describe('Elasticsearch basic-auth password (secret)'),
-    ES_API_KEY: optional.describe('Elasticsearch API key (secret)'),
-    ES_CA_FILE: optional.describe('PEM CA certificate for Elasticsearch TLS'),
-    ES_TLS_REJECT_UNAUTHORIZED: env.bool(true).describe('Verify the Elasticsearch TLS certificate'),
-    ES_REQUEST_TIMEOUT_MS: env.int(30_000).describe('Elasticsearch request timeout'),
-    ES_NAMESPACE: z.string().default(DEFAULT_NAMESPACE).describe('Data stream namespace: logs-oci_registry.<dataset>-<namespace>'),
-    ES_FINDINGS_INDEX: z.string().default(FINDINGS_INDEX).describe('Index (alias) for regwatch.findings'),
-    ES_STORAGE_INDEX: z.string().default(STORAGE_INDEX).describe('Index (alias) for regwatch.storage samples'),
-    ES_STARTUP_TIMEOUT_MS: env.int(60_000).describe('How long start-up waits for Elasticsearch to be ready'),
-    INGEST_ITEM_RETRIES: env.int(5).describe('Retries of a bulk item answered 429/5xx before it is dead-lettered'),
-    INGEST_RETRY_BASE_MS: env.int(1000).describe('First backoff for retried bulk items / ES outages (doubles, with jitter)'),
-    INGEST_RETRY_MAX_MS: env.int(15_000).describe('Backoff cap'),
-    INGEST_CORRELATION_SIZE: env.int(50_000).describe('Request ids remembered to enrich log lines from notifications'),
-    RECEIVER_HOST: z.string().default('127.0.0.1').describe('Receiver listen address'),
-    RECEIVER_PORT: env.int(8080).describe('Receiver listen port'),
-    RECEIVER_AUTH: z.enum(['bearer', 'none']).default('bearer').describe('bearer: require one of RECEIVER_TOKENS; none: open (trusted networks only)'),
-    RECEIVER_TOKENS: env.list('').describe('Accepted bearer tokens, comma list (secret)'),
-    RECEIVER_BODY_LIMIT_BYTES: env.int(1_000_000).describe("Largest accepted request body; larger → 413. Keep it below the broker's message.max.bytes (default 1048588)"),
-    RECEIVER_RATE_LIMIT_MAX: env.int(0).describe('Requests per window per client IP; 0 disables rate limiting'),
-    RECEIVER_RATE_LIMIT_WINDOW_MS: env.int(60_000).describe('Rate-limit window'),
-    RECEIVER_RETRY_AFTER_S: env.int(5).describe('Retry-After seconds sent with 503 when Kafka is unavailable'),
-    SHUTDOWN_TIMEOUT_MS: env.int(20_000).describe('Max time for the graceful shutdown sequence'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level'),
+  INGEST_ROLES: env
+    .list('receiver,indexer')
+    .describe('Which parts run in this process: receiver, indexer (comma list)'),
+  KAFKA_BROKERS: env.list('127.0.0.1:9092').describe('Kafka bootstrap brokers, host:port comma list'),
+  KAFKA_CLIENT_ID: z.string().default('regwatch-ingest').describe('Kafka client id'),
+  KAFKA_TOPIC_PARTITIONS: env.int(3).describe('Partitions for topics created at start-up'),
+  KAFKA_PUBLISH_TIMEOUT_MS: env
+    .int(5000)
+    .describe('Max time for one acknowledged Kafka write before the receiver answers 503'),
+  REGWATCH_TOPIC_PREFIX: z
+    .string()
+    .default('')
+    .describe('Prefix for every topic name (isolation of test runs / tenants)'),
+  KAFKA_SESSION_TIMEOUT_MS: env.int(30_000).describe('Consumer session timeout (a crashed member is evicted after it)'),
+  KAFKA_HEARTBEAT_INTERVAL_MS: env.int(3000).describe('Consumer heartbeat interval'),
+  INGEST_GROUP_ID: z.string().default('ingest').describe('Consumer group of the indexer'),
+  ES_URLS: env.list('http://127.0.0.1:9200').describe('Elasticsearch node URLs, comma list'),
+  ES_USERNAME: optional.describe('Elasticsearch basic-auth user'),
+  ES_PASSWORD: optional.describe('Elasticsearch basic-auth password (secret)'),
+  ES_API_KEY: optional.describe('Elasticsearch API key (secret)'),
+  ES_CA_FILE: optional.describe('PEM CA certificate for Elasticsearch TLS'),
+  ES_TLS_REJECT_UNAUTHORIZED: env.bool(true).describe('Verify the Elasticsearch TLS certificate'),
+  ES_REQUEST_TIMEOUT_MS: env.int(30_000).describe('Elasticsearch request timeout'),
+  ES_NAMESPACE: z
+    .string()
+    .default(DEFAULT_NAMESPACE)
+    .describe('Data stream namespace: logs-oci_registry.<dataset>-<namespace>'),
+  ES_FINDINGS_INDEX: z.string().default(FINDINGS_INDEX).describe('Index (alias) for regwatch.findings'),
+  ES_STORAGE_INDEX: z.string().default(STORAGE_INDEX).describe('Index (alias) for regwatch.storage samples'),
+  ES_STARTUP_TIMEOUT_MS: env.int(60_000).describe('How long start-up waits for Elasticsearch to be ready'),
+  INGEST_ITEM_RETRIES: env.int(5).describe('Retries of a bulk item answered 429/5xx before it is dead-lettered'),
+  INGEST_RETRY_BASE_MS: env
+    .int(1000)
+    .describe('First backoff for retried bulk items / ES outages (doubles, with jitter)'),
+  INGEST_RETRY_MAX_MS: env.int(15_000).describe('Backoff cap'),
+  INGEST_CORRELATION_SIZE: env.int(50_000).describe('Request ids remembered to enrich log lines from notifications'),
+  RECEIVER_HOST: z.string().default('127.0.0.1').describe('Receiver listen address'),
+  RECEIVER_PORT: env.int(8080).describe('Receiver listen port'),
+  RECEIVER_AUTH: z
+    .enum(['bearer', 'none'])
+    .default('bearer')
+    .describe('bearer: require one of RECEIVER_TOKENS; none: open (trusted networks only)'),
+  RECEIVER_TOKENS: env.list('').describe('Accepted bearer tokens, comma list (secret)'),
+  RECEIVER_BODY_LIMIT_BYTES: env
+    .int(1_000_000)
+    .describe(
+      "Largest accepted request body; larger → 413. Keep it below the broker's message.max.bytes (default 1048588)",
+    ),
+  RECEIVER_RATE_LIMIT_MAX: env.int(0).describe('Requests per window per client IP; 0 disables rate limiting'),
+  RECEIVER_RATE_LIMIT_WINDOW_MS: env.int(60_000).describe('Rate-limit window'),
+  RECEIVER_RETRY_AFTER_S: env.int(5).describe('Retry-After seconds sent with 503 when Kafka is unavailable'),
+  SHUTDOWN_TIMEOUT_MS: env.int(20_000).describe('Max time for the graceful shutdown sequence'),
 });
 
 /** The ES connection slice as `esConfigSchema` input. The indexer owns retries (it pauses the
@@ -68,12 +90,19 @@ function esInput(c: z.output<typeof ingestEnvObject>): Record<string, unknown> {
 export const ingestEnvSchema = ingestEnvObject
   .superRefine((c, ctx) => {
     const es = esConfigSchema.safeParse(esInput(c));
-    if (!es.success) for (const i of es.error.issues) ctx.addIssue({ code: 'custom', path: ['ES', ...i.path.map(String)], message: i.message });
+    if (!es.success)
+      for (const i of es.error.issues)
+        ctx.addIssue({ code: 'custom', path: ['ES', ...i.path.map(String)], message: i.message });
     if (c.RECEIVER_AUTH === 'bearer' && c.INGEST_ROLES.includes('receiver') && c.RECEIVER_TOKENS.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['RECEIVER_TOKENS'], message: 'at least one token is required when RECEIVER_AUTH=bearer' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RECEIVER_TOKENS'],
+        message: 'at least one token is required when RECEIVER_AUTH=bearer',
+      });
     }
     for (const r of c.INGEST_ROLES) {
-      if (r !== 'receiver' && r !== 'indexer') ctx.addIssue({ code: 'custom', path: ['INGEST_ROLES'], message: `unknown role "${r}"` });
+      if (r !== 'receiver' && r !== 'indexer')
+        ctx.addIssue({ code: 'custom', path: ['INGEST_ROLES'], message: `unknown role "${r}"` });
     }
   })
   .transform((c) => {
@@ -113,7 +142,10 @@ export const ingestEnvSchema = ingestEnvObject
         port: c.RECEIVER_PORT,
         tokens: c.RECEIVER_AUTH === 'bearer' ? c.RECEIVER_TOKENS : [],
         bodyLimitBytes: c.RECEIVER_BODY_LIMIT_BYTES,
-        rateLimit: c.RECEIVER_RATE_LIMIT_MAX > 0 ? { max: c.RECEIVER_RATE_LIMIT_MAX, timeWindowMs: c.RECEIVER_RATE_LIMIT_WINDOW_MS } : null,
+        rateLimit:
+          c.RECEIVER_RATE_LIMIT_MAX > 0
+            ? { max: c.RECEIVER_RATE_LIMIT_MAX, timeWindowMs: c.RECEIVER_RATE_LIMIT_WINDOW_MS }
+            : null,
         retryAfterSeconds: c.RECEIVER_RETRY_AFTER_S,
       },
       shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,

@@ -21,7 +21,8 @@ export type StorageSample = z.infer<typeof storageSampleSchema>;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; detail: string };
 
-const issuesText = (e: z.ZodError): string => e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+const issuesText = (e: z.ZodError): string =>
+  e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
 function parseJson(bytes: Buffer): ParseResult<unknown> {
   try {
@@ -38,7 +39,8 @@ export function storageDocument(bytes: Buffer): ParseResult<{ id: string; doc: R
   const parsed = storageSampleSchema.safeParse(json.value);
   if (!parsed.success) return { ok: false, detail: issuesText(parsed.error) };
   const s = parsed.data;
-  const ts = typeof s.timestamp === 'number' ? new Date(s.timestamp).toISOString() : new Date(s.timestamp).toISOString();
+  const ts =
+    typeof s.timestamp === 'number' ? new Date(s.timestamp).toISOString() : new Date(s.timestamp).toISOString();
   const id = createHash('sha256')
     .update(`${s.instance_id ?? ''}\u0000${s.scope}\u0000${ts}`)
     .digest('hex')

@@ -1,5 +1,13 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
-import type { BatchContext, BatchHandler, BusMessage, MessageBus, OutgoingMessage, Publisher, Subscription } from '../../../shared/src/bus/types.ts';
+import type {
+  BatchContext,
+  BatchHandler,
+  BusMessage,
+  MessageBus,
+  OutgoingMessage,
+  Publisher,
+  Subscription,
+} from '../../../shared/src/bus/types.ts';
 import { AppError } from '../../../shared/src/errors.ts';
 import { toEsAppError } from '../../../shared/src/es/client.ts';
 import { eventsDataStream } from '../../../shared/src/es/names.ts';
@@ -21,7 +29,9 @@ export interface IngestNormalizer {
    * The log lines of one batch, in order → results, each tagged with the index of the line it
    * came from (multi-line state such as split 16 KiB lines is flushed at the end of the call).
    */
-  logLines(lines: readonly { bytes: Uint8Array; ctx: NormalizeContext }[]): { index: number; result: NormalizeResult }[];
+  logLines(
+    lines: readonly { bytes: Uint8Array; ctx: NormalizeContext }[],
+  ): { index: number; result: NormalizeResult }[];
 }
 
 /**
@@ -121,7 +131,8 @@ export function createIndexer(deps: IndexerDeps): Indexer {
   async function wait(ms: number, ctx: BatchContext): Promise<void> {
     const until = Date.now() + ms;
     while (Date.now() < until) {
-      if (stopping) throw new AppError('ES_UNAVAILABLE', 'indexer stopping; batch left uncommitted', { retriable: true });
+      if (stopping)
+        throw new AppError('ES_UNAVAILABLE', 'indexer stopping; batch left uncommitted', { retriable: true });
       await sleepTimer(Math.min(500, until - Date.now()));
       await ctx.heartbeat();
     }
@@ -135,7 +146,12 @@ export function createIndexer(deps: IndexerDeps): Indexer {
       ...(msg.headers[RAW_HEADERS.contentType] ? { contentType: msg.headers[RAW_HEADERS.contentType] } : {}),
       ...(msg.headers[RAW_HEADERS.receivedAt] ? { receivedAt: msg.headers[RAW_HEADERS.receivedAt] } : {}),
     };
-    const reject = (reason: string, detail: string, value: Buffer | string = msg.value, payload: DlqEntry['payload'] = 'raw'): void => {
+    const reject = (
+      reason: string,
+      detail: string,
+      value: Buffer | string = msg.value,
+      payload: DlqEntry['payload'] = 'raw',
+    ): void => {
       rejects.push({ reason, detail, payload, value, source: msg });
     };
     let ignored = 0;
@@ -146,11 +162,27 @@ export function createIndexer(deps: IndexerDeps): Indexer {
         for (const r of results) ignored += addResult(r, msg, docs, reject);
       } else if (msg.topic === topics.storage) {
         const r = storageDocument(msg.value);
-        if (r.ok) docs.push({ action: 'index', target: deps.indices.storage, id: r.value.id, doc: r.value.doc, source: msg, attempts: 0 });
+        if (r.ok)
+          docs.push({
+            action: 'index',
+            target: deps.indices.storage,
+            id: r.value.id,
+            doc: r.value.doc,
+            source: msg,
+            attempts: 0,
+          });
         else reject('invalid_storage_sample', r.detail);
       } else if (msg.topic === topics.findings) {
         const r = findingDocument(msg.value);
-        if (r.ok) docs.push({ action: 'index', target: deps.indices.findings, id: r.value.id, doc: r.value.doc, source: msg, attempts: 0 });
+        if (r.ok)
+          docs.push({
+            action: 'index',
+            target: deps.indices.findings,
+            id: r.value.id,
+            doc: r.value.doc,
+            source: msg,
+            attempts: 0,
+          });
         else reject('invalid_finding', r.detail);
       } else {
         reject('unknown_topic', `no handler for topic ${msg.topic}`);
@@ -169,7 +201,12 @@ export function createIndexer(deps: IndexerDeps): Indexer {
   ): number {
     if (r.kind === 'ignored') return 1;
     if (r.kind === 'rejected') {
-      reject(r.reason, r.detail, r.original.length > 0 ? r.original : msg.value, r.original.length > 0 ? 'event' : 'raw');
+      reject(
+        r.reason,
+        r.detail,
+        r.original.length > 0 ? r.original : msg.value,
+        r.original.length > 0 ? 'event' : 'raw',
+      );
       return 0;
     }
     let target: string;
@@ -179,7 +216,15 @@ export function createIndexer(deps: IndexerDeps): Indexer {
       reject('unsupported_event', (err as Error).message, JSON.stringify(r.event), 'event');
       return 0;
     }
-    docs.push({ action: 'create', target, id: r.event.event.id, doc: r.event, source: msg, event: r.event, attempts: 0 });
+    docs.push({
+      action: 'create',
+      target,
+      id: r.event.event.id,
+      doc: r.event,
+      source: msg,
+      event: r.event,
+      attempts: 0,
+    });
     return 0;
   }
 
@@ -212,7 +257,10 @@ export function createIndexer(deps: IndexerDeps): Indexer {
           esUp = false;
           esDownSince = Date.now();
           metrics.esUp.set(0);
-          log.error({ code: e.code, err: { message: e.message } }, 'Elasticsearch unreachable; partition paused, retrying');
+          log.error(
+            { code: e.code, err: { message: e.message } },
+            'Elasticsearch unreachable; partition paused, retrying',
+          );
         }
         esLastError = e.message;
         const delay = backoffMs(outage++, options.retryBaseMs, options.retryMaxMs, random);
@@ -246,14 +294,20 @@ export function createIndexer(deps: IndexerDeps): Indexer {
         d.attempts++;
         metrics.itemRetries.inc({ status: String(v.status) });
         if (d.attempts > options.itemRetries) {
-          verdicts[i] = { kind: 'failed', status: v.status, type: v.type, reason: `still ${v.status} ${v.type} after ${options.itemRetries} retries` };
+          verdicts[i] = {
+            kind: 'failed',
+            status: v.status,
+            type: v.type,
+            reason: `still ${v.status} ${v.type} after ${options.itemRetries} retries`,
+          };
         } else {
           retry.push(i);
           maxAttempts = Math.max(maxAttempts, d.attempts);
         }
       });
       pending = retry;
-      if (pending.length > 0) await wait(backoffMs(maxAttempts - 1, options.retryBaseMs, options.retryMaxMs, random), ctx);
+      if (pending.length > 0)
+        await wait(backoffMs(maxAttempts - 1, options.retryBaseMs, options.retryMaxMs, random), ctx);
     }
     return verdicts.map((v) => v ?? { kind: 'failed', status: 0, type: 'internal', reason: 'no verdict' });
   }
@@ -285,7 +339,14 @@ export function createIndexer(deps: IndexerDeps): Indexer {
       } catch (err) {
         // A normalizer bug: keep every line for replay instead of looping on the batch.
         results = [];
-        for (const m of logMsgs) rejects.push({ reason: 'normalizer_error', detail: (err as Error).message, payload: 'raw', value: m.msg.value, source: m.msg });
+        for (const m of logMsgs)
+          rejects.push({
+            reason: 'normalizer_error',
+            detail: (err as Error).message,
+            payload: 'raw',
+            value: m.msg.value,
+            source: m.msg,
+          });
       }
       for (const { index, result } of results) {
         const src = logMsgs[Math.min(index, logMsgs.length - 1)]!.msg;
@@ -320,7 +381,10 @@ export function createIndexer(deps: IndexerDeps): Indexer {
         metrics.duplicates.inc();
       } else if (v.kind === 'failed') {
         metrics.indexingErrors.inc({ type: v.type });
-        log.warn({ documentId: d.id, target: d.target, status: v.status, type: v.type }, 'document rejected by Elasticsearch; dead-lettered');
+        log.warn(
+          { documentId: d.id, target: d.target, status: v.status, type: v.type },
+          'document rejected by Elasticsearch; dead-lettered',
+        );
         rejects.push({
           reason: v.status === 429 || v.status >= 500 || v.status === 0 ? 'es_retries_exhausted' : 'es_rejected',
           detail: v.reason,
@@ -336,15 +400,20 @@ export function createIndexer(deps: IndexerDeps): Indexer {
     });
 
     const at = now();
+    // Both writes go out together (the publisher coalesces them into one produce request).
+    await Promise.all([
+      rejects.length > 0
+        ? deps.publisher.publish(
+            topics.dlq,
+            rejects.map((r) => toDlqMessage(r, at)),
+          )
+        : undefined,
+      events.length > 0 ? deps.publisher.publish(topics.events, events) : undefined,
+    ]);
     if (rejects.length > 0) {
-      await deps.publisher.publish(
-        topics.dlq,
-        rejects.map((r) => toDlqMessage(r, at)),
-      );
       for (const r of rejects) metrics.dlq.inc({ reason: r.reason });
       log.info({ count: rejects.length, reasons: countBy(rejects.map((r) => r.reason)) }, 'dead-lettered inputs');
     }
-    if (events.length > 0) await deps.publisher.publish(topics.events, events);
     if (ignored > 0) metrics.ignored.inc(ignored);
 
     totals.consumed += batch.length;
@@ -360,7 +429,10 @@ export function createIndexer(deps: IndexerDeps): Indexer {
     totals,
     async start() {
       stopping = false;
-      subscription = await deps.bus.subscribe({ groupId: deps.groupId, topics: indexerTopics(topics), fromBeginning: true }, handleBatch);
+      subscription = await deps.bus.subscribe(
+        { groupId: deps.groupId, topics: indexerTopics(topics), fromBeginning: true },
+        handleBatch,
+      );
       joined = true;
       log.info({ group: deps.groupId, topics: indexerTopics(topics) }, 'indexer started');
     },
@@ -373,7 +445,10 @@ export function createIndexer(deps: IndexerDeps): Indexer {
     ready(): ReadyState {
       return {
         ready: joined && esUp,
-        checks: { consumer: joined ? 'joined' : 'not joined', elasticsearch: esUp ? 'ok' : `unreachable: ${esLastError}` },
+        checks: {
+          consumer: joined ? 'joined' : 'not joined',
+          elasticsearch: esUp ? 'ok' : `unreachable: ${esLastError}`,
+        },
       };
     },
   };

@@ -61,7 +61,11 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
     log.info({ nodes: redactedNodes(config.es) }, 'waiting for Elasticsearch');
     await waitForElasticsearch(es, { timeoutMs: config.esStartupTimeoutMs });
     const capabilities = await detectCapabilities(es);
-    const report = await applyElasticsearchAssets(es, { namespace: config.indices.namespace, logger: log, capabilities });
+    const report = await applyElasticsearchAssets(es, {
+      namespace: config.indices.namespace,
+      logger: log,
+      capabilities,
+    });
     for (const w of report.warnings) log.warn({ capabilities }, w);
     const client = es;
     indexer = createIndexer({
@@ -150,8 +154,12 @@ async function main(): Promise<void> {
     stop = await start(config, log);
     if (stopping) await stop();
   } catch (err) {
-    const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message ?? String(err), { cause: err });
-    log.fatal({ code: e.code, retriable: e.retriable, err: { message: e.message } }, `ingest failed to start: ${e.message}`);
+    const e =
+      err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message ?? String(err), { cause: err });
+    log.fatal(
+      { code: e.code, retriable: e.retriable, err: { message: e.message } },
+      `ingest failed to start: ${e.message}`,
+    );
     process.stderr.write(`regwatch ingest: ${e.code}: ${e.message}\n`);
     log.flush();
     process.exit(1);

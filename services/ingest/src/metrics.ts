@@ -42,7 +42,12 @@ export function createIngestMetrics(options: { defaultMetrics?: boolean } = {}):
   const registers = [registry];
   const m: IngestMetrics = {
     registry,
-    requests: new Counter({ name: 'regwatch_receiver_requests_total', help: 'Receiver requests', labelNames: ['route', 'status_code'], registers }),
+    requests: new Counter({
+      name: 'regwatch_receiver_requests_total',
+      help: 'Receiver requests',
+      labelNames: ['route', 'status_code'],
+      registers,
+    }),
     requestDuration: new Histogram({
       name: 'regwatch_receiver_request_duration_seconds',
       help: 'Receiver request duration',
@@ -50,22 +55,68 @@ export function createIngestMetrics(options: { defaultMetrics?: boolean } = {}):
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    consumed: new Counter({ name: 'regwatch_ingest_consumed_total', help: 'Raw messages consumed', labelNames: ['topic'], registers }),
-    indexed: new Counter({ name: 'regwatch_ingest_indexed_total', help: 'Documents created in Elasticsearch', labelNames: ['target'], registers }),
-    duplicates: new Counter({ name: 'regwatch_indexing_duplicates_total', help: 'Bulk create items answered 409 (already stored)', registers }),
-    indexingErrors: new Counter({ name: 'regwatch_indexing_errors_total', help: 'Bulk items failed permanently', labelNames: ['type'], registers }),
-    itemRetries: new Counter({ name: 'regwatch_ingest_item_retries_total', help: 'Bulk items retried', labelNames: ['status'], registers }),
-    dlq: new Counter({ name: 'regwatch_ingest_dlq_total', help: 'Messages dead-lettered', labelNames: ['reason'], registers }),
-    ignored: new Counter({ name: 'regwatch_ingest_ignored_total', help: 'Inputs ignored by the normalizer', registers }),
+    consumed: new Counter({
+      name: 'regwatch_ingest_consumed_total',
+      help: 'Raw messages consumed',
+      labelNames: ['topic'],
+      registers,
+    }),
+    indexed: new Counter({
+      name: 'regwatch_ingest_indexed_total',
+      help: 'Documents created in Elasticsearch',
+      labelNames: ['target'],
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'regwatch_indexing_duplicates_total',
+      help: 'Bulk create items answered 409 (already stored)',
+      registers,
+    }),
+    indexingErrors: new Counter({
+      name: 'regwatch_indexing_errors_total',
+      help: 'Bulk items failed permanently',
+      labelNames: ['type'],
+      registers,
+    }),
+    itemRetries: new Counter({
+      name: 'regwatch_ingest_item_retries_total',
+      help: 'Bulk items retried',
+      labelNames: ['status'],
+      registers,
+    }),
+    dlq: new Counter({
+      name: 'regwatch_ingest_dlq_total',
+      help: 'Messages dead-lettered',
+      labelNames: ['reason'],
+      registers,
+    }),
+    ignored: new Counter({
+      name: 'regwatch_ingest_ignored_total',
+      help: 'Inputs ignored by the normalizer',
+      registers,
+    }),
     bulkDuration: new Histogram({
       name: 'regwatch_ingest_bulk_duration_seconds',
       help: 'Elasticsearch _bulk latency',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    consumerLag: new Gauge({ name: 'regwatch_ingest_consumer_lag', help: 'Messages behind the high watermark', labelNames: ['topic', 'partition'], registers }),
-    esUp: new Gauge({ name: 'regwatch_ingest_elasticsearch_up', help: '1 when Elasticsearch answered the last call', registers }),
-    kafkaUp: new Gauge({ name: 'regwatch_ingest_kafka_up', help: '1 when the last Kafka write was acknowledged', registers }),
+    consumerLag: new Gauge({
+      name: 'regwatch_ingest_consumer_lag',
+      help: 'Messages behind the high watermark',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    esUp: new Gauge({
+      name: 'regwatch_ingest_elasticsearch_up',
+      help: '1 when Elasticsearch answered the last call',
+      registers,
+    }),
+    kafkaUp: new Gauge({
+      name: 'regwatch_ingest_kafka_up',
+      help: '1 when the last Kafka write was acknowledged',
+      registers,
+    }),
   };
   m.esUp.set(1);
   m.kafkaUp.set(1);

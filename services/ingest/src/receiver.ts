@@ -63,7 +63,8 @@ export function bearerMatches(header: string | undefined, tokenDigests: readonly
   return ok;
 }
 
-const mediaTypeOf = (req: FastifyRequest): string => (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+const mediaTypeOf = (req: FastifyRequest): string =>
+  (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 
 function isJson(body: Buffer): boolean {
   if (body.length === 0) return false;
@@ -142,12 +143,18 @@ export function buildReceiver(deps: ReceiverDeps) {
         .send({ error: 'KAFKA_UNAVAILABLE', message: 'event bus unavailable, retry later' });
     }
     if (err instanceof AppError && err.code === 'KAFKA_MESSAGE_TOO_LARGE') {
-      req.log.warn({ code: err.code, route: req.routeOptions.url }, 'body larger than the broker accepts; answering 413');
+      req.log.warn(
+        { code: err.code, route: req.routeOptions.url },
+        'body larger than the broker accepts; answering 413',
+      );
       return reply.code(413).send({ error: err.code, message: 'payload larger than the event bus accepts' });
     }
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const status =
+      typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'receiver error');
-    return reply.code(status).send({ error: err.code ?? 'INTERNAL', message: status === 500 ? 'internal error' : err.message });
+    return reply
+      .code(status)
+      .send({ error: err.code ?? 'INTERNAL', message: status === 500 ? 'internal error' : err.message });
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -162,7 +169,12 @@ export function buildReceiver(deps: ReceiverDeps) {
 
   const tokenDigests = config.tokens.map(sha256);
 
-  async function publishRaw(req: FastifyRequest, reply: FastifyReply, topic: string, messages: OutgoingMessage[]): Promise<FastifyReply> {
+  async function publishRaw(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    topic: string,
+    messages: OutgoingMessage[],
+  ): Promise<FastifyReply> {
     await publisher.publish(topic, messages);
     metrics.kafkaUp.set(1);
     return reply.code(202).send({ accepted: messages.length });
@@ -176,10 +188,13 @@ export function buildReceiver(deps: ReceiverDeps) {
 
   function checkMedia(req: FastifyRequest, accepted: readonly string[]): void {
     if (!accepted.includes(mediaTypeOf(req))) {
-      throw Object.assign(new Error(`unsupported media type "${mediaTypeOf(req) || '(none)'}"; accepted: ${accepted.join(', ')}`), {
-        statusCode: 415,
-        code: 'UNSUPPORTED_MEDIA_TYPE',
-      });
+      throw Object.assign(
+        new Error(`unsupported media type "${mediaTypeOf(req) || '(none)'}"; accepted: ${accepted.join(', ')}`),
+        {
+          statusCode: 415,
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+        },
+      );
     }
   }
   function bodyOf(req: FastifyRequest): Buffer {
@@ -203,21 +218,29 @@ export function buildReceiver(deps: ReceiverDeps) {
       });
     }
     if (config.rateLimit) {
-      await api.register(rateLimit, { global: true, max: config.rateLimit.max, timeWindow: config.rateLimit.timeWindowMs });
+      await api.register(rateLimit, {
+        global: true,
+        max: config.rateLimit.max,
+        timeWindow: config.rateLimit.timeWindowMs,
+      });
     }
 
     api.post('/v1/notifications', async (req, reply) => {
       checkMedia(req, ACCEPTED_MEDIA_TYPES.notifications);
       const body = bodyOf(req);
       requireJson(body);
-      return publishRaw(req, reply, topics.notifications, [{ key: null, value: body, headers: rawHeaders(req, 'notifications') }]);
+      return publishRaw(req, reply, topics.notifications, [
+        { key: null, value: body, headers: rawHeaders(req, 'notifications') },
+      ]);
     });
 
     api.post('/v1/harbor', async (req, reply) => {
       checkMedia(req, ACCEPTED_MEDIA_TYPES.harbor);
       const body = bodyOf(req);
       requireJson(body);
-      return publishRaw(req, reply, topics.harborWebhooks, [{ key: null, value: body, headers: rawHeaders(req, 'harbor') }]);
+      return publishRaw(req, reply, topics.harborWebhooks, [
+        { key: null, value: body, headers: rawHeaders(req, 'harbor') },
+      ]);
     });
 
     api.post('/v1/logs', async (req, reply) => {

@@ -76,25 +76,32 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
 function isGroupMembershipError(err: unknown): boolean {
   const e = err as { name?: string; type?: string } | null;
   if (!e || typeof e.name !== 'string' || !e.name.startsWith('KafkaJS')) return false;
-  return ['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR_FOR_GROUP', 'FENCED_INSTANCE_ID'].includes(
-    e.type ?? '',
-  );
+  return [
+    'REBALANCE_IN_PROGRESS',
+    'UNKNOWN_MEMBER_ID',
+    'ILLEGAL_GENERATION',
+    'NOT_COORDINATOR_FOR_GROUP',
+    'FENCED_INSTANCE_ID',
+  ].includes(e.type ?? '');
 }
 
 /** Upper bound of the payload bytes sent in one produce request (below the broker's default 1 MiB). */
 const MAX_REQUEST_BYTES = 768 * 1024;
 
 /** Approximate wire size of a message: key + value + headers + per-record overhead. */
-function sizeOf(m: OutgoingMessage): number {
-  let n = 64 + (m.key ? Buffer.byteLength(m.key) : 0) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length);
+function sizeOf({ m }: { m: OutgoingMessage }): number {
+  let n =
+    64 +
+    (m.key ? Buffer.byteLength(m.key) : 0) +
+    (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length);
   if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
   return n;
 }
 
 /** Splits messages, in order, into chunks of at most `maxBytes` (a single larger message is its own chunk). */
-export function chunkBySize(messages: readonly OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
-  const out: OutgoingMessage[][] = [];
-  let cur: OutgoingMessage[] = [];
+export function chunkBySize<T extends { m: OutgoingMessage }>(messages: readonly T[], maxBytes: number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
   let size = 0;
   for (const m of messages) {
     const s = sizeOf(m);
@@ -126,27 +133,67 @@ class KafkaPublisher implements Publisher {
     });
   }
 
-  async #send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
-    if (!this.#connected) {
-      this.#connected = this.#producer.connect().catch((err: unknown) => {
-        this.#connected = null;
-        throw err;
-      });
-    }
-    await this.#connected;
-    // One produce request carries one record batch per partition, and the broker limits a batch
-    // to message.max.bytes (~1 MiB by default): send large publishes in sequential chunks.
-    for (const chunk of chunkBySize(messages, MAX_REQUEST_BYTES)) {
-      await this.#producer.send({
-        topic,
-        acks: -1,
-        compression: CompressionTypes.None,
-        messages: chunk.map((m) => ({
-          key: m.key ?? null,
-          value: typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value,
-          ...(m.headers ? { headers: { ...m.headers } } : {}),
-        })),
-      });
+  #queue: { topic: string; messages: readonly OutgoingMessage[]; resolve: () => void; reject: (e: unknown) => void }[] =
+    [];
+  #flushing = false;
+
+  /**
+   * Queues the write; one flusher sends everything queued so far in one produce request per size
+   * chunk. kafkajs' idempotent producer assigns sequence numbers per send, and concurrent sends
+   * from many HTTP requests fail with OUT_OF_ORDER_SEQUENCE_NUMBER; coalescing keeps exactly one
+   * request in flight and still batches concurrent callers.
+   */
+  #send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ topic, messages, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const entries = this.#queue;
+        this.#queue = [];
+        try {
+          if (!this.#connected) {
+            this.#connected = this.#producer.connect().catch((err: unknown) => {
+              this.#connected = null;
+              throw err;
+            });
+          }
+          await this.#connected;
+          // One produce request carries one record batch per partition, and the broker limits a
+          // batch to message.max.bytes (~1 MiB by default): large writes go in sequential chunks.
+          const all = entries.flatMap((e) => e.messages.map((m) => ({ topic: e.topic, m })));
+          for (const chunk of chunkBySize(all, MAX_REQUEST_BYTES)) {
+            const byTopic = new Map<string, OutgoingMessage[]>();
+            for (const { topic, m } of chunk) {
+              const arr = byTopic.get(topic) ?? [];
+              arr.push(m);
+              byTopic.set(topic, arr);
+            }
+            await this.#producer.sendBatch({
+              acks: -1,
+              compression: CompressionTypes.None,
+              topicMessages: [...byTopic].map(([topic, msgs]) => ({
+                topic,
+                messages: msgs.map((m) => ({
+                  key: m.key ?? null,
+                  value: typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value,
+                  ...(m.headers ? { headers: { ...m.headers } } : {}),
+                })),
+              })),
+            });
+          }
+          for (const e of entries) e.resolve();
+        } catch (err) {
+          for (const e of entries) e.reject(err);
+        }
+      }
+    } finally {
+      this.#flushing = false;
     }
   }
 
@@ -242,7 +289,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       const existing = new Set(await admin.listTopics());
       const missing = [...new Set(topics)].filter((t) => !existing.has(t));
       if (missing.length > 0) {
-        await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+        });
         log.info({ topics: missing, partitions }, 'created kafka topics');
       }
     } catch (err) {
@@ -286,10 +336,14 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       await consumer.subscribe({ topics: [...sub.topics], fromBeginning: sub.fromBeginning ?? true });
     } catch (err) {
       await consumer.disconnect().catch(() => undefined);
-      throw new AppError('KAFKA_UNAVAILABLE', `could not join consumer group ${sub.groupId}: ${(err as Error).message}`, {
-        retriable: true,
-        cause: err,
-      });
+      throw new AppError(
+        'KAFKA_UNAVAILABLE',
+        `could not join consumer group ${sub.groupId}: ${(err as Error).message}`,
+        {
+          retriable: true,
+          cause: err,
+        },
+      );
     }
 
     const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
@@ -321,7 +375,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         const n = (failures.get(tp) ?? 0) + 1;
         failures.set(tp, n);
         const delay = Math.min(30_000, retryBase * 2 ** (n - 1));
-        log.error({ err, topic, partition, offset: batch.firstOffset(), attempt: n, retryInMs: delay }, 'batch handler failed; will redeliver');
+        log.error(
+          { err, topic, partition, offset: batch.firstOffset(), attempt: n, retryInMs: delay },
+          'batch handler failed; will redeliver',
+        );
         const until = Date.now() + delay;
         while (Date.now() < until && payload.isRunning()) {
           await sleep(Math.min(1000, until - Date.now()));

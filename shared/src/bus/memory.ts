@@ -113,7 +113,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
     mkdirSync(join(dataDir, 'topics'), { recursive: true });
     mkdirSync(join(dataDir, 'offsets'), { recursive: true });
     for (const tdir of readdirSync(join(dataDir, 'topics'))) {
-      const meta = JSON.parse(readFileSync(join(dataDir, 'topics', tdir, 'meta.json'), 'utf8')) as { topic: string; partitions: number };
+      const meta = JSON.parse(readFileSync(join(dataDir, 'topics', tdir, 'meta.json'), 'utf8')) as {
+        topic: string;
+        partitions: number;
+      };
       const state: TopicState = { partitions: Array.from({ length: meta.partitions }, () => []) };
       for (let p = 0; p < meta.partitions; p++) {
         const file = join(dataDir, 'topics', tdir, `${p}.ndjson`);
@@ -127,14 +130,27 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
             // A torn last line (crash mid-append) was never acknowledged: drop it.
             continue;
           }
-          state.partitions[p]!.push({ key: rec.k, value: Buffer.from(rec.v, 'base64'), headers: rec.h, timestamp: rec.t });
+          state.partitions[p]!.push({
+            key: rec.k,
+            value: Buffer.from(rec.v, 'base64'),
+            headers: rec.h,
+            timestamp: rec.t,
+          });
         }
       }
       topics.set(meta.topic, state);
     }
     for (const f of readdirSync(join(dataDir, 'offsets'))) {
-      const saved = JSON.parse(readFileSync(join(dataDir, 'offsets', f), 'utf8')) as { group: string; offsets: Record<string, number> };
-      groups.set(saved.group, { id: saved.group, committed: new Map(Object.entries(saved.offsets)), members: [], workers: new Map() });
+      const saved = JSON.parse(readFileSync(join(dataDir, 'offsets', f), 'utf8')) as {
+        group: string;
+        offsets: Record<string, number>;
+      };
+      groups.set(saved.group, {
+        id: saved.group,
+        committed: new Map(Object.entries(saved.offsets)),
+        members: [],
+        workers: new Map(),
+      });
     }
   }
   loadFromDisk();
@@ -147,7 +163,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
   }
 
   async function ensureTopics(names: readonly string[], partitions: number): Promise<void> {
-    if (!Number.isInteger(partitions) || partitions < 1) throw new AppError('INTERNAL', `partitions must be ≥ 1, got ${partitions}`);
+    if (!Number.isInteger(partitions) || partitions < 1)
+      throw new AppError('INTERNAL', `partitions must be ≥ 1, got ${partitions}`);
     for (const topic of names) {
       if (topics.has(topic)) continue;
       topics.set(topic, { partitions: Array.from({ length: partitions }, () => []) });
@@ -166,7 +183,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
       async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
         if (pclosed || closed) throw new AppError('KAFKA_UNAVAILABLE', 'bus is closed', { retriable: true });
         const state = topics.get(topic);
-        if (!state) throw new AppError('KAFKA_UNAVAILABLE', `unknown topic ${topic}`, { retriable: false, context: { topic } });
+        if (!state)
+          throw new AppError('KAFKA_UNAVAILABLE', `unknown topic ${topic}`, { retriable: false, context: { topic } });
         const n = state.partitions.length;
         const now = Date.now();
         const lines = new Map<number, string[]>();
@@ -188,7 +206,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
           }
         }
         if (dataDir) {
-          for (const [p, arr] of lines) appendFileSync(join(dataDir, 'topics', safeName(topic), `${p}.ndjson`), `${arr.join('\n')}\n`);
+          for (const [p, arr] of lines)
+            appendFileSync(join(dataDir, 'topics', safeName(topic), `${p}.ndjson`), `${arr.join('\n')}\n`);
         }
         for (const [p, stored] of appended) state.partitions[p]!.push(stored);
         wake();
@@ -254,14 +273,18 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
       }
       failures++;
       const delay = Math.min(10_000, retryBase * 2 ** (failures - 1));
-      log?.error({ err: result.err, topic: w.topic, partition: w.partition, offset: from, attempt: failures }, 'batch handler failed; will redeliver');
+      log?.error(
+        { err: result.err, topic: w.topic, partition: w.partition, offset: from, attempt: failures },
+        'batch handler failed; will redeliver',
+      );
       await sleep(delay);
     }
   }
 
   async function subscribe(sub: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     if (closed) throw new AppError('KAFKA_UNAVAILABLE', 'bus is closed', { retriable: false });
-    for (const t of sub.topics) if (!topics.has(t)) throw new AppError('KAFKA_UNAVAILABLE', `unknown topic ${t}`, { context: { topic: t } });
+    for (const t of sub.topics)
+      if (!topics.has(t)) throw new AppError('KAFKA_UNAVAILABLE', `unknown topic ${t}`, { context: { topic: t } });
     let g = groups.get(sub.groupId);
     if (!g) {
       g = { id: sub.groupId, committed: new Map(), members: [], workers: new Map() };
@@ -279,7 +302,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
         // One loop per partition per group; it picks the owning member at every batch and ends
         // when the group has no live member for the topic.
         if (group.workers.has(tp)) continue;
-        const loop = runWorker(group, { topic: t, partition: p, paused: false }).finally(() => group.workers.delete(tp));
+        const loop = runWorker(group, { topic: t, partition: p, paused: false }).finally(() =>
+          group.workers.delete(tp),
+        );
         group.workers.set(tp, loop);
         loops.push(loop);
       }

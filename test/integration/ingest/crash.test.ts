@@ -44,11 +44,17 @@ describe('indexer crash safety (real Kafka + Elasticsearch, service as a child p
     const total = ENVELOPES * PER;
     const raw: OutgoingMessage[] = [];
     for (let e = 0; e < ENVELOPES; e++) {
-      const ids = Array.from({ length: PER }, (_, i) => `20000000-0000-4000-8000-${String(e * PER + i).padStart(12, '0')}`);
+      const ids = Array.from(
+        { length: PER },
+        (_, i) => `20000000-0000-4000-8000-${String(e * PER + i).padStart(12, '0')}`,
+      );
       raw.push({
         key: null,
         value: envelope(ids, `user-${e % 7}`),
-        headers: { [RAW_HEADERS.contentType]: NOTIFICATION_MEDIA_TYPE, [RAW_HEADERS.receivedAt]: new Date().toISOString() },
+        headers: {
+          [RAW_HEADERS.contentType]: NOTIFICATION_MEDIA_TYPE,
+          [RAW_HEADERS.receivedAt]: new Date().toISOString(),
+        },
       });
     }
     await publishInChunks(p, p.topics.notifications, raw, 100);
@@ -83,15 +89,24 @@ describe('indexer crash safety (real Kafka + Elasticsearch, service as a child p
     assert.equal(after_, total, '0 lost, 0 extra');
     assert.equal(dups, 0, '0 duplicates');
     assert.equal(exit.code, 0, 'graceful shutdown on SIGTERM');
-    assert.ok(final.lines.some((l) => l['msg'] === 'stopped'), 'shutdown sequence completed');
+    assert.ok(
+      final.lines.some((l) => l['msg'] === 'stopped'),
+      'shutdown sequence completed',
+    );
   });
 
   test('10,000 malformed inputs → 0 crashes, all in regwatch.dlq with a reason', async () => {
     const N = 10_000;
     const kinds = [
-      (i: number) => ({ topic: p.topics.notifications, value: Buffer.from(`{"events":[{"id":"${i}","timestamp":"not-a-time"`) }), // truncated
+      (i: number) => ({
+        topic: p.topics.notifications,
+        value: Buffer.from(`{"events":[{"id":"${i}","timestamp":"not-a-time"`),
+      }), // truncated
       (i: number) => ({ topic: p.topics.notifications, value: Buffer.from(`{"events":[{"id":${i}}]}`) }), // wrong types
-      (i: number) => ({ topic: p.topics.notifications, value: Buffer.concat([Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from(String(i))]) }), // invalid UTF-8
+      (i: number) => ({
+        topic: p.topics.notifications,
+        value: Buffer.concat([Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from(String(i))]),
+      }), // invalid UTF-8
       (i: number) => ({ topic: p.topics.harborWebhooks, value: Buffer.from(`{"unexpected":${i}}`) }), // unknown payload
       (i: number) => ({ topic: p.topics.logs, value: Buffer.from(`%%% garbage line ${i} \u0001\u0002 %%%`) }), // not a log format
       (i: number) => ({ topic: p.topics.storage, value: Buffer.from(`{"used_bytes":"lots","n":${i}}`) }), // bad storage sample
@@ -108,7 +123,9 @@ describe('indexer crash safety (real Kafka + Elasticsearch, service as a child p
     const dlqBefore = (await p.readTopic(p.topics.dlq, 0, 3000)).length;
     for (const [topic, msgs] of byTopic) await publishInChunks(p, topic, msgs, 1000);
 
-    const svc = spawnIngest(envFor(p, { INGEST_ROLES: 'indexer', INGEST_GROUP_ID: `${p.groupId}-malformed`, LOG_LEVEL: 'warn' }));
+    const svc = spawnIngest(
+      envFor(p, { INGEST_ROLES: 'indexer', INGEST_GROUP_ID: `${p.groupId}-malformed`, LOG_LEVEL: 'warn' }),
+    );
     const started = Date.now();
     const dlq = await p.readTopic(p.topics.dlq, dlqBefore + N, 180_000);
     const seconds = (Date.now() - started) / 1000;
@@ -121,12 +138,17 @@ describe('indexer crash safety (real Kafka + Elasticsearch, service as a child p
       const r = m.headers[DLQ_HEADERS.reason] ?? '(none)';
       reasons.set(r, (reasons.get(r) ?? 0) + 1);
     }
-    console.log(`malformed test: inputs=${N} dlq=${mine} seconds=${seconds.toFixed(1)} reasons=${JSON.stringify(Object.fromEntries(reasons))} exit=${exit.code}`);
+    console.log(
+      `malformed test: inputs=${N} dlq=${mine} seconds=${seconds.toFixed(1)} reasons=${JSON.stringify(Object.fromEntries(reasons))} exit=${exit.code}`,
+    );
     assert.ok(alive, 'the service did not crash');
     assert.equal(exit.code, 0);
     assert.equal(mine, N, 'every malformed input dead-lettered exactly once');
     assert.ok(!reasons.has('(none)'), 'every DLQ message has a reason');
-    assert.ok(dlq.every((m) => m.headers[DLQ_HEADERS.sourceTopic] && m.headers[DLQ_HEADERS.sourceOffset]), 'every DLQ message points at its source');
+    assert.ok(
+      dlq.every((m) => m.headers[DLQ_HEADERS.sourceTopic] && m.headers[DLQ_HEADERS.sourceOffset]),
+      'every DLQ message points at its source',
+    );
     assert.equal(await p.countEvents(), before_, 'no document from malformed input');
   });
 });

@@ -21,7 +21,13 @@ describe('end to end: real registry + skopeo → ingest → Elasticsearch', () =
   let work: string;
   before(async () => {
     p = await startPipeline({ partitions: 3 });
-    reg = await startRegistry({ users: USERS, notifyUrl: `${p.url}/v1/notifications`, notifyToken: TOKEN, notifyTimeout: '5s', logFormatter: 'json' });
+    reg = await startRegistry({
+      users: USERS,
+      notifyUrl: `${p.url}/v1/notifications`,
+      notifyToken: TOKEN,
+      notifyTimeout: '5s',
+      logFormatter: 'json',
+    });
     work = await mkdtemp(join(tmpdir(), 'regwatch-e2e-'));
   });
   after(async () => {
@@ -46,7 +52,14 @@ describe('end to end: real registry + skopeo → ingest → Elasticsearch', () =
 
   test('push by alice, pulls by bob (2×) and carol (1×): exact manifest counts per action and user', async () => {
     const layout = await buildOciLayout(join(work, 'src'), { tag: 'v1', layers: 2 });
-    const push = await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `alice:${USERS.alice}`, layout.reference, `docker://${reg.host}/team-a/app:v1`]);
+    const push = await skopeo([
+      'copy',
+      '--dest-tls-verify=false',
+      '--dest-creds',
+      `alice:${USERS.alice}`,
+      layout.reference,
+      `docker://${reg.host}/team-a/app:v1`,
+    ]);
     assert.equal(push.code, 0, push.stderr);
     const pull = async (user: 'bob' | 'carol', i: number): Promise<void> => {
       const r = await skopeo([
@@ -62,7 +75,13 @@ describe('end to end: real registry + skopeo → ingest → Elasticsearch', () =
     await pull('bob', 1);
     await pull('bob', 2);
     await pull('carol', 1);
-    const bad = await skopeo(['inspect', '--tls-verify=false', '--creds', 'bob:wrong-password', `docker://${reg.host}/team-a/app:v1`]);
+    const bad = await skopeo([
+      'inspect',
+      '--tls-verify=false',
+      '--creds',
+      'bob:wrong-password',
+      `docker://${reg.host}/team-a/app:v1`,
+    ]);
     assert.notEqual(bad.code, 0, 'wrong password rejected by the registry');
 
     const notif = term('event.dataset', 'oci_registry.notification');
@@ -94,7 +113,9 @@ describe('end to end: real registry + skopeo → ingest → Elasticsearch', () =
     fromLogs = await p.countEvents(logFilter);
     const failures = await p.countEvents({ bool: { must_not: [notif], filter: [term('event.outcome', 'failure')] } });
     const all = await p.countEvents();
-    console.log(`e2e: registry lines=${lines.length} log-derived docs=${fromLogs} log failures=${failures} total docs=${all} dlq=${p.indexer!.totals.dlq}`);
+    console.log(
+      `e2e: registry lines=${lines.length} log-derived docs=${fromLogs} log failures=${failures} total docs=${all} dlq=${p.indexer!.totals.dlq}`,
+    );
     assert.ok(fromLogs > 0, 'log lines indexed');
     assert.ok(failures >= 1, 'the rejected login is visible from the logs');
   });

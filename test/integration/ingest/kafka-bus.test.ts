@@ -38,13 +38,22 @@ describe('kafka bus specifics', () => {
   });
 
   test('publishing to an unreachable broker fails fast with a retriable KAFKA_UNAVAILABLE', async () => {
-    const bus = createKafkaBus({ brokers: ['127.0.0.1:1'], clientId: 'nobody', logger: silentLogger(), publishTimeoutMs: 2000, connectionTimeoutMs: 300 });
-    const started = Date.now();
-    await assert.rejects(bus.publisher().publish('x', [{ value: 'v' }]), (err: { code?: string; retriable?: boolean }) => {
-      assert.equal(err.code, 'KAFKA_UNAVAILABLE');
-      assert.equal(err.retriable, true);
-      return true;
+    const bus = createKafkaBus({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'nobody',
+      logger: silentLogger(),
+      publishTimeoutMs: 2000,
+      connectionTimeoutMs: 300,
     });
+    const started = Date.now();
+    await assert.rejects(
+      bus.publisher().publish('x', [{ value: 'v' }]),
+      (err: { code?: string; retriable?: boolean }) => {
+        assert.equal(err.code, 'KAFKA_UNAVAILABLE');
+        assert.equal(err.retriable, true);
+        return true;
+      },
+    );
     assert.ok(Date.now() - started < 5000, 'bounded by publishTimeoutMs');
     await bus.close();
   });

@@ -29,7 +29,8 @@ describe('engine outages (real Kafka + Elasticsearch)', () => {
   test('Elasticsearch stopped for ~20 s under load → indexer pauses, reports unready, 0 lost, lag drains', async () => {
     const PER = 5;
     let n = 0;
-    const ids = (): string[] => Array.from({ length: PER }, () => `30000000-0000-4000-8000-${String(++n).padStart(12, '0')}`);
+    const ids = (): string[] =>
+      Array.from({ length: PER }, () => `30000000-0000-4000-8000-${String(++n).padStart(12, '0')}`);
     // Warm-up: the data stream exists before the outage.
     assert.equal((await post(p, '/v1/notifications', envelope(ids(), 'dora'), NOTIFICATION_MEDIA_TYPE)).status, 202);
     await p.waitForEvents(PER);
@@ -123,6 +124,7 @@ describe('engine outages (real Kafka + Elasticsearch)', () => {
     assert.ok(count >= base + acked.length);
     // A 503'd envelope may still have landed (the write raced the timeout); it is then indexed
     // once, never twice — so indexed ≥ acknowledged, and every acknowledged id is present.
-    for (const id of acked) assert.equal(await p.countEvents({ term: { 'event.id': id } }), 1, `acknowledged ${id} indexed once`);
+    for (const id of acked)
+      assert.equal(await p.countEvents({ term: { 'event.id': id } }), 1, `acknowledged ${id} indexed once`);
   });
 });

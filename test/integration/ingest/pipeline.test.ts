@@ -36,7 +36,8 @@ describe('ingest pipeline on real Kafka + Elasticsearch', () => {
 
   test('exact counts per action and user; C15 twice → 1 document; C16 accepted with 2xx', async () => {
     let n = 0;
-    const ids = (): string[] => Array.from({ length: PER }, () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`);
+    const ids = (): string[] =>
+      Array.from({ length: PER }, () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`);
     for (let i = 0; i < ALICE; i++) {
       const r = await post(p, '/v1/notifications', envelope(ids(), 'alice'), NOTIFICATION_MEDIA_TYPE);
       assert.equal(r.status, 202);
@@ -46,7 +47,8 @@ describe('ingest pipeline on real Kafka + Elasticsearch', () => {
       assert.equal(r.status, 202);
     }
     assert.equal(C15.length, 2);
-    for (const body of C15) assert.equal((await post(p, '/v1/notifications', body, NOTIFICATION_MEDIA_TYPE)).status, 202);
+    for (const body of C15)
+      assert.equal((await post(p, '/v1/notifications', body, NOTIFICATION_MEDIA_TYPE)).status, 202);
     assert.equal((await post(p, '/v1/notifications', C16, NOTIFICATION_MEDIA_TYPE)).status, 202);
     c16Events = normalizePayload(C16, 'notification').filter((r) => r.kind === 'event').length;
     const c16Rejects = normalizePayload(C16, 'notification').filter((r) => r.kind === 'rejected').length;
@@ -57,16 +59,33 @@ describe('ingest pipeline on real Kafka + Elasticsearch', () => {
     await sleep(1500); // anything extra would show up now
     assert.equal(await p.countEvents(), expectedTotal);
     assert.equal(await p.countEvents({ term: { 'user.name': 'alice' } }), ALICE * PER);
-    assert.equal(await p.countEvents({ bool: { filter: [{ term: { 'user.name': 'bob' } }, { term: { 'event.action': 'manifest-push' } }] } }), BOB * PER);
+    assert.equal(
+      await p.countEvents({
+        bool: { filter: [{ term: { 'user.name': 'bob' } }, { term: { 'event.action': 'manifest-push' } }] },
+      }),
+      BOB * PER,
+    );
     assert.equal(await p.countEvents({ term: { 'event.action': 'manifest-pull' } }), ALICE * PER);
-    assert.equal(await p.countEvents({ term: { 'event.id': '00000000-0000-4000-8000-000000001501' } }), 1, 'C15: one document');
-    assert.equal(await p.countEvents({ term: { 'event.id': '00000000-0000-4000-8000-000000001601' } }), 1, 'C16: the push is indexed');
+    assert.equal(
+      await p.countEvents({ term: { 'event.id': '00000000-0000-4000-8000-000000001501' } }),
+      1,
+      'C15: one document',
+    );
+    assert.equal(
+      await p.countEvents({ term: { 'event.id': '00000000-0000-4000-8000-000000001601' } }),
+      1,
+      'C16: the push is indexed',
+    );
     const dupDocs = await p.es.search({
       index: `logs-oci_registry.*-${p.namespace}`,
       size: 0,
       aggs: { ids: { terms: { field: 'event.id', min_doc_count: 2, size: 10 } } },
     });
-    assert.equal((dupDocs.aggregations?.['ids'] as { buckets: unknown[] }).buckets.length, 0, 'no event id stored twice');
+    assert.equal(
+      (dupDocs.aggregations?.['ids'] as { buckets: unknown[] }).buckets.length,
+      0,
+      'no event id stored twice',
+    );
 
     const dlq = await p.readTopic(p.topics.dlq, c16Rejects, 10_000);
     assert.equal(dlq.length, c16Rejects);
@@ -109,11 +128,14 @@ describe('ingest pipeline on real Kafka + Elasticsearch', () => {
     const replay = await p.startIndexer({ groupId: `${p.groupId}-replay` });
     const expectedDocs = before_;
     const end = Date.now() + 60_000;
-    while (replay.totals.created + replay.totals.duplicates + replay.totals.dlq < expectedDocs && Date.now() < end) await sleep(200);
+    while (replay.totals.created + replay.totals.duplicates + replay.totals.dlq < expectedDocs && Date.now() < end)
+      await sleep(200);
     await sleep(1000);
     assert.equal(replay.totals.created, 0, 'nothing new created');
     assert.equal(await p.countEvents(), before_);
-    console.log(`replay from offset 0: consumed=${replay.totals.consumed} duplicates=${replay.totals.duplicates} created=${replay.totals.created} docs=${before_}`);
+    console.log(
+      `replay from offset 0: consumed=${replay.totals.consumed} duplicates=${replay.totals.duplicates} created=${replay.totals.created} docs=${before_}`,
+    );
   });
 
   test('DLQ messages carry the reason and the source topic/partition/offset', async () => {

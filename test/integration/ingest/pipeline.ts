@@ -61,7 +61,9 @@ export function esBulk(es: Client): BulkFn {
   };
 }
 
-export async function startPipeline(opts: { receiver?: boolean; indexer?: boolean; partitions?: number; logger?: Logger } = {}): Promise<Pipeline> {
+export async function startPipeline(
+  opts: { receiver?: boolean; indexer?: boolean; partitions?: number; logger?: Logger } = {},
+): Promise<Pipeline> {
   const id = uniqueName('it');
   const prefix = `${id}.`;
   const topics = topicsFor(prefix);
@@ -79,7 +81,12 @@ export async function startPipeline(opts: { receiver?: boolean; indexer?: boolea
     onConsumerLag: (_g, topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
   });
   await bus.ensureTopics(Object.values(topics), opts.partitions ?? 3);
-  const es = createEsClient({ nodes: [elasticsearchUrl()], tlsRejectUnauthorized: true, requestTimeoutMs: 30_000, maxRetries: 0 });
+  const es = createEsClient({
+    nodes: [elasticsearchUrl()],
+    tlsRejectUnauthorized: true,
+    requestTimeoutMs: 30_000,
+    maxRetries: 0,
+  });
   await waitForElasticsearch(es, { timeoutMs: 60_000 });
   await applyElasticsearchAssets(es, { namespace, logger });
   const publisher = bus.publisher();
@@ -122,8 +129,17 @@ export async function startPipeline(opts: { receiver?: boolean; indexer?: boolea
       // A data stream created a moment ago may still be allocating its shard: retry briefly.
       for (let attempt = 0; ; attempt++) {
         try {
-          await es.indices.refresh({ index: `logs-oci_registry.*-${namespace}`, ignore_unavailable: true, allow_no_indices: true });
-          const r = await es.count({ index: `logs-oci_registry.*-${namespace}`, ignore_unavailable: true, allow_no_indices: true, ...(query ? { query } : {}) });
+          await es.indices.refresh({
+            index: `logs-oci_registry.*-${namespace}`,
+            ignore_unavailable: true,
+            allow_no_indices: true,
+          });
+          const r = await es.count({
+            index: `logs-oci_registry.*-${namespace}`,
+            ignore_unavailable: true,
+            allow_no_indices: true,
+            ...(query ? { query } : {}),
+          });
           return r.count;
         } catch (err) {
           if (attempt >= 20) throw err;
@@ -142,7 +158,11 @@ export async function startPipeline(opts: { receiver?: boolean; indexer?: boolea
       throw new Error(`expected ${n} documents, have ${c} after ${timeoutMs} ms`);
     },
     async readTopic(topic, expected, timeoutMs = 30_000) {
-      const kafka = new kafkajs.Kafka({ brokers: kafkaBrokers(), clientId: 'it-reader', logLevel: kafkajs.logLevel.NOTHING });
+      const kafka = new kafkajs.Kafka({
+        brokers: kafkaBrokers(),
+        clientId: 'it-reader',
+        logLevel: kafkajs.logLevel.NOTHING,
+      });
       const admin = kafka.admin();
       await admin.connect();
       const offsets = await admin.fetchTopicOffsets(topic);
@@ -150,9 +170,12 @@ export async function startPipeline(opts: { receiver?: boolean; indexer?: boolea
       const total = offsets.reduce((s, o) => s + Number(o.high) - Number(o.low), 0);
       const got: BusMessage[] = [];
       if (total === 0 && expected === 0) return got;
-      const sub = await bus.subscribe({ groupId: uniqueName('reader'), topics: [topic], fromBeginning: true }, async (b) => {
-        got.push(...b);
-      });
+      const sub = await bus.subscribe(
+        { groupId: uniqueName('reader'), topics: [topic], fromBeginning: true },
+        async (b) => {
+          got.push(...b);
+        },
+      );
       const end = Date.now() + timeoutMs;
       while (got.length < Math.max(expected, total) && Date.now() < end) await sleep(100);
       await sub.close();
@@ -172,7 +195,14 @@ export async function startPipeline(opts: { receiver?: boolean; indexer?: boolea
     const receiver = buildReceiver({
       publisher,
       topics,
-      config: { host: '127.0.0.1', port: 0, tokens: [TOKEN], bodyLimitBytes: 1_000_000, rateLimit: null, retryAfterSeconds: 2 },
+      config: {
+        host: '127.0.0.1',
+        port: 0,
+        tokens: [TOKEN],
+        bodyLimitBytes: 1_000_000,
+        rateLimit: null,
+        retryAfterSeconds: 2,
+      },
       logger,
       metrics,
       ready: indexerReady,
@@ -196,7 +226,12 @@ export async function post(p: Pipeline, path: string, body: string | Buffer, con
 export const NOTIFICATION_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 
 /** A Distribution notification envelope with one manifest event per id (shape of fixture 01/C15). */
-export function envelope(ids: readonly string[], user = 'user-e', action: 'pull' | 'push' = 'pull', requestIds?: readonly string[]): string {
+export function envelope(
+  ids: readonly string[],
+  user = 'user-e',
+  action: 'pull' | 'push' = 'pull',
+  requestIds?: readonly string[],
+): string {
   return JSON.stringify({
     events: ids.map((id, i) => ({
       id,

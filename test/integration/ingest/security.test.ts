@@ -13,8 +13,18 @@ import { kafkaBrokers } from './engines.ts';
 describe('ingest against a security-enabled Elasticsearch', () => {
   test('wrong password → start-up fails with ES_AUTH_FAILED (exit 1), password never printed', async () => {
     const secure = await startSecureElasticsearch();
-    const good = createEsClient({ nodes: [secure.url], username: secure.username, password: secure.password, tlsRejectUnauthorized: true, requestTimeoutMs: 10_000, maxRetries: 0 });
-    assert.ok(['green', 'yellow'].includes(await waitForElasticsearch(good, { timeoutMs: 30_000 })), 'the right password works');
+    const good = createEsClient({
+      nodes: [secure.url],
+      username: secure.username,
+      password: secure.password,
+      tlsRejectUnauthorized: true,
+      requestTimeoutMs: 10_000,
+      maxRetries: 0,
+    });
+    assert.ok(
+      ['green', 'yellow'].includes(await waitForElasticsearch(good, { timeoutMs: 30_000 })),
+      'the right password works',
+    );
     await good.close();
 
     const wrong = 'definitely-Wrong-pa55word';

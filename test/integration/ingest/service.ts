@@ -39,7 +39,9 @@ const running = new Set<ChildProcess>();
 
 /** SIGKILLs every service process still running (call from `after` so a failed test leaves nothing behind). */
 export async function killAllIngest(): Promise<void> {
-  const waits = [...running].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r))));
+  const waits = [...running].map(
+    (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r))),
+  );
   for (const c of running) c.kill('SIGKILL');
   await Promise.all(waits);
 }
@@ -89,7 +91,11 @@ export function spawnIngest(env: Record<string, string>): ServiceProcess {
       const seen = lines.find((l) => l['msg'] === msg);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms; stderr: ${stderr.join('').slice(-2000)}`)), timeoutMs);
+        const t = setTimeout(
+          () =>
+            reject(new Error(`no "${msg}" log line within ${timeoutMs} ms; stderr: ${stderr.join('').slice(-2000)}`)),
+          timeoutMs,
+        );
         waiters.push({
           msg,
           resolve: (l) => {
@@ -99,7 +105,11 @@ export function spawnIngest(env: Record<string, string>): ServiceProcess {
         });
         void exited.then(({ code, signal }) => {
           clearTimeout(t);
-          reject(new Error(`service exited (code ${code}, signal ${signal}) before "${msg}"; stderr: ${stderr.join('').slice(-2000)}`));
+          reject(
+            new Error(
+              `service exited (code ${code}, signal ${signal}) before "${msg}"; stderr: ${stderr.join('').slice(-2000)}`,
+            ),
+          );
         });
       });
     },

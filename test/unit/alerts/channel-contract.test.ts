@@ -14,9 +14,12 @@ describe('every registered channel honours the AlertChannel contract', () => {
       const dest = ch.destination(cfg);
       const rendered = JSON.stringify(ch.render(n, cfg, {}, T0));
       const c = cfg as Record<string, unknown>;
-      const secrets = [c['secret'], c['routing_key'], c['bot_token'], ...Object.values((c['headers'] as object) ?? {})].filter(
-        (v): v is string => typeof v === 'string',
-      );
+      const secrets = [
+        c['secret'],
+        c['routing_key'],
+        c['bot_token'],
+        ...Object.values((c['headers'] as object) ?? {}),
+      ].filter((v): v is string => typeof v === 'string');
       // Webhook URLs carry their token in the path or query (PagerDuty's URL is public; its key is routing_key).
       if (typeof c['url'] === 'string' && id !== 'pagerduty') {
         const u = new URL(c['url']);

@@ -132,6 +132,54 @@ describe('pull.volume_spike (table-driven)', () => {
   });
 });
 
+describe('pull.bytes_spike and repo.crawl (table-driven)', () => {
+  const day22 = MON + 22 * D + 10 * H;
+  const blobs = (n: number, size: number, repos = 2) =>
+    Array.from({ length: n }, (_, i) =>
+      ev(day22 + i * 20_000, 'blob-pull', { user: 'alice', repo: `team-a/r${i % repos}`, ip: '10.1.0.5', bytes: size }),
+    );
+  const hist = () => [
+    ...history('alice', MON, 21, 10),
+    ...history('alice', MON, 21, 2).map((e) => ({
+      ...e,
+      action: 'blob-pull' as const,
+      imagePull: false,
+      bytes: 50_000_000,
+      id: `${e.id}b`,
+    })),
+  ];
+  const cases: { name: string; extra: () => ReturnType<typeof ev>[]; rule: string; expect: boolean }[] = [
+    {
+      name: 'bytes flat: the usual 2 × 50 MB',
+      extra: () => blobs(2, 50_000_000),
+      rule: 'pull.bytes_spike',
+      expect: false,
+    },
+    { name: 'bytes spike: 60 × 1.5 GB', extra: () => blobs(60, 1_500_000_000), rule: 'pull.bytes_spike', expect: true },
+    { name: 'bytes dip: nothing', extra: () => [], rule: 'pull.bytes_spike', expect: false },
+    { name: 'crawl flat: 2 repositories', extra: () => blobs(10, 1000, 2), rule: 'repo.crawl', expect: false },
+    {
+      name: 'crawl spike: 80 repositories in an hour',
+      extra: () => blobs(80, 1000, 80),
+      rule: 'repo.crawl',
+      expect: true,
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const ds = rulesOf(
+        runAll(
+          engineWith(),
+          [...hist(), ...c.extra()].sort((a, b) => a.ts - b.ts),
+        ),
+        c.rule,
+      ).filter((d) => d.windowStart >= MON + 22 * D);
+      assert.equal(ds.length > 0, c.expect, ds.map((d) => d.message).join('\n'));
+      if (c.expect) assert.ok(atLeast(ds[ds.length - 1]!.severity, 'medium'));
+    });
+  }
+});
+
 describe('window rules', () => {
   const T = Date.parse('2026-03-10T12:00:00Z');
   test('auth.bruteforce_ip: 25 failed logins in 2 minutes fire once', () => {
@@ -291,7 +339,15 @@ describe('first-seen, tags, dormant, unusual hours', () => {
     const night = Array.from({ length: 12 }, (_, i) =>
       ev(MON + 22 * D + 3 * H + i * 60_000, 'manifest-pull', { user: 'alice', repo: 'team-a/api', ip: '10.1.0.5' }),
     );
-    assert.equal(rulesOf(runAll(engineWith(), [...hist('alice'), ...night]), 'activity.unusual_hour').length, 1);
+    const ds = rulesOf(runAll(engineWith(), [...hist('alice'), ...night]), 'activity.unusual_hour');
+    // Fires at the 5th request (seconds of latency), then at the hour's close with the final count (same window → same id).
+    assert.deepEqual(
+      ds.map((d) => [d.labels?.phase ?? 'final', d.observed.value]),
+      [
+        ['early', 5],
+        ['final', 12],
+      ],
+    );
     const day = night.map((e) => ({ ...e, ts: e.ts + 7 * H, id: `${e.id}x` }));
     assert.equal(rulesOf(runAll(engineWith(), [...hist('alice'), ...day]), 'activity.unusual_hour').length, 0);
   });

@@ -32,7 +32,11 @@ export function busContract(fx: BusFixture): void {
       await bus.ensureTopics([topic], 3);
       await bus.ensureTopics([topic], 3); // idempotent
       const pub = bus.publisher();
-      const msgs = Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 7}`, value: `v${i}`, headers: { 'x-n': String(i) } }));
+      const msgs = Array.from({ length: 60 }, (_, i) => ({
+        key: `k${i % 7}`,
+        value: `v${i}`,
+        headers: { 'x-n': String(i) },
+      }));
       await pub.publish(topic, msgs);
       const got: BusMessage[] = [];
       const sub = await bus.subscribe({ groupId: fx.unique('g'), topics: [topic] }, async (batch) => {
@@ -71,7 +75,11 @@ export function busContract(fx: BusFixture): void {
         const mine = got.filter((m) => m.key === key);
         assert.equal(new Set(mine.map((m) => m.partition)).size, 1, `${key} in one partition`);
         const values = mine.map((m) => Number(m.value.toString()));
-        assert.deepEqual(values, [...values].sort((a, b) => a - b), `${key} in order`);
+        assert.deepEqual(
+          values,
+          [...values].sort((a, b) => a - b),
+          `${key} in order`,
+        );
       }
     } finally {
       await bus.close();

@@ -8,10 +8,22 @@ import type { NormalizeContext, NormalizeResult } from '../../../shared/src/norm
 import type { BulkResponseItem } from '../../../services/ingest/src/bulk.ts';
 import type { IngestNormalizer } from '../../../services/ingest/src/indexer.ts';
 
-export function event(id: string, over: Partial<RegistryEvent> = {}, dataset: RegistryEvent['event']['dataset'] = 'oci_registry.notification'): RegistryEvent {
+export function event(
+  id: string,
+  over: Partial<RegistryEvent> = {},
+  dataset: RegistryEvent['event']['dataset'] = 'oci_registry.notification',
+): RegistryEvent {
   return {
     '@timestamp': '2026-01-01T00:00:00.000000000Z',
-    event: { kind: 'event', category: ['web'], type: ['access'], action: 'manifest-push', outcome: 'success', id, dataset },
+    event: {
+      kind: 'event',
+      category: ['web'],
+      type: ['access'],
+      action: 'manifest-push',
+      outcome: 'success',
+      id,
+      dataset,
+    },
     oci_registry: { image_pull: false, actor: { kind: 'user', anonymous: false }, source_format: 'test' },
     ...over,
   };
@@ -33,7 +45,10 @@ export const fakeNormalizer: IngestNormalizer = {
         kind: 'event',
         event: event(e.id, {
           ...(e.user ? { user: { name: e.user } } : {}),
-          http: { ...(e.request_id ? { request: { id: e.request_id } } : {}), ...(e.bytes !== undefined ? { response: { body: { bytes: e.bytes as number } } } : {}) },
+          http: {
+            ...(e.request_id ? { request: { id: e.request_id } } : {}),
+            ...(e.bytes !== undefined ? { response: { body: { bytes: e.bytes as number } } } : {}),
+          },
           source: { ip: '192.0.2.1' },
         }),
       };
@@ -48,7 +63,11 @@ export const fakeNormalizer: IngestNormalizer = {
           index,
           result: {
             kind: 'event' as const,
-            event: event(l.id, { http: l.request_id ? { request: { id: l.request_id } } : {}, source: { ip: '192.0.2.9' } }, 'oci_registry.log'),
+            event: event(
+              l.id,
+              { http: l.request_id ? { request: { id: l.request_id } } : {}, source: { ip: '192.0.2.9' } },
+              'oci_registry.log',
+            ),
           },
         };
       } catch {
@@ -91,18 +110,45 @@ export class FakeEs {
       req.push({ action, id: _id });
       const fault = this.itemFaults.get(_id)?.shift();
       if (fault !== undefined) {
-        items.push({ [action]: { _index, _id, status: fault, error: { type: fault === 429 ? 'es_rejected_execution_exception' : 'unavailable_shards_exception', reason: 'busy' } } });
+        items.push({
+          [action]: {
+            _index,
+            _id,
+            status: fault,
+            error: {
+              type: fault === 429 ? 'es_rejected_execution_exception' : 'unavailable_shards_exception',
+              reason: 'busy',
+            },
+          },
+        });
         continue;
       }
       const bytes = doc.http?.response?.body?.bytes;
       if (bytes !== undefined && typeof bytes !== 'number') {
-        items.push({ [action]: { _index, _id, status: 400, error: { type: 'document_parsing_exception', reason: `failed to parse field [http.response.body.bytes] of type [long]` } } });
+        items.push({
+          [action]: {
+            _index,
+            _id,
+            status: 400,
+            error: {
+              type: 'document_parsing_exception',
+              reason: `failed to parse field [http.response.body.bytes] of type [long]`,
+            },
+          },
+        });
         continue;
       }
       const idx = this.stored.get(_index) ?? new Map<string, object>();
       this.stored.set(_index, idx);
       if (action === 'create' && idx.has(_id)) {
-        items.push({ [action]: { _index, _id, status: 409, error: { type: 'version_conflict_engine_exception', reason: 'document already exists' } } });
+        items.push({
+          [action]: {
+            _index,
+            _id,
+            status: 409,
+            error: { type: 'version_conflict_engine_exception', reason: 'document already exists' },
+          },
+        });
         continue;
       }
       idx.set(_id, doc);

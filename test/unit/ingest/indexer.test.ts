@@ -4,14 +4,22 @@ import { readFileSync } from 'node:fs';
 import { createMemoryBus } from '../../../shared/src/bus/memory.ts';
 import type { BatchContext, BusMessage, MessageBus } from '../../../shared/src/bus/types.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
-import { backoffMs, triageBulkResponse, type BulkAction, type BulkResponseItem } from '../../../services/ingest/src/bulk.ts';
+import {
+  backoffMs,
+  triageBulkResponse,
+  type BulkAction,
+  type BulkResponseItem,
+} from '../../../services/ingest/src/bulk.ts';
 import { DLQ_HEADERS } from '../../../services/ingest/src/dlq.ts';
 import { createIndexer, indexerTopics, type Indexer } from '../../../services/ingest/src/indexer.ts';
 import { createIngestMetrics, type IngestMetrics } from '../../../services/ingest/src/metrics.ts';
 import { FakeEs, fakeNormalizer } from './fakes.ts';
 
 const fixture = (name: string): { items: BulkResponseItem[]; errors: boolean } =>
-  JSON.parse(readFileSync(new URL(`../../fixtures/bulk/${name}`, import.meta.url), 'utf8')) as { items: BulkResponseItem[]; errors: boolean };
+  JSON.parse(readFileSync(new URL(`../../fixtures/bulk/${name}`, import.meta.url), 'utf8')) as {
+    items: BulkResponseItem[];
+    errors: boolean;
+  };
 
 describe('bulk response triage (fixtures)', () => {
   test('C18: HTTP 200 with errors=true — 201 created, 400 mapper_parsing_exception failed (not retried)', () => {
@@ -49,10 +57,22 @@ describe('bulk response triage (fixtures)', () => {
     );
   });
   test('backoff: capped exponential with equal jitter', () => {
-    assert.equal(backoffMs(0, 1000, 30_000, () => 0), 500);
-    assert.equal(backoffMs(0, 1000, 30_000, () => 1), 1000);
-    assert.equal(backoffMs(3, 1000, 30_000, () => 1), 8000);
-    assert.equal(backoffMs(20, 1000, 30_000, () => 1), 30_000);
+    assert.equal(
+      backoffMs(0, 1000, 30_000, () => 0),
+      500,
+    );
+    assert.equal(
+      backoffMs(0, 1000, 30_000, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffMs(3, 1000, 30_000, () => 1),
+      8000,
+    );
+    assert.equal(
+      backoffMs(20, 1000, 30_000, () => 1),
+      30_000,
+    );
   });
 });
 
@@ -166,7 +186,10 @@ describe('indexer', () => {
 
   test('C18: a 400 item is dead-lettered with its error type, the rest indexed, the batch resolves', async () => {
     const h = await harness();
-    const m = msg(T.notifications, envelope({ id: 'ok-1', user: 'u' }, { id: 'bad-2', user: 'u', bytes: '2m20.799846616s' }));
+    const m = msg(
+      T.notifications,
+      envelope({ id: 'ok-1', user: 'u' }, { id: 'bad-2', user: 'u', bytes: '2m20.799846616s' }),
+    );
     await h.indexer.handleBatch([m], ctxRecorder());
     assert.equal(h.es.count(), 1);
     const dlq = await h.read(T.dlq);
@@ -178,7 +201,10 @@ describe('indexer', () => {
     assert.equal(d.headers[DLQ_HEADERS.sourceTopic], T.notifications);
     assert.equal(d.headers[DLQ_HEADERS.sourceOffset], m.offset);
     assert.equal((JSON.parse(d.value.toString()) as { event: { id: string } }).event.id, 'bad-2');
-    assert.equal(await metricValue(h.metrics, 'regwatch_indexing_errors_total', { type: 'document_parsing_exception' }), 1);
+    assert.equal(
+      await metricValue(h.metrics, 'regwatch_indexing_errors_total', { type: 'document_parsing_exception' }),
+      1,
+    );
     assert.equal(h.es.requests.length, 1, '4xx items are not retried');
     await h.close();
   });
@@ -187,7 +213,10 @@ describe('indexer', () => {
     const h = await harness();
     h.es.itemFaults.set('e-1902', [429]);
     h.es.itemFaults.set('e-1903', [429]);
-    await h.indexer.handleBatch([msg(T.notifications, envelope({ id: 'e-1901' }, { id: 'e-1902' }, { id: 'e-1903' }, { id: 'e-1904' }))], ctxRecorder());
+    await h.indexer.handleBatch(
+      [msg(T.notifications, envelope({ id: 'e-1901' }, { id: 'e-1902' }, { id: 'e-1903' }, { id: 'e-1904' }))],
+      ctxRecorder(),
+    );
     assert.equal(h.es.count(), 4);
     assert.equal(h.es.requests.length, 2);
     assert.deepEqual(
@@ -262,14 +291,27 @@ describe('indexer', () => {
     assert.equal(dlq.length, 1, 'poison dead-lettered exactly once');
     assert.equal(dlq[0]!.headers[DLQ_HEADERS.reason], 'not_json');
     assert.equal(dlq[0]!.headers[DLQ_HEADERS.sourceOffset], '2');
-    assert.equal(dlq[0]!.value.toString().startsWith('{"events":[{"id":"00000000-0000-4000-8000-000000002303"'), true, 'original bytes');
+    assert.equal(
+      dlq[0]!.value.toString().startsWith('{"events":[{"id":"00000000-0000-4000-8000-000000002303"'),
+      true,
+      'original bytes',
+    );
     await h.close();
   });
 
   test('log lines without a user are enriched from the notification with the same http.request.id', async () => {
     const h = await harness();
-    await h.indexer.handleBatch([msg(T.notifications, envelope({ id: 'n-1', user: 'alice', request_id: 'req-42' }))], ctxRecorder());
-    await h.indexer.handleBatch([msg(T.logs, JSON.stringify({ id: 'l-1', request_id: 'req-42' })), msg(T.logs, JSON.stringify({ id: 'l-2', request_id: 'other' }))], ctxRecorder());
+    await h.indexer.handleBatch(
+      [msg(T.notifications, envelope({ id: 'n-1', user: 'alice', request_id: 'req-42' }))],
+      ctxRecorder(),
+    );
+    await h.indexer.handleBatch(
+      [
+        msg(T.logs, JSON.stringify({ id: 'l-1', request_id: 'req-42' })),
+        msg(T.logs, JSON.stringify({ id: 'l-2', request_id: 'other' })),
+      ],
+      ctxRecorder(),
+    );
     const logs = h.es.stored.get('logs-oci_registry.log-test')!;
     assert.equal((logs.get('l-1') as { user?: { name?: string } }).user?.name, 'alice');
     assert.equal((logs.get('l-2') as { user?: { name?: string } }).user, undefined);
@@ -280,7 +322,12 @@ describe('indexer', () => {
 
   test('storage samples and findings are indexed with deterministic ids; invalid ones dead-lettered', async () => {
     const h = await harness();
-    const sample = JSON.stringify({ timestamp: '2026-01-01T00:00:00Z', used_bytes: 100, capacity_bytes: 400, scope: 'registry' });
+    const sample = JSON.stringify({
+      timestamp: '2026-01-01T00:00:00Z',
+      used_bytes: 100,
+      capacity_bytes: 400,
+      scope: 'registry',
+    });
     const finding = JSON.stringify({
       id: 'f-1',
       rule: 'pull.volume_spike',
@@ -295,7 +342,10 @@ describe('indexer', () => {
       message: 'alice pulled 500 images',
       detected_at: '2026-01-01T01:00:05Z',
     });
-    await h.indexer.handleBatch([msg(T.storage, sample), msg(T.storage, sample), msg(T.storage, '{"used_bytes":-1}')], ctxRecorder());
+    await h.indexer.handleBatch(
+      [msg(T.storage, sample), msg(T.storage, sample), msg(T.storage, '{"used_bytes":-1}')],
+      ctxRecorder(),
+    );
     await h.indexer.handleBatch([msg(T.findings, finding), msg(T.findings, '{"id":"x"}')], ctxRecorder());
     const st = h.es.stored.get('storage-test')!;
     assert.equal(st.size, 1);
@@ -303,11 +353,17 @@ describe('indexer', () => {
     assert.equal(doc.oci_registry.storage.used.pct, 0.25);
     assert.equal(h.es.stored.get('findings-test')!.size, 1);
     const dlq = await h.read(T.dlq);
-    assert.deepEqual(dlq.map((d) => d.headers[DLQ_HEADERS.reason]).sort(), ['invalid_finding', 'invalid_storage_sample']);
+    assert.deepEqual(dlq.map((d) => d.headers[DLQ_HEADERS.reason]).sort(), [
+      'invalid_finding',
+      'invalid_storage_sample',
+    ]);
     await h.close();
   });
 
   test('subscribes to every raw topic plus storage and findings', () => {
-    assert.deepEqual(indexerTopics(T).sort(), [T.findings, T.harborWebhooks, T.logs, T.notifications, T.storage].sort());
+    assert.deepEqual(
+      indexerTopics(T).sort(),
+      [T.findings, T.harborWebhooks, T.logs, T.notifications, T.storage].sort(),
+    );
   });
 });

@@ -13,7 +13,14 @@ import { createHash } from 'node:crypto';
 
 const TOKEN = 's3cret-token-value';
 const topics = { notifications: 'n', logs: 'l', harborWebhooks: 'h', storage: 's' };
-const baseConfig: ReceiverConfig = { host: '127.0.0.1', port: 0, tokens: [TOKEN], bodyLimitBytes: 64 * 1024, rateLimit: null, retryAfterSeconds: 7 };
+const baseConfig: ReceiverConfig = {
+  host: '127.0.0.1',
+  port: 0,
+  tokens: [TOKEN],
+  bodyLimitBytes: 64 * 1024,
+  rateLimit: null,
+  retryAfterSeconds: 7,
+};
 const C16 = readFileSync(new URL('../../fixtures/cases/inputs/C16.http', import.meta.url), 'utf8');
 const c16Body = C16.slice(C16.indexOf('\n{') + 1, C16.indexOf('\n}\n') + 2);
 
@@ -81,10 +88,21 @@ describe('receiver', () => {
     const ct = { 'content-type': 'application/json' };
     assert.equal((await app.inject({ method: 'POST', url: '/v1/harbor', headers: ct, payload: '{}' })).statusCode, 401);
     assert.equal(
-      (await app.inject({ method: 'POST', url: '/v1/harbor', headers: { ...ct, authorization: 'Bearer nope' }, payload: '{}' })).statusCode,
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/harbor',
+          headers: { ...ct, authorization: 'Bearer nope' },
+          payload: '{}',
+        })
+      ).statusCode,
       401,
     );
-    assert.equal((await app.inject({ method: 'POST', url: '/v1/harbor', headers: { ...ct, authorization: TOKEN }, payload: '{}' })).statusCode, 401);
+    assert.equal(
+      (await app.inject({ method: 'POST', url: '/v1/harbor', headers: { ...ct, authorization: TOKEN }, payload: '{}' }))
+        .statusCode,
+      401,
+    );
     assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
     assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
     const metrics = await app.inject({ method: 'GET', url: '/metrics' });
@@ -96,7 +114,12 @@ describe('receiver', () => {
 
   test('415 for a wrong media type, 400 for a body that is not JSON, 413 over the limit', async () => {
     const { app, bus } = await setup();
-    const r415 = await app.inject({ method: 'POST', url: '/v1/notifications', headers: { ...auth, 'content-type': 'text/plain' }, payload: '{}' });
+    const r415 = await app.inject({
+      method: 'POST',
+      url: '/v1/notifications',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      payload: '{}',
+    });
     assert.equal(r415.statusCode, 415);
     const r400 = await app.inject({
       method: 'POST',
@@ -140,7 +163,12 @@ describe('receiver', () => {
     });
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers['retry-after'], '7');
-    const bad = await app.inject({ method: 'POST', url: '/v1/logs', headers: { authorization: 'Bearer leaked-guess', 'content-type': 'text/plain' }, payload: 'x' });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/logs',
+      headers: { authorization: 'Bearer leaked-guess', 'content-type': 'text/plain' },
+      payload: 'x',
+    });
     assert.equal(bad.statusCode, 401);
     const all = lines.join('');
     assert.ok(all.includes('kafka unavailable'), 'the 503 is logged');
@@ -152,18 +180,32 @@ describe('receiver', () => {
   test('logs: NDJSON / plain lines become one message per non-blank line', async () => {
     const { app, bus, drain } = await setup();
     const body = '{"msg":"a"}\r\n\n  \ntime="2020-01-01T00:00:00Z" level=info msg="b"\n{"msg":"c"}';
-    const res = await app.inject({ method: 'POST', url: '/v1/logs', headers: { ...auth, 'content-type': 'application/x-ndjson' }, payload: body });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/logs',
+      headers: { ...auth, 'content-type': 'application/x-ndjson' },
+      payload: body,
+    });
     assert.equal(res.statusCode, 202);
     assert.deepEqual(res.json(), { accepted: 3 });
     const msgs = await drain('l', 3);
-    assert.deepEqual(msgs.map((m) => m.value.toString()).sort(), ['time="2020-01-01T00:00:00Z" level=info msg="b"', '{"msg":"a"}', '{"msg":"c"}'].sort());
+    assert.deepEqual(
+      msgs.map((m) => m.value.toString()).sort(),
+      ['time="2020-01-01T00:00:00Z" level=info msg="b"', '{"msg":"a"}', '{"msg":"c"}'].sort(),
+    );
     await app.close();
     await bus.close();
   });
 
   test('rate limiting answers 429 once the window budget is used', async () => {
     const { app, bus } = await setup(undefined, { ...baseConfig, rateLimit: { max: 2, timeWindowMs: 60_000 } });
-    const req = () => app.inject({ method: 'POST', url: '/v1/storage', headers: { ...auth, 'content-type': 'application/json' }, payload: '{}' });
+    const req = () =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/storage',
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: '{}',
+      });
     assert.equal((await req()).statusCode, 202);
     assert.equal((await req()).statusCode, 202);
     assert.equal((await req()).statusCode, 429);

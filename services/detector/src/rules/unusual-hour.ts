@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { identityEntity } from '../findings.ts';
 import { hourOfWeek } from '../time.ts';
 import type { Detection } from '../findings.ts';
-import type { DetectionRule } from './types.ts';
+import { NONE, type DetectionRule } from './types.ts';
+import { openBucket, type HourBucket, type IdentityState } from '../state/types.ts';
 import { bucketEvidence, who } from './evidence.ts';
 
 const HOUR = 3_600_000;
@@ -24,31 +25,49 @@ export const unusualHour: DetectionRule<z.infer<typeof params>> = {
   description:
     'Activity by an identity at a local hour (its group’s time zone, DST-correct) in which it has never been active.',
   paramsSchema: params,
-  closeHour(items, view, p, now) {
+  observe(ev, st, view, p, now) {
+    // Fire as soon as the hour reaches minEvents (seconds of latency), then update at the close.
+    if (st.id.startsWith('ip:') || ev.action === 'ping' || ev.action === 'auth-challenge') return NONE;
+    const b = openBucket(st, Math.floor(ev.ts / HOUR));
+    if (!b || b.events !== p.minEvents) return NONE;
+    const d = judge(b, st, p, now);
+    if (!d) return NONE;
+    (b.early ??= new Map()).set(this.id, Infinity);
+    return [{ ...d, labels: { ...d.labels, phase: 'early' } }];
+  },
+  closeHour(items, _view, p, now) {
     const out: Detection[] = [];
     for (const { bucket, identity } of items) {
-      if (identity.id.startsWith('ip:') || bucket.events < p.minEvents) continue;
-      if (now - identity.firstSeen < p.minHistoryDays * 86_400_000 || identity.activeDays < 5) continue;
-      const hod = hourOfWeek(bucket.hour * HOUR, identity.zone) % 24;
-      let usual = false;
-      for (let d = -p.toleranceHours; d <= p.toleranceHours && !usual; d++)
-        usual = identity.profile.activeHourOfDay((hod + d + 24) % 24);
-      if (usual) continue;
-      const ev = bucketEvidence(bucket);
-      out.push({
-        rule: this.id,
-        severity: bucket.events >= 4 * p.minEvents ? 'high' : 'medium',
-        score: Math.min(90, 50 + bucket.events),
-        entity: identityEntity(identity.id),
-        windowStart: bucket.hour * HOUR,
-        windowEnd: (bucket.hour + 1) * HOUR,
-        observed: { value: bucket.events, unit: 'events' },
-        expected: { value: 0, unit: 'events', upper: 0 },
-        evidence: { ...ev, extra: { local_hour: hod, time_zone: identity.zone } },
-        message: `${who(identity.id, identity.kind)} made ${bucket.events} requests at ${String(hod).padStart(2, '0')}:00 local time (${identity.zone}), an hour in which it had 0 activity in ${Math.round((now - identity.firstSeen) / 86_400_000)} days of history.`,
-        labels: { time_zone: identity.zone },
-      });
+      const d = judge(bucket, identity, p, now);
+      if (d) out.push(d);
     }
     return out;
   },
 };
+
+function judge(
+  bucket: HourBucket,
+  identity: IdentityState,
+  p: z.infer<typeof params>,
+  now: number,
+): Detection | undefined {
+  if (identity.id.startsWith('ip:') || bucket.events < p.minEvents) return undefined;
+  if (now - identity.firstSeen < p.minHistoryDays * 86_400_000 || identity.activeDays < 5) return undefined;
+  const hod = hourOfWeek(bucket.hour * HOUR, identity.zone) % 24;
+  for (let d = -p.toleranceHours; d <= p.toleranceHours; d++)
+    if (identity.profile.activeHourOfDay((hod + d + 24) % 24)) return undefined;
+  const ev = bucketEvidence(bucket);
+  return {
+    rule: 'activity.unusual_hour',
+    severity: bucket.events >= 4 * p.minEvents ? 'high' : 'medium',
+    score: Math.min(90, 50 + bucket.events),
+    entity: identityEntity(identity.id),
+    windowStart: bucket.hour * HOUR,
+    windowEnd: (bucket.hour + 1) * HOUR,
+    observed: { value: bucket.events, unit: 'events' },
+    expected: { value: 0, unit: 'events', upper: 0 },
+    evidence: { ...ev, extra: { local_hour: hod, time_zone: identity.zone } },
+    message: `${who(identity.id, identity.kind)} made ${bucket.events} requests at ${String(hod).padStart(2, '0')}:00 local time (${identity.zone}), an hour in which it had 0 activity in ${Math.round((now - identity.firstSeen) / 86_400_000)} days of history.`,
+    labels: { time_zone: identity.zone },
+  };
+}

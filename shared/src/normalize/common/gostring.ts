@@ -129,10 +129,26 @@ export function parseLogfmt(s: string, from = 0): Map<string, string> | null {
     }
     i++; // '='
     if (s.charCodeAt(i) === 34) {
-      const q = readQuoted(s, i);
-      if (q === null) return null;
-      out.set(key, q.value);
-      i = q.end;
+      // Inline readQuoted: find the closing quote; only values with escapes need unescapeGo.
+      const start = i;
+      let escaped = false;
+      i++;
+      while (i < n) {
+        const c = s.charCodeAt(i);
+        if (c === 92 /* \ */) {
+          escaped = true;
+          i += 2;
+          continue;
+        }
+        if (c === 34 /* " */) break;
+        i++;
+      }
+      if (i >= n) return null;
+      const body = s.slice(start + 1, i);
+      const value = escaped ? unescapeGo(body) : body;
+      if (value === null) return null;
+      out.set(key, value);
+      i++;
     } else {
       const vStart = i;
       while (i < n && s.charCodeAt(i) !== 32) i++;
