@@ -203,7 +203,56 @@ export function parseAlertsConfig(
       'CONFIG_INVALID',
       `invalid ${source}: environment variable(s) not set: ${[...missing].join(', ')}`,
     );
-  return loadConfig(alertsConfigSchema, substituted, source);
+  try {
+    return loadConfig(alertsConfigSchema, substituted, source);
+  } catch (err) {
+    // zod skips the cross-reference refinement when the shapes are wrong; check the names on the
+    // raw input too, so one run lists every problem.
+    const extra = looseCrossReferences(substituted).filter((l) => !(err as Error).message.includes(l));
+    if (!(err instanceof AppError) || extra.length === 0) throw err;
+    const lines = [...err.message.split('\n').slice(1), ...extra.map((l) => `  - ${l}`)];
+    throw new AppError('CONFIG_INVALID', `invalid ${source} (${lines.length} problem(s)):\n${lines.join('\n')}`, {
+      context: { issues: lines.length },
+    });
+  }
+}
+
+/** Receiver and time-interval references checked on raw (possibly ill-shaped) input: `path: message` lines. */
+function looseCrossReferences(raw: unknown): string[] {
+  const obj = (v: unknown): Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const root = obj(raw);
+  const receivers = new Set(
+    arr(root['receivers'])
+      .map((r) => obj(r)['name'])
+      .filter((n): n is string => typeof n === 'string'),
+  );
+  const intervals = new Set(
+    arr(root['time_intervals'])
+      .map((t) => obj(t)['name'])
+      .filter((n): n is string => typeof n === 'string'),
+  );
+  const out: string[] = [];
+  const walk = (r: unknown, path: string): void => {
+    const o = obj(r);
+    if (typeof o['receiver'] === 'string' && !receivers.has(o['receiver']))
+      out.push(`${path}.receiver: unknown receiver "${o['receiver']}"`);
+    for (const key of ['mute_time_intervals', 'active_time_intervals'])
+      arr(o[key]).forEach((n, i) => {
+        if (typeof n === 'string' && !intervals.has(n)) out.push(`${path}.${key}.${i}: unknown time interval "${n}"`);
+      });
+    arr(o['routes']).forEach((c, i) => walk(c, `${path}.routes.${i}`));
+  };
+  walk(root['route'], 'route');
+  arr(root['receivers']).forEach((r, i) => {
+    const f = obj(r)['fallback'];
+    if (typeof f === 'string' && !receivers.has(f)) out.push(`receivers.${i}.fallback: unknown receiver "${f}"`);
+  });
+  const health = obj(root['delivery'])['health_receiver'];
+  if (typeof health === 'string' && !receivers.has(health))
+    out.push(`delivery.health_receiver: unknown receiver "${health}"`);
+  return out;
 }
 
 /**

@@ -74,7 +74,10 @@ export function prepareDataDir(layout: DataDirLayout): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       if (heldHere.has(layout.lock)) {
-        throw new AppError('EMBEDDED_START_FAILED', `data directory ${layout.root} is already in use by this process; use another --data-dir`);
+        throw new AppError(
+          'EMBEDDED_START_FAILED',
+          `data directory ${layout.root} is already in use by this process; use another --data-dir`,
+        );
       }
       const fd = openSync(layout.lock, 'wx');
       writeSync(fd, String(process.pid));
@@ -97,7 +100,11 @@ export function prepareDataDir(layout: DataDirLayout): () => void {
         );
       }
       const holder = Number(readFileSync(layout.lock, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && (holder === process.pid ? heldHere.has(layout.lock) : pidAlive(holder))) {
+      if (
+        Number.isInteger(holder) &&
+        holder > 0 &&
+        (holder === process.pid ? heldHere.has(layout.lock) : pidAlive(holder))
+      ) {
         throw new AppError(
           'EMBEDDED_START_FAILED',
           `data directory ${layout.root} is in use by process ${holder} (another regwatch run?); use another --data-dir`,

@@ -37,36 +37,62 @@ function failedLogins(n: number, start: number): string {
 const lines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
 
 describe('embedded pipeline (startEmbedded)', () => {
-  test('input → finding + delivered alert; a restart replaying the input repeats neither', { timeout: 120_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rw-embedded-'));
-    try {
-      const input = join(dir, 'registry.log');
-      writeFileSync(input, `${failedLogins(30, Date.parse('2026-05-04T09:00:00Z'))}\n`);
-      const alerts = join(dir, 'alerts.yml');
-      writeFileSync(alerts, 'route:\n  receiver: console\n  group_by: [rule, entity]\n  group_wait: 0s\nreceivers:\n  - name: console\n    channels:\n      - type: console\n        stream: stderr\n');
-      const findingsFile = join(dir, 'findings.ndjson');
-      const config = loadEmbeddedConfig({ receiver: 'off', input: [input], dataDir: join(dir, 'data'), findings: findingsFile, alertsConfig: alerts }, {});
-      let e = await startEmbedded(config, { logger: silentLogger() });
-      await assert.rejects(startEmbedded(config, { logger: silentLogger() }), (err: unknown) => err instanceof AppError && err.code === 'EMBEDDED_START_FAILED');
-      const end = Date.now() + 30_000;
-      while (Date.now() < end && !lines(e.layout.deliveries).some((l) => l.includes('"final":true'))) await sleep(100);
-      const first = lines(findingsFile).map((l) => findingSchema.parse(JSON.parse(l)));
-      assert.ok(first.some((f) => f.rule === 'auth.bruteforce_ip' && f.entity.id === '198.51.100.9'), JSON.stringify(first.map((f) => f.rule)));
-      const deliveries = lines(e.layout.deliveries).map((l) => JSON.parse(l) as { oci_registry: { alert: { result: string; final: boolean; channel: string } } });
-      assert.ok(deliveries.some((d) => d.oci_registry.alert.final && d.oci_registry.alert.result === 'ok' && d.oci_registry.alert.channel === 'console'));
-      await e.stop();
-      const findingsBefore = lines(findingsFile).length;
-      const deliveriesBefore = lines(e.layout.deliveries).length;
+  test(
+    'input → finding + delivered alert; a restart replaying the input repeats neither',
+    { timeout: 120_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rw-embedded-'));
+      try {
+        const input = join(dir, 'registry.log');
+        writeFileSync(input, `${failedLogins(30, Date.parse('2026-05-04T09:00:00Z'))}\n`);
+        const alerts = join(dir, 'alerts.yml');
+        writeFileSync(
+          alerts,
+          'route:\n  receiver: console\n  group_by: [rule, entity]\n  group_wait: 0s\nreceivers:\n  - name: console\n    channels:\n      - type: console\n        stream: stderr\n',
+        );
+        const findingsFile = join(dir, 'findings.ndjson');
+        const config = loadEmbeddedConfig(
+          { receiver: 'off', input: [input], dataDir: join(dir, 'data'), findings: findingsFile, alertsConfig: alerts },
+          {},
+        );
+        let e = await startEmbedded(config, { logger: silentLogger() });
+        await assert.rejects(
+          startEmbedded(config, { logger: silentLogger() }),
+          (err: unknown) => err instanceof AppError && err.code === 'EMBEDDED_START_FAILED',
+        );
+        const end = Date.now() + 30_000;
+        while (Date.now() < end && !lines(e.layout.deliveries).some((l) => l.includes('"final":true')))
+          await sleep(100);
+        const first = lines(findingsFile).map((l) => findingSchema.parse(JSON.parse(l)));
+        assert.ok(
+          first.some((f) => f.rule === 'auth.bruteforce_ip' && f.entity.id === '198.51.100.9'),
+          JSON.stringify(first.map((f) => f.rule)),
+        );
+        const deliveries = lines(e.layout.deliveries).map(
+          (l) => JSON.parse(l) as { oci_registry: { alert: { result: string; final: boolean; channel: string } } },
+        );
+        assert.ok(
+          deliveries.some(
+            (d) =>
+              d.oci_registry.alert.final &&
+              d.oci_registry.alert.result === 'ok' &&
+              d.oci_registry.alert.channel === 'console',
+          ),
+        );
+        await e.stop();
+        const findingsBefore = lines(findingsFile).length;
+        const deliveriesBefore = lines(e.layout.deliveries).length;
 
-      // Restart: `--input` is read again (at-least-once); state makes it harmless.
-      e = await startEmbedded(config, { logger: silentLogger() });
-      await sleep(4000);
-      assert.ok(e.normalize.totals.consumed >= 30, 'the input was replayed');
-      await e.stop();
-      assert.equal(lines(findingsFile).length, findingsBefore, 'no finding written again');
-      assert.equal(lines(e.layout.deliveries).length, deliveriesBefore, 'no alert sent again');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        // Restart: `--input` is read again (at-least-once); state makes it harmless.
+        e = await startEmbedded(config, { logger: silentLogger() });
+        await sleep(4000);
+        assert.ok(e.normalize.totals.consumed >= 30, 'the input was replayed');
+        await e.stop();
+        assert.equal(lines(findingsFile).length, findingsBefore, 'no finding written again');
+        assert.equal(lines(e.layout.deliveries).length, deliveriesBefore, 'no alert sent again');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -130,7 +130,7 @@ describe('config', () => {
   test('every problem is listed with its path', () => {
     try {
       parseAlertsConfig(`
-route: { receiver: r, group_wait: 5x }
+route: { receiver: r, group_wait: 5x, routes: [{ receiver: ghost }] }
 receivers:
   - name: r
     channels: [{ type: slack, url: nope }, { type: bogus }]
@@ -144,6 +144,7 @@ inhibit_rules: [{ source_matchers: ['a=~('], target_matchers: ['b=1'] }]
         'receivers.0.channels.0.url',
         'receivers.0.channels.1.type',
         'inhibit_rules.0.source_matchers.0',
+        'route.routes.0.receiver: unknown receiver "ghost"',
       ])
         assert.match(e.message, new RegExp(frag.replace(/\./g, '\\.')));
     }

@@ -97,11 +97,18 @@ describe('embedded data directory', () => {
       const release = prepareDataDir(layout);
       assert.equal(readFileSync(layout.lock, 'utf8'), String(process.pid));
       // A second pipeline in this same process is refused too.
-      assert.throws(() => prepareDataDir(layout), (e: unknown) => e instanceof AppError && e.code === 'EMBEDDED_START_FAILED' && /this process/.test(e.message));
+      assert.throws(
+        () => prepareDataDir(layout),
+        (e: unknown) => e instanceof AppError && e.code === 'EMBEDDED_START_FAILED' && /this process/.test(e.message),
+      );
       release();
       release(); // idempotent
       writeFileSync(layout.lock, String(process.ppid)); // a live process that is not us
-      assert.throws(() => prepareDataDir(layout), (e: unknown) => e instanceof AppError && e.code === 'EMBEDDED_START_FAILED' && /in use by process \d+/.test(e.message));
+      assert.throws(
+        () => prepareDataDir(layout),
+        (e: unknown) =>
+          e instanceof AppError && e.code === 'EMBEDDED_START_FAILED' && /in use by process \d+/.test(e.message),
+      );
       writeFileSync(layout.lock, '2147483646'); // no such pid: a crashed holder
       const again = prepareDataDir(layout);
       assert.equal(readFileSync(layout.lock, 'utf8'), String(process.pid));
