@@ -106,13 +106,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < envelopes.length; i += 200) {
     await pub.publish(
       topics.notifications,
-      envelopes
-        .slice(i, i + 200)
-        .map((value) => ({
-          key: null,
-          value,
-          headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
-        })),
+      envelopes.slice(i, i + 200).map((value) => ({
+        key: null,
+        value,
+        headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
+      })),
     );
   }
   const metrics = createIngestMetrics({ defaultMetrics: false });
