@@ -211,6 +211,11 @@ export const ALERT_STATE_MAPPINGS = {
     send_count: long(),
     expires_at: date(),
     owner: kw(),
+    /** Epoch ms when a group is due to flush (alerts service). */
+    due_at: long(),
+    /** Serialized group state: kept in _source only (can exceed the 32 KB keyword term limit). */
+    state_json: { type: 'keyword', index: false, doc_values: false },
+    firing_json: { type: 'keyword', index: false, doc_values: false },
   },
 } as const satisfies Record<string, unknown>;
 

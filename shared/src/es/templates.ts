@@ -151,7 +151,11 @@ export function buildAssets(opts: { retentionDays?: Partial<RetentionDays>; ilm:
   const retention = resolveRetention(opts.retentionDays);
   const set: AssetSet = { ilmPolicies: [], componentTemplates: [], indexTemplates: [], bootstrapIndices: [] };
   for (const f of FAMILIES) {
-    const settings: Record<string, unknown> = { 'index.mapping.total_fields.limit': 2000 };
+    // auto_expand_replicas 0-1: green on a single node, one replica as soon as a second node joins.
+    const settings: Record<string, unknown> = {
+      'index.mapping.total_fields.limit': 2000,
+      'index.auto_expand_replicas': '0-1',
+    };
     if (opts.ilm && f.retention) {
       set.ilmPolicies.push({ name: f.stem, body: ilmPolicyBody(retention[f.retention]) });
       settings['index.lifecycle.name'] = f.stem;
