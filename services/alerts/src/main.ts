@@ -17,15 +17,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { z } from 'zod';
 import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
-import { env, loadConfig } from '../../../shared/src/config.ts';
+import { loadConfig } from '../../../shared/src/config.ts';
 import { AppError } from '../../../shared/src/errors.ts';
 import { createEsClient, esConfigSchema, redactedNodes, waitForElasticsearch } from '../../../shared/src/es/client.ts';
-import { ALERT_STATE_INDEX, DELIVERIES_INDEX } from '../../../shared/src/es/names.ts';
 import { createLogger } from '../../../shared/src/logger.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { buildApi } from './api.ts';
+import { alertsEnvSchema } from './env-config.ts';
 import { systemClock } from './clock.ts';
 import { DEFAULT_ALERTS_CONFIG_TEXT, loadAlertsConfigFile, parseAlertsConfig } from './config.ts';
 import { createEsDeliveriesSink } from './deliveries-es.ts';
@@ -33,41 +32,11 @@ import { createAlerts } from './service.ts';
 import { createEsStore } from './store/elasticsearch.ts';
 import { createSqliteStore } from './store/sqlite.ts';
 
-const optional = z.string().min(1).optional();
-const envSchema = z.object({
-  REGWATCH_ALERTS_CONFIG: optional,
-  REGWATCH_ALERTS_TOKEN: env
-    .list('')
-    .pipe(
-      z
-        .array(z.string().min(16, 'tokens need 16+ characters'))
-        .min(1, 'set REGWATCH_ALERTS_TOKEN (bearer token for the silences API)'),
-    ),
-  REGWATCH_ALERTS_HOST: z.string().default('127.0.0.1'),
-  REGWATCH_ALERTS_PORT: env.int(9095),
-  REGWATCH_ALERTS_STORE: z.enum(['elasticsearch', 'sqlite']).default('elasticsearch'),
-  REGWATCH_ALERTS_SQLITE_PATH: z.string().default('.data/alerts.sqlite'),
-  REGWATCH_ALERTS_GROUP_ID: z.string().default('alerts'),
-  REGWATCH_ALERTS_TICK_MS: env.int(250),
-  REGWATCH_ALERTS_INSTANCE_ID: optional,
-  REGWATCH_TOPIC_PREFIX: z.string().default(''),
-  KAFKA_BROKERS: env.list('127.0.0.1:9092'),
-  KAFKA_TOPIC_PARTITIONS: env.int(3),
-  ES_URLS: env.list('http://127.0.0.1:9200'),
-  ES_USERNAME: optional,
-  ES_PASSWORD: optional,
-  ES_API_KEY: optional,
-  ES_CA_FILE: optional,
-  ES_TLS_REJECT_UNAUTHORIZED: env.bool(true),
-  ES_ALERT_STATE_INDEX: z.string().default(ALERT_STATE_INDEX),
-  ES_DELIVERIES_INDEX: z.string().default(DELIVERIES_INDEX),
-  LOG_LEVEL: z.string().default('info'),
-});
 
 const log = createLogger('alerts', { level: process.env['LOG_LEVEL'] ?? 'info' });
 
 async function main(): Promise<void> {
-  const cfg = loadConfig(envSchema, process.env, 'alerts environment');
+  const cfg = loadConfig(alertsEnvSchema, process.env, 'alerts environment');
   const config = cfg.REGWATCH_ALERTS_CONFIG
     ? await loadAlertsConfigFile(cfg.REGWATCH_ALERTS_CONFIG, process.env)
     : parseAlertsConfig(DEFAULT_ALERTS_CONFIG_TEXT);

@@ -4,7 +4,7 @@
  * Starts the Debian docker-registry with htpasswd users, points its notifications at a local HTTP
  * server that stores every envelope (one JSON document per line, bytes as received), drives the
  * demo scenario with skopeo (pushes, normal pulls, a crawl, a brute force) and copies the
- * registry's JSON log. Output: `<out-dir>/registry.log` and `<out-dir>/notifications.ndjson`
+ * registry's JSON log. Output: `<out-dir>/registry-stdout.ndjson` and `<out-dir>/notifications.ndjson`
  * (default out-dir test/integration/embedded/fixtures/recorded-demo).
  */
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,7 +50,7 @@ const summary = await runDemoScenario({
 await sleep(3000); // let the last notifications arrive
 await registry.stop();
 server.close();
-copyFileSync(registry.logFile, join(out, 'registry.log'));
+copyFileSync(registry.logFile, join(out, 'registry-stdout.ndjson'));
 rmSync(work, { recursive: true, force: true });
 process.stderr.write(
   `recorded to ${out}: ${JSON.stringify({ ...summary, repositories: summary.repositories.length })}\n`,

@@ -37,7 +37,7 @@ function timeOf(text: string): number {
  */
 export function loadRecordedInput(options: { samples?: boolean } = {}): RecordedInput {
   const session: { kind: RawKind; message: OutgoingMessage; origin: string; t: number }[] = [];
-  for (const f of [join(RECORDED_DIR, 'notifications.ndjson'), join(RECORDED_DIR, 'registry.log')]) {
+  for (const f of [join(RECORDED_DIR, 'notifications.ndjson'), join(RECORDED_DIR, 'registry-stdout.ndjson')]) {
     for (const m of recordedMessages(readFileSync(f, 'utf8'), 'parity', RECEIVED_AT, `file:${basename(f)}`))
       session.push({ ...m, origin: 'recorded-demo', t: timeOf(m.message.value.toString()) });
   }
