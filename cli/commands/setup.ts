@@ -6,8 +6,8 @@
  *   imports dashboards/*.ndjson through Kibana's saved objects import API and exits 1 listing
  *   every object error, even when Kibana answered 200.
  * stdout: one JSON object (the report); stderr: human summary.
- * Environment fallbacks: REGWATCH_ES_URL, REGWATCH_ES_USERNAME, REGWATCH_ES_PASSWORD,
- * REGWATCH_ES_API_KEY, REGWATCH_KIBANA_URL, REGWATCH_KIBANA_USERNAME, REGWATCH_KIBANA_PASSWORD,
+ * Environment fallbacks (the same names the services read): ES_URLS (comma list), ES_USERNAME,
+ * ES_PASSWORD, ES_API_KEY; and REGWATCH_KIBANA_URL, REGWATCH_KIBANA_USERNAME, REGWATCH_KIBANA_PASSWORD,
  * REGWATCH_KIBANA_API_KEY.
  */
 import { readFile, readdir } from 'node:fs/promises';
@@ -122,10 +122,16 @@ export function register(program: Command): void {
     )
     .option('--verbose', 'log each step as JSON on stderr')
     .action(async (opts: EsOpts) => {
-      const nodes = opts.url.length > 0 ? opts.url : [process.env.REGWATCH_ES_URL ?? 'http://127.0.0.1:9200'];
-      const password = (await readSecret(opts.passwordFile, 'password')) ?? process.env.REGWATCH_ES_PASSWORD;
-      const apiKey = (await readSecret(opts.apiKeyFile, 'API key')) ?? process.env.REGWATCH_ES_API_KEY;
-      const username = opts.username ?? process.env.REGWATCH_ES_USERNAME;
+      const nodes =
+        opts.url.length > 0
+          ? opts.url
+          : (process.env.ES_URLS ?? 'http://127.0.0.1:9200')
+              .split(',')
+              .map((u) => u.trim())
+              .filter(Boolean);
+      const password = (await readSecret(opts.passwordFile, 'password')) ?? process.env.ES_PASSWORD;
+      const apiKey = (await readSecret(opts.apiKeyFile, 'API key')) ?? process.env.ES_API_KEY;
+      const username = opts.username ?? process.env.ES_USERNAME;
       const cfg = loadConfig(
         esConfigSchema,
         {

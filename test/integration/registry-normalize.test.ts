@@ -36,7 +36,7 @@ import type { Server } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNormalizer, normalizePayload } from '../../shared/src/normalize/index.ts';
+import { createNormalizer } from '../../shared/src/normalize/index.ts';
 import type { NormalizeResult } from '../../shared/src/normalize/types.ts';
 import type { RegistryEvent } from '../../shared/src/model/registry-event.ts';
 import { buildOciLayout, skopeo, startRegistry } from '../helpers/registry.ts';
@@ -324,9 +324,11 @@ describe('real Distribution 2.8 registry driven by skopeo, normalized', { timeou
     ]);
 
     // Normalize: the merged registry output as one stream (as a collector tailing the container
-    // log sees it), each notification POST body as a payload with its Content-Type.
+    // log sees it), each notification POST body as a payload with its Content-Type, all POSTs through
+    // one long-lived normalizer (as the receiver does) so the multi-arch pull-once rule spans POSTs.
     const lines = registry.stdoutLines();
     const normalizer = createNormalizer();
+    const notificationNormalizer = createNormalizer();
     for (const s of steps) {
       for (const line of lines.slice(...s.record.lines)) {
         for (const r of normalizer.push(line, { origin: 'registry-output' })) {
@@ -335,7 +337,7 @@ describe('real Distribution 2.8 registry driven by skopeo, normalized', { timeou
         }
       }
       for (const n of notifications.slice(...s.record.notifications)) {
-        for (const r of normalizePayload(n.body, 'notification', { contentType: n.contentType })) {
+        for (const r of notificationNormalizer.pushPayload(n.body, 'notification', { contentType: n.contentType })) {
           if (r.kind === 'event') s.notificationEvents.push(r.event);
           else if (r.kind === 'rejected') s.notificationRejected.push(r);
         }

@@ -186,6 +186,16 @@ export function buildReceiver(deps: ReceiverDeps) {
     [RAW_HEADERS.route]: route,
   });
 
+  /**
+   * Partition key of raw messages: one stream per sender (`X-Regwatch-Source` header, else the
+   * client address), so the lines of one registry stay in order on one partition — a failed
+   * htpasswd login is two consecutive lines that must be normalized together.
+   */
+  const sourceKey = (req: FastifyRequest, route: string): string => {
+    const named = req.headers['x-regwatch-source'];
+    return `${route}:${typeof named === 'string' && named.length > 0 ? named.slice(0, 200) : req.ip}`;
+  };
+
   function checkMedia(req: FastifyRequest, accepted: readonly string[]): void {
     if (!accepted.includes(mediaTypeOf(req))) {
       throw Object.assign(
@@ -230,7 +240,7 @@ export function buildReceiver(deps: ReceiverDeps) {
       const body = bodyOf(req);
       requireJson(body);
       return publishRaw(req, reply, topics.notifications, [
-        { key: null, value: body, headers: rawHeaders(req, 'notifications') },
+        { key: sourceKey(req, 'notifications'), value: body, headers: rawHeaders(req, 'notifications') },
       ]);
     });
 
@@ -239,20 +249,21 @@ export function buildReceiver(deps: ReceiverDeps) {
       const body = bodyOf(req);
       requireJson(body);
       return publishRaw(req, reply, topics.harborWebhooks, [
-        { key: null, value: body, headers: rawHeaders(req, 'harbor') },
+        { key: sourceKey(req, 'harbor'), value: body, headers: rawHeaders(req, 'harbor') },
       ]);
     });
 
     api.post('/v1/logs', async (req, reply) => {
       checkMedia(req, ACCEPTED_MEDIA_TYPES.logs);
       const headers = rawHeaders(req, 'logs');
+      const key = sourceKey(req, 'logs');
       const lines = splitLines(bodyOf(req));
       if (lines.length === 0) return reply.code(202).send({ accepted: 0 });
       return publishRaw(
         req,
         reply,
         topics.logs,
-        lines.map((value) => ({ key: null, value, headers })),
+        lines.map((value) => ({ key, value, headers })),
       );
     });
 

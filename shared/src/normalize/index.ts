@@ -232,6 +232,21 @@ function joinPartial(
 export interface StreamNormalizer {
   /** Normalizes one line (any supported format). Partial container-runtime chunks return `[]` until complete. */
   push(line: string | Uint8Array, ctx?: NormalizeContext): NormalizeResult[];
+  /**
+   * Normalizes one whole HTTP body (see {@link normalizePayload} for `kind` and the accepted shapes)
+   * with the SAME cross-event state as {@link StreamNormalizer.push}: the multi-arch pull-once rule
+   * and duplicate-delivery memory span every payload and line given to this normalizer. A multi-arch
+   * pull notified as two POSTs (index GET, then platform manifest GET by digest) therefore counts one
+   * image pull, and a notification re-delivered in a later POST (same `event.id`) becomes `ignored`
+   * (`duplicate delivery of event <id>`). NDJSON bodies (`auto`) rejoin partial lines within the body
+   * only; nothing is left buffered for `flush`.
+   * @returns results in input order; never throws (bad input gives `rejected` results).
+   */
+  pushPayload(
+    body: string | Uint8Array,
+    kind: 'notification' | 'harbor' | 'auto',
+    ctx?: NormalizeContext,
+  ): NormalizeResult[];
   /** Emits whatever partial lines are still buffered (end of input). */
   flush(): NormalizeResult[];
 }
@@ -277,6 +292,9 @@ export function createNormalizer(opts: { multiArchWindowMs?: number } = {}): Str
         ];
       }
     },
+    pushPayload(body, kind, ctx = {}) {
+      return payload(body, kind, ctx, post);
+    },
     flush() {
       const out: NormalizeResult[] = [];
       const pending = [...partials.values()];
@@ -317,13 +335,28 @@ export function normalizeLine(line: string | Uint8Array, ctx: NormalizeContext =
  * (sources whose id starts with `harbor`), `auto` (all; a body that is not one JSON document is
  * normalized line by line, e.g. NDJSON). One bad event inside an envelope yields a `rejected`
  * result for that event only, next to the good events. The multi-arch and duplicate rules apply
- * within the payload.
+ * within this payload only (stateless): a multi-arch pull notified over two POSTs counts twice here.
+ * Services that receive a stream of payloads use {@link StreamNormalizer.pushPayload} of one
+ * long-lived {@link createNormalizer}, which shares that state across payloads.
  * @returns results in input order; never throws.
  */
 export function normalizePayload(
   body: string | Uint8Array,
   kind: 'notification' | 'harbor' | 'auto',
   ctx: NormalizeContext = {},
+): NormalizeResult[] {
+  return payload(body, kind, ctx, undefined);
+}
+
+/**
+ * The body of {@link normalizePayload} and {@link StreamNormalizer.pushPayload}. `post` applies a
+ * stream normalizer's cross-event rules; when undefined the rules are fresh for this payload.
+ */
+function payload(
+  body: string | Uint8Array,
+  kind: 'notification' | 'harbor' | 'auto',
+  ctx: NormalizeContext,
+  post: ((results: NormalizeResult[]) => NormalizeResult[]) | undefined,
 ): NormalizeResult[] {
   try {
     const d = decode(body, MAX_PAYLOAD_BYTES);
@@ -335,10 +368,22 @@ export function normalizePayload(
       parsed = JSON.parse(text);
     } catch (err) {
       if (kind === 'auto' && text.includes('\n')) {
-        const n = createNormalizer();
+        if (post === undefined) {
+          const n = createNormalizer();
+          const out: NormalizeResult[] = [];
+          for (const line of text.split('\n')) if (line.trim().length > 0) out.push(...n.push(line, ctx));
+          out.push(...n.flush());
+          return out;
+        }
+        // Partial container-runtime lines are rejoined within this body only.
+        const partials = new Map<string, { text: string; ctx: NormalizeContext }>();
         const out: NormalizeResult[] = [];
-        for (const line of text.split('\n')) if (line.trim().length > 0) out.push(...n.push(line, ctx));
-        out.push(...n.flush());
+        for (const line of text.split('\n')) {
+          if (line.trim().length > 0) out.push(...post(handleLine(line, ctx, partials, 0)));
+        }
+        const pending = [...partials.values()];
+        partials.clear();
+        for (const p of pending) out.push(...post(handleLine(p.text, p.ctx, null, 1)));
         return out;
       }
       return [reject('not_json', text, `JSON: ${err instanceof Error ? err.message.slice(0, 160) : 'parse error'}`)];
@@ -359,6 +404,7 @@ export function normalizePayload(
       }
       results.push(...dispatchObject(item, raw, ctx, filter));
     }
+    if (post !== undefined) return post(results);
     const rules = new StreamRules(DEFAULT_MULTI_ARCH_WINDOW_MS);
     return results.map((r) =>
       r.kind === 'event' && !rules.apply(r.event)

@@ -1,5 +1,5 @@
 /**
- * Against the real Elasticsearch node (REGWATCH_ES_URL, default http://127.0.0.1:9200; started
+ * Against the real Elasticsearch node (ELASTICSEARCH_URL, default http://127.0.0.1:9200; started
  * by `bash infra/up.sh es`):
  *  1. `applyElasticsearchAssets` installs every template (and ILM policies where the cluster has
  *     ILM, else a warning), and a second run reports everything unchanged;
@@ -31,7 +31,7 @@ import { DATA_VIEWS } from '../../../dashboards/src/data-views.ts';
 import { dashboardQueries, type PanelQuery } from '../../../dashboards/src/queries.ts';
 import { kqlToEs, parseKql } from '../../../dashboards/src/kql.ts';
 
-const ES_URL = process.env.REGWATCH_ES_URL ?? 'http://127.0.0.1:9200';
+const ES_URL = process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures/registry-samples');
 const runId = `it${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 /** Per-run namespace; clusters that cannot delete data streams (no _data_stream API) reuse one. */

@@ -75,3 +75,19 @@ test('registry config sends notifications with a bearer token and logs JSON', ()
   assert.match(ep.url, /\/v1\/notifications$/);
   assert.match(ep.headers.Authorization[0] ?? '', /^Bearer \S+/);
 });
+
+test('every environment variable given to a regwatch service is one its config schema reads', async () => {
+  const { ingestEnvObject } = await import('../../../services/ingest/src/config.ts');
+  const { detectorEnvSchema } = await import('../../../services/detector/src/env-config.ts');
+  const { alertsEnvSchema } = await import('../../../services/alerts/src/env-config.ts');
+  const schemas: Record<string, { shape: Record<string, unknown> }> = {
+    'regwatch-ingest': ingestEnvObject,
+    'regwatch-detector': detectorEnvSchema,
+    'regwatch-alerts': alertsEnvSchema,
+  };
+  for (const [name, schema] of Object.entries(schemas)) {
+    const envs = (compose.services[name] as { environment?: Record<string, unknown> }).environment ?? {};
+    assert.ok(Object.keys(envs).length > 0, `${name} has no environment`);
+    for (const key of Object.keys(envs)) assert.ok(key in schema.shape, `${name}: ${key} is not read by its config`);
+  }
+});
