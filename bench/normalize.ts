@@ -100,10 +100,15 @@ const T = {
       JSON.stringify({ log: `${l}\n`, stream: 'stdout', time: `2026-11-29T15:04:${String(10 + (i % 50))}.7161Z` }),
     ),
   ],
-  notification: [...byPrefix('01-', '02-', '03-', '04-', '05-', '06-', '07-', '08-', '09-', '10-', '11-', '12-').flatMap(jsonDocs), ...realNotifications],
+  notification: [
+    ...byPrefix('01-', '02-', '03-', '04-', '05-', '06-', '07-', '08-', '09-', '10-', '11-', '12-').flatMap(jsonDocs),
+    ...realNotifications,
+  ],
   harbor: byPrefix('26-', '27-', '28', '29-', '30-', '31-', '32-', '33-', '35-', '36-').flatMap(jsonDocs),
   quayGitlab: byPrefix('25-', '37-', '38-').flatMap(jsonDocs),
-  allJson: files.flatMap((f) => (f.endsWith('.json') || f.endsWith('.ndjson') || f.endsWith('.log') ? jsonDocs(f) : [])),
+  allJson: files.flatMap((f) =>
+    f.endsWith('.json') || f.endsWith('.ndjson') || f.endsWith('.log') ? jsonDocs(f) : [],
+  ),
   text: files
     .filter((f) => f.endsWith('.log'))
     .flatMap((f) => nonBlank(read(f)))
@@ -236,8 +241,9 @@ function report(
   target?: number,
 ): void {
   const verdict = target === undefined ? '' : ` (target >= ${target}) ${f.ratio >= target ? 'OK' : 'BELOW TARGET'}`;
+  const from = templates > 0 ? ` from ${templates} templates` : '';
   console.log(
-    `${name}: ${fmt(lines.length)} lines (${mb(lines).toFixed(1)} MB) from ${templates} templates\n` +
+    `${name}: ${fmt(lines.length)} lines (${mb(lines).toFixed(1)} MB)${from}\n` +
       `  results: ${tally(lines.slice(0, 20_000))}${lines.length > 20_000 ? ' (first 20k lines)' : ''}\n` +
       `  ${baseName.padEnd(26)} ${fmt(f.baseRate).padStart(12)} lines/CPU-s\n` +
       `  ${'normalizer'.padEnd(26)} ${fmt(f.rate).padStart(12)} lines/CPU-s   ratio ${f.ratio.toFixed(3)}` +

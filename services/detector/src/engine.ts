@@ -4,6 +4,7 @@ import { clientFamily, networkOf } from './event.ts';
 import type { Detection } from './findings.ts';
 import { HashSet32 } from './hash-set.ts';
 import { markSeen } from './state/seen.ts';
+import { RecentKeys } from './state/recent-keys.ts';
 import type { ActiveRule } from './rules/types.ts';
 import { EVENT_ACTIONS } from '../../../shared/src/model/registry-event.ts';
 import { assertTimeZone } from './time.ts';
@@ -14,8 +15,18 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const POP_SIZE = 2048;
 const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
-const NOISE_ACTIONS = new Set(['ping', 'auth-challenge']);
-const PULL_ACTIONS = new Set(['manifest-pull', 'blob-pull']);
+
+/** What the per-event path needs to know about one `event.action` (built once per engine). */
+interface ActionPlan {
+  /** Rules with an observe hook that look at this action. */
+  readonly observers: readonly ActiveRule[];
+  /** `ping` / `auth-challenge`: not counted as identity activity. */
+  readonly noise: boolean;
+  /** Manifest or blob GET: counts towards distinct repositories. */
+  readonly pull: boolean;
+}
+/** Actions outside EVENT_ACTIONS: counted, observed by no rule. */
+const OTHER_ACTION: ActionPlan = { observers: [], noise: false, pull: false };
 
 export interface EngineStats {
   events: number;
@@ -91,6 +102,13 @@ function tally(list: (string | number)[], v: string): void {
   if (list.length < 64) list.push(v, 1);
 }
 
+/** Removes `bucket` from an identity's open buckets in place (no new array per closed hour). */
+function removeBucket(buckets: HourBucket[], bucket: HourBucket): void {
+  let j = 0;
+  for (let i = 0; i < buckets.length; i++) if (buckets[i] !== bucket) buckets[j++] = buckets[i]!;
+  buckets.length = j;
+}
+
 function quantile(xs: readonly number[], q: number): number | undefined {
   if (xs.length < 20) return undefined;
   const a = xs.slice().sort((x, y) => x - y);
@@ -115,8 +133,10 @@ export class DetectorEngine implements EngineView {
   readonly settings: DetectionSettings;
   readonly stats: EngineStats = { events: 0, duplicates: 0, lateEvents: 0, detections: 0, joined: 0 };
   private readonly rules: readonly ActiveRule[];
-  /** Rules with an observe hook, per event.action (built once: the hot-path pre-filter). */
-  private readonly observers = new Map<string, ActiveRule[]>();
+  /** Per event.action: observing rules and flags (built once: one lookup per event). */
+  private readonly plans = new Map<string, ActionPlan>();
+  /** The identity of the previous event (clients send runs of requests: a pull is a manifest and its layers). */
+  private lastIdentity: IdentityState | undefined;
   private readonly identities = new Map<string, IdentityState>();
   private readonly openHours = new Map<number, Set<string>>();
   private readonly lateBuckets = new Map<string, { bucket: HourBucket; identity: IdentityState }>();
@@ -124,14 +144,10 @@ export class DetectorEngine implements EngineView {
   private readonly keyedState = new Map<string, { v: unknown; touched: number; ttl: number }>();
   private readonly pop: { pulls: number[]; bytes: number[]; repos: number[] } = { pulls: [], bytes: [], repos: [] };
   private popCache: Partial<Record<'pulls' | 'bytes' | 'repos', number | undefined>> = {};
-  private readonly recentIds = new Set<string>();
-  private readonly recentRing: (string | undefined)[];
-  private recentPos = 0;
+  /** Recent `event.id`s (duplicate suppression). */
+  private readonly recentIds: RecentKeys<never>;
   /** Recent `http.request.id` → dataset, to count a request once across notification and log. */
-  private readonly recentRequests = new Map<string, string>();
-  private readonly requestRing: (string | undefined)[];
-  private requestPos = 0;
-  private readonly recentCapacity: number;
+  private readonly recentRequests: RecentKeys<string>;
   private readonly ciRe: RegExp;
   private readonly zoneRes: { re: RegExp; zone: string }[];
   private readonly teamRes: { re: RegExp; namespaces: readonly string[] }[];
@@ -145,14 +161,15 @@ export class DetectorEngine implements EngineView {
     this.settings = settings;
     this.rules = rules;
     for (const action of EVENT_ACTIONS) {
-      this.observers.set(
-        action,
-        rules.filter((r) => r.rule.observe && (!r.rule.actions || r.rule.actions.includes(action))),
-      );
+      this.plans.set(action, {
+        observers: rules.filter((r) => r.rule.observe && (!r.rule.actions || r.rule.actions.includes(action))),
+        noise: action === 'ping' || action === 'auth-challenge',
+        pull: action === 'manifest-pull' || action === 'blob-pull',
+      });
     }
-    this.recentCapacity = options.recentIds ?? 50_000;
-    this.recentRing = new Array<string | undefined>(this.recentCapacity);
-    this.requestRing = new Array<string | undefined>(this.recentCapacity);
+    const capacity = options.recentIds ?? 50_000;
+    this.recentIds = new RecentKeys(capacity);
+    this.recentRequests = new RecentKeys(capacity);
     this.ciRe = new RegExp(settings.ciPattern);
     assertTimeZone(settings.defaultZone);
     this.zoneRes = settings.zoneGroups.map((g) => {
@@ -218,24 +235,16 @@ export class DetectorEngine implements EngineView {
 
   /** Processes one event; returns the detections it (and the hours it closed) produced. */
   process(ev: DetectorEvent): readonly Detection[] {
-    if (this.recentIds.has(ev.id)) {
+    if (!this.recentIds.addIfAbsent(ev.id)) {
       this.stats.duplicates++;
       return NO_DETECTIONS;
     }
-    this.rememberId(ev.id);
     if (ev.requestId !== undefined) {
       // The same HTTP request seen from another source (notification vs log line): count once.
-      const ds = this.recentRequests.get(ev.requestId);
+      const ds = this.recentRequests.getOrAdd(ev.requestId, ev.dataset);
       if (ds !== undefined && ds !== ev.dataset) {
         this.stats.joined++;
         return NO_DETECTIONS;
-      }
-      if (ds === undefined) {
-        const old = this.requestRing[this.requestPos];
-        if (old !== undefined) this.recentRequests.delete(old);
-        this.requestRing[this.requestPos] = ev.requestId;
-        this.recentRequests.set(ev.requestId, ev.dataset);
-        this.requestPos = (this.requestPos + 1) % this.recentCapacity;
       }
     }
     this.stats.events++;
@@ -250,30 +259,20 @@ export class DetectorEngine implements EngineView {
     }
     const st = this.identityFor(ev);
     const hour = Math.floor(ev.ts / HOUR);
-    if (!NOISE_ACTIONS.has(ev.action)) this.count(ev, st, hour);
+    const plan = this.plans.get(ev.action) ?? OTHER_ACTION;
+    if (!plan.noise) this.count(ev, st, hour, plan.pull);
     if (ev.status !== undefined) this.countRegistry(ev, hour);
     const now = this.maxTs;
-    const observers = this.observers.get(ev.action);
-    if (observers) {
-      for (let i = 0; i < observers.length; i++) {
-        const r = observers[i]!;
-        const d = r.rule.observe!(ev, st, this, r.params, now);
-        if (d.length) (out ??= []).push(...d);
-      }
+    const observers = plan.observers;
+    for (let i = 0; i < observers.length; i++) {
+      const r = observers[i]!;
+      const d = r.rule.observe!(ev, st, this, r.params, now);
+      if (d.length) (out ??= []).push(...d);
     }
-    this.learnEvent(ev, st);
+    this.learnEvent(ev, st, plan.noise);
     if (!out || out.length === 0) return NO_DETECTIONS;
     this.stats.detections += out.length;
     return out;
-  }
-
-  /** Remembers an event id in a fixed ring (O(1); the oldest id is forgotten when full). */
-  private rememberId(id: string): void {
-    const old = this.recentRing[this.recentPos];
-    if (old !== undefined) this.recentIds.delete(old);
-    this.recentRing[this.recentPos] = id;
-    this.recentIds.add(id);
-    this.recentPos = (this.recentPos + 1) % this.recentCapacity;
   }
 
   /** Advances the watermark to `ts` (ms) without an event (idle input, end of a batch). */
@@ -294,11 +293,15 @@ export class DetectorEngine implements EngineView {
   }
 
   private identityFor(ev: DetectorEvent): IdentityState {
-    let st = this.identities.get(ev.identity);
-    if (!st) {
-      const zone = this.zoneRes.find((z) => z.re.test(ev.identity))?.zone ?? this.settings.defaultZone;
-      st = this.newIdentity(ev.identity, ev.actorKind, zone, ev.ts);
-      this.identities.set(ev.identity, st);
+    let st = this.lastIdentity;
+    if (st === undefined || st.id !== ev.identity) {
+      st = this.identities.get(ev.identity);
+      if (!st) {
+        const zone = this.zoneRes.find((z) => z.re.test(ev.identity))?.zone ?? this.settings.defaultZone;
+        st = this.newIdentity(ev.identity, ev.actorKind, zone, ev.ts);
+        this.identities.set(ev.identity, st);
+      }
+      this.lastIdentity = st;
     }
     if (ev.ts < st.firstSeen) st.firstSeen = ev.ts;
     return st;
@@ -341,7 +344,7 @@ export class DetectorEngine implements EngineView {
     };
   }
 
-  private count(ev: DetectorEvent, st: IdentityState, hour: number): void {
+  private count(ev: DetectorEvent, st: IdentityState, hour: number, pull: boolean): void {
     let bucket: HourBucket | undefined;
     if (hour < this.nextHour) {
       this.stats.lateEvents++;
@@ -366,7 +369,7 @@ export class DetectorEngine implements EngineView {
     if (ev.imagePull) bucket.pulls++;
     const ok = ev.outcome !== 'failure';
     if (ok && ev.action === 'blob-pull') bucket.bytes += ev.bytes;
-    if (ev.repository && ok && PULL_ACTIONS.has(ev.action) && !ev.head) {
+    if (pull && ok && ev.repository && !ev.head) {
       const r = bucket.repoCounts;
       const c = r.get(ev.repository);
       if (c === undefined) {
@@ -374,9 +377,21 @@ export class DetectorEngine implements EngineView {
         bucket.repos++;
       } else r.set(ev.repository, c + 1);
     }
-    if (ev.ip) tally(bucket.ips, ev.ip);
-    if (ev.userAgent) tally(bucket.userAgents, ev.userAgent);
-    if (bucket.samples.length < 5 && (ev.imagePull || bucket.samples.length < 2)) bucket.samples.push(ev.id);
+    // First value of each list as an exact-size literal: most identity-hours see one IP and one
+    // client, and a bucket lives for an hour (long enough to be promoted to the old generation).
+    if (ev.ip) {
+      if (bucket.ips.length === 0) bucket.ips = [ev.ip, 1];
+      else tally(bucket.ips, ev.ip);
+    }
+    if (ev.userAgent) {
+      if (bucket.userAgents.length === 0) bucket.userAgents = [ev.userAgent, 1];
+      else tally(bucket.userAgents, ev.userAgent);
+    }
+    const ns = bucket.samples.length;
+    if (ns < 5 && (ev.imagePull || ns < 2)) {
+      if (ns === 0) bucket.samples = [ev.id];
+      else bucket.samples.push(ev.id);
+    }
   }
 
   private countRegistry(ev: DetectorEvent, hour: number): void {
@@ -400,9 +415,9 @@ export class DetectorEngine implements EngineView {
     } else if (isAuth && ms !== undefined && rh.authLatencyMs.length < 50_000) rh.authLatencyMs.push(ms);
   }
 
-  private learnEvent(ev: DetectorEvent, st: IdentityState): void {
+  private learnEvent(ev: DetectorEvent, st: IdentityState, noise: boolean): void {
     if (ev.ts > st.lastSeen) st.lastSeen = ev.ts;
-    if (NOISE_ACTIONS.has(ev.action) || ev.outcome === 'failure') return;
+    if (noise || ev.outcome === 'failure') return;
     const day = Math.floor(ev.ts / DAY);
     if (day > st.lastActiveDay) {
       st.lastActiveDay = day;
@@ -461,7 +476,7 @@ export class DetectorEngine implements EngineView {
     if (ids) {
       for (const id of ids) {
         const st = this.identities.get(id);
-        const bucket = st?.buckets.find((b) => b.hour === hour);
+        const bucket = st && openBucket(st, hour);
         if (st && bucket) items.push({ bucket, identity: st });
       }
     }
@@ -490,7 +505,7 @@ export class DetectorEngine implements EngineView {
         this.pushPop('bytes', bucket.bytes);
         this.pushPop('repos', bucket.repos);
       }
-      identity.buckets = identity.buckets.filter((b) => b !== bucket);
+      removeBucket(identity.buckets, bucket);
     }
     this.popCache = {};
   }
@@ -547,15 +562,6 @@ export class DetectorEngine implements EngineView {
     for (const [k, e] of this.keyedState) if (now - e.touched > e.ttl) this.keyedState.delete(k);
   }
 
-  private recentInOrder(): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < this.recentCapacity; i++) {
-      const id = this.recentRing[(this.recentPos + i) % this.recentCapacity];
-      if (id !== undefined) out.push(id);
-    }
-    return out;
-  }
-
   // ---- snapshots --------------------------------------------------------------------------
 
   /** Serializable state; restore with `DetectorEngine.fromSnapshot`. */
@@ -581,7 +587,7 @@ export class DetectorEngine implements EngineView {
       keyed: structuredClone([...this.keyedState]),
       registryHours: structuredClone([...this.registryHours.values()]),
       population: structuredClone(this.pop),
-      recentIds: this.recentInOrder().slice(-10_000),
+      recentIds: this.recentIds.keysInOrder().slice(-10_000),
       stats: { ...this.stats },
       meta: structuredClone(this.meta),
     };
@@ -634,7 +640,7 @@ export class DetectorEngine implements EngineView {
     e.pop.pulls.push(...s.population.pulls);
     e.pop.bytes.push(...s.population.bytes);
     e.pop.repos.push(...s.population.repos);
-    for (const id of s.recentIds) e.rememberId(id);
+    for (const id of s.recentIds) e.recentIds.addIfAbsent(id);
     Object.assign(e.stats, s.stats);
     e.meta = s.meta;
     return e;

@@ -25,6 +25,9 @@ const COUNT = 0x7f;
 const M = METRICS.length;
 const SLOTS = 168;
 const HOUR = 3_600_000;
+/** Byte offsets of `obs` and `disp` in the shared backing store (`levels` starts at 0). */
+const OBS_AT = M * SLOTS * 2;
+const DISP_AT = OBS_AT + SLOTS;
 
 const enc = (x: number): number => Math.min(65535, Math.round(Math.log2(1 + Math.max(0, x)) * 1000));
 const dec = (u: number): number => (u === 0 ? 0 : 2 ** (u / 1000) - 1);
@@ -51,16 +54,18 @@ export class IdentityProfile {
   lastClosedHour = -1;
 
   constructor(snapshot?: ProfileSnapshot) {
+    // One backing store for the three arrays: one allocation per identity instead of three.
+    const buf = new ArrayBuffer(OBS_AT + SLOTS + M * 4);
+    this.levels = new Uint16Array(buf, 0, M * SLOTS);
+    this.obs = new Uint8Array(buf, OBS_AT, SLOTS);
+    this.disp = new Float32Array(buf, DISP_AT, M);
     if (snapshot) {
-      this.levels = new Uint16Array(new Uint8Array(Buffer.from(snapshot.levels, 'base64')).buffer);
-      this.obs = new Uint8Array(Buffer.from(snapshot.obs, 'base64'));
-      this.disp = Float32Array.from(snapshot.disp);
+      const levels = Buffer.from(snapshot.levels, 'base64');
+      new Uint8Array(buf, 0, Math.min(levels.length, OBS_AT)).set(levels.subarray(0, OBS_AT));
+      this.obs.set(Buffer.from(snapshot.obs, 'base64').subarray(0, SLOTS));
+      this.disp.set(snapshot.disp.slice(0, M));
       this.lastClosedHour = snapshot.lastClosedHour;
-    } else {
-      this.levels = new Uint16Array(M * SLOTS);
-      this.obs = new Uint8Array(SLOTS);
-      this.disp = new Float32Array(M).fill(0.5);
-    }
+    } else this.disp.fill(0.5);
   }
 
   /** Expected value and scale of `metric` in `slot` (0–167); undefined when cold. */

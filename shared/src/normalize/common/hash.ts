@@ -9,29 +9,22 @@
  * they are never used as a security boundary.
  */
 export function stableId(...parts: (string | number | undefined)[]): string {
-  let h1 = 0x9e3779b1 | 0;
-  let h2 = 0x85ebca77 | 0;
-  let h3 = 0xc2b2ae3d | 0;
-  let h4 = 0x27d4eb2f | 0;
+  h1 = 0x9e3779b1 | 0;
+  h2 = 0x85ebca77 | 0;
+  h3 = 0xc2b2ae3d | 0;
+  h4 = 0x27d4eb2f | 0;
   let len = 0;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
     const s = p === undefined ? '' : typeof p === 'string' ? p : String(p);
     // Parts are joined with U+001F: the separator is hashed as code unit 0x1f before each later part
     // (no joined string is built).
-    let j = i > 0 ? -1 : 0;
-    len += s.length - j;
-    for (; j < s.length; j++) {
-      const c = j < 0 ? 0x1f : s.charCodeAt(j);
-      h1 = Math.imul(h1 ^ c, 0x85ebca6b);
-      h1 = (h1 << 13) | (h1 >>> 19);
-      h2 = Math.imul(h2 ^ c, 0xcc9e2d51);
-      h2 = (h2 << 15) | (h2 >>> 17);
-      h3 = Math.imul(h3 ^ c, 0x1b873593);
-      h3 = (h3 << 11) | (h3 >>> 21);
-      h4 = Math.imul(h4 ^ c, 0xe6546b64);
-      h4 = (h4 << 17) | (h4 >>> 15);
+    if (i > 0) {
+      mix(0x1f);
+      len++;
     }
+    mixString(s);
+    len += s.length;
   }
   // Cross-mix the lanes, then finalize each (fmix32).
   h1 ^= len;
@@ -40,6 +33,48 @@ export function stableId(...parts: (string | number | undefined)[]): string {
   h3 = (h3 + h4) | 0;
   h4 = (h4 + h1) | 0;
   return hex(fmix(h1)) + hex(fmix(h2)) + hex(fmix(h3)) + hex(fmix(h4 ^ len));
+}
+
+// The four lanes live in module state while one id is computed (stableId is synchronous and not
+// re-entrant), so the per-character loop below works on plain variables without a closure or object.
+let h1 = 0;
+let h2 = 0;
+let h3 = 0;
+let h4 = 0;
+
+/** Mixes one UTF-16 code unit into the four lanes. */
+function mix(c: number): void {
+  h1 = Math.imul(h1 ^ c, 0x85ebca6b);
+  h1 = (h1 << 13) | (h1 >>> 19);
+  h2 = Math.imul(h2 ^ c, 0xcc9e2d51);
+  h2 = (h2 << 15) | (h2 >>> 17);
+  h3 = Math.imul(h3 ^ c, 0x1b873593);
+  h3 = (h3 << 11) | (h3 >>> 21);
+  h4 = Math.imul(h4 ^ c, 0xe6546b64);
+  h4 = (h4 << 17) | (h4 >>> 15);
+}
+
+/** Mixes every code unit of `s` (the same as {@link mix} per unit, with the lanes in locals). */
+function mixString(s: string): void {
+  let a = h1;
+  let b = h2;
+  let c = h3;
+  let d = h4;
+  for (let j = 0; j < s.length; j++) {
+    const u = s.charCodeAt(j);
+    a = Math.imul(a ^ u, 0x85ebca6b);
+    a = (a << 13) | (a >>> 19);
+    b = Math.imul(b ^ u, 0xcc9e2d51);
+    b = (b << 15) | (b >>> 17);
+    c = Math.imul(c ^ u, 0x1b873593);
+    c = (c << 11) | (c >>> 21);
+    d = Math.imul(d ^ u, 0xe6546b64);
+    d = (d << 17) | (d >>> 15);
+  }
+  h1 = a;
+  h2 = b;
+  h3 = c;
+  h4 = d;
 }
 
 function fmix(h0: number): number {

@@ -103,7 +103,21 @@ const AUTH_PREFIX = 'error authorizing context:';
  * - `insufficient scope`, `denied`, `not authorized` → `access-denied`.
  * @returns null when the message is not an auth message.
  */
-export function classifyAuthMessage(msg: string): AuthClass | null {
+export function classifyAuthMessage(msg: string): Readonly<AuthClass> | null {
+  // Registries log a few dozen distinct messages; each line brings a new copy of one of them.
+  const hit = AUTH_MEMO.get(msg);
+  if (hit !== undefined) return hit;
+  const out = classifyUncached(msg);
+  if (msg.length <= 256) {
+    if (AUTH_MEMO.size >= 1024) AUTH_MEMO.clear();
+    AUTH_MEMO.set(msg, out === null ? null : Object.freeze(out));
+  }
+  return out;
+}
+/** Bounded memo of {@link classifyAuthMessage} (results are frozen and shared). */
+const AUTH_MEMO = new Map<string, Readonly<AuthClass> | null>();
+
+function classifyUncached(msg: string): AuthClass | null {
   const lower = msg.toLowerCase();
   const quotedUser = /error authenticating user "([^"]*)"/i.exec(msg)?.[1];
   if (lower === 'user failed to authenticate') return { action: 'login-failure' };

@@ -14,10 +14,11 @@ import type { JsonSource } from '../sources/types.ts';
 import type { NormalizeContext, NormalizeResult } from '../types.ts';
 import { auditEvent } from './audit.ts';
 import { reject, timeToUtc } from './build.ts';
+import { isObj, nullishBool, nullishStr } from '../common/shape.ts';
 
 const Id = z.union([z.number().int().nonnegative(), z.string().min(1)]);
 
-const AuditRecordSchema = z.looseObject({
+export const AuditRecordSchema = z.looseObject({
   id: Id.nullish(),
   log_id: Id.nullish(),
   username: z.string(),
@@ -31,8 +32,39 @@ const AuditRecordSchema = z.looseObject({
   op_time: z.string(),
 });
 
+type AuditRecordInput = z.infer<typeof AuditRecordSchema>;
+
+/** `Id.nullish()`: absent, null, a non-negative safe integer or a non-empty string. */
+function nullishId(v: unknown): boolean {
+  return (
+    v === undefined ||
+    v === null ||
+    (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) ||
+    (typeof v === 'string' && v.length > 0)
+  );
+}
+
+/** Hot-path stand-in for {@link AuditRecordSchema} (accepts a subset of what the schema accepts). */
+export function isAuditRecord(v: unknown): v is AuditRecordInput {
+  return (
+    isObj(v) &&
+    nullishId(v.id) &&
+    nullishId(v.log_id) &&
+    typeof v.username === 'string' &&
+    nullishStr(v.resource) &&
+    nullishStr(v.resource_type) &&
+    nullishStr(v.repo_name) &&
+    nullishStr(v.repo_tag) &&
+    typeof v.operation === 'string' &&
+    v.operation.length > 0 &&
+    nullishStr(v.operation_description) &&
+    nullishBool(v.operation_result) &&
+    typeof v.op_time === 'string'
+  );
+}
+
 function normalize(obj: Record<string, unknown>, raw: string, ctx: NormalizeContext): NormalizeResult[] {
-  const parsed = AuditRecordSchema.safeParse(obj);
+  const parsed = isAuditRecord(obj) ? { success: true as const, data: obj } : AuditRecordSchema.safeParse(obj);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return [

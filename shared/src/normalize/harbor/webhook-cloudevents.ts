@@ -15,9 +15,10 @@ import { z } from 'zod';
 import type { JsonSource } from '../sources/types.ts';
 import type { NormalizeContext, NormalizeResult } from '../types.ts';
 import { reject, timeToUtc } from './build.ts';
-import { CLOUDEVENTS_TYPES, HarborEventDataSchema, webhookEvents } from './webhook.ts';
+import { CLOUDEVENTS_TYPES, HarborEventDataSchema, isHarborEventData, webhookEvents } from './webhook.ts';
+import { isObj, nullishStr } from '../common/shape.ts';
 
-const CloudEventSchema = z.looseObject({
+export const CloudEventSchema = z.looseObject({
   specversion: z.string(),
   id: z.string().min(1),
   source: z.string().nullish(),
@@ -28,8 +29,26 @@ const CloudEventSchema = z.looseObject({
   data: HarborEventDataSchema,
 });
 
+type CloudEvent = z.infer<typeof CloudEventSchema>;
+
+/** Hot-path stand-in for {@link CloudEventSchema} (accepts a subset of what the schema accepts). */
+export function isCloudEvent(v: unknown): v is CloudEvent {
+  return (
+    isObj(v) &&
+    typeof v.specversion === 'string' &&
+    typeof v.id === 'string' &&
+    v.id.length > 0 &&
+    nullishStr(v.source) &&
+    typeof v.type === 'string' &&
+    typeof v.time === 'string' &&
+    nullishStr(v.requestid) &&
+    nullishStr(v.operator) &&
+    isHarborEventData(v.data)
+  );
+}
+
 function normalize(obj: Record<string, unknown>, raw: string, ctx: NormalizeContext): NormalizeResult[] {
-  const parsed = CloudEventSchema.safeParse(obj);
+  const parsed = isCloudEvent(obj) ? { success: true as const, data: obj } : CloudEventSchema.safeParse(obj);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return [

@@ -12,17 +12,32 @@ import type { JsonSource } from '../sources/types.ts';
 import type { NormalizeContext, NormalizeResult } from '../types.ts';
 import { stableId } from '../common/hash.ts';
 import { reject, unixSecondsToIso } from './build.ts';
-import { HARBOR_WEBHOOK_TYPES, HarborEventDataSchema, webhookEvents } from './webhook.ts';
+import { HARBOR_WEBHOOK_TYPES, HarborEventDataSchema, isHarborEventData, webhookEvents } from './webhook.ts';
+import { isObj } from '../common/shape.ts';
 
-const DefaultPayloadSchema = z.looseObject({
+export const DefaultPayloadSchema = z.looseObject({
   type: z.string(),
   occur_at: z.number(),
   operator: z.string().nullish(),
   event_data: HarborEventDataSchema,
 });
 
+type DefaultPayload = z.infer<typeof DefaultPayloadSchema>;
+
+/** Hot-path stand-in for {@link DefaultPayloadSchema} (accepts a subset of what the schema accepts). */
+export function isDefaultPayload(v: unknown): v is DefaultPayload {
+  return (
+    isObj(v) &&
+    typeof v.type === 'string' &&
+    typeof v.occur_at === 'number' &&
+    Number.isFinite(v.occur_at) &&
+    (v.operator === undefined || v.operator === null || typeof v.operator === 'string') &&
+    isHarborEventData(v.event_data)
+  );
+}
+
 function normalize(obj: Record<string, unknown>, raw: string, ctx: NormalizeContext): NormalizeResult[] {
-  const parsed = DefaultPayloadSchema.safeParse(obj);
+  const parsed = isDefaultPayload(obj) ? { success: true as const, data: obj } : DefaultPayloadSchema.safeParse(obj);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return [

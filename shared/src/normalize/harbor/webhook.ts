@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { EventAction, EventOutcome, RegistryEvent } from '../../model/registry-event.ts';
 import type { NormalizeContext, NormalizeResult } from '../types.ts';
 import { applyContext } from '../common/event.ts';
+import { isObj, nullishNum, nullishRecord, nullishStr } from '../common/shape.ts';
 import { actorKind } from '../common/actor.ts';
 import { namespaceOf } from '../common/repository.ts';
 import { accept, actorFields, prune } from './build.ts';
@@ -45,6 +46,37 @@ export const HarborEventDataSchema = z.looseObject({
   scan: z.looseObject({ scan_type: z.string().nullish() }).nullish(),
 });
 export type HarborEventData = z.infer<typeof HarborEventDataSchema>;
+
+function isResource(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    nullishStr(v.digest) &&
+    nullishStr(v.tag) &&
+    nullishStr(v.resource_url) &&
+    nullishRecord(v.scan_overview)
+  );
+}
+
+/**
+ * Hot-path stand-in for {@link HarborEventDataSchema}: true only for values the schema accepts too
+ * (callers fall back to the schema, which also gives the error text), so `v` can be read directly.
+ */
+export function isHarborEventData(v: unknown): v is HarborEventData {
+  if (!isObj(v)) return false;
+  const rs = v.resources;
+  if (rs !== undefined && rs !== null) {
+    if (!Array.isArray(rs)) return false;
+    for (const r of rs) if (!isResource(r)) return false;
+  }
+  const repo = v.repository;
+  if (repo !== undefined && repo !== null) {
+    if (!isObj(repo) || !nullishNum(repo.date_created) || !nullishStr(repo.name)) return false;
+    if (!nullishStr(repo.namespace) || !nullishStr(repo.repo_full_name) || !nullishStr(repo.repo_type)) return false;
+  }
+  if (!nullishRecord(v.custom_attributes) || !nullishRecord(v.replication) || !nullishRecord(v.retention)) return false;
+  const scan = v.scan;
+  return scan === undefined || scan === null || (isObj(scan) && nullishStr(scan.scan_type));
+}
 type HarborResource = z.infer<typeof ResourceSchema>;
 
 /** Harbor event type (`src/controller/event/topic.go`) → our mapping. */

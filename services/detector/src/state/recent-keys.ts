@@ -1,0 +1,144 @@
+import { hash32 } from '../hash-set.ts';
+
+/**
+ * Exact, bounded memory of the most recent distinct string keys (event ids for duplicate
+ * suppression, `http.request.id`s for the request join), each with a value, forgotten oldest
+ * first once `capacity` keys are held.
+ *
+ * Hot path of the detector (one lookup and one insert per event), so it is built to touch little
+ * memory and allocate nothing per operation: a ring of slots (key, value, 32-bit hash, chain link)
+ * and a power-of-two table of chain heads indexed by the hash (separate chaining through the
+ * ring). A lookup hashes the key (FNV-1a), reads one head and compares hashes along a short chain
+ * (load ≤ 1), comparing the strings themselves only on a hash match, so answers are exact. The
+ * arrays are allocated on first insert (an engine that never sees request ids pays nothing), the
+ * value array on the first value. Memory when full: about 22 bytes per key (8 more with values)
+ * plus the key strings themselves.
+ */
+export class RecentKeys<V> {
+  readonly capacity: number;
+  private keys: (string | undefined)[] = [];
+  private values: (V | undefined)[] = [];
+  private hashes = new Int32Array(0);
+  private links = new Int32Array(0);
+  private heads = new Int32Array(0);
+  private mask = 0;
+  private pos = 0;
+  private count = 0;
+
+  /** @throws RangeError when `capacity` is not a positive integer. */
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be ≥ 1, got ${capacity}`);
+    this.capacity = capacity;
+  }
+
+  /** Keys currently held (≤ capacity). */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Remembers `key` unless it is held; returns true when it was added (it was not held). */
+  addIfAbsent(key: string): boolean {
+    const h = hash32(key);
+    if (this.find(key, h) >= 0) return false;
+    this.insert(key, h, undefined);
+    return true;
+  }
+
+  /**
+   * The value held with `key`; when `key` is not held, remembers it with `value` and returns
+   * undefined (one hash and one lookup for the pair).
+   */
+  getOrAdd(key: string, value: V): V | undefined {
+    const h = hash32(key);
+    const i = this.find(key, h);
+    if (i >= 0) return this.values[i];
+    this.insert(key, h, value);
+    return undefined;
+  }
+
+  /** True when `key` is among the remembered keys. */
+  has(key: string): boolean {
+    return this.find(key, hash32(key)) >= 0;
+  }
+
+  /** The value remembered with `key`, or undefined when it is not (or no longer) held. */
+  get(key: string): V | undefined {
+    const i = this.find(key, hash32(key));
+    return i >= 0 ? this.values[i] : undefined;
+  }
+
+
+  /**
+   * Remembers `key` (with `value`, if any), forgetting the oldest key when full. The caller checks
+   * `has` first: adding a key already held stores a second entry (lookups find the newer one).
+   */
+  add(key: string, value?: V): void {
+    this.insert(key, hash32(key), value);
+  }
+
+  private insert(key: string, h: number, value: V | undefined): void {
+    if (this.heads.length === 0) this.allocate();
+    if (value !== undefined && this.values.length === 0)
+      this.values = new Array<V | undefined>(this.capacity).fill(undefined);
+    const p = this.pos;
+    const old = this.keys[p];
+    if (old !== undefined) this.unlink(p);
+    else this.count++;
+    const b = h & this.mask;
+    this.keys[p] = key;
+    if (this.values.length) this.values[p] = value;
+    this.hashes[p] = h;
+    this.links[p] = this.heads[b]!;
+    this.heads[b] = p;
+    this.pos = p + 1 === this.capacity ? 0 : p + 1;
+  }
+
+  /** The held keys, oldest first. */
+  keysInOrder(): string[] {
+    const out: string[] = [];
+    const n = this.keys.length;
+    for (let i = 0; i < n; i++) {
+      const k = this.keys[(this.pos + i) % n];
+      if (k !== undefined) out.push(k);
+    }
+    return out;
+  }
+
+  private find(key: string, h: number): number {
+    if (this.count === 0) return -1;
+    const s = h | 0;
+    for (let i = this.heads[s & this.mask]!; i >= 0; i = this.links[i]!) {
+      if (this.hashes[i] === s && this.keys[i] === key) return i;
+    }
+    return -1;
+  }
+
+  /** Removes ring slot `p` from its chain (it is the oldest entry, so normally the chain's tail). */
+  private unlink(p: number): void {
+    const b = this.hashes[p]! & this.mask;
+    let i = this.heads[b]!;
+    if (i === p) this.heads[b] = this.links[p]!;
+    else {
+      while (i >= 0) {
+        const next = this.links[i]!;
+        if (next === p) {
+          this.links[i] = this.links[p]!;
+          break;
+        }
+        i = next;
+      }
+    }
+    this.keys[p] = undefined;
+    if (this.values.length) this.values[p] = undefined;
+  }
+
+  private allocate(): void {
+    let size = 8;
+    while (size < this.capacity) size *= 2;
+    this.mask = size - 1;
+    this.heads = new Int32Array(size).fill(-1);
+    this.hashes = new Int32Array(this.capacity);
+    this.links = new Int32Array(this.capacity);
+    this.keys = new Array<string | undefined>(this.capacity).fill(undefined);
+  }
+}
