@@ -21,7 +21,7 @@ import { normalizePayload } from '../shared/src/normalize/index.ts';
 import { TOPICS } from '../shared/src/topics.ts';
 import { createIndexer } from '../services/ingest/src/indexer.ts';
 import { createIngestMetrics } from '../services/ingest/src/metrics.ts';
-import { sharedNormalizer } from '../services/ingest/src/normalizer.ts';
+import { createIngestNormalizer } from '../services/ingest/src/normalizer.ts';
 import { buildReceiver } from '../services/ingest/src/receiver.ts';
 import type { BulkResponseItem } from '../services/ingest/src/bulk.ts';
 
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     bulk: async (operations) => ({
       items: (await es.bulk({ operations: operations as never[] })).items as unknown as BulkResponseItem[],
     }),
-    normalizer: sharedNormalizer,
+    normalizer: createIngestNormalizer(),
     topics,
     indices: { namespace: nsPipe, findings: `regwatch-findings-${nsPipe}`, storage: `regwatch-storage-${nsPipe}` },
     groupId: `${run}-ingest`,

@@ -1,4 +1,4 @@
-import { IdentityProfile, type ProfileSnapshot } from './baseline/identity-profile.ts';
+import { IdentityProfile, ProfileArena, type ProfileSnapshot } from './baseline/identity-profile.ts';
 import type { DetectorEvent } from './event.ts';
 import { clientFamily, networkOf } from './event.ts';
 import type { Detection } from './findings.ts';
@@ -138,6 +138,8 @@ export class DetectorEngine implements EngineView {
   /** The identity of the previous event (clients send runs of requests: a pull is a manifest and its layers). */
   private lastIdentity: IdentityState | undefined;
   private readonly identities = new Map<string, IdentityState>();
+  /** Storage of the identities' seasonal profiles. */
+  private readonly profiles = new ProfileArena();
   private readonly openHours = new Map<number, Set<string>>();
   private readonly lateBuckets = new Map<string, { bucket: HourBucket; identity: IdentityState }>();
   private readonly registryHours = new Map<number, RegistryHour>();
@@ -316,7 +318,7 @@ export class DetectorEngine implements EngineView {
       lastSeen: -Infinity,
       activeDays: 0,
       lastActiveDay: -1,
-      profile: new IdentityProfile(),
+      profile: new IdentityProfile(undefined, this.profiles),
       seen: new HashSet32(8),
       seenCounts: [0, 0, 0],
       reposMax: 0,
@@ -614,7 +616,7 @@ export class DetectorEngine implements EngineView {
         lastSeen: json(i.lastSeen as number | null),
         activeDays: i.activeDays,
         lastActiveDay: i.lastActiveDay,
-        profile: new IdentityProfile(i.profile),
+        profile: new IdentityProfile(i.profile, e.profiles),
         seen: setFromB64(i.seen),
         seenCounts: [...i.seenCounts],
         reposMax: i.reposMax,

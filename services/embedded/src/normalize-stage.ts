@@ -12,7 +12,7 @@ import type { NormalizeContext, NormalizeResult } from '../../../shared/src/norm
 import { toDlqMessage, type DlqEntry } from '../../ingest/src/dlq.ts';
 import { RequestActorCache } from '../../ingest/src/documents.ts';
 import type { IngestNormalizer } from '../../ingest/src/indexer.ts';
-import { sharedNormalizer } from '../../ingest/src/normalizer.ts';
+import { createIngestNormalizer } from '../../ingest/src/normalizer.ts';
 import { RAW_HEADERS } from '../../ingest/src/receiver.ts';
 
 /** Topics the embedded normalize stage reads and writes (same names as the full mode). */
@@ -67,7 +67,7 @@ export interface NormalizeStage {
 export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
   const { topics } = deps;
   const log = deps.logger.child({ component: 'normalize' });
-  const normalizer = deps.normalizer ?? sharedNormalizer;
+  const normalizer = deps.normalizer ?? createIngestNormalizer();
   const actors = new RequestActorCache(deps.correlationSize ?? 50_000);
   const now = deps.now ?? (() => new Date());
   const totals: NormalizeStageTotals = { consumed: 0, events: 0, dlq: 0, ignored: 0 };

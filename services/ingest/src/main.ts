@@ -18,7 +18,7 @@ import type { BulkResponseItem } from './bulk.ts';
 import { ingestEnvSchema, type IngestConfig } from './config.ts';
 import { createIndexer, type Indexer } from './indexer.ts';
 import { createIngestMetrics } from './metrics.ts';
-import { sharedNormalizer } from './normalizer.ts';
+import { createIngestNormalizer } from './normalizer.ts';
 import { buildReceiver, type Receiver, type ReadyState } from './receiver.ts';
 
 /** Remembers whether the last Kafka write was acknowledged (receiver readiness). */
@@ -75,7 +75,7 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
         const res = await client.bulk({ operations: operations as never[], refresh: false });
         return { items: res.items as unknown as BulkResponseItem[] };
       },
-      normalizer: sharedNormalizer,
+      normalizer: createIngestNormalizer(),
       topics: config.topics,
       indices: config.indices,
       groupId: config.kafka.groupId,

@@ -256,10 +256,21 @@ export interface StreamNormalizer {
  * `json-file` chunks without trailing `\n`; CRI `P` partial flag), applies the multi-arch
  * pull-once rule and drops duplicate deliveries across lines (see pull-once.ts).
  * @param opts.multiArchWindowMs window of the pull-once rule, default 10 000 ms.
+ * @param opts.dropDuplicates drop events whose `event.id` this normalizer already returned
+ *   (default true). Consumers that may be handed the same input again after a failed batch (the
+ *   ingest indexer) pass false and rely on idempotent writes (`_id` = `event.id`) instead, so a
+ *   redelivered batch is never mistaken for duplicates and lost.
  */
-export function createNormalizer(opts: { multiArchWindowMs?: number } = {}): StreamNormalizer {
+export function createNormalizer(
+  opts: { multiArchWindowMs?: number; dropDuplicates?: boolean } = {},
+): StreamNormalizer {
   const partials = new Map<string, { text: string; ctx: NormalizeContext }>();
-  const rules = new StreamRules(opts.multiArchWindowMs ?? DEFAULT_MULTI_ARCH_WINDOW_MS);
+  const rules = new StreamRules(
+    opts.multiArchWindowMs ?? DEFAULT_MULTI_ARCH_WINDOW_MS,
+    undefined,
+    undefined,
+    opts.dropDuplicates ?? true,
+  );
   const post = (results: NormalizeResult[]): NormalizeResult[] => {
     let out: NormalizeResult[] | null = null;
     for (let i = 0; i < results.length; i++) {

@@ -23,16 +23,18 @@ export class StreamRules {
   private readonly seenIds = new Map<string, true>();
   private readonly maxIds: number;
   private readonly maxKeys: number;
+  private readonly dropDuplicates: boolean;
 
-  constructor(windowMs: number, maxIds = 50_000, maxKeys = 50_000) {
+  constructor(windowMs: number, maxIds = 50_000, maxKeys = 50_000, dropDuplicates = true) {
     this.windowMs = windowMs;
+    this.dropDuplicates = dropDuplicates;
     this.maxIds = maxIds;
     this.maxKeys = maxKeys;
   }
 
   /** Applies the rules to one event (may clear `image_pull`). @returns false when the event is a duplicate to drop. */
   apply(ev: RegistryEvent): boolean {
-    if (ev.event.dataset !== 'oci_registry.access') {
+    if (this.dropDuplicates && ev.event.dataset !== 'oci_registry.access') {
       if (this.seenIds.has(ev.event.id)) return false;
       if (this.seenIds.size >= this.maxIds) {
         // Drop the oldest half (Map iterates in insertion order).

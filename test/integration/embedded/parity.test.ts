@@ -22,7 +22,7 @@ import { TOPICS } from '../../../shared/src/topics.ts';
 import type { BulkResponseItem } from '../../../services/ingest/src/bulk.ts';
 import { createIndexer } from '../../../services/ingest/src/indexer.ts';
 import { createIngestMetrics } from '../../../services/ingest/src/metrics.ts';
-import { sharedNormalizer } from '../../../services/ingest/src/normalizer.ts';
+import { createIngestNormalizer } from '../../../services/ingest/src/normalizer.ts';
 import { parseDetectionConfig } from '../../../services/detector/src/config.ts';
 import { loadEmbeddedConfig } from '../../../services/embedded/src/config.ts';
 import { createDetector } from '../../../services/detector/src/service.ts';
@@ -226,7 +226,7 @@ async function runFull(input: RecordedInput): Promise<Map<string, Finding>> {
         const res = await es.bulk({ operations: operations as never[], refresh: false });
         return { items: res.items as unknown as BulkResponseItem[] };
       },
-      normalizer: sharedNormalizer,
+      normalizer: createIngestNormalizer(),
       topics,
       indices: { namespace, findings: `regwatch-findings-${namespace}`, storage: `regwatch-storage-${namespace}` },
       groupId: `${id}-ingest`,

@@ -15,7 +15,7 @@ import type { BulkResponseItem } from '../../../services/ingest/src/bulk.ts';
 import type { IngestTopics } from '../../../services/ingest/src/config.ts';
 import { createIndexer, type BulkFn, type Indexer } from '../../../services/ingest/src/indexer.ts';
 import { createIngestMetrics, type IngestMetrics } from '../../../services/ingest/src/metrics.ts';
-import { sharedNormalizer } from '../../../services/ingest/src/normalizer.ts';
+import { createIngestNormalizer } from '../../../services/ingest/src/normalizer.ts';
 import { buildReceiver, type Receiver } from '../../../services/ingest/src/receiver.ts';
 import { elasticsearchUrl, kafkaBrokers, uniqueName } from './engines.ts';
 
@@ -109,7 +109,7 @@ export async function startPipeline(
         bus,
         publisher,
         bulk: o.bulk ?? esBulk(es),
-        normalizer: sharedNormalizer,
+        normalizer: createIngestNormalizer(),
         topics,
         indices,
         groupId: o.groupId ?? groupId,

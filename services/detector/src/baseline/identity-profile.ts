@@ -25,9 +25,6 @@ const COUNT = 0x7f;
 const M = METRICS.length;
 const SLOTS = 168;
 const HOUR = 3_600_000;
-/** Byte offsets of `obs` and `disp` in the shared backing store (`levels` starts at 0). */
-const OBS_AT = M * SLOTS * 2;
-const DISP_AT = OBS_AT + SLOTS;
 
 const enc = (x: number): number => Math.min(65535, Math.round(Math.log2(1 + Math.max(0, x)) * 1000));
 const dec = (u: number): number => (u === 0 ? 0 : 2 ** (u / 1000) - 1);
@@ -46,55 +43,114 @@ export interface ProfileSnapshot {
   lastClosedHour: number;
 }
 
+/** Bytes of one profile record: levels (u16 per metric and slot), obs (u8 per slot), disp (f32 per metric). */
+const RECORD = M * SLOTS * 2 + SLOTS + M * 4;
+/** Byte offsets inside a record. */
+const OBS_AT = M * SLOTS * 2;
+const DISP_AT = OBS_AT + SLOTS;
+
+/** Three views of one ArrayBuffer holding one or more profile records. */
+interface Storage {
+  readonly u16: Uint16Array;
+  readonly u8: Uint8Array;
+  readonly f32: Float32Array;
+}
+
+function storage(records: number): Storage {
+  const buf = new ArrayBuffer(RECORD * records);
+  return { u16: new Uint16Array(buf), u8: new Uint8Array(buf), f32: new Float32Array(buf) };
+}
+
+/**
+ * Storage for the profiles of many identities: fixed-size records (848 bytes) carved from shared
+ * slabs, so a new identity costs no allocation of its own (typed arrays with their own buffers
+ * cost several hundred bytes of object overhead and a native allocation each). Records are never
+ * freed: use one arena per engine, for profiles that live as long as the engine.
+ */
+export class ProfileArena {
+  private readonly perSlab: number;
+  private slab: Storage | undefined;
+  private used = 0;
+
+  /** `perSlab`: records per slab (default 256, about 212 KB). */
+  constructor(perSlab = 256) {
+    this.perSlab = perSlab;
+  }
+
+  /** A zeroed record: its storage and byte offset. */
+  take(): { store: Storage; at: number } {
+    if (!this.slab || this.used === this.perSlab) {
+      this.slab = storage(this.perSlab);
+      this.used = 0;
+    }
+    return { store: this.slab, at: RECORD * this.used++ };
+  }
+}
+
 export class IdentityProfile {
-  readonly levels: Uint16Array;
-  readonly obs: Uint8Array;
-  readonly disp: Float32Array;
+  private readonly u16: Uint16Array;
+  private readonly u8: Uint8Array;
+  private readonly f32: Float32Array;
+  /** Start of this profile's levels in `u16`, of its obs in `u8`, of its disp in `f32`. */
+  private readonly lv: number;
+  private readonly ob: number;
+  private readonly dp: number;
   /** Epoch hour (ms / 3 600 000) of the last closed hour; -1 before the first. */
   lastClosedHour = -1;
 
-  constructor(snapshot?: ProfileSnapshot) {
-    // One backing store for the three arrays: one allocation per identity instead of three.
-    const buf = new ArrayBuffer(OBS_AT + SLOTS + M * 4);
-    this.levels = new Uint16Array(buf, 0, M * SLOTS);
-    this.obs = new Uint8Array(buf, OBS_AT, SLOTS);
-    this.disp = new Float32Array(buf, DISP_AT, M);
+  /**
+   * A cold profile, or one restored from `snapshot()` output. With an `arena` the storage is a
+   * record of the arena (engines hold many profiles); without, the profile has its own buffer.
+   */
+  constructor(snapshot?: ProfileSnapshot, arena?: ProfileArena) {
+    const { store, at } = arena ? arena.take() : { store: storage(1), at: 0 };
+    this.u16 = store.u16;
+    this.u8 = store.u8;
+    this.f32 = store.f32;
+    this.lv = at >> 1;
+    this.ob = at + OBS_AT;
+    this.dp = (at + DISP_AT) >> 2;
     if (snapshot) {
       const levels = Buffer.from(snapshot.levels, 'base64');
-      new Uint8Array(buf, 0, Math.min(levels.length, OBS_AT)).set(levels.subarray(0, OBS_AT));
-      this.obs.set(Buffer.from(snapshot.obs, 'base64').subarray(0, SLOTS));
-      this.disp.set(snapshot.disp.slice(0, M));
+      this.u8.set(levels.subarray(0, OBS_AT), at);
+      this.u8.set(Buffer.from(snapshot.obs, 'base64').subarray(0, SLOTS), this.ob);
+      this.f32.set(snapshot.disp.slice(0, M), this.dp);
       this.lastClosedHour = snapshot.lastClosedHour;
-    } else this.disp.fill(0.5);
+    } else {
+      for (let m = 0; m < M; m++) this.f32[this.dp + m] = 0.5;
+    }
   }
 
   /** Expected value and scale of `metric` in `slot` (0–167); undefined when cold. */
   expect(metric: Metric, slot: number): Expectation | undefined {
     const m = METRIC_INDEX[metric];
+    const obs = this.u8;
+    const ob = this.ob;
+    const lv = this.lv + m * SLOTS;
     let expected: number;
     let seasonal = false;
-    if ((this.obs[slot]! & COUNT) >= 2) {
-      expected = dec(this.levels[m * SLOTS + slot]!);
+    if ((obs[ob + slot]! & COUNT) >= 2) {
+      expected = dec(this.u16[lv + slot]!);
       seasonal = true;
     } else {
       let sum = 0;
       let n = 0;
       for (let s = slot % 24; s < SLOTS; s += 24) {
-        if ((this.obs[s]! & COUNT) >= 1) {
-          sum += dec(this.levels[m * SLOTS + s]!);
+        if ((obs[ob + s]! & COUNT) >= 1) {
+          sum += dec(this.u16[lv + s]!);
           n++;
         }
       }
       if (n < 3) return undefined;
       expected = sum / n;
     }
-    const scale = Math.max(1 + Math.sqrt(expected), this.disp[m]! * (expected + 1));
+    const scale = Math.max(1 + Math.sqrt(expected), this.f32[this.dp + m]! * (expected + 1));
     return { expected, scale, seasonal };
   }
 
   /** True when the identity was ever active (any event) in local hour-of-day `hourOfDay` (0–23). */
   activeHourOfDay(hourOfDay: number): boolean {
-    for (let s = hourOfDay; s < SLOTS; s += 24) if (this.obs[s]! & ACTIVE) return true;
+    for (let s = hourOfDay; s < SLOTS; s += 24) if (this.u8[this.ob + s]! & ACTIVE) return true;
     return false;
   }
 
@@ -111,9 +167,9 @@ export class IdentityProfile {
       if (gap >= SLOTS) {
         const weeks = Math.floor(gap / SLOTS);
         const f = (1 - alpha) ** weeks;
-        for (let i = 0; i < this.levels.length; i++) this.levels[i] = enc(dec(this.levels[i]!) * f);
-        for (let s = 0; s < SLOTS; s++)
-          this.obs[s] = (this.obs[s]! & ACTIVE) | Math.min(COUNT, (this.obs[s]! & COUNT) + weeks);
+        for (let i = this.lv; i < this.lv + M * SLOTS; i++) this.u16[i] = enc(dec(this.u16[i]!) * f);
+        for (let s = this.ob; s < this.ob + SLOTS; s++)
+          this.u8[s] = (this.u8[s]! & ACTIVE) | Math.min(COUNT, (this.u8[s]! & COUNT) + weeks);
       }
       for (let h = epochHour - (gap % SLOTS); h < epochHour; h++)
         this.update(hourOfWeek(h * HOUR, zone), null, false, alpha, k);
@@ -123,32 +179,35 @@ export class IdentityProfile {
   }
 
   private update(slot: number, values: readonly number[] | null, active: boolean, alpha: number, k: number): void {
-    const first = (this.obs[slot]! & COUNT) === 0;
+    const o = this.u8[this.ob + slot]!;
+    const first = (o & COUNT) === 0;
     for (let m = 0; m < M; m++) {
       const x = values ? (values[m] ?? 0) : 0;
-      const i = m * SLOTS + slot;
-      const level = dec(this.levels[i]!);
+      const i = this.lv + m * SLOTS + slot;
+      const level = dec(this.u16[i]!);
       if (first) {
-        this.levels[i] = enc(x);
+        this.u16[i] = enc(x);
         continue;
       }
       let clipped = x;
-      if ((this.obs[slot]! & COUNT) >= 2) {
-        const scale = Math.max(1 + Math.sqrt(level), this.disp[m]! * (level + 1));
+      if ((o & COUNT) >= 2) {
+        const d = this.dp + m;
+        const scale = Math.max(1 + Math.sqrt(level), this.f32[d]! * (level + 1));
         clipped = Math.min(x, level + k * scale);
-        if (x > 0) this.disp[m] = this.disp[m]! * 0.95 + 0.05 * Math.min(3, Math.abs(x - level) / (level + 1));
+        if (x > 0) this.f32[d] = this.f32[d]! * 0.95 + 0.05 * Math.min(3, Math.abs(x - level) / (level + 1));
       }
-      this.levels[i] = enc((1 - alpha) * level + alpha * clipped);
+      this.u16[i] = enc((1 - alpha) * level + alpha * clipped);
     }
-    const o = this.obs[slot]!;
-    this.obs[slot] = (o & ACTIVE) | (active ? ACTIVE : 0) | Math.min(COUNT, (o & COUNT) + 1);
+    this.u8[this.ob + slot] = (o & ACTIVE) | (active ? ACTIVE : 0) | Math.min(COUNT, (o & COUNT) + 1);
   }
 
   snapshot(): ProfileSnapshot {
+    const at = this.lv * 2;
+    const bytes = Buffer.from(this.u8.buffer, this.u8.byteOffset, this.u8.byteLength);
     return {
-      levels: Buffer.from(this.levels.buffer, this.levels.byteOffset, this.levels.byteLength).toString('base64'),
-      obs: Buffer.from(this.obs).toString('base64'),
-      disp: Array.from(this.disp),
+      levels: bytes.subarray(at, at + OBS_AT).toString('base64'),
+      obs: bytes.subarray(this.ob, this.ob + SLOTS).toString('base64'),
+      disp: Array.from(this.f32.subarray(this.dp, this.dp + M)),
       lastClosedHour: this.lastClosedHour,
     };
   }
