@@ -37,11 +37,11 @@ function envTable(schema: z.ZodType, nameOf: (key: string) => string = (k) => k)
 }
 
 function configSection(): string {
-  const embeddedName = (k: string): string => `${EMBEDDED_ENV[k as keyof typeof EMBEDDED_ENV] ?? k}\` / \`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const embeddedName = (k: string): string => EMBEDDED_ENV[k as keyof typeof EMBEDDED_ENV] ?? k;
   return [
     '### `regwatch run` (embedded default)',
     '',
-    'Flags win over environment variables.',
+    'Each setting also has a flag (see `regwatch run` in the CLI reference); flags win over environment variables.',
     '',
     envTable(embeddedConfigSchema, embeddedName),
     '',
@@ -66,7 +66,8 @@ function cliSection(): string {
   const walk = (cmd: Command, path: string): void => {
     for (const sub of cmd.commands) {
       const name = `${path} ${sub.name()}`;
-      out.push(`#### \`${name}\``, '', '```text', sub.helpInformation().trimEnd(), '```', '');
+      const help = sub.helpInformation().trimEnd();
+      out.push(`#### \`${name}\``, '', '```text', help, '```', '');
       walk(sub, name);
     }
   };

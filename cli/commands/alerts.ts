@@ -7,11 +7,10 @@ import { findingSchema, type Finding } from '../../shared/src/model/finding.ts';
 import { createFakeClock, systemClock } from '../../services/alerts/src/clock.ts';
 import { createHttpClient } from '../../services/alerts/src/http.ts';
 import { deliverCapacityReport } from '../../services/alerts/src/report.ts';
-import {
-  DEFAULT_ALERTS_CONFIG_TEXT,
-  loadAlertsConfigFile,
-  parseAlertsConfig,
-} from '../../services/alerts/src/config.ts';
+import { loadAlertsConfigFile, unknownRuleMatcherWarnings } from '../../services/alerts/src/config.ts';
+import { loadEmbeddedAlertsConfig } from '../../services/embedded/src/pipeline.ts';
+import { rules } from '../../services/detector/src/rules/index.ts';
+import { STORAGE_RULE } from '../../services/detector/src/forecast/findings.ts';
 import type { Deliverer } from '../../services/alerts/src/delivery.ts';
 import { createDeliverer } from '../../services/alerts/src/delivery.ts';
 import { createEngine } from '../../services/alerts/src/engine.ts';
@@ -55,6 +54,18 @@ async function readFindings(path: string): Promise<Finding[]> {
   return out;
 }
 
+/**
+ * Every rule id a finding can carry: the detector's streaming rule registry, the storage
+ * forecast's finding, and the release-day population-surge findings the pull spike rules
+ * (rules/baseline-spike.ts, `pull.population_surge_<metric>`) emit instead of per-identity alerts.
+ */
+const KNOWN_FINDING_RULE_IDS: readonly string[] = [
+  ...rules.keys(),
+  STORAGE_RULE,
+  'pull.population_surge_pulls',
+  'pull.population_surge_bytes',
+];
+
 const noHttp: HttpClient = {
   post: async () => {
     throw new Error('dry run: nothing is sent');
@@ -70,9 +81,8 @@ export function register(program: Command): void {
     .requiredOption('-f, --finding <file>', 'finding(s): JSON object, JSON array or NDJSON')
     .option('-c, --config <file>', 'alerts config (YAML/JSON); default: console receiver')
     .action(async (o: { finding: string; config?: string }) => {
-      const config = o.config
-        ? await loadAlertsConfigFile(o.config, process.env)
-        : parseAlertsConfig(DEFAULT_ALERTS_CONFIG_TEXT);
+      // Without --config: what `regwatch run` uses (console receiver on stderr), so targets shown are the real ones.
+      const config = await loadEmbeddedAlertsConfig(o.config, process.env);
       const findings = await readFindings(o.finding);
       const start = Math.max(...findings.map((f) => Date.parse(f.detected_at)));
       const clock = createFakeClock(start);
@@ -182,9 +192,11 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <file>', 'alerts config (YAML/JSON)')
     .action(async (o: { config: string }) => {
       const c = await loadAlertsConfigFile(o.config, process.env);
+      const warnings = unknownRuleMatcherWarnings(c, KNOWN_FINDING_RULE_IDS);
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(
-        `${JSON.stringify({ ok: true, receivers: c.receivers.map((r) => r.name), inhibit_rules: c.inhibit_rules.length, time_intervals: c.time_intervals.map((t) => t.name) })}\n`,
+        `${JSON.stringify({ ok: true, receivers: c.receivers.map((r) => r.name), inhibit_rules: c.inhibit_rules.length, time_intervals: c.time_intervals.map((t) => t.name), warnings })}\n`,
       );
-      process.stderr.write(`${o.config}: valid\n`);
+      process.stderr.write(`${o.config}: valid${warnings.length ? ` (${warnings.length} warning(s))` : ''}\n`);
     });
 }

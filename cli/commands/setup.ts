@@ -69,7 +69,7 @@ interface KibanaOpts {
   url?: string;
   space?: string;
   dryRun?: boolean;
-  dir: string;
+  dir?: string;
   username?: string;
   passwordFile?: string;
   apiKeyFile?: string;
@@ -180,21 +180,22 @@ export function register(program: Command): void {
     .option('--url <url>', 'Kibana base URL, e.g. http://localhost:5601')
     .option('--space <id>', 'Kibana space id (default space when absent)')
     .option('--dry-run', 'check the files and show what would be imported, without contacting Kibana')
-    .option('--dir <dir>', 'directory with the .ndjson files', DEFAULT_DASHBOARDS_DIR)
+    .option('--dir <dir>', "directory with the .ndjson files (default: this installation's dashboards/)")
     .option('--username <name>', 'basic-auth user')
     .option('--password-file <file>', 'file holding the basic-auth password')
     .option('--api-key-file <file>', 'file holding an API key')
     .action(async (opts: KibanaOpts) => {
+      const dir = opts.dir ?? DEFAULT_DASHBOARDS_DIR;
       let names: string[];
       try {
-        names = (await readdir(opts.dir)).filter((f) => f.endsWith('.ndjson')).sort();
+        names = (await readdir(dir)).filter((f) => f.endsWith('.ndjson')).sort();
       } catch (err) {
-        throw new AppError('INPUT_UNREADABLE', `cannot list ${opts.dir}: ${(err as Error).message}`, { cause: err });
+        throw new AppError('INPUT_UNREADABLE', `cannot list ${dir}: ${(err as Error).message}`, { cause: err });
       }
-      if (names.length === 0) throw new AppError('INPUT_UNREADABLE', `no .ndjson files in ${opts.dir}`);
+      if (names.length === 0) throw new AppError('INPUT_UNREADABLE', `no .ndjson files in ${dir}`);
       const files: { name: string; text: string; objects: { type: string; id: string }[] }[] = [];
       for (const name of names) {
-        const text = await readFile(join(opts.dir, name), 'utf8');
+        const text = await readFile(join(dir, name), 'utf8');
         files.push({ name, text, objects: checkNdjson(name, text) });
       }
       const url = opts.url ?? process.env.REGWATCH_KIBANA_URL;

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../../shared/src/config.ts';
 import { AppError } from '../../../shared/src/errors.ts';
 import { durationMs } from './duration.ts';
-import { matcherSchema, type Matcher } from './matchers.ts';
+import { matcherSchema, matcherText, matchOne, type Matcher } from './matchers.ts';
 import { timeIntervalSchema, type TimeInterval } from './time-intervals.ts';
 import { channelConfigSchema, type ChannelConfig } from './channels/index.ts';
 
@@ -112,56 +112,123 @@ export const alertsConfigSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
-    const receivers = new Set<string>();
-    cfg.receivers.forEach((r, i) => {
-      if (receivers.has(r.name))
-        ctx.addIssue({ code: 'custom', path: ['receivers', i, 'name'], message: `duplicate receiver "${r.name}"` });
-      receivers.add(r.name);
-    });
-    cfg.receivers.forEach((r, i) => {
-      if (r.fallback !== undefined && !receivers.has(r.fallback))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['receivers', i, 'fallback'],
-          message: `unknown receiver "${r.fallback}"`,
-        });
-      if (r.fallback === r.name)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['receivers', i, 'fallback'],
-          message: 'a receiver cannot fall back to itself',
-        });
-    });
-    const intervals = new Set(cfg.time_intervals.map((t) => t.name));
-    if (!cfg.route.receiver)
-      ctx.addIssue({ code: 'custom', path: ['route', 'receiver'], message: 'the root route needs a receiver' });
-    if (cfg.route.matchers?.length)
-      ctx.addIssue({ code: 'custom', path: ['route', 'matchers'], message: 'the root route must not have matchers' });
-    const walk = (r: RouteInput, path: (string | number)[]): void => {
-      if (r.receiver !== undefined && !receivers.has(r.receiver))
-        ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `unknown receiver "${r.receiver}"` });
-      for (const key of ['mute_time_intervals', 'active_time_intervals'] as const)
-        (r[key] ?? []).forEach((n, i) => {
-          if (!intervals.has(n))
-            ctx.addIssue({ code: 'custom', path: [...path, key, i], message: `unknown time interval "${n}"` });
-        });
-      (r.routes ?? []).forEach((c, i) => walk(c, [...path, 'routes', i]));
-    };
-    walk(cfg.route, ['route']);
-    if (cfg.delivery.health_receiver !== undefined && !receivers.has(cfg.delivery.health_receiver))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['delivery', 'health_receiver'],
-        message: `unknown receiver "${cfg.delivery.health_receiver}"`,
-      });
+    for (const p of crossReferenceProblems(cfg)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
     if (cfg.delivery.lease <= cfg.delivery.deadline)
       ctx.addIssue({ code: 'custom', path: ['delivery', 'lease'], message: 'lease must be longer than deadline' });
   });
+
+/** One reference or uniqueness problem: a zod-style path and a message. */
+interface ReferenceProblem {
+  readonly path: (string | number)[];
+  readonly message: string;
+}
+
+/**
+ * Reference and uniqueness checks: duplicate receiver and time-interval names, unknown receivers
+ * (routes, `fallback`, `delivery.health_receiver`), a receiver falling back to itself, unknown
+ * time intervals in `mute_time_intervals`/`active_time_intervals`, and the root route's
+ * receiver/matchers. Works on the validated config and on raw, possibly ill-shaped input alike
+ * (whatever has the wrong shape is skipped), so a config with shape errors still gets every
+ * reference problem listed (zod runs refinements only when the shapes are right).
+ */
+function crossReferenceProblems(raw: unknown): ReferenceProblem[] {
+  const obj = (v: unknown): Record<string, unknown> | undefined =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const out: ReferenceProblem[] = [];
+  const root = obj(raw) ?? {};
+  /** Names of a list of named objects; duplicates are reported at their second occurrence. */
+  const names = (key: string, what: string): Set<string> => {
+    const seen = new Set<string>();
+    arr(root[key]).forEach((item, i) => {
+      const n = obj(item)?.['name'];
+      if (typeof n !== 'string') return;
+      if (seen.has(n)) out.push({ path: [key, i, 'name'], message: `duplicate ${what} "${n}"` });
+      seen.add(n);
+    });
+    return seen;
+  };
+  const receivers = names('receivers', 'receiver');
+  const intervals = names('time_intervals', 'time interval');
+  arr(root['receivers']).forEach((r, i) => {
+    const o = obj(r);
+    const fallback = o?.['fallback'];
+    if (typeof fallback !== 'string') return;
+    if (!receivers.has(fallback))
+      out.push({ path: ['receivers', i, 'fallback'], message: `unknown receiver "${fallback}"` });
+    if (fallback === o?.['name'])
+      out.push({ path: ['receivers', i, 'fallback'], message: 'a receiver cannot fall back to itself' });
+  });
+  const route = obj(root['route']);
+  if (route) {
+    if (route['receiver'] === undefined)
+      out.push({ path: ['route', 'receiver'], message: 'the root route needs a receiver' });
+    if (arr(route['matchers']).length > 0)
+      out.push({ path: ['route', 'matchers'], message: 'the root route must not have matchers' });
+  }
+  const walk = (r: Record<string, unknown> | undefined, path: (string | number)[]): void => {
+    if (!r) return;
+    const receiver = r['receiver'];
+    if (typeof receiver === 'string' && !receivers.has(receiver))
+      out.push({ path: [...path, 'receiver'], message: `unknown receiver "${receiver}"` });
+    for (const key of ['mute_time_intervals', 'active_time_intervals'])
+      arr(r[key]).forEach((n, i) => {
+        if (typeof n === 'string' && !intervals.has(n))
+          out.push({ path: [...path, key, i], message: `unknown time interval "${n}"` });
+      });
+    arr(r['routes']).forEach((c, i) => walk(obj(c), [...path, 'routes', i]));
+  };
+  walk(route, ['route']);
+  const health = obj(root['delivery'])?.['health_receiver'];
+  if (typeof health === 'string' && !receivers.has(health))
+    out.push({ path: ['delivery', 'health_receiver'], message: `unknown receiver "${health}"` });
+  return out;
+}
 
 export type AlertsConfig = z.infer<typeof alertsConfigSchema>;
 export type ReceiverConfig = AlertsConfig['receivers'][number];
 export type InhibitRule = AlertsConfig['inhibit_rules'][number];
 export type { ChannelConfig, TimeInterval, RouteInput };
+
+/** Labels whose value is a finding's rule id (see labels.ts findingLabels). */
+const RULE_LABELS: ReadonlySet<string> = new Set(['rule', 'alertname']);
+
+/**
+ * Warnings for matchers on the `rule`/`alertname` labels that name no known finding rule id
+ * (a typo there never fails, it just silently never matches — or, with `!=`/`!~`, matches
+ * everything): `rule=x`/`rule!=x` where `x` is not a known id, `rule=~re`/`rule!~re` where the
+ * regex matches no known id. Route matchers (whole tree) and inhibit rules' source/target
+ * matchers are checked. Pure; the caller passes the known ids (the detector's rule registry plus
+ * rule ids of findings produced outside it, e.g. `storage.exhaustion`).
+ * @returns one `path: message` line per suspicious matcher, empty when all are known.
+ */
+export function unknownRuleMatcherWarnings(cfg: AlertsConfig, knownRuleIds: Iterable<string>): string[] {
+  const known = [...new Set(knownRuleIds)].sort();
+  const knownSet = new Set(known);
+  const out: string[] = [];
+  const check = (ms: readonly Matcher[] | undefined, path: string): void =>
+    (ms ?? []).forEach((m, i) => {
+      if (!RULE_LABELS.has(m.name)) return;
+      const regex = m.op === '=~' || m.op === '!~';
+      const hits = regex ? known.filter((id) => matchOne({ name: 'rule', op: '=~', value: m.value }, { rule: id })) : [];
+      if (regex ? hits.length > 0 : knownSet.has(m.value)) return;
+      const family = m.value.split('.')[0] ?? '';
+      const near = known.filter((id) => id.startsWith(`${family}.`));
+      out.push(
+        `${path}.${i}: ${matcherText(m)} ${regex ? 'matches' : 'names'} no detector rule id (${near.length ? `${family}.* ids: ${near.join(', ')}` : `known ids: ${known.join(', ')}`})`,
+      );
+    });
+  const walk = (r: RouteInput, path: string): void => {
+    check(r.matchers, `${path}.matchers`);
+    (r.routes ?? []).forEach((c, i) => walk(c, `${path}.routes.${i}`));
+  };
+  walk(cfg.route, 'route');
+  cfg.inhibit_rules.forEach((r, i) => {
+    check(r.source_matchers, `inhibit_rules.${i}.source_matchers`);
+    check(r.target_matchers, `inhibit_rules.${i}.target_matchers`);
+  });
+  return out;
+}
 
 /** Replaces `${NAME}` in every string of `value` with `env[NAME]` (secrets stay out of files). Unknown names are listed. */
 function substituteEnv(
@@ -206,53 +273,18 @@ export function parseAlertsConfig(
   try {
     return loadConfig(alertsConfigSchema, substituted, source);
   } catch (err) {
-    // zod skips the cross-reference refinement when the shapes are wrong; check the names on the
-    // raw input too, so one run lists every problem.
-    const extra = looseCrossReferences(substituted).filter((l) => !(err as Error).message.includes(l));
-    if (!(err instanceof AppError) || extra.length === 0) throw err;
-    const lines = [...err.message.split('\n').slice(1), ...extra.map((l) => `  - ${l}`)];
+    // zod skips the reference refinement when any shape is wrong; run the same checks on the raw
+    // input so one run lists every problem (lines already reported are not repeated).
+    if (!(err instanceof AppError) || err.code !== 'CONFIG_INVALID') throw err;
+    const lines = err.message.split('\n').slice(1);
+    for (const p of crossReferenceProblems(substituted)) {
+      const line = `  - ${p.path.join('.')}: ${p.message}`;
+      if (!lines.includes(line)) lines.push(line);
+    }
     throw new AppError('CONFIG_INVALID', `invalid ${source} (${lines.length} problem(s)):\n${lines.join('\n')}`, {
       context: { issues: lines.length },
     });
   }
-}
-
-/** Receiver and time-interval references checked on raw (possibly ill-shaped) input: `path: message` lines. */
-function looseCrossReferences(raw: unknown): string[] {
-  const obj = (v: unknown): Record<string, unknown> =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-  const root = obj(raw);
-  const receivers = new Set(
-    arr(root['receivers'])
-      .map((r) => obj(r)['name'])
-      .filter((n): n is string => typeof n === 'string'),
-  );
-  const intervals = new Set(
-    arr(root['time_intervals'])
-      .map((t) => obj(t)['name'])
-      .filter((n): n is string => typeof n === 'string'),
-  );
-  const out: string[] = [];
-  const walk = (r: unknown, path: string): void => {
-    const o = obj(r);
-    if (typeof o['receiver'] === 'string' && !receivers.has(o['receiver']))
-      out.push(`${path}.receiver: unknown receiver "${o['receiver']}"`);
-    for (const key of ['mute_time_intervals', 'active_time_intervals'])
-      arr(o[key]).forEach((n, i) => {
-        if (typeof n === 'string' && !intervals.has(n)) out.push(`${path}.${key}.${i}: unknown time interval "${n}"`);
-      });
-    arr(o['routes']).forEach((c, i) => walk(c, `${path}.routes.${i}`));
-  };
-  walk(root['route'], 'route');
-  arr(root['receivers']).forEach((r, i) => {
-    const f = obj(r)['fallback'];
-    if (typeof f === 'string' && !receivers.has(f)) out.push(`receivers.${i}.fallback: unknown receiver "${f}"`);
-  });
-  const health = obj(root['delivery'])['health_receiver'];
-  if (typeof health === 'string' && !receivers.has(health))
-    out.push(`delivery.health_receiver: unknown receiver "${health}"`);
-  return out;
 }
 
 /**

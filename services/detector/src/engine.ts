@@ -102,6 +102,13 @@ function tally(list: (string | number)[], v: string): void {
   if (list.length < 64) list.push(v, 1);
 }
 
+/** [ruleId, threshold] pairs of a bucket's flat early-fire list (snapshot format). */
+function earlyPairs(early: (string | number)[] | undefined): [string, number][] {
+  const out: [string, number][] = [];
+  if (early) for (let i = 0; i < early.length; i += 2) out.push([early[i] as string, early[i + 1] as number]);
+  return out;
+}
+
 /** Removes `bucket` from an identity's open buckets in place (no new array per closed hour). */
 function removeBucket(buckets: HourBucket[], bucket: HourBucket): void {
   let j = 0;
@@ -390,10 +397,7 @@ export class DetectorEngine implements EngineView {
       else tally(bucket.userAgents, ev.userAgent);
     }
     const ns = bucket.samples.length;
-    if (ns < 5 && (ev.imagePull || ns < 2)) {
-      if (ns === 0) bucket.samples = [ev.id];
-      else bucket.samples.push(ev.id);
-    }
+    if (ns < 5 && (ev.imagePull || ns < 2)) bucket.samples = ns === 0 ? [ev.id] : [...bucket.samples, ev.id];
   }
 
   private countRegistry(ev: DetectorEvent, hour: number): void {
@@ -584,7 +588,7 @@ export class DetectorEngine implements EngineView {
         seenCounts: s.seenCounts,
         reposMax: s.reposMax,
         reposLevel: s.reposLevel,
-        buckets: s.buckets.map((b) => ({ ...b, repoCounts: [...b.repoCounts], early: b.early ? [...b.early] : [] })),
+        buckets: s.buckets.map((b) => ({ ...b, repoCounts: [...b.repoCounts], early: earlyPairs(b.early) })),
       })),
       keyed: structuredClone([...this.keyedState]),
       registryHours: structuredClone([...this.registryHours.values()]),
@@ -627,7 +631,7 @@ export class DetectorEngine implements EngineView {
         buckets: i.buckets.map((b) => ({
           ...b,
           repoCounts: new Map(b.repoCounts),
-          early: b.early.length ? new Map(b.early.map(([k, v]) => [k, v ?? Infinity])) : undefined,
+          early: b.early.length ? b.early.flatMap(([k, v]) => [k, v ?? Infinity]) : undefined,
         })),
       };
       e.identities.set(i.id, st);

@@ -9,18 +9,29 @@ const WEEKDAYS: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 
 interface ZoneCache {
   fmt: Intl.DateTimeFormat;
   memo: Map<number, number>;
+  /** The last quarter-hour looked up and its slot (hour closes ask for the same hour per identity). */
+  lastKey: number;
+  lastSlot: number;
 }
 const zones = new Map<string, ZoneCache>();
+/** The zone of the previous call (most identities share the default zone). */
+let lastZone: ZoneCache | undefined;
+let lastZoneName = '';
 
 function zoneCache(zone: string): ZoneCache {
+  if (lastZone !== undefined && zone === lastZoneName) return lastZone;
   let z = zones.get(zone);
   if (!z) {
     z = {
       fmt: new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', weekday: 'short', hour: 'numeric' }),
       memo: new Map(),
+      lastKey: NaN,
+      lastSlot: 0,
     };
     zones.set(zone, z);
   }
+  lastZone = z;
+  lastZoneName = zone;
   return z;
 }
 
@@ -38,8 +49,13 @@ export function hourOfWeek(ms: number, zone: string): number {
   // Every zone offset in use today is a multiple of 15 minutes, so the local hour is constant
   // within each quarter hour.
   const key = Math.floor(ms / 900_000);
+  if (key === z.lastKey) return z.lastSlot;
   const hit = z.memo.get(key);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) {
+    z.lastKey = key;
+    z.lastSlot = hit;
+    return hit;
+  }
   let wd = 0;
   let hr = 0;
   for (const p of z.fmt.formatToParts(ms)) {
@@ -49,5 +65,7 @@ export function hourOfWeek(ms: number, zone: string): number {
   const slot = wd * 24 + hr;
   if (z.memo.size > 4096) z.memo.clear();
   z.memo.set(key, slot);
+  z.lastKey = key;
+  z.lastSlot = slot;
   return slot;
 }

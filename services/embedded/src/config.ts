@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { loadConfig } from '../../../shared/src/config.ts';
 
@@ -39,7 +40,9 @@ export const embeddedConfigSchema = z
       .string()
       .min(1)
       .default('.data')
-      .describe('Data directory: bus logs and offsets, detector state, alert state, follow positions'),
+      .describe(
+        'Data directory: bus logs and offsets, detector state, alert state, storage samples, follow positions, alerts API token',
+      ),
     follow: list.default([]).describe('Registry log files to tail (rotation handled), comma list / repeatable flag'),
     input: list
       .default([])
@@ -51,6 +54,33 @@ export const embeddedConfigSchema = z
     detectionConfig: optionalPath.describe(
       'Detection configuration file (YAML/JSON: settings + rules.params/disabled); default: built-in',
     ),
+    alertsApi: z
+      .enum(['on', 'off'])
+      .default('on')
+      .describe('Run the alerts silences API (`regwatch silence add|list|expire` talks to it)'),
+    alertsHost: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Silences API listen address (loopback by default)'),
+    alertsPort: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65_535)
+      .default(9095)
+      .describe('Silences API listen port (0 = any free port; written to <data-dir>/alerts-api.url)'),
+    alertsToken: list
+      .pipe(z.array(z.string().min(16, 'alerts API tokens need 16+ characters')))
+      .default([])
+      .describe(
+        'Bearer token(s) of the silences API, comma list, 16+ characters (secret); none = generated once into <data-dir>/alerts-api.token (mode 0600)',
+      ),
+    storageCron: z
+      .string()
+      .default('20 */6 * * *')
+      .refine((v) => cron.validate(v), 'not a valid cron expression (node-cron syntax)')
+      .describe('When the storage exhaustion forecast runs over the samples in <data-dir>/storage (node-cron)'),
     partitions: z.coerce.number().int().min(1).max(64).default(3).describe('Partitions of the in-process topics'),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -97,6 +127,11 @@ export const EMBEDDED_ENV: Readonly<Record<keyof EmbeddedConfigInput, string>> =
   findings: 'REGWATCH_FINDINGS',
   alertsConfig: 'REGWATCH_ALERTS_CONFIG',
   detectionConfig: 'REGWATCH_DETECTION_CONFIG',
+  alertsApi: 'REGWATCH_ALERTS_API',
+  alertsHost: 'REGWATCH_ALERTS_HOST',
+  alertsPort: 'REGWATCH_ALERTS_PORT',
+  alertsToken: 'REGWATCH_ALERTS_TOKEN',
+  storageCron: 'REGWATCH_STORAGE_CRON',
   partitions: 'REGWATCH_PARTITIONS',
   logLevel: 'REGWATCH_LOG_LEVEL',
   shutdownTimeoutMs: 'REGWATCH_SHUTDOWN_TIMEOUT_MS',

@@ -5,13 +5,15 @@ import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts'
 
 /**
  * A storage usage sample as posted to `/v1/storage` or published to `regwatch.storage` by the
- * collector: `timestamp` ISO 8601 (or epoch ms), sizes in bytes, `scope` = registry|namespace|repository
- * name the sample covers. Optional `source` (statfs | harbor-quota | reconstructed), `instance_id`.
+ * collector: `timestamp` ISO 8601 with offset (or epoch ms), sizes in bytes, `capacity_bytes`
+ * 0 when unlimited/unknown (as the collectors publish, services/detector/src/storage/types.ts),
+ * `scope` = registry|namespace|repository name the sample covers. Optional `source`
+ * (statfs | harbor_quota | events_estimate | api), `instance_id`.
  */
 export const storageSampleSchema = z.object({
   timestamp: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]),
   used_bytes: z.number().int().nonnegative(),
-  capacity_bytes: z.number().int().positive().optional(),
+  capacity_bytes: z.number().int().nonnegative(),
   scope: z.string().min(1),
   source: z.string().min(1).optional(),
   instance_id: z.string().min(1).optional(),
@@ -23,6 +25,34 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; detail: strin
 
 const issuesText = (e: z.ZodError): string =>
   e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+
+/**
+ * Validates a `/v1/storage` body (already parsed JSON): one sample object or a non-empty array of
+ * samples (at most 1000). Unknown extra fields are kept by the caller (raw bytes) but not checked.
+ * @returns the samples, or every problem as `path: message` (array items as `[i].field`).
+ */
+export function parseStorageSamples(
+  value: unknown,
+): { ok: true; samples: StorageSample[] } | { ok: false; problems: string[] } {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return { ok: false, problems: ['(root): empty array, expected at least one sample'] };
+    if (value.length > 1000)
+      return { ok: false, problems: [`(root): ${value.length} samples, at most 1000 per request`] };
+  }
+  const parsed = Array.isArray(value)
+    ? z.array(storageSampleSchema).safeParse(value)
+    : storageSampleSchema.safeParse(value);
+  if (parsed.success) return { ok: true, samples: Array.isArray(parsed.data) ? parsed.data : [parsed.data] };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((i) => {
+      const path = i.path
+        .map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`))
+        .join('');
+      return `${path || '(root)'}: ${i.message}`;
+    }),
+  };
+}
 
 function parseJson(bytes: Buffer): ParseResult<unknown> {
   try {
@@ -46,10 +76,8 @@ export function storageDocument(bytes: Buffer): ParseResult<{ id: string; doc: R
     .digest('hex')
     .slice(0, 32);
   const storage: Record<string, unknown> = { scope: s.scope, used: { bytes: s.used_bytes } };
-  if (s.capacity_bytes !== undefined) {
-    storage['capacity'] = { bytes: s.capacity_bytes };
-    (storage['used'] as Record<string, unknown>)['pct'] = s.used_bytes / s.capacity_bytes;
-  }
+  storage['capacity'] = { bytes: s.capacity_bytes };
+  if (s.capacity_bytes > 0) (storage['used'] as Record<string, unknown>)['pct'] = s.used_bytes / s.capacity_bytes;
   if (s.source !== undefined) storage['source'] = s.source;
   if (s.gc_freed_bytes !== undefined) storage['gc'] = { freed: { bytes: s.gc_freed_bytes } };
   const oci: Record<string, unknown> = { storage };

@@ -6,6 +6,7 @@ import { AppError } from '../../../shared/src/errors.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
 import type { IngestTopics, ReceiverConfig } from './config.ts';
+import { parseStorageSamples } from './documents.ts';
 import type { IngestMetrics } from './metrics.ts';
 
 /** Media types accepted per route (parameters such as `; charset=utf-8` are ignored). */
@@ -101,12 +102,14 @@ export function splitLines(body: Buffer): Buffer[] {
  *   byte-for-byte in `registry.notifications`;
  * - `POST /v1/harbor` — a Harbor webhook payload → `harbor.webhooks`;
  * - `POST /v1/logs` — NDJSON or plain log lines → one `registry.logs` message per line;
- * - `POST /v1/storage` — a storage sample `{timestamp, used_bytes, capacity_bytes, scope}` → `regwatch.storage`;
+ * - `POST /v1/storage` — a storage sample `{timestamp, used_bytes, capacity_bytes, scope}` (or an
+ *   array of them) → one `regwatch.storage` message per sample, key = scope; an invalid sample is
+ *   400 `STORAGE_SAMPLE_INVALID` with every problem listed (`problems`), nothing published;
  * - `GET /healthz`, `/readyz`, `/metrics` (open, no token).
  *
  * Status rules: 202 only after Kafka acknowledged every message; 503 + `Retry-After` when it did
- * not; 401 bad/missing token; 413 body over the limit; 415 wrong media type; 400 only for a body
- * that is not JSON at all (JSON that we cannot normalize is accepted and dead-lettered later, since a
+ * not; 401 bad/missing token; 413 body over the limit; 415 wrong media type; 400 for a body
+ * that is not JSON at all and for invalid storage samples (registry JSON that we cannot normalize is accepted and dead-lettered later, since a
  * 4xx makes the registry resend the same envelope forever — case C16). Tokens and Authorization
  * headers are never logged. The caller calls `listen`; tests use `inject`.
  */
@@ -271,7 +274,23 @@ export function buildReceiver(deps: ReceiverDeps) {
       checkMedia(req, ACCEPTED_MEDIA_TYPES.storage);
       const body = bodyOf(req);
       requireJson(body);
-      return publishRaw(req, reply, topics.storage, [{ key: null, value: body, headers: rawHeaders(req, 'storage') }]);
+      // Samples are ours (not a registry's): an invalid one is refused with every problem listed.
+      const value: unknown = JSON.parse(body.toString('utf8'));
+      const r = parseStorageSamples(value);
+      if (!r.ok)
+        return reply
+          .code(400)
+          .send({
+            error: 'STORAGE_SAMPLE_INVALID',
+            message: `invalid storage sample: ${r.problems.join('; ')}`,
+            problems: r.problems,
+          });
+      const headers = rawHeaders(req, 'storage');
+      // One message per sample, keyed by scope (per-scope order, as the collector publishes).
+      const messages: OutgoingMessage[] = Array.isArray(value)
+        ? value.map((v: unknown, i) => ({ key: r.samples[i]!.scope, value: Buffer.from(JSON.stringify(v)), headers }))
+        : [{ key: r.samples[0]!.scope, value: body, headers }];
+      return publishRaw(req, reply, topics.storage, messages);
     });
   });
 

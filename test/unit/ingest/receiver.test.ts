@@ -63,6 +63,12 @@ async function setup(publisher?: Publisher, config = baseConfig) {
 }
 
 const auth = { authorization: `Bearer ${TOKEN}` };
+const SAMPLE = {
+  timestamp: '2026-01-02T03:00:00Z',
+  used_bytes: 5_000_000_000,
+  capacity_bytes: 10_000_000_000,
+  scope: 'fs:/var/lib/registry',
+};
 
 describe('receiver', () => {
   test('C16: registry envelope media type, pretty-printed, one unmappable event → 202 and original bytes kept', async () => {
@@ -204,7 +210,7 @@ describe('receiver', () => {
         method: 'POST',
         url: '/v1/storage',
         headers: { ...auth, 'content-type': 'application/json' },
-        payload: '{}',
+        payload: JSON.stringify(SAMPLE),
       });
     assert.equal((await req()).statusCode, 202);
     assert.equal((await req()).statusCode, 202);
@@ -213,6 +219,86 @@ describe('receiver', () => {
     await app.close();
     await bus.close();
   });
+});
+
+describe('receiver: POST /v1/storage validation', () => {
+  const post = (app: Awaited<ReturnType<typeof setup>>['app'], payload: unknown) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/storage',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+
+  test('a valid sample → 202, published as sent with key = scope', async () => {
+    const { app, bus, drain } = await setup();
+    const body = JSON.stringify({ ...SAMPLE, source: 'api' });
+    const res = await post(app, body);
+    assert.equal(res.statusCode, 202);
+    assert.deepEqual(res.json(), { accepted: 1 });
+    const msgs = await drain('s', 1);
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0]!.value.toString('utf8'), body);
+    assert.equal(msgs[0]!.key?.toString(), 'fs:/var/lib/registry');
+    assert.equal(msgs[0]!.headers['regwatch.route'], 'storage');
+    await app.close();
+    await bus.close();
+  });
+
+  test('epoch-ms timestamps and capacity 0 (unlimited) are valid', async () => {
+    const { app, bus } = await setup();
+    const res = await post(app, { ...SAMPLE, timestamp: 1_767_322_800_000, capacity_bytes: 0 });
+    assert.equal(res.statusCode, 202);
+    await app.close();
+    await bus.close();
+  });
+
+  test('an array of valid samples → 202, one message per sample', async () => {
+    const { app, bus, drain } = await setup();
+    const arr = [SAMPLE, { ...SAMPLE, scope: 'harbor:library', used_bytes: 1 }];
+    const res = await post(app, arr);
+    assert.equal(res.statusCode, 202);
+    assert.deepEqual(res.json(), { accepted: 2 });
+    const msgs = await drain('s', 2);
+    assert.deepEqual(
+      msgs
+        .map((m) => JSON.parse(m.value.toString()) as unknown)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      arr.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+    await app.close();
+    await bus.close();
+  });
+
+  const invalid: [string, unknown, RegExp[]][] = [
+    ['negative bytes', { ...SAMPLE, used_bytes: -5 }, [/used_bytes: /]],
+    ['missing timestamp and capacity', { used_bytes: 1, scope: 'x' }, [/timestamp: /, /capacity_bytes: /]],
+    ['numbers as strings', { ...SAMPLE, used_bytes: '5', capacity_bytes: '10' }, [/used_bytes: /, /capacity_bytes: /]],
+    ['a string', '"hello"', [/\(root\): /]],
+    ['an empty object', {}, [/timestamp: /, /used_bytes: /, /capacity_bytes: /, /scope: /]],
+    ['an empty array', [], [/empty array/]],
+    ['an array with one bad item', [SAMPLE, { ...SAMPLE, scope: '' }], [/\[1\]\.scope: /]],
+    ['a bad timestamp', { ...SAMPLE, timestamp: 'yesterday' }, [/timestamp: /]],
+  ];
+  for (const [name, payload, problems] of invalid) {
+    test(`400 for ${name}, every problem listed, nothing published`, async () => {
+      const { app, bus, drain } = await setup();
+      const res = await post(app, payload);
+      assert.equal(res.statusCode, 400);
+      const json = res.json<{ error: string; message: string; problems: string[] }>();
+      assert.equal(json.error, 'STORAGE_SAMPLE_INVALID');
+      assert.equal(json.problems.length >= problems.length, true, JSON.stringify(json.problems));
+      for (const p of problems)
+        assert.ok(
+          json.problems.some((x) => p.test(x)),
+          `${String(p)} in ${JSON.stringify(json.problems)}`,
+        );
+      for (const x of json.problems) assert.ok(json.message.includes(x));
+      assert.equal((await drain('s', 0)).length, 0);
+      await app.close();
+      await bus.close();
+    });
+  }
 });
 
 describe('receiver helpers', () => {

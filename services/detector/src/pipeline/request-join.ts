@@ -15,13 +15,41 @@ export class RequestJoiner {
   private readonly byRequest = new Map<string, number>();
   joined = 0;
 
-  constructor(windowMs = 5_000) {
+  /**
+   * `windowMs`: join window in ms of event time. `held`: events returned by `held()` before a
+   * restart (live mode keeps them in its state snapshot), taken back in their order.
+   */
+  constructor(windowMs = 5_000, held: readonly DetectorEvent[] = []) {
     this.windowMs = windowMs;
+    for (const ev of held) this.hold(ev);
+  }
+
+  /** Number of events held (waiting for the join window to pass). */
+  get size(): number {
+    let n = 0;
+    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]) n++;
+    return n;
+  }
+
+  /** The events held, oldest first (JSON-safe: a live detector saves them with its state). */
+  held(): DetectorEvent[] {
+    const out: DetectorEvent[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e) out.push(e);
+    }
+    return out;
   }
 
   /** Adds an event; returns the events now older than the join window (ready). */
   push(ev: DetectorEvent): DetectorEvent[] {
     const out = this.drain(ev.ts - this.windowMs);
+    this.hold(ev);
+    return out;
+  }
+
+  /** Queues `ev`, or merges it into the held event of the same request from the other source. */
+  private hold(ev: DetectorEvent): void {
     if (ev.requestId) {
       const at = this.byRequest.get(ev.requestId);
       if (at !== undefined) {
@@ -29,13 +57,12 @@ export class RequestJoiner {
         if (prev && prev.dataset !== ev.dataset) {
           this.queue[at] = mergeSameRequest(prev, ev);
           this.joined++;
-          return out;
+          return;
         }
       }
       if (at === undefined) this.byRequest.set(ev.requestId, this.queue.length);
     }
     this.queue.push(ev);
-    return out;
   }
 
   /** Everything still held (end of input). */

@@ -4,7 +4,7 @@ import type { Detection } from '../findings.ts';
 import { fmt, fmtBytes, identityEntity, scoreFromRatio } from '../findings.ts';
 import type { Severity } from '../../../../shared/src/model/finding.ts';
 import { hourOfWeek } from '../time.ts';
-import { openBucket, type HourBucket, type IdentityState } from '../state/types.ts';
+import { earlyMark, openBucket, setEarlyMark, type HourBucket, type IdentityState } from '../state/types.ts';
 import type { EngineView } from '../state/view.ts';
 import { NONE, type DetectionRule } from './types.ts';
 import { bucketEvidence, hourLabel, topList, who } from './evidence.ts';
@@ -129,15 +129,14 @@ export function baselineSpikeRule(opts: {
       if (metric === 'pulls' ? !ev.imagePull : ev.action !== 'blob-pull' || ev.bytes === 0) return NONE;
       const b = openBucket(st, Math.floor(ev.ts / HOUR));
       if (!b || b.late) return NONE;
-      b.early ??= new Map();
-      let thr = b.early.get(id);
+      let thr = earlyMark(b, id);
       if (thr === undefined) {
         const t = thresholdOf(metric, b, st, view, p, now);
         thr = t ? t.threshold * p.earlyFactor : Infinity;
-        b.early.set(id, thr);
+        setEarlyMark(b, id, thr);
       }
       if (value(b) < thr) return NONE;
-      b.early.set(id, Infinity);
+      setEarlyMark(b, id, Infinity);
       const t = thresholdOf(metric, b, st, view, p, now);
       if (!t) return NONE;
       const r = value(b) / t.threshold;
@@ -160,7 +159,7 @@ export function baselineSpikeRule(opts: {
         const t = thresholdOf(metric, bucket, identity, view, p, now);
         if (!t) continue;
         const r = value(bucket) / t.threshold;
-        if (r >= 1 || bucket.early?.get(id) === Infinity) hits.push({ b: bucket, st: identity, t, r });
+        if (r >= 1 || earlyMark(bucket, id) === Infinity) hits.push({ b: bucket, st: identity, t, r });
       }
       if (!hits.length) return NONE;
       const warmHits = hits.filter((h) => h.t.basis === 'own');

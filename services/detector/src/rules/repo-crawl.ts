@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { identityEntity, scoreFromRatio } from '../findings.ts';
 import type { Severity } from '../../../../shared/src/model/finding.ts';
-import { openBucket, type HourBucket, type IdentityState } from '../state/types.ts';
+import { earlyMark, openBucket, setEarlyMark, type HourBucket, type IdentityState } from '../state/types.ts';
 import type { EngineView } from '../state/view.ts';
 import type { Detection } from '../findings.ts';
 import { NONE, type DetectionRule } from './types.ts';
@@ -65,11 +65,10 @@ export const repoCrawl: DetectionRule<P> = {
     if (ev.action !== 'manifest-pull' && ev.action !== 'blob-pull') return NONE;
     const b = openBucket(st, Math.floor(ev.ts / HOUR));
     if (!b || b.repos < p.minRepositories) return NONE;
-    b.early ??= new Map();
-    if (b.early.get(this.id) === Infinity) return NONE;
+    if (earlyMark(b, this.id) === Infinity) return NONE;
     const t = threshold(st, view, p, now);
     if (b.repos < t.t) return NONE;
-    b.early.set(this.id, Infinity);
+    setEarlyMark(b, this.id, Infinity);
     return [detect(b, st, t, 'early')];
   },
   closeHour(items, view, p, now) {

@@ -3,7 +3,7 @@ import { identityEntity } from '../findings.ts';
 import { hourOfWeek } from '../time.ts';
 import type { Detection } from '../findings.ts';
 import { NONE, type DetectionRule } from './types.ts';
-import { openBucket, type HourBucket, type IdentityState } from '../state/types.ts';
+import { openBucket, setEarlyMark, type HourBucket, type IdentityState } from '../state/types.ts';
 import { bucketEvidence, who } from './evidence.ts';
 
 const HOUR = 3_600_000;
@@ -32,7 +32,7 @@ export const unusualHour: DetectionRule<z.infer<typeof params>> = {
     if (!b || b.events !== p.minEvents) return NONE;
     const d = judge(b, st, p, now);
     if (!d) return NONE;
-    (b.early ??= new Map()).set(this.id, Infinity);
+    setEarlyMark(b, this.id, Infinity);
     return [{ ...d, labels: { ...d.labels, phase: 'early' } }];
   },
   closeHour(items, _view, p, now) {

@@ -19,8 +19,11 @@ export interface HourBucket {
   samples: string[];
   /** Late bucket: its hour was already closed when these events arrived. */
   late: boolean;
-  /** Per-rule early-fire thresholds (Infinity once fired). */
-  early: Map<string, number> | undefined;
+  /**
+   * Per-rule early-fire thresholds (Infinity once fired) as a flat [ruleId, threshold, …] list in
+   * first-set order (a few rules at most; read and written with earlyMark / setEarlyMark).
+   */
+  early: (string | number)[] | undefined;
 }
 
 /** Everything the detector remembers about one identity (the `regwatch.events` key). */
@@ -64,4 +67,27 @@ export function openBucket(st: IdentityState, hour: number): HourBucket | undefi
   const b = st.buckets;
   for (let i = b.length - 1; i >= 0; i--) if (b[i]!.hour === hour) return b[i];
   return undefined;
+}
+
+/** The early-fire threshold `ruleId` stored on the bucket, if any (Infinity once fired). */
+export function earlyMark(b: HourBucket, ruleId: string): number | undefined {
+  const e = b.early;
+  if (e) for (let i = 0; i < e.length; i += 2) if (e[i] === ruleId) return e[i + 1] as number;
+  return undefined;
+}
+
+/** Stores the early-fire threshold of `ruleId` (the list is rebuilt at its exact size when it grows). */
+export function setEarlyMark(b: HourBucket, ruleId: string, threshold: number): void {
+  const e = b.early;
+  if (!e) {
+    b.early = [ruleId, threshold];
+    return;
+  }
+  for (let i = 0; i < e.length; i += 2) {
+    if (e[i] === ruleId) {
+      e[i + 1] = threshold;
+      return;
+    }
+  }
+  b.early = [...e, ruleId, threshold];
 }

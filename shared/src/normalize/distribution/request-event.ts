@@ -195,7 +195,11 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
       dataset: f.dataset,
     },
     oci_registry: {
+      // The access log repeats requests the app log already records (the registry writes both to
+      // stdout, C12), without user or request id to join them: count image pulls from one format
+      // only — the app log (and notifications) — so a mixed stream never doubles a pull.
       image_pull:
+        f.dataset !== 'oci_registry.access' &&
         action === 'manifest-pull' &&
         outcome === 'success' &&
         (status === undefined || (status >= 200 && status < 300)),
