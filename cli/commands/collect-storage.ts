@@ -1,9 +1,10 @@
 /**
- * `regwatch collect-storage --path DIR [--interval 5m] [--once] [--brokers h:p,...] [--data-dir DIR]
- *   [--harbor-url URL --harbor-project NAME ...]`
+ * `regwatch collect-storage --path DIR [--interval 5m] [--once] [--brokers h:p,...] [--topic-prefix P]
+ *   [--data-dir DIR] [--harbor-url URL --harbor-project NAME ...]`
  * Measures the registry's storage root (statfs + byte accounting of docker/registry/v2/blobs and
  * repositories) and, optionally, Harbor project quotas; publishes each sample to `regwatch.storage`
- * (with --brokers) or appends it to the local store under --data-dir, and prints it as NDJSON on
+ * (`<prefix>regwatch.storage` with --brokers; prefix from --topic-prefix or REGWATCH_TOPIC_PREFIX,
+ * as the ingest service names its topics) or appends it to the local store under --data-dir, and prints it as NDJSON on
  * stdout. Harbor credentials come from HARBOR_USERNAME / HARBOR_PASSWORD.
  * S3-style backends cannot be measured here: post samples to the receiver instead
  * (`POST /v1/storage` with `{timestamp, used_bytes, capacity_bytes, scope}`).
@@ -37,6 +38,11 @@ export function register(program: Command): void {
     .option('--interval <duration>', 'time between samples', '5m')
     .option('--once', 'take one sample and exit')
     .option('--brokers <list>', 'Kafka brokers host:port,... (full mode: publish to regwatch.storage)')
+    .option(
+      '--topic-prefix <prefix>',
+      'prefix of the topic name, as the ingest service REGWATCH_TOPIC_PREFIX',
+      process.env.REGWATCH_TOPIC_PREFIX ?? '',
+    )
     .option('--data-dir <dir>', 'local store for embedded mode', '.data')
     .option('--harbor-url <url>', 'Harbor base URL for project quota samples')
     .option('--harbor-project <name>', 'Harbor project (repeatable)', collectList, [])
@@ -46,6 +52,7 @@ export function register(program: Command): void {
         interval: string;
         once?: boolean;
         brokers?: string;
+        topicPrefix: string;
         dataDir: string;
         harborUrl?: string;
         harborProject: string[];
@@ -64,8 +71,9 @@ export function register(program: Command): void {
             clientId: 'regwatch-collect-storage',
             logger,
           });
-          await bus.ensureTopics([TOPICS.storage], 3);
-          const pub = busSink(bus.publisher());
+          const topic = `${opts.topicPrefix}${TOPICS.storage}`;
+          await bus.ensureTopics([topic], 3);
+          const pub = busSink(bus.publisher(), topic);
           sink = {
             write: pub.write,
             close: async () => {

@@ -19,6 +19,7 @@ import { createLogger } from '../../shared/src/logger.ts';
 import type { Finding } from '../../shared/src/model/finding.ts';
 import { loadEmbeddedConfig } from '../../services/embedded/src/config.ts';
 import { startEmbedded, type Embedded } from '../../services/embedded/src/pipeline.ts';
+import { dataDirLayout } from '../../services/embedded/src/data-dir.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -74,7 +75,10 @@ export function register(program: Command): void {
     )
     .option('--token <token>', 'bearer token of --receiver')
     .option('--repos <n>', 'repositories per team (default 16)')
-    .option('--data-dir <dir>', 'state directory of the in-process pipeline (default: a new temporary directory)')
+    .option(
+      '--data-dir <dir>',
+      'state directory of the in-process pipeline, kept after the demo (default: a new temporary directory, also kept)',
+    )
     .option('--wait <seconds>', 'after the traffic, how long to wait for findings and the alert (default 60)')
     .action(async (opts: Record<string, unknown>) => {
       const durationMs = parseDuration(opts['duration']);
@@ -113,6 +117,7 @@ export function register(program: Command): void {
       let shipper: LogShipper | null = null;
       const findings: Finding[] = [];
       let alertsOk = 0;
+      let keptDataDir: string | null = null;
       try {
         say('regwatch demo: a real registry, a real client (skopeo), several users, and regwatch watching.');
         let host: string;
@@ -132,12 +137,20 @@ export function register(program: Command): void {
           if (receiverUrl) {
             notifyUrl = `${receiverUrl.replace(/\/+$/, '')}/v1/notifications`;
           } else {
-            const dataDir = typeof opts['dataDir'] === 'string' ? opts['dataDir'] : join(root, 'data');
+            // The data dir outlives the demo (its delivery records, findings state and storage are
+            // printed below): --data-dir, else a new temporary directory that is kept.
+            const dataDir =
+              typeof opts['dataDir'] === 'string'
+                ? opts['dataDir']
+                : mkdtempSync(join(tmpdir(), 'regwatch-demo-data-'));
+            keptDataDir = dataDir;
             const detectionFile = join(root, 'detection.yml');
             writeFileSync(detectionFile, toYaml(DEMO_DETECTION_CONFIG));
             const config = loadEmbeddedConfig(
               {
                 port: 0,
+                // Any free port, so the demo runs next to a `regwatch run` on the default 9095.
+                alertsPort: 0,
                 tokens: [notifyToken],
                 dataDir,
                 follow: [logFile],
@@ -161,6 +174,10 @@ export function register(program: Command): void {
             notifyUrl = `${embedded.url}/v1/notifications`;
             say(`  pipeline   in-process (regwatch run): receiver ${embedded.url}, data ${embedded.layout.root}`);
             say(`             findings → stdout (NDJSON); alerts → console on stderr (after a 10 s group wait)`);
+            if (embedded.alertsApi)
+              say(
+                `             silences API ${embedded.alertsApi.url} while the demo runs (regwatch silence … --data-dir ${embedded.layout.root})`,
+              );
           }
           registry = await startLocalRegistry({
             workDir: regDir,
@@ -225,8 +242,20 @@ export function register(program: Command): void {
         if (registry) await registry.stop();
         if (embedded) await embedded.stop();
         log.flush();
-        // The scratch directory (registry storage, layouts, default data dir); --data-dir is kept.
+        // The scratch directory (registry storage and log, image layouts) goes; the data dir stays.
         rmSync(root, { recursive: true, force: true });
+        if (keptDataDir) {
+          const layout = dataDirLayout(keptDataDir);
+          say(
+            `\nkept the pipeline's data in ${layout.root}:\n` +
+              `  delivery records  ${layout.deliveries}\n` +
+              `  alert state       ${join(layout.alerts, 'alerts.db')}\n` +
+              `  bus logs          ${layout.bus} (findings: ${join(layout.bus, 'topics', 'regwatch.findings')})\n` +
+              `  resume with       regwatch run --data-dir ${layout.root}\n` +
+              `  remove with       rm -rf ${layout.root}\n` +
+              `(the registry's storage and log in ${root} were removed)`,
+          );
+        }
       }
     });
 }

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { AppError } from '../../shared/src/errors.ts';
 import { parseSeriesCsv } from '../../services/detector/src/forecast/csv.ts';
 import { forecastStorage } from '../../services/detector/src/forecast/model.ts';
-import { renderForecastSvg, svgToPng } from '../../services/detector/src/forecast/chart.ts';
+import { chartFormatOf, renderForecastSvg, svgToPng } from '../../services/detector/src/forecast/chart.ts';
 
 function positiveNumber(name: string, raw: string, max = Infinity): number {
   const n = Number(raw);
@@ -33,6 +33,7 @@ export function register(program: Command): void {
       const capacity = positiveNumber('--capacity', opts.capacity);
       const warn = positiveNumber('--warn', opts.warn, 1);
       const horizonDays = positiveNumber('--horizon-days', opts.horizonDays, 3650);
+      const chartFormat = opts.chart === undefined ? undefined : chartFormatOf(opts.chart);
       let text: string;
       try {
         text = await readFile(opts.series, 'utf8');
@@ -50,8 +51,14 @@ export function register(program: Command): void {
           history: points,
           result,
         });
-        const isPng = opts.chart.toLowerCase().endsWith('.png');
-        await writeFile(opts.chart, isPng ? svgToPng(svg) : svg);
+        try {
+          await writeFile(opts.chart, chartFormat === 'png' ? svgToPng(svg) : svg);
+        } catch (err) {
+          if (err instanceof AppError) throw err;
+          throw new AppError('OUTPUT_UNWRITABLE', `cannot write ${opts.chart}: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
         process.stderr.write(`chart written to ${opts.chart}\n`);
       }
       const fmt = (d: number | null): string =>

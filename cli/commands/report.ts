@@ -5,14 +5,37 @@
  * every scope in the local storage store (or one CSV series). Prints the written paths as JSON on
  * the last stdout line.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AppError } from '../../shared/src/errors.ts';
 import { parseSeriesCsv } from '../../services/detector/src/forecast/csv.ts';
 import { forecastStorage } from '../../services/detector/src/forecast/model.ts';
 import { buildCapacityReport, type CapacityScopeInput } from '../../services/detector/src/forecast/report.ts';
-import { readLocalSamples } from '../../services/detector/src/storage/sink.ts';
+import { localStorePath, readLocalSamples } from '../../services/detector/src/storage/sink.ts';
+
+/**
+ * Checks that `dataDir` exists and holds the local storage store (`<dataDir>/storage/samples.ndjson`,
+ * written by `regwatch collect-storage` and the embedded mode).
+ * @throws AppError INPUT_UNREADABLE naming what is missing (the directory, or the samples file).
+ */
+async function assertLocalStore(dataDir: string): Promise<void> {
+  const missing = async (path: string): Promise<boolean> => {
+    try {
+      await stat(path);
+      return false;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw new AppError('INPUT_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  const hint = 'run `regwatch collect-storage` (or `regwatch run`) first, or pass --series FILE.csv --capacity BYTES';
+  if (await missing(dataDir))
+    throw new AppError('INPUT_UNREADABLE', `data directory ${dataDir} does not exist (--data-dir); ${hint}`);
+  const file = localStorePath(dataDir);
+  if (await missing(file))
+    throw new AppError('INPUT_UNREADABLE', `${dataDir} has no storage samples file (${file}); ${hint}`);
+}
 
 export function register(program: Command): void {
   const report = program.command('report').description('reports');
@@ -66,7 +89,13 @@ export function register(program: Command): void {
             result: forecastStorage(samples, { warn, horizonDays, capacityBytes: capacity }),
           });
         } else {
+          await assertLocalStore(opts.dataDir);
           const { byScope, skipped } = await readLocalSamples(opts.dataDir);
+          if (byScope.size === 0)
+            throw new AppError(
+              'FORECAST_INPUT_INVALID',
+              `${localStorePath(opts.dataDir)} holds no storage samples${skipped > 0 ? ` (${skipped} unreadable line(s))` : ''}`,
+            );
           if (skipped > 0) process.stderr.write(`report: skipped ${skipped} unreadable line(s) in the local store\n`);
           for (const [scope, samples] of byScope) {
             try {

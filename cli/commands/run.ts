@@ -21,7 +21,15 @@ export function startBanner(config: EmbeddedConfig, e: Embedded): string {
   } else lines.push('  receiver   off');
   for (const f of config.follow) lines.push(`  following  ${f}`);
   for (const f of config.input) lines.push(`  read once  ${f}`);
+  if (e.alertsApi) {
+    lines.push(
+      `  silences   ${e.alertsApi.url}  (regwatch silence add|list|expire; token ${e.alertsApi.tokenFile ?? 'configured (--alerts-token / REGWATCH_ALERTS_TOKEN)'})`,
+    );
+  } else lines.push('  silences   off (no silences API)');
   lines.push(`  data       ${e.layout.root}  (bus ${e.layout.bus}, alert state ${e.layout.alerts})`);
+  lines.push(
+    `  storage    POST /v1/storage samples → ${e.layout.storage}  (forecast "${config.storageCron}"; regwatch report capacity --data-dir ${e.layout.root})`,
+  );
   lines.push(`  findings   ${config.findings ?? 'stdout (NDJSON)'}`);
   lines.push(
     `  alerts     ${config.alertsConfig ?? 'console channel on stderr (default)'}; delivery records ${e.layout.deliveries}`,
@@ -56,6 +64,18 @@ export function register(program: Command): void {
       'alerts configuration (YAML/JSON) [REGWATCH_ALERTS_CONFIG] (default: console on stderr)',
     )
     .option('--detection-config <file>', 'detection configuration (YAML/JSON) [REGWATCH_DETECTION_CONFIG]')
+    .option('--alerts-host <addr>', 'silences API listen address [REGWATCH_ALERTS_HOST] (default 127.0.0.1)')
+    .option('--alerts-port <n>', 'silences API listen port, 0 = any free [REGWATCH_ALERTS_PORT] (default 9095)')
+    .option(
+      '--alerts-token <token>',
+      'silences API bearer token, 16+ chars, repeatable [REGWATCH_ALERTS_TOKEN, comma list] (default: generated into <data-dir>/alerts-api.token)',
+      collect,
+    )
+    .option('--no-alerts-api', 'do not run the silences API [REGWATCH_ALERTS_API=off]')
+    .option(
+      '--storage-cron <cron>',
+      'when the storage exhaustion forecast runs [REGWATCH_STORAGE_CRON] (default "20 */6 * * *")',
+    )
     .option('--partitions <n>', 'partitions of the in-process topics [REGWATCH_PARTITIONS] (default 3)')
     .option('--log-level <level>', 'pino log level, logs go to stderr [REGWATCH_LOG_LEVEL] (default info)')
     .action(async (opts: Record<string, unknown>) => {
@@ -71,6 +91,11 @@ export function register(program: Command): void {
           findings: opts['findings'],
           alertsConfig: opts['alertsConfig'],
           detectionConfig: opts['detectionConfig'],
+          alertsApi: opts['alertsApi'] === false ? 'off' : undefined,
+          alertsHost: opts['alertsHost'],
+          alertsPort: opts['alertsPort'],
+          alertsToken: opts['alertsToken'],
+          storageCron: opts['storageCron'],
           partitions: opts['partitions'],
           logLevel: opts['logLevel'],
         },

@@ -1,23 +1,56 @@
 import type { Command } from 'commander';
 import { request } from 'undici';
 import { AppError } from '../../shared/src/errors.ts';
+import { DEFAULT_ALERTS_API_URL, readAlertsApiFiles } from '../../services/embedded/src/alerts-api.ts';
+import { dataDirLayout } from '../../services/embedded/src/data-dir.ts';
 
 /**
  * `regwatch silence add|list|expire`: manage silences through the alerts service API
- * (services/alerts/src/api.ts). URL and token come from `--url`/`--token` or
- * `REGWATCH_ALERTS_URL`/`REGWATCH_ALERTS_TOKEN`. Machine output (JSON) on stdout, a human line on stderr.
+ * (services/alerts/src/api.ts; `regwatch run` serves it too, default http://127.0.0.1:9095).
+ * Token: `--token`, else `REGWATCH_ALERTS_TOKEN` (first of a comma list), else the token
+ * `regwatch run` stored in `<data-dir>/alerts-api.token`. URL: `--url`, else `REGWATCH_ALERTS_URL`,
+ * else the URL `regwatch run` wrote to `<data-dir>/alerts-api.url`, else the default. The data
+ * dir is `--data-dir`, else `REGWATCH_DATA_DIR`, else `.data` (as for `regwatch run`), so the
+ * command printed in an alert works as is from where `regwatch run` was started.
+ * Machine output (JSON) on stdout, a human line on stderr.
  */
 interface Conn {
   url: string;
   token: string;
+  /** Where the URL came from, for error messages. */
+  from: string;
 }
 
-function conn(opts: { url?: string; token?: string }): Conn {
-  const url = opts.url ?? process.env['REGWATCH_ALERTS_URL'] ?? 'http://127.0.0.1:9095';
-  const token = opts.token ?? process.env['REGWATCH_ALERTS_TOKEN'];
+interface ConnOpts {
+  url?: string;
+  token?: string;
+  dataDir?: string;
+}
+
+function conn(opts: ConnOpts): Conn {
+  const envToken = (process.env['REGWATCH_ALERTS_TOKEN'] ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .find(Boolean);
+  const envUrl = process.env['REGWATCH_ALERTS_URL'] || undefined;
+  const layout = dataDirLayout(opts.dataDir ?? (process.env['REGWATCH_DATA_DIR'] || '.data'));
+  const needFiles = !(opts.token ?? envToken) || !(opts.url ?? envUrl);
+  const files = needFiles ? readAlertsApiFiles(layout) : { token: null, url: null };
+  const token = opts.token ?? envToken ?? files.token;
   if (!token)
-    throw new AppError('CONFIG_INVALID', 'give --token or set REGWATCH_ALERTS_TOKEN (bearer token of the alerts API)');
-  return { url: url.replace(/\/+$/, ''), token };
+    throw new AppError(
+      'CONFIG_INVALID',
+      `no alerts API token: give --token, set REGWATCH_ALERTS_TOKEN, or point --data-dir at the data directory of \`regwatch run\` (${layout.alertsApiToken} not found)`,
+    );
+  const url = opts.url ?? envUrl ?? files.url ?? DEFAULT_ALERTS_API_URL;
+  const from = opts.url
+    ? '--url'
+    : envUrl
+      ? 'REGWATCH_ALERTS_URL'
+      : files.url
+        ? layout.alertsApiUrl
+        : `default; no ${layout.alertsApiUrl}, is \`regwatch run\` running?`;
+  return { url: url.replace(/\/+$/, ''), token, from };
 }
 
 async function call(
@@ -38,7 +71,7 @@ async function call(
   } catch (err) {
     throw new AppError(
       'ALERTS_API_FAILED',
-      `cannot reach the alerts API at ${c.url}: ${(err as { code?: string }).code ?? (err as Error).message}`,
+      `cannot reach the alerts API at ${c.url} (${c.from}): ${(err as { code?: string }).code ?? (err as Error).message}`,
       { retriable: true },
     );
   }
@@ -67,8 +100,18 @@ export function register(program: Command): void {
     .description('Create, list and expire alert silences on the alerts service');
   const common = (c: Command): Command =>
     c
-      .option('--url <url>', 'alerts service base URL (env REGWATCH_ALERTS_URL, default http://127.0.0.1:9095)')
-      .option('--token <token>', 'API bearer token (env REGWATCH_ALERTS_TOKEN)');
+      .option(
+        '--url <url>',
+        'alerts service base URL (env REGWATCH_ALERTS_URL; default: <data-dir>/alerts-api.url, else http://127.0.0.1:9095)',
+      )
+      .option(
+        '--token <token>',
+        'API bearer token (env REGWATCH_ALERTS_TOKEN; default: <data-dir>/alerts-api.token written by regwatch run)',
+      )
+      .option(
+        '--data-dir <dir>',
+        'data directory of regwatch run, for its token and URL (env REGWATCH_DATA_DIR, default .data)',
+      );
 
   common(
     silence
@@ -93,6 +136,7 @@ export function register(program: Command): void {
       comment: string;
       url?: string;
       token?: string;
+      dataDir?: string;
     }) => {
       const c = conn(o);
       const createdBy = o.author ?? process.env['USER'] ?? 'unknown';
@@ -112,7 +156,7 @@ export function register(program: Command): void {
       .command('list')
       .description('list silences (JSON lines)')
       .option('--state <state>', 'active | pending | expired'),
-  ).action(async (o: { state?: string; url?: string; token?: string }) => {
+  ).action(async (o: { state?: string } & ConnOpts) => {
     const r = await call(conn(o), 'GET', `/api/v1/silences${o.state ? `?state=${encodeURIComponent(o.state)}` : ''}`);
     const list = (r['silences'] as unknown[]) ?? [];
     for (const s of list) process.stdout.write(`${JSON.stringify(s)}\n`);
@@ -120,7 +164,7 @@ export function register(program: Command): void {
   });
 
   common(silence.command('expire').description('end a silence now').argument('<id>', 'silence id')).action(
-    async (id: string, o: { url?: string; token?: string }) => {
+    async (id: string, o: ConnOpts) => {
       const s = await call(conn(o), 'DELETE', `/api/v1/silences/${encodeURIComponent(id)}`);
       process.stdout.write(`${JSON.stringify(s)}\n`);
       process.stderr.write(`silence ${id} expired\n`);

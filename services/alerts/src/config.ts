@@ -210,7 +210,9 @@ export function unknownRuleMatcherWarnings(cfg: AlertsConfig, knownRuleIds: Iter
     (ms ?? []).forEach((m, i) => {
       if (!RULE_LABELS.has(m.name)) return;
       const regex = m.op === '=~' || m.op === '!~';
-      const hits = regex ? known.filter((id) => matchOne({ name: 'rule', op: '=~', value: m.value }, { rule: id })) : [];
+      const hits = regex
+        ? known.filter((id) => matchOne({ name: 'rule', op: '=~', value: m.value }, { rule: id }))
+        : [];
       if (regex ? hits.length > 0 : knownSet.has(m.value)) return;
       const family = m.value.split('.')[0] ?? '';
       const near = known.filter((id) => id.startsWith(`${family}.`));

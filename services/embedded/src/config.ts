@@ -58,11 +58,7 @@ export const embeddedConfigSchema = z
       .enum(['on', 'off'])
       .default('on')
       .describe('Run the alerts silences API (`regwatch silence add|list|expire` talks to it)'),
-    alertsHost: z
-      .string()
-      .min(1)
-      .default('127.0.0.1')
-      .describe('Silences API listen address (loopback by default)'),
+    alertsHost: z.string().min(1).default('127.0.0.1').describe('Silences API listen address (loopback by default)'),
     alertsPort: z.coerce
       .number()
       .int()

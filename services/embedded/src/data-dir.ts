@@ -17,6 +17,12 @@ export interface DataDirLayout {
   readonly inputs: string;
   /** Which findings were already written to the output. */
   readonly findingsSeen: string;
+  /** Storage samples store (NDJSON, services/detector/src/storage/sink.ts `localStorePath`). */
+  readonly storage: string;
+  /** Generated bearer token of the silences API (mode 0600), when none is configured. */
+  readonly alertsApiToken: string;
+  /** `http://host:port` of the running silences API (removed at a clean stop). */
+  readonly alertsApiUrl: string;
   readonly lock: string;
 }
 
@@ -30,6 +36,9 @@ export function dataDirLayout(root: string): DataDirLayout {
     deliveries: join(r, 'alerts', 'deliveries.ndjson'),
     inputs: join(r, 'inputs'),
     findingsSeen: join(r, 'output', 'findings-seen.json'),
+    storage: join(r, 'storage', 'samples.ndjson'),
+    alertsApiToken: join(r, 'alerts-api.token'),
+    alertsApiUrl: join(r, 'alerts-api.url'),
     lock: join(r, 'LOCK'),
   };
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { createMemoryBus } from '../../../shared/src/bus/memory.ts';
@@ -24,7 +25,9 @@ import { createFileDeliveriesSink } from './deliveries-file.ts';
 import { createFindingsOutput, type FindingsOutput } from './findings-output.ts';
 import { followInputs, publishInputFile, type FollowInputs } from './inputs.ts';
 import { createNormalizeStage, type NormalizeStage } from './normalize-stage.ts';
-import { join } from 'node:path';
+import { startAlertsApi, type EmbeddedAlertsApi } from './alerts-api.ts';
+import { createStorageStage, runLocalStorageForecast, type StorageStage } from './storage-stage.ts';
+import { startScheduler } from '../../detector/src/jobs/scheduler.ts';
 
 /**
  * The embedded default's alerts configuration: every finding to the console channel on stderr
@@ -67,6 +70,17 @@ export interface Embedded {
   readonly normalize: NormalizeStage;
   readonly detector: Detector;
   readonly output: FindingsOutput;
+  /** The silences API (`regwatch silence …`), or null when off. */
+  readonly alertsApi: Pick<EmbeddedAlertsApi, 'url' | 'tokenFile'> | null;
+  /** `regwatch.storage` → `<dataDir>/storage/samples.ndjson`. */
+  readonly storage: StorageStage;
+  /**
+   * Runs the `storage.exhaustion` forecast over the stored samples now (as the `storageCron`
+   * schedule does) and publishes its findings to `regwatch.findings`.
+   * @param now epoch ms (default: the clock).
+   * @returns the findings published.
+   */
+  runStorageForecast(now?: number): Promise<Finding[]>;
   /** Ordered, graceful shutdown (see `startEmbedded`). Idempotent. */
   stop(): Promise<void>;
 }
@@ -109,12 +123,16 @@ export async function loadEmbeddedAlertsConfig(
  * normalize stage (raw topics → `regwatch.events`, rejects → `regwatch.dlq`), the detector
  * (`regwatch.events` → `regwatch.findings`, state under `<dataDir>/detector`), the alerts service
  * (SQLite state under `<dataDir>/alerts`, so nothing is re-alerted after a restart), the findings
- * output (NDJSON to stdout or a file) and the inputs: the ingest receiver (HTTP, same routes and
- * status rules as the full mode), `--input` files read once, `--follow` files tailed.
+ * output (NDJSON to stdout or a file), the silences API over the alert store (`alertsApi`, token
+ * configured or generated into `<dataDir>/alerts-api.token`, URL in `<dataDir>/alerts-api.url`),
+ * the storage stage (`regwatch.storage` → `<dataDir>/storage/samples.ndjson`) with the
+ * `storage.exhaustion` forecast on `storageCron`, and the inputs: the ingest receiver (HTTP, same
+ * routes and status rules as the full mode), `--input` files read once, `--follow` files tailed.
  * Consumers start before producers so nothing waits.
  *
- * `stop()` order: followers and receiver (no new input) → normalize → detector (state saved) →
- * alerts (in-flight deliveries finish) → findings output → alert store → bus → data-dir lock.
+ * `stop()` order: followers and receiver (no new input) → forecast schedule → storage stage →
+ * normalize → detector (state saved) → silences API → alerts (in-flight deliveries finish) →
+ * findings output → alert store → bus → data-dir lock.
  * @throws AppError CONFIG_INVALID (alerts/detection config), INPUT_UNREADABLE,
  *   EMBEDDED_START_FAILED (data dir locked, port in use). Everything started so far is stopped.
  */
@@ -184,9 +202,60 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     await detector.start();
     stops.push({ name: 'detector', fn: () => detector.stop() });
 
+    let alertsApi: EmbeddedAlertsApi | null = null;
+    if (config.alertsApi === 'on') {
+      const api = await startAlertsApi({
+        host: config.alertsHost,
+        port: config.alertsPort,
+        tokens: config.alertsToken,
+        layout,
+        store,
+        clock,
+        logger: log,
+      });
+      alertsApi = api;
+      stops.push({ name: 'alerts-api', fn: () => api.close() });
+    }
+
     const normalize = createNormalizeStage({ bus, publisher, topics: TOPICS, logger: log });
     await normalize.start();
     stops.push({ name: 'normalize', fn: () => normalize.stop() });
+
+    const storage = createStorageStage({
+      bus,
+      publisher,
+      topics: { storage: TOPICS.storage, dlq: TOPICS.dlq },
+      dataDir: layout.root,
+      logger: log,
+    });
+    await storage.start();
+    stops.push({ name: 'storage', fn: () => storage.stop() });
+    const previousStorage = new Map<string, 'firing' | 'resolved'>();
+    const publishFindings = (fs: readonly Finding[]): Promise<void> =>
+      publisher.publish(
+        TOPICS.findings,
+        fs.map((f) => ({ key: `${f.entity.type}:${f.entity.id}`, value: JSON.stringify(f) })),
+      );
+    const runStorageForecast = async (now?: number): Promise<Finding[]> => {
+      const fs = await runLocalStorageForecast({
+        dataDir: layout.root,
+        now: now ?? clock.now(),
+        previous: previousStorage,
+      });
+      if (fs.length > 0) await publishFindings(fs);
+      return fs;
+    };
+    const stopSchedule = startScheduler(
+      [
+        {
+          name: 'storage.exhaustion',
+          schedule: config.storageCron,
+          run: (now) => runLocalStorageForecast({ dataDir: layout.root, now, previous: previousStorage }),
+        },
+      ],
+      { publish: publishFindings, clock: () => clock.now(), logger: log },
+    );
+    stops.push({ name: 'storage-forecast', fn: stopSchedule });
 
     let receiver: Receiver | null = null;
     let url: string | null = null;
@@ -257,6 +326,9 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
       normalize,
       detector,
       output,
+      alertsApi: alertsApi ? { url: alertsApi.url, tokenFile: alertsApi.tokenFile } : null,
+      storage,
+      runStorageForecast,
       stop() {
         stopPromise ??= (async () => {
           await runStops();

@@ -20,9 +20,10 @@ export interface Child {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export function regwatch(args: readonly string[], env: Record<string, string> = {}): Child {
+/** @param cwd working directory of the child (default the repository root, as after `npm start`). */
+export function regwatch(args: readonly string[], env: Record<string, string> = {}, cwd = REPO_ROOT): Child {
   const proc = spawn('sh', [join(REPO_ROOT, 'bin', 'regwatch'), ...args], {
-    cwd: REPO_ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -127,6 +127,7 @@ async function runEmbedded(input: RecordedInput): Promise<Map<string, Finding>> 
   const config = loadEmbeddedConfig(
     {
       port: 0,
+      alertsPort: 0,
       dataDir: join(dir, 'data'),
       partitions: PARTITIONS,
       findings: join(dir, 'findings.ndjson'),

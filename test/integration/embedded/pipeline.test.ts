@@ -52,7 +52,14 @@ describe('embedded pipeline (startEmbedded)', () => {
         );
         const findingsFile = join(dir, 'findings.ndjson');
         const config = loadEmbeddedConfig(
-          { receiver: 'off', input: [input], dataDir: join(dir, 'data'), findings: findingsFile, alertsConfig: alerts },
+          {
+            receiver: 'off',
+            alertsPort: 0,
+            input: [input],
+            dataDir: join(dir, 'data'),
+            findings: findingsFile,
+            alertsConfig: alerts,
+          },
           {},
         );
         let e = await startEmbedded(config, { logger: silentLogger() });

@@ -46,6 +46,8 @@ describe('regwatch run end to end (real registry + skopeo)', () => {
       'run',
       '--port',
       String(port),
+      '--alerts-port',
+      '0',
       '--token',
       TOKEN,
       '--data-dir',

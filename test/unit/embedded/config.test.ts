@@ -47,6 +47,40 @@ describe('embedded config (regwatch run settings)', () => {
     );
   });
 
+  test('silences API: on 127.0.0.1:9095 by default, REGWATCH_ALERTS_* / flags, tokens of 16+ chars', () => {
+    const d = loadEmbeddedConfig({}, {});
+    assert.equal(d.alertsApi, 'on');
+    assert.equal(d.alertsHost, '127.0.0.1');
+    assert.equal(d.alertsPort, 9095);
+    assert.deepEqual(d.alertsToken, []);
+    assert.equal(d.storageCron, '20 */6 * * *');
+    const c = loadEmbeddedConfig(
+      { alertsPort: '0' },
+      {
+        REGWATCH_ALERTS_PORT: '9100',
+        REGWATCH_ALERTS_HOST: '::1',
+        REGWATCH_ALERTS_TOKEN: 'aaaaaaaaaaaaaaaa1, bbbbbbbbbbbbbbbb2',
+        REGWATCH_ALERTS_API: 'off',
+        REGWATCH_STORAGE_CRON: '*/5 * * * *',
+      },
+    );
+    assert.equal(c.alertsPort, 0);
+    assert.equal(c.alertsHost, '::1');
+    assert.deepEqual(c.alertsToken, ['aaaaaaaaaaaaaaaa1', 'bbbbbbbbbbbbbbbb2']);
+    assert.equal(c.alertsApi, 'off');
+    assert.equal(c.storageCron, '*/5 * * * *');
+    assert.throws(
+      () => loadEmbeddedConfig({ alertsToken: ['short'], storageCron: 'every hour', alertsPort: '-1' }, {}),
+      (err: unknown) => {
+        assert.ok(err instanceof AppError);
+        assert.match(err.message, /alertsToken\.0: alerts API tokens need 16\+ characters/);
+        assert.match(err.message, /storageCron: not a valid cron expression/);
+        assert.match(err.message, /alertsPort:/);
+        return true;
+      },
+    );
+  });
+
   test('a non-loopback receiver needs a token; receiver off needs an input', () => {
     assert.throws(() => loadEmbeddedConfig({ host: '0.0.0.0' }, {}), /tokens: a bearer token is required/);
     assert.doesNotThrow(() => loadEmbeddedConfig({ host: '0.0.0.0', tokens: ['s3cret-token'] }, {}));

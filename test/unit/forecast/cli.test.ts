@@ -1,11 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSeriesCsv, parseTimestamp } from '../../../services/detector/src/forecast/csv.ts';
 import { AppError } from '../../../shared/src/errors.ts';
+import { chartFormatOf } from '../../../services/detector/src/forecast/chart.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const fixture = join(root, 'test', 'fixtures', 'storage', 'series-gc-migration.csv');
@@ -114,5 +115,62 @@ void describe('regwatch forecast', () => {
     assert.match(missing.stderr, /INPUT_UNREADABLE/);
     const badCap = await run(['forecast', '--series', join(dir, 's1.csv'), '--capacity', 'lots']);
     assert.match(badCap.stderr, /--capacity must be a number/);
+  });
+});
+
+void describe('chart file formats', () => {
+  void test('chartFormatOf: .svg and .png in any case, anything else is FORECAST_INPUT_INVALID', () => {
+    assert.equal(chartFormatOf('/tmp/fc.svg'), 'svg');
+    assert.equal(chartFormatOf('out/Chart.SVG'), 'svg');
+    assert.equal(chartFormatOf('/tmp/fc.png'), 'png');
+    assert.equal(chartFormatOf('fc.PnG'), 'png');
+    const bad = (re: RegExp) => (e: unknown) =>
+      e instanceof AppError && e.code === 'FORECAST_INPUT_INVALID' && re.test(e.message);
+    assert.throws(
+      () => chartFormatOf('/tmp/fc.jpg'),
+      bad(/"\.jpg" is not a supported chart format; use a file name ending in \.svg or \.png/),
+    );
+    assert.throws(() => chartFormatOf('/tmp/fc.svg.gz'), bad(/"\.gz"/));
+    assert.throws(() => chartFormatOf('/tmp/png'), bad(/no file extension/));
+  });
+  void test('regwatch forecast --chart x.jpg fails with exit 2 and writes nothing; .PNG writes a PNG', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rw-forecast-'));
+    const jpg = join(dir, 'fc.jpg');
+    const r = await run(['forecast', '--series', fixture, '--capacity', '10000000000000', '--chart', jpg]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /FORECAST_INPUT_INVALID: cannot write a chart to .*fc\.jpg: "\.jpg" is not a supported chart format/,
+    );
+    assert.equal(r.stdout, '');
+    await assert.rejects(readFile(jpg), { code: 'ENOENT' });
+    const png = join(dir, 'fc.PNG');
+    const ok = await run(['forecast', '--series', fixture, '--capacity', '10000000000000', '--chart', png]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await readFile(png)).subarray(1, 4).toString('latin1'), 'PNG');
+  });
+});
+
+void describe('regwatch report capacity: missing local store', () => {
+  void test('a missing --data-dir, a data dir without samples file and an empty samples file each say so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rw-report-'));
+    const out = join(dir, 'out');
+    const missing = join(dir, 'nonexistent');
+    const a = await run(['report', 'capacity', '--out', out, '--data-dir', missing]);
+    assert.equal(a.code, 1, a.stderr);
+    assert.match(a.stderr, new RegExp(`INPUT_UNREADABLE: data directory ${missing} does not exist`));
+    assert.doesNotMatch(a.stderr, /enough samples/);
+    const b = await run(['report', 'capacity', '--out', out, '--data-dir', dir]);
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stderr, /INPUT_UNREADABLE: .* has no storage samples file \(.*storage\/samples\.ndjson\)/);
+    await mkdir(join(dir, 'storage'));
+    await writeFile(join(dir, 'storage', 'samples.ndjson'), 'not json\n');
+    const c = await run(['report', 'capacity', '--out', out, '--data-dir', dir]);
+    assert.equal(c.code, 2, c.stderr);
+    assert.match(
+      c.stderr,
+      /FORECAST_INPUT_INVALID: .*samples\.ndjson holds no storage samples \(1 unreadable line\(s\)\)/,
+    );
+    await assert.rejects(readFile(join(out, 'capacity.md')), { code: 'ENOENT' }, 'nothing is written');
   });
 });

@@ -6,18 +6,23 @@ import type { AlertChannel } from './types.ts';
 const configSchema = z
   .object({
     type: z.literal('console'),
-    /** Where to print: stdout (default) or stderr. */
+    /** Where to print: `stdout` (default; the standalone alerts service) or `stderr` (the embedded `regwatch run`, whose stdout carries the findings NDJSON). */
     stream: z.enum(['stdout', 'stderr']).default('stdout'),
   })
   .strict();
 type ConsoleConfig = z.infer<typeof configSchema>;
 
-/** Prints a readable notification (the embedded default and `--debug` channel). */
+/**
+ * Prints a readable notification on the configured `stream` (the embedded default and debug
+ * channel). `render`'s target and `destination` name that stream, so `regwatch alerts test`
+ * shows where the text really goes.
+ */
 export const consoleChannel: AlertChannel<ConsoleConfig> = {
   id: 'console',
-  description: 'Prints each notification as readable text to stdout (embedded default).',
+  description:
+    'Prints each notification as readable text to stdout or stderr (`stream`; the embedded default uses stderr).',
   configSchema,
-  example: { type: 'console' },
+  example: { type: 'console', stream: 'stderr' },
   destination: (c) => `console:${c.stream}`,
   render: (n, c, settings) => ({ channel: 'console', target: c.stream, body: plainText(n, settings) }),
   async send(n, c, ctx) {

@@ -4,6 +4,7 @@
  * then @resvg/resvg-js to PNG with an explicit TTF font (a bare container has no system fonts).
  */
 import { existsSync } from 'node:fs';
+import { extname } from 'node:path';
 import * as echarts from 'echarts';
 import { Resvg } from '@resvg/resvg-js';
 import { AppError } from '../../../../shared/src/errors.ts';
@@ -138,6 +139,23 @@ export function svgToPng(svg: string, fontFile: string = DEFAULT_FONT_FILE): Buf
     font: { fontFiles: [fontFile], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
   }).render();
   return rendered.asPng();
+}
+
+/** A chart file format the renderer writes. */
+export type ChartFormat = 'svg' | 'png';
+
+/**
+ * The chart format a file name asks for, from its extension (`.svg` or `.png`, any case).
+ * @throws AppError FORECAST_INPUT_INVALID for any other extension (or none): writing SVG into
+ *   `chart.jpg` would only produce a file no viewer opens.
+ */
+export function chartFormatOf(path: string): ChartFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.svg' || ext === '.png') return ext === '.svg' ? 'svg' : 'png';
+  throw new AppError(
+    'FORECAST_INPUT_INVALID',
+    `cannot write a chart to ${path}: ${ext ? `"${ext}" is not a supported chart format` : 'no file extension'}; use a file name ending in .svg or .png`,
+  );
 }
 
 /** Renders the chart to both SVG and PNG. */

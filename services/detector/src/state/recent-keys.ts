@@ -67,7 +67,6 @@ export class RecentKeys<V> {
     return i >= 0 ? this.values[i] : undefined;
   }
 
-
   /**
    * Remembers `key` (with `value`, if any), forgetting the oldest key when full. The caller checks
    * `has` first: adding a key already held stores a second entry (lookups find the newer one).

@@ -9,12 +9,16 @@ import type { Publisher } from '../../../../shared/src/bus/types.ts';
 import { TOPICS } from '../../../../shared/src/topics.ts';
 import type { StorageSampleRecord, StorageSink } from './types.ts';
 
-/** Publishes samples to `regwatch.storage` through the bus port (resolves after the ack). */
-export function busSink(publisher: Publisher): StorageSink {
+/**
+ * Publishes samples (JSON, key = scope) through the bus port; resolves after the ack.
+ * @param topic default `regwatch.storage`; a prefixed name (`REGWATCH_TOPIC_PREFIX`) isolates tenants/tests.
+ * @throws (from `write`) AppError KAFKA_UNAVAILABLE (retriable) when the bus did not acknowledge.
+ */
+export function busSink(publisher: Publisher, topic: string = TOPICS.storage): StorageSink {
   return {
     write: (samples) =>
       publisher.publish(
-        TOPICS.storage,
+        topic,
         samples.map((s) => ({ key: s.scope, value: JSON.stringify(s) })),
       ),
     close: () => publisher.close(),

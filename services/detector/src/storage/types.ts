@@ -15,8 +15,16 @@ export interface StorageSampleRecord {
   readonly source?: 'statfs' | 'harbor_quota' | 'events_estimate' | 'api';
   /** True when reconstructed from events rather than measured. */
   readonly estimate?: boolean;
-  /** Bytes held by the registry's own tree (Distribution filesystem driver layout). */
-  readonly registry_bytes?: { readonly blobs: number; readonly repositories: number; readonly total: number };
+  /**
+   * Bytes held by the registry's own tree (Distribution filesystem driver layout): allocated
+   * blocks, and in `apparent` the file lengths (for `blobs`, the sum of the blob sizes).
+   */
+  readonly registry_bytes?: {
+    readonly blobs: number;
+    readonly repositories: number;
+    readonly total: number;
+    readonly apparent?: { readonly blobs: number; readonly repositories: number; readonly total: number };
+  };
 }
 
 /** Where collectors put samples: the bus (full mode) or a local store (embedded mode). */
