@@ -158,6 +158,15 @@ async function step(
     const got = notifiedRequestIds(notFrom);
     return [...want].every((id) => got.has(id));
   });
+  // One request can fan out into several notifications (a DELETE by digest → manifest + tag
+  // delete), which the registry may POST separately: wait until no new POST came for 500 ms.
+  for (let seen = notifications.length, quietSince = Date.now(); Date.now() - quietSince < 500; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (notifications.length !== seen) {
+      seen = notifications.length;
+      quietSince = Date.now();
+    }
+  }
   const lineTo = registry.stdoutLines().length;
   const notTo = notifications.length;
   steps.push({

@@ -92,7 +92,7 @@ void describe('collector on the real registry storage root after skopeo pushes',
     await rm(work, { recursive: true, force: true });
   });
 
-  void test('blobs accounting equals layer + config + manifest bytes of the push, exactly', async () => {
+  void test('blobs accounting equals layer + config + manifest bytes of the push, exactly', async (t) => {
     // 3 layers + config + manifest, each a distinct blob
     assert.equal(firstSizes.size, 5);
     const img = first.images[0];
@@ -119,6 +119,11 @@ void describe('collector on the real registry storage root after skopeo pushes',
     assert.equal(rb.total, rb.blobs + rb.repositories);
     assert.equal(afterFirst.scope, `fs:${reg.storageDir}`);
     assert.equal(afterFirst.source, 'statfs');
+    t.diagnostic(
+      `pushed blobs ${[...firstSizes.values()].join(' + ')} = ${expected} B; apparent blobs ${rb.apparent.blobs} B, ` +
+        `allocated ${rb.blobs} B; repositories ${rb.apparent.repositories} B; ` +
+        `statfs used ${afterFirst.used_bytes} of ${afterFirst.capacity_bytes} B`,
+    );
   });
 
   void test('statfs used/capacity describe the volume of the storage root (checked against df)', async () => {
