@@ -15,6 +15,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const POP_SIZE = 2048;
 const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
+/** The empty value lists of a new bucket (frozen: a push to it would throw, not corrupt others). */
+const NO_VALUES: readonly never[] = Object.freeze([]);
 
 /** What the per-event path needs to know about one `event.action` (built once per engine). */
 interface ActionPlan {
@@ -25,6 +27,13 @@ interface ActionPlan {
   /** Manifest or blob GET: counts towards distinct repositories. */
   readonly pull: boolean;
 }
+/** One rule-owned state value with its last use (event time, ms) and time to live (ms). */
+export interface KeyedEntry {
+  v: unknown;
+  touched: number;
+  ttl: number;
+}
+
 /** Actions outside EVENT_ACTIONS: counted, observed by no rule. */
 const OTHER_ACTION: ActionPlan = { observers: [], noise: false, pull: false };
 
@@ -74,7 +83,7 @@ export interface EngineSnapshot {
       early: [string, number][];
     })[];
   }[];
-  keyed: [string, { v: unknown; touched: number; ttl: number }][];
+  keyed: [string, KeyedEntry][];
   registryHours: RegistryHour[];
   population: { pulls: number[]; bytes: number[]; repos: number[] };
   recentIds: string[];
@@ -150,7 +159,8 @@ export class DetectorEngine implements EngineView {
   private readonly openHours = new Map<number, Set<string>>();
   private readonly lateBuckets = new Map<string, { bucket: HourBucket; identity: IdentityState }>();
   private readonly registryHours = new Map<number, RegistryHour>();
-  private readonly keyedState = new Map<string, { v: unknown; touched: number; ttl: number }>();
+  /** Rule-owned state: rule id → key → entry (no key strings built per lookup). */
+  private readonly keyedState = new Map<string, Map<string, KeyedEntry>>();
   private readonly pop: { pulls: number[]; bytes: number[]; repos: number[] } = { pulls: [], bytes: [], repos: [] };
   private popCache: Partial<Record<'pulls' | 'bytes' | 'repos', number | undefined>> = {};
   /** Recent `event.id`s (duplicate suppression). */
@@ -192,17 +202,23 @@ export class DetectorEngine implements EngineView {
   // ---- EngineView -------------------------------------------------------------------------
 
   keyed<T>(ruleId: string, key: string, init: () => T, ttlMs = DAY): T {
-    const k = `${ruleId}\u0000${key}`;
-    let e = this.keyedState.get(k);
+    const m = this.keyedOf(ruleId);
+    let e = m.get(key);
     if (!e) {
       e = { v: init(), touched: this.maxTs, ttl: ttlMs };
-      this.keyedState.set(k, e);
+      m.set(key, e);
     } else e.touched = this.maxTs;
     return e.v as T;
   }
 
   peek<T>(ruleId: string, key: string): T | undefined {
-    return this.keyedState.get(`${ruleId}\u0000${key}`)?.v as T | undefined;
+    return this.keyedState.get(ruleId)?.get(key)?.v as T | undefined;
+  }
+
+  private keyedOf(ruleId: string): Map<string, KeyedEntry> {
+    let m = this.keyedState.get(ruleId);
+    if (!m) this.keyedState.set(ruleId, (m = new Map()));
+    return m;
   }
 
   identity(id: string): IdentityState | undefined {
@@ -345,9 +361,10 @@ export class DetectorEngine implements EngineView {
       events: 0,
       repos: 0,
       repoCounts: new Map(),
-      ips: [],
-      userAgents: [],
-      samples: [],
+      // Shared until the first value: count() replaces an empty list, never pushes to it.
+      ips: NO_VALUES as (string | number)[],
+      userAgents: NO_VALUES as (string | number)[],
+      samples: NO_VALUES as string[],
       late,
       early: undefined,
     };
@@ -368,7 +385,8 @@ export class DetectorEngine implements EngineView {
       bucket = openBucket(st, hour);
       if (!bucket) {
         bucket = this.newBucket(hour, false);
-        st.buckets.push(bucket);
+        if (st.buckets.length === 0) st.buckets = [bucket];
+        else st.buckets.push(bucket);
         let set = this.openHours.get(hour);
         if (!set) this.openHours.set(hour, (set = new Set()));
         set.add(st.id);
@@ -565,7 +583,14 @@ export class DetectorEngine implements EngineView {
   }
 
   private sweep(now: number): void {
-    for (const [k, e] of this.keyedState) if (now - e.touched > e.ttl) this.keyedState.delete(k);
+    for (const m of this.keyedState.values()) for (const [k, e] of m) if (now - e.touched > e.ttl) m.delete(k);
+  }
+
+  /** Keyed state as [`<ruleId>\u0000<key>`, entry] pairs (the snapshot format), grouped by rule. */
+  private keyedEntries(): [string, KeyedEntry][] {
+    const out: [string, KeyedEntry][] = [];
+    for (const [ruleId, m] of this.keyedState) for (const [k, e] of m) out.push([`${ruleId}\u0000${k}`, e]);
+    return out;
   }
 
   // ---- snapshots --------------------------------------------------------------------------
@@ -590,7 +615,7 @@ export class DetectorEngine implements EngineView {
         reposLevel: s.reposLevel,
         buckets: s.buckets.map((b) => ({ ...b, repoCounts: [...b.repoCounts], early: earlyPairs(b.early) })),
       })),
-      keyed: structuredClone([...this.keyedState]),
+      keyed: structuredClone(this.keyedEntries()),
       registryHours: structuredClone([...this.registryHours.values()]),
       population: structuredClone(this.pop),
       recentIds: this.recentIds.keysInOrder().slice(-10_000),
@@ -641,7 +666,10 @@ export class DetectorEngine implements EngineView {
         set.add(st.id);
       }
     }
-    for (const [k, v] of s.keyed) e.keyedState.set(k, v);
+    for (const [k, v] of s.keyed) {
+      const at = k.indexOf('\u0000');
+      e.keyedOf(k.slice(0, at)).set(k.slice(at + 1), v);
+    }
     for (const rh of s.registryHours) e.registryHours.set(rh.hour, rh);
     e.pop.pulls.push(...s.population.pulls);
     e.pop.bytes.push(...s.population.bytes);

@@ -122,11 +122,8 @@ export function networkOf(ip: string): string {
   return p.length === 4 ? `${p[0]}.${p[1]}.${p[2]}.0/24` : ip;
 }
 
-/** Client family of a user agent, for robot→client checks. */
-export function clientFamily(ua: string | undefined): { family: string; interactive: boolean } {
-  if (!ua) return { family: 'unknown', interactive: false };
-  const s = ua.toLowerCase();
-  const rules: [RegExp, string, boolean][] = [
+/** User-agent patterns (on the lower-cased string) → client family, interactive/scripting or not. */
+const CLIENT_FAMILIES: readonly (readonly [RegExp, string, boolean])[] = [
     [/^curl\//, 'curl', true],
     [/^wget\//, 'wget', true],
     [/python-requests|python-urllib|aiohttp/, 'python', true],
@@ -142,8 +139,13 @@ export function clientFamily(ua: string | undefined): { family: string; interact
     [/^crane|go-containerregistry/, 'crane', false],
     [/trivy/, 'trivy', false],
     [/^helm\//, 'helm', false],
-    [/^oras\//, 'oras', false],
-  ];
-  for (const [re, family, interactive] of rules) if (re.test(s)) return { family, interactive };
+  [/^oras\//, 'oras', false],
+];
+
+/** Client family of a user agent, for robot→client checks. */
+export function clientFamily(ua: string | undefined): { family: string; interactive: boolean } {
+  if (!ua) return { family: 'unknown', interactive: false };
+  const s = ua.toLowerCase();
+  for (const [re, family, interactive] of CLIENT_FAMILIES) if (re.test(s)) return { family, interactive };
   return { family: s.split(/[/ ]/)[0] ?? 'unknown', interactive: false };
 }

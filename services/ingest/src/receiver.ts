@@ -278,13 +278,11 @@ export function buildReceiver(deps: ReceiverDeps) {
       const value: unknown = JSON.parse(body.toString('utf8'));
       const r = parseStorageSamples(value);
       if (!r.ok)
-        return reply
-          .code(400)
-          .send({
-            error: 'STORAGE_SAMPLE_INVALID',
-            message: `invalid storage sample: ${r.problems.join('; ')}`,
-            problems: r.problems,
-          });
+        return reply.code(400).send({
+          error: 'STORAGE_SAMPLE_INVALID',
+          message: `invalid storage sample: ${r.problems.join('; ')}`,
+          problems: r.problems,
+        });
       const headers = rawHeaders(req, 'storage');
       // One message per sample, keyed by scope (per-scope order, as the collector publishes).
       const messages: OutgoingMessage[] = Array.isArray(value)

@@ -55,8 +55,14 @@ export function addToWindow(w: WindowCounter, ts: number, n = 1, distinctValue?:
   else {
     let i = w.ids.length;
     while (i > 0 && w.ids[i - 1]! > id) i--;
-    w.ids.splice(i, 0, id);
-    w.counts.splice(i, 0, n);
+    if (i === w.ids.length) {
+      // The usual case, a slot newer than all: append (splice would allocate its result array).
+      w.ids.push(id);
+      w.counts.push(n);
+    } else {
+      w.ids.splice(i, 0, id);
+      w.counts.splice(i, 0, n);
+    }
   }
   if (distinctValue !== undefined && w.distinct.length < 64 && !w.distinct.includes(distinctValue))
     w.distinct.push(distinctValue);
