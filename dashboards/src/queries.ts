@@ -7,7 +7,8 @@ import { kqlToEs, parseKql } from './kql.ts';
  * panel KQL query as a filter, bucket columns nested in column order (date_histogram, terms),
  * metric columns innermost (count → doc_count; a column `filter` wraps the metric in a filter
  * aggregation; last_value → top_hits sorted by its sort field). Used by the integration tests
- * to prove every panel returns data against real documents.
+ * to prove every panel returns data against real documents. Terms ranked alphabetically in Lens
+ * are ordered by key ascending here too.
  */
 export interface PanelQuery {
   dashboard: string;
@@ -86,11 +87,15 @@ function layerQuery(
         orderCol &&
         ['count', 'unique_count', 'sum', 'max', 'min', 'average'].includes(orderCol.op) &&
         !('filter' in orderCol && orderCol.filter);
-      const order = simple
-        ? orderCol.op === 'count'
-          ? { _count: 'desc' }
-          : { [`m${c.orderBy}`]: 'desc' }
-        : { _count: 'desc' };
+      // Lens "alphabetical" rank is ascending by key; a metric rank elsewhere falls back to count.
+      const order =
+        c.orderBy === undefined
+          ? { _key: 'asc' }
+          : simple
+            ? orderCol.op === 'count'
+              ? { _count: 'desc' }
+              : { [`m${c.orderBy}`]: 'desc' }
+            : { _count: 'desc' };
       def = { terms: { field: c.field, size: c.size, order, ...(c.missingBucket ? { missing: '__missing__' } : {}) } };
     } else continue;
     aggs = { [name]: { ...def, ...(Object.keys(aggs).length ? { aggs } : {}) } };

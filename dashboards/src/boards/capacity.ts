@@ -1,5 +1,6 @@
 import { DATA_VIEWS } from '../data-views.ts';
 import type { DashboardSpec } from '../dashboard.ts';
+import type { ColumnSpec } from '../lens.ts';
 
 const ev = DATA_VIEWS.events;
 const st = DATA_VIEWS.storage;
@@ -7,13 +8,37 @@ const fc = DATA_VIEWS.forecasts;
 
 const PUSH_DELETE =
   'event.action : ("manifest-push" or "blob-push" or "manifest-delete" or "blob-delete" or "tag-delete")';
+const PUSHES = 'event.action : ("manifest-push" or "blob-push")';
+/** Harbor project quota samples (collector scope `harbor:<project>`, source `harbor_quota`). */
+const HARBOR_PROJECTS = 'oci_registry.storage.source : "harbor_quota"';
 
-/** Issue 8, dashboard 3: capacity (90 days back, 90 days of forecast ahead). */
+/**
+ * How many storage scopes a per-scope panel shows. Scopes are whatever the collector publishes
+ * (`fs:<storage root>`, `harbor:<project>`, `events:<registry>`), never a fixed vocabulary, so
+ * every storage/forecast panel breaks down by the scope instead of filtering on a literal one.
+ */
+const TOP_SCOPES = 10;
+
+/** Break-down column on the storage scope (alphabetical, so the tiles keep a stable order). */
+const storageScope: ColumnSpec = { op: 'terms', field: 'oci_registry.storage.scope', size: TOP_SCOPES, label: 'Scope' };
+/** Break-down column on the forecast scope (the storage scope the forecast was computed for). */
+const forecastScope: ColumnSpec = {
+  op: 'terms',
+  field: 'oci_registry.forecast.scope',
+  size: TOP_SCOPES,
+  label: 'Scope',
+};
+
+/**
+ * Issue 8, dashboard 3: capacity (90 days back, 90 days of forecast ahead). Levels (used,
+ * capacity, utilization, forecast) are shown per scope — last value or daily max within a scope,
+ * never summed across scopes, since scopes overlap (a volume holds every Harbor project).
+ */
 export const capacity: DashboardSpec = {
   id: 'regwatch-capacity',
   title: '[regwatch] Capacity',
   description:
-    'Storage used vs capacity with the forecast and its interval, days to 85 % / 100 %, growth, push/delete volume and garbage-collection drops.',
+    'Per storage scope: used vs capacity with the forecast and its interval, days to 85 % / 100 %, utilization; growth by namespace, Harbor project and repository, push/delete volume and garbage-collection drops.',
   timeFrom: 'now-90d',
   timeTo: 'now+90d',
   rows: [
@@ -28,6 +53,7 @@ export const capacity: DashboardSpec = {
           layer: {
             dataView: fc,
             columns: [
+              forecastScope,
               {
                 op: 'last_value',
                 field: 'oci_registry.forecast.days_to_85',
@@ -49,6 +75,7 @@ export const capacity: DashboardSpec = {
           layer: {
             dataView: fc,
             columns: [
+              forecastScope,
               {
                 op: 'last_value',
                 field: 'oci_registry.forecast.days_to_100',
@@ -67,10 +94,10 @@ export const capacity: DashboardSpec = {
         lens: {
           kind: 'metric',
           title: 'Storage used now',
-          query: 'oci_registry.storage.scope : "registry"',
           layer: {
             dataView: st,
             columns: [
+              storageScope,
               {
                 op: 'last_value',
                 field: 'oci_registry.storage.used.bytes',
@@ -89,10 +116,12 @@ export const capacity: DashboardSpec = {
         lens: {
           kind: 'metric',
           title: 'Utilization',
-          query: 'oci_registry.storage.scope : "registry"',
+          // Scopes without a known capacity (unlimited Harbor quota) carry no used.pct.
+          query: 'oci_registry.storage.used.pct : *',
           layer: {
             dataView: st,
             columns: [
+              storageScope,
               {
                 op: 'last_value',
                 field: 'oci_registry.storage.used.pct',
@@ -119,21 +148,16 @@ export const capacity: DashboardSpec = {
               dataView: st,
               seriesType: 'line',
               x: 0,
+              split: 1,
               columns: [
                 { op: 'date_histogram', field: '@timestamp', interval: '1d', label: 'Day' },
-                {
-                  op: 'max',
-                  field: 'oci_registry.storage.used.bytes',
-                  label: 'Used',
-                  format: { id: 'bytes' },
-                  filter: 'oci_registry.storage.scope : "registry"',
-                },
+                { ...storageScope, orderBy: 2 },
+                { op: 'max', field: 'oci_registry.storage.used.bytes', label: 'Used', format: { id: 'bytes' } },
                 {
                   op: 'max',
                   field: 'oci_registry.storage.capacity.bytes',
                   label: 'Capacity',
                   format: { id: 'bytes' },
-                  filter: 'oci_registry.storage.scope : "registry"',
                 },
               ],
             },
@@ -141,8 +165,10 @@ export const capacity: DashboardSpec = {
               dataView: fc,
               seriesType: 'line',
               x: 0,
+              split: 1,
               columns: [
                 { op: 'date_histogram', field: '@timestamp', interval: '1d', label: 'Day' },
+                { ...forecastScope, orderBy: 2 },
                 { op: 'max', field: 'oci_registry.forecast.used.bytes', label: 'Forecast', format: { id: 'bytes' } },
                 {
                   op: 'max',
@@ -169,12 +195,12 @@ export const capacity: DashboardSpec = {
         h: 12,
         lens: {
           kind: 'xy',
-          title: 'Growth by namespace',
-          query: 'oci_registry.storage.scope : "namespace"',
+          title: 'Growth by namespace (bytes pushed per day)',
+          query: PUSHES,
           layers: [
             {
-              dataView: st,
-              seriesType: 'line',
+              dataView: ev,
+              seriesType: 'bar_stacked',
               x: 0,
               split: 1,
               columns: [
@@ -187,7 +213,7 @@ export const capacity: DashboardSpec = {
                   orderBy: 2,
                   otherBucket: true,
                 },
-                { op: 'max', field: 'oci_registry.storage.used.bytes', label: 'Used', format: { id: 'bytes' } },
+                { op: 'sum', field: 'oci_registry.size', label: 'Bytes pushed', format: { id: 'bytes' } },
               ],
             },
           ],
@@ -198,9 +224,34 @@ export const capacity: DashboardSpec = {
         w: 24,
         h: 12,
         lens: {
+          kind: 'xy',
+          title: 'Storage used by Harbor project (quota)',
+          query: HARBOR_PROJECTS,
+          layers: [
+            {
+              dataView: st,
+              seriesType: 'line',
+              x: 0,
+              split: 1,
+              columns: [
+                { op: 'date_histogram', field: '@timestamp', interval: '1d', label: 'Day' },
+                { ...storageScope, label: 'Project (harbor:<project>)', orderBy: 2 },
+                { op: 'max', field: 'oci_registry.storage.used.bytes', label: 'Used', format: { id: 'bytes' } },
+              ],
+            },
+          ],
+        },
+      },
+    ],
+    [
+      {
+        kind: 'lens',
+        w: 24,
+        h: 12,
+        lens: {
           kind: 'datatable',
           title: 'Growth by repository (bytes pushed)',
-          query: 'event.action : ("manifest-push" or "blob-push")',
+          query: PUSHES,
           sortBy: { column: 1, direction: 'desc' },
           layer: {
             dataView: ev,
@@ -213,8 +264,6 @@ export const capacity: DashboardSpec = {
           },
         },
       },
-    ],
-    [
       {
         kind: 'lens',
         w: 24,
@@ -238,10 +287,12 @@ export const capacity: DashboardSpec = {
           ],
         },
       },
+    ],
+    [
       {
         kind: 'lens',
-        w: 24,
-        h: 12,
+        w: 48,
+        h: 10,
         lens: {
           kind: 'xy',
           title: 'Garbage-collection drops',
@@ -249,10 +300,12 @@ export const capacity: DashboardSpec = {
           layers: [
             {
               dataView: st,
-              seriesType: 'bar',
+              seriesType: 'bar_stacked',
               x: 0,
+              split: 1,
               columns: [
                 { op: 'date_histogram', field: '@timestamp', interval: '1d', label: 'Day' },
+                { ...storageScope, orderBy: 2 },
                 {
                   op: 'sum',
                   field: 'oci_registry.storage.gc.freed.bytes',

@@ -16,7 +16,7 @@ const DAY = 24 * HOUR;
 const POP_SIZE = 2048;
 const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
 /** The empty value lists of a new bucket (frozen: a push to it would throw, not corrupt others). */
-const NO_VALUES: readonly never[] = Object.freeze([]);
+const NO_VALUES = Object.freeze([]) as unknown as never[];
 
 /** What the per-event path needs to know about one `event.action` (built once per engine). */
 interface ActionPlan {
@@ -362,9 +362,9 @@ export class DetectorEngine implements EngineView {
       repos: 0,
       repoCounts: new Map(),
       // Shared until the first value: count() replaces an empty list, never pushes to it.
-      ips: NO_VALUES as (string | number)[],
-      userAgents: NO_VALUES as (string | number)[],
-      samples: NO_VALUES as string[],
+      ips: NO_VALUES,
+      userAgents: NO_VALUES,
+      samples: NO_VALUES,
       late,
       early: undefined,
     };

@@ -220,11 +220,10 @@ export const ALERT_STATE_MAPPINGS = {
 } as const satisfies Record<string, unknown>;
 
 /**
- * Storage samples. Shape: `@timestamp` (sample time), `oci_registry.instance_id`,
- * `oci_registry.namespace`, `oci_registry.repository` (per-scope samples),
- * `oci_registry.storage.{scope (registry|namespace|repository), source (statfs|harbor-quota|
- * reconstructed), used.bytes, capacity.bytes, used.pct (0–1), gc.freed.bytes}`; a garbage
- * collection drop is a sample with `gc.freed.bytes` > 0.
+ * Storage samples. Shape: `@timestamp` (sample time), `oci_registry.storage.{scope (the sample's
+ * scope id as the collector writes it: `fs:<storage root>`, `harbor:<project>`, `events:<…>`),
+ * source (statfs|harbor_quota|events), used.bytes, capacity.bytes, used.pct (0–1),
+ * gc.freed.bytes}`; a garbage collection drop is a sample with `gc.freed.bytes` > 0.
  */
 export const STORAGE_MAPPINGS = {
   dynamic: true,

@@ -27,9 +27,11 @@ import { normalizeLine, normalizePayload } from '../../../shared/src/normalize/i
 import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { findingSchema, type Finding } from '../../../shared/src/model/finding.ts';
 import { DASHBOARDS } from '../../../dashboards/src/boards/index.ts';
+import { capacity } from '../../../dashboards/src/boards/capacity.ts';
 import { DATA_VIEWS } from '../../../dashboards/src/data-views.ts';
 import { dashboardQueries, type PanelQuery } from '../../../dashboards/src/queries.ts';
 import { kqlToEs, parseKql } from '../../../dashboards/src/kql.ts';
+import { storageDocument } from '../../../services/ingest/src/documents.ts';
 
 const ES_URL = process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures/registry-samples');
@@ -240,38 +242,40 @@ describe('Elasticsearch assets and dashboards against a real node', () => {
     const findings = sampleFindings(identity, ip, repo);
     const day = 86_400_000;
     const t0 = Date.parse('2025-06-01T00:00:00Z');
-    const storage: Record<string, unknown>[] = [];
+    // Storage samples as the collectors publish them (scopes `fs:<storage root>` from statfs and
+    // `harbor:<project>` from Harbor quotas), turned into documents by the ingest indexer.
+    const fsScope = 'fs:/var/lib/registry';
+    const samples: Record<string, unknown>[] = [];
     for (let d = 0; d < 30; d++) {
       const used = 400e9 + d * 5e9 - (d === 20 ? 50e9 : 0);
-      storage.push({
-        '@timestamp': new Date(t0 + d * day).toISOString(),
-        oci_registry: {
-          instance_id: 'registry-0',
-          storage: {
-            scope: 'registry',
-            source: 'statfs',
-            used: { bytes: used, pct: used / 1e12 },
-            capacity: { bytes: 1e12 },
-            ...(d === 20 ? { gc: { freed: { bytes: 50e9 } } } : {}),
-          },
-        },
+      samples.push({
+        timestamp: new Date(t0 + d * day).toISOString(),
+        used_bytes: used,
+        capacity_bytes: 1e12,
+        scope: fsScope,
+        source: 'statfs',
+        instance_id: 'registry-0',
+        ...(d === 20 ? { gc_freed_bytes: 50e9 } : {}),
       });
-      for (const ns of ['team-a', 'team-b']) {
-        storage.push({
-          '@timestamp': new Date(t0 + d * day).toISOString(),
-          oci_registry: {
-            instance_id: 'registry-0',
-            namespace: ns,
-            storage: {
-              scope: 'namespace',
-              source: 'harbor-quota',
-              used: { bytes: 1e9 * (d + 1) },
-              capacity: { bytes: 1e11 },
-            },
-          },
+      for (const [project, hard] of [
+        ['team-a', 1e11],
+        ['team-b', 0],
+      ] as const) {
+        samples.push({
+          timestamp: new Date(t0 + d * day).toISOString(),
+          used_bytes: 1e9 * (d + 1),
+          capacity_bytes: hard,
+          scope: `harbor:${project}`,
+          source: 'harbor_quota',
+          instance_id: 'registry-0',
         });
       }
     }
+    const storage = samples.map((s) => {
+      const r = storageDocument(Buffer.from(JSON.stringify(s)));
+      assert.ok(r.ok, r.ok ? '' : r.detail);
+      return r.value;
+    });
     const forecasts: Record<string, unknown>[] = [];
     for (let d = 30; d < 60; d++) {
       forecasts.push({
@@ -279,7 +283,7 @@ describe('Elasticsearch assets and dashboards against a real node', () => {
         oci_registry: {
           instance_id: 'registry-0',
           forecast: {
-            scope: 'registry',
+            scope: fsScope,
             generated_at: new Date(t0 + 30 * day).toISOString(),
             method: 'robust-linear',
             used: {
@@ -333,7 +337,7 @@ describe('Elasticsearch assets and dashboards against a real node', () => {
     const ops: object[] = [];
     for (const f of findings) ops.push({ index: { _index: plain('findings'), _id: f.id } }, f);
     for (const d of deliveries) ops.push({ index: { _index: plain('deliveries') } }, d);
-    for (const s of storage) ops.push({ index: { _index: plain('storage') } }, s);
+    for (const s of storage) ops.push({ index: { _index: plain('storage'), _id: s.id } }, s.doc);
     for (const f of forecasts) ops.push({ index: { _index: plain('forecasts') } }, f);
     for (const p of pipeline) ops.push({ index: { _index: plain('pipeline') } }, p);
     await bulk(ops, 'contract samples');
@@ -368,6 +372,47 @@ describe('Elasticsearch assets and dashboards against a real node', () => {
     }
     assert.deepEqual(empty, [], 'panels without data');
     assert.ok(checked >= 35, `only ${checked} panel queries`);
+
+    // With several scopes, the capacity levels are per scope (latest / daily max), never sums.
+    const cap = dashboardQueries(capacity);
+    const run = async (title: string, layer = 0): Promise<Record<string, unknown>> => {
+      const q = cap.find((x) => x.title === title && x.layer === layer);
+      assert.ok(q, `capacity panel ${title}`);
+      const res = await client.search({ index: indexFor(q), ...q.body } as never);
+      return res.aggregations as Record<string, unknown>;
+    };
+    type Hit = { _source: { oci_registry: { storage: { used: { bytes: number; pct?: number } } } } };
+    type ScopeBucket = { key: string; m1: { hits: { hits: Hit[] } } };
+    const lastUsed = (aggs: Record<string, unknown>, field: 'bytes' | 'pct') =>
+      Object.fromEntries(
+        (aggs.b0 as { buckets: ScopeBucket[] }).buckets.map((b) => [
+          b.key,
+          b.m1.hits.hits[0]?._source.oci_registry.storage.used[field],
+        ]),
+      );
+    assert.deepEqual(lastUsed(await run('Storage used now'), 'bytes'), {
+      [fsScope]: 545e9,
+      'harbor:team-a': 30e9,
+      'harbor:team-b': 30e9,
+    });
+    assert.deepEqual(lastUsed(await run('Utilization'), 'pct'), { [fsScope]: 0.545, 'harbor:team-a': 0.3 });
+    type DayBucket = { key: number; b1: { buckets: { key: string; m2: { value: number }; m3: { value: number } }[] } };
+    const days = ((await run('Storage used vs capacity, with forecast and interval')).b0 as { buckets: DayBucket[] })
+      .buckets;
+    const last = days.find((b) => b.key === t0 + 29 * day);
+    assert.deepEqual(Object.fromEntries(last?.b1.buckets.map((b) => [b.key, [b.m2.value, b.m3.value]]) ?? []), {
+      [fsScope]: [545e9, 1e12],
+      'harbor:team-a': [30e9, 1e11],
+      'harbor:team-b': [30e9, 0],
+    });
+    const projects = ((await run('Storage used by Harbor project (quota)')).b0 as { buckets: DayBucket[] }).buckets;
+    assert.deepEqual(
+      projects.find((b) => b.key === t0 + 29 * day)?.b1.buckets.map((b) => [b.key, b.m2.value]),
+      [
+        ['harbor:team-a', 30e9],
+        ['harbor:team-b', 30e9],
+      ],
+    );
   });
 });
 

@@ -64,20 +64,6 @@ async function consume(topic: string, expected: number, timeoutMs = 60_000): Pro
   return got;
 }
 
-/** Deep copy of `v` with every `match_phrase` on the storage scope pointed at `scope`; counts swaps. */
-function withScope(v: unknown, scope: string, swaps: { n: number }): unknown {
-  if (Array.isArray(v)) return v.map((x) => withScope(x, scope, swaps));
-  if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (k === 'match_phrase' && x !== null && typeof x === 'object' && 'oci_registry.storage.scope' in x) {
-      swaps.n++;
-      out[k] = { 'oci_registry.storage.scope': scope };
-    } else out[k] = withScope(x, scope, swaps);
-  }
-  return out;
-}
-
 void describe('collect-storage → Kafka → storage index → capacity dashboard', () => {
   const prefix = `${uniqueName('it_storage')}.`;
   const topic = `${prefix}${TOPICS.storage}`;
@@ -190,28 +176,39 @@ void describe('collect-storage → Kafka → storage index → capacity dashboar
     const overTime = queries.find((q) => q.title.startsWith('Storage used vs capacity'));
     assert.ok(usedNow && overTime, queries.map((q) => q.title).join(', '));
 
-    // The panels filter `oci_registry.storage.scope : "registry"`; the collector's scope is `fs:<root>`,
-    // so the filter is pointed at this sample's scope (the aggregation itself is the dashboard's).
-    const swaps = { n: 0 };
-    const nowBody = withScope(usedNow.body, sample.scope, swaps) as Record<string, unknown>;
-    const timeBody = withScope(overTime.body, sample.scope, swaps) as Record<string, unknown>;
-    assert.equal(swaps.n, 3);
+    // The panels are run exactly as the dashboard defines them: no scope literal to rewrite, the
+    // collector's own scope (`fs:<root>`) comes back as the break-down bucket with its values.
+    const now = await es.search({ index, ...usedNow.body });
+    type Hit = { _source: { oci_registry: { storage: { used: { bytes: number; pct?: number } } } } };
+    type ScopeBucket = { key: string; doc_count: number; m1: { hits: { hits: Hit[] } } };
+    const nowScopes = (now.aggregations as { b0: { buckets: ScopeBucket[] } }).b0.buckets;
+    assert.deepEqual(
+      nowScopes.map((b) => [b.key, b.m1.hits.hits[0]?._source.oci_registry.storage.used.bytes]),
+      [[sample.scope, sample.used_bytes]],
+    );
 
-    const now = await es.search({ index, ...nowBody });
-    const top = (
-      now.aggregations as {
-        m0: { hits: { hits: { _source: { oci_registry: { storage: { used: { bytes: number } } } } }[] } };
-      }
-    ).m0.hits.hits[0];
-    assert.equal(top?._source.oci_registry.storage.used.bytes, sample.used_bytes);
+    const util = dashboardQueries(capacity).find((q) => q.title === 'Utilization');
+    assert.ok(util);
+    const pct = await es.search({ index, ...util.body });
+    const pctScopes = (pct.aggregations as { b0: { buckets: ScopeBucket[] } }).b0.buckets;
+    assert.deepEqual(
+      pctScopes.map((b) => [b.key, b.m1.hits.hits[0]?._source.oci_registry.storage.used.pct]),
+      [[sample.scope, sample.used_bytes / sample.capacity_bytes]],
+    );
 
-    const series = await es.search({ index, ...timeBody });
-    type Day = { key_as_string: string; doc_count: number; m1: { v: { value: number } }; m2: { v: { value: number } } };
+    const series = await es.search({ index, ...overTime.body });
+    type Day = {
+      key_as_string: string;
+      doc_count: number;
+      b1: { buckets: { key: string; doc_count: number; m2: { value: number }; m3: { value: number } }[] };
+    };
     const days = (series.aggregations as { b0: { buckets: Day[] } }).b0.buckets;
     assert.equal(days.length, 1);
     assert.equal(days[0]?.doc_count, 1);
-    assert.equal(days[0]?.m1.v.value, sample.used_bytes);
-    assert.equal(days[0]?.m2.v.value, sample.capacity_bytes);
+    assert.deepEqual(
+      days[0]?.b1.buckets.map((b) => [b.key, b.doc_count, b.m2.value, b.m3.value]),
+      [[sample.scope, 1, sample.used_bytes, sample.capacity_bytes]],
+    );
 
     // and the detector's forecast job reads the same sample back per scope
     const t = Date.parse(sample.timestamp);

@@ -332,6 +332,40 @@ describe('dashboards NDJSON files', () => {
     });
   }
 
+  test('no panel filters on a literal storage/forecast scope; level panels on those views break down by scope', () => {
+    // Scopes are collector ids (`fs:<root>`, `harbor:<project>`, `events:<registry>`), not a vocabulary.
+    const SCOPES = ['oci_registry.storage.scope', 'oci_registry.forecast.scope'];
+    const LEVELS = [
+      'oci_registry.storage.used.bytes',
+      'oci_registry.storage.used.pct',
+      'oci_registry.forecast.days_to_85',
+    ];
+    for (const f of files)
+      for (const d of parse(f).filter((o) => o.type === 'dashboard'))
+        for (const p of panelsOf(d).filter((x) => x.type === 'lens')) {
+          const a = (p.embeddableConfig as { attributes: { title: string; state: Record<string, unknown> } })
+            .attributes;
+          const queries = [(a.state.query as { query: string }).query];
+          const layers = (
+            a.state.datasourceStates as {
+              formBased: { layers: Record<string, { columns: Record<string, Record<string, unknown>> }> };
+            }
+          ).formBased.layers;
+          for (const l of Object.values(layers)) {
+            const cols = Object.values(l.columns);
+            for (const c of cols) queries.push((c.filter as { query?: string } | undefined)?.query ?? '');
+            if (cols.some((c) => LEVELS.includes(c.sourceField as string)))
+              assert.ok(
+                cols.some((c) => c.operationType === 'terms' && SCOPES.includes(c.sourceField as string)),
+                `${d.id}: "${a.title}" shows a storage level without a per-scope break-down`,
+              );
+          }
+          for (const q of queries)
+            for (const field of kqlFields(parseKql(q)))
+              assert.ok(!SCOPES.includes(field), `${d.id}: "${a.title}" filters on ${field} (${q})`);
+        }
+  });
+
   test('the same (type, id) has the same content in every file', () => {
     const seen = new Map<string, string>();
     for (const f of files)
