@@ -40,7 +40,6 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     throw new AppError('CONFIG_INVALID', 'the alerts API needs at least one bearer token of 16+ characters');
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'alerts-api' }) as FastifyBaseLogger,
-    disableRequestLogging: false,
     bodyLimit: 64 * 1024,
   });
   app.addHook('onRequest', async (req, reply) => {

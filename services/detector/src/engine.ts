@@ -415,7 +415,7 @@ export class DetectorEngine implements EngineView {
       else tally(bucket.userAgents, ev.userAgent);
     }
     const ns = bucket.samples.length;
-    if (ns < 5 && (ev.imagePull || ns < 2)) bucket.samples = ns === 0 ? [ev.id] : [...bucket.samples, ev.id];
+    if (ns < 5 && (ev.imagePull || ns < 2)) bucket.samples = ns === 0 ? [ev.id] : bucket.samples.concat(ev.id);
   }
 
   private countRegistry(ev: DetectorEvent, hour: number): void {

@@ -46,9 +46,13 @@ export function addToWindow(w: WindowCounter, ts: number, n = 1, distinctValue?:
     w.counts.shift();
   }
   if (w.ids.length === 0) {
-    w.distinct = [];
-    w.samples = [];
+    // A new burst: fresh lists, created at their exact size (most windows see one event).
+    w.ids = [id];
+    w.counts = [n];
+    w.distinct = distinctValue !== undefined ? [distinctValue] : [];
+    w.samples = sampleId !== undefined ? [sampleId] : [];
     w.burstStart = ts;
+    return n;
   }
   const at = w.ids.indexOf(id);
   if (at >= 0) w.counts[at]! += n;
