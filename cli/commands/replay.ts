@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .description('replay detection over Elasticsearch history; prints expected alerts per day per rule')
     .requiredOption('--from <time>', 'start of the reported window (ISO 8601)')
     .requiredOption('--to <time>', 'end of the reported window (ISO 8601)')
-    .option('--es-url <url>', 'Elasticsearch URL (default $ELASTICSEARCH_URL or http://127.0.0.1:9200)')
+    .option('--es-url <url>', 'Elasticsearch URL (default $ES_URLS or http://127.0.0.1:9200)')
     .option('--index <pattern>', 'events index pattern', EVENTS_INDEX_PATTERN)
     .option('--warmup-days <n>', 'days of history before --from used to warm baselines up', '14')
     .option('--config <file>', 'detection config (YAML/JSON)')
@@ -42,11 +42,11 @@ export function register(program: Command): void {
         const warmupDays = Number(opts.warmupDays);
         if (!(warmupDays >= 0)) throw new AppError('CONFIG_INVALID', '--warmup-days must be a non-negative number');
         const es = esConfigSchema.safeParse({
-          nodes: [opts.esUrl ?? process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200'],
-          ...(process.env.ELASTICSEARCH_USERNAME
-            ? { username: process.env.ELASTICSEARCH_USERNAME, password: process.env.ELASTICSEARCH_PASSWORD }
-            : {}),
-          ...(process.env.ELASTICSEARCH_API_KEY ? { apiKey: process.env.ELASTICSEARCH_API_KEY } : {}),
+          nodes: opts.esUrl
+            ? [opts.esUrl]
+            : (process.env.ES_URLS ?? 'http://127.0.0.1:9200').split(',').map((u) => u.trim()),
+          ...(process.env.ES_USERNAME ? { username: process.env.ES_USERNAME, password: process.env.ES_PASSWORD } : {}),
+          ...(process.env.ES_API_KEY ? { apiKey: process.env.ES_API_KEY } : {}),
         });
         if (!es.success)
           throw new AppError(

@@ -18,14 +18,22 @@ export const detectorEnvSchema = z.object({
   KAFKA_BROKERS: env.list('127.0.0.1:9092').describe('Kafka bootstrap brokers, comma-separated host:port'),
   KAFKA_CLIENT_ID: z.string().default('regwatch-detector').describe('Kafka client id'),
   DETECTOR_GROUP_ID: z.string().default('detector').describe('consumer group on regwatch.events'),
-  ELASTICSEARCH_URL: z
+  ES_URLS: z
     .string()
-    .url()
     .optional()
-    .describe('Elasticsearch URL; enables the ES state store and the scheduled jobs'),
-  ELASTICSEARCH_USERNAME: z.string().optional().describe('Elasticsearch basic-auth user'),
-  ELASTICSEARCH_PASSWORD: z.string().optional().describe('Elasticsearch basic-auth password (secret)'),
-  ELASTICSEARCH_API_KEY: z.string().optional().describe('Elasticsearch API key (secret)'),
+    .transform((v) =>
+      v === undefined
+        ? undefined
+        : v
+            .split(',')
+            .map((u) => u.trim())
+            .filter(Boolean),
+    )
+    .pipe(z.array(z.url()).min(1).optional())
+    .describe('Elasticsearch node URLs, comma list; enables the ES state store and the scheduled jobs'),
+  ES_USERNAME: z.string().optional().describe('Elasticsearch basic-auth user'),
+  ES_PASSWORD: z.string().optional().describe('Elasticsearch basic-auth password (secret)'),
+  ES_API_KEY: z.string().optional().describe('Elasticsearch API key (secret)'),
   DETECTOR_STATE: z
     .string()
     .default('.data/detector/state.db')
@@ -43,7 +51,7 @@ export const detectorEnvSchema = z.object({
   DETECTOR_BASELINE_CRON: cronString('5 * * * *').describe('cron of the hourly ES baseline evaluation'),
   DETECTOR_SLO_CRON: cronString('2 * * * *').describe('cron of the hourly SLO checks'),
   DETECTOR_STORAGE_CRON: cronString('20 */6 * * *').describe('cron of the storage exhaustion forecast'),
-  DETECTOR_JOBS: env.bool(true).describe('run the scheduled ES jobs (needs ELASTICSEARCH_URL)'),
+  DETECTOR_JOBS: env.bool(true).describe('run the scheduled ES jobs (needs ES_URLS)'),
   LOG_LEVEL: z.string().default('info').describe('pino log level'),
 });
 export type DetectorEnv = z.infer<typeof detectorEnvSchema>;

@@ -45,23 +45,21 @@ async function main(): Promise<() => Promise<void>> {
     settings: { ...(fileCfg.settings ?? {}), ...(cfg.KIBANA_URL ? { kibanaUrl: cfg.KIBANA_URL } : {}) },
   });
   let es: Client | undefined;
-  if (cfg.ELASTICSEARCH_URL) {
+  if (cfg.ES_URLS) {
     es = createEsClient(
       loadConfig(
         esConfigSchema,
         {
-          nodes: [cfg.ELASTICSEARCH_URL],
-          ...(cfg.ELASTICSEARCH_USERNAME
-            ? { username: cfg.ELASTICSEARCH_USERNAME, password: cfg.ELASTICSEARCH_PASSWORD }
-            : {}),
-          ...(cfg.ELASTICSEARCH_API_KEY ? { apiKey: cfg.ELASTICSEARCH_API_KEY } : {}),
+          nodes: cfg.ES_URLS,
+          ...(cfg.ES_USERNAME ? { username: cfg.ES_USERNAME, password: cfg.ES_PASSWORD } : {}),
+          ...(cfg.ES_API_KEY ? { apiKey: cfg.ES_API_KEY } : {}),
         },
         'Elasticsearch settings',
       ),
     );
   }
   if (cfg.DETECTOR_STATE === 'elasticsearch' && !es)
-    throw new AppError('CONFIG_INVALID', 'DETECTOR_STATE=elasticsearch needs ELASTICSEARCH_URL');
+    throw new AppError('CONFIG_INVALID', 'DETECTOR_STATE=elasticsearch needs ES_URLS');
   const store =
     cfg.DETECTOR_STATE === 'elasticsearch'
       ? esStore(es!, `detector-${cfg.DETECTOR_GROUP_ID}`)
