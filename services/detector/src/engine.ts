@@ -42,7 +42,10 @@ export interface EngineStats {
   duplicates: number;
   lateEvents: number;
   detections: number;
-  /** Events dropped as the second source of an already counted request (`http.request.id`). */
+  /**
+   * Second sources of a request (`http.request.id`): dropped here when the request was already
+   * counted; the live service adds the ones its request join merged (see service.ts).
+   */
   joined: number;
 }
 
@@ -156,7 +159,8 @@ export class DetectorEngine implements EngineView {
   private readonly identities = new Map<string, IdentityState>();
   /** Storage of the identities' seasonal profiles. */
   private readonly profiles = new ProfileArena();
-  private readonly openHours = new Map<number, Set<string>>();
+  /** Open hours: epoch hour → every identity's bucket of it, in creation order. */
+  private readonly openHours = new Map<number, { bucket: HourBucket; identity: IdentityState }[]>();
   private readonly lateBuckets = new Map<string, { bucket: HourBucket; identity: IdentityState }>();
   private readonly registryHours = new Map<number, RegistryHour>();
   /** Rule-owned state: rule id → key → entry (no key strings built per lookup). */
@@ -387,9 +391,7 @@ export class DetectorEngine implements EngineView {
         bucket = this.newBucket(hour, false);
         if (st.buckets.length === 0) st.buckets = [bucket];
         else st.buckets.push(bucket);
-        let set = this.openHours.get(hour);
-        if (!set) this.openHours.set(hour, (set = new Set()));
-        set.add(st.id);
+        this.openItem(bucket, st);
       }
     }
     bucket.events++;
@@ -416,6 +418,13 @@ export class DetectorEngine implements EngineView {
     }
     const ns = bucket.samples.length;
     if (ns < 5 && (ev.imagePull || ns < 2)) bucket.samples = ns === 0 ? [ev.id] : bucket.samples.concat(ev.id);
+  }
+
+  /** Registers a new open bucket for its hour's close. */
+  private openItem(bucket: HourBucket, identity: IdentityState): void {
+    const items = this.openHours.get(bucket.hour);
+    if (items) items.push({ bucket, identity });
+    else this.openHours.set(bucket.hour, [{ bucket, identity }]);
   }
 
   private countRegistry(ev: DetectorEvent, hour: number): void {
@@ -494,16 +503,8 @@ export class DetectorEngine implements EngineView {
 
   private closeHour(hour: number, out: Detection[]): void {
     const now = this.maxTs;
-    const ids = this.openHours.get(hour);
+    const items = this.openHours.get(hour) ?? [];
     this.openHours.delete(hour);
-    const items: { bucket: HourBucket; identity: IdentityState }[] = [];
-    if (ids) {
-      for (const id of ids) {
-        const st = this.identities.get(id);
-        const bucket = st && openBucket(st, hour);
-        if (st && bucket) items.push({ bucket, identity: st });
-      }
-    }
     if (items.length)
       for (const r of this.rules) if (r.rule.closeHour) out.push(...r.rule.closeHour(items, this, r.params, now));
     const rh = this.registryHours.get(hour);
@@ -660,11 +661,7 @@ export class DetectorEngine implements EngineView {
         })),
       };
       e.identities.set(i.id, st);
-      for (const b of st.buckets) {
-        let set = e.openHours.get(b.hour);
-        if (!set) e.openHours.set(b.hour, (set = new Set()));
-        set.add(st.id);
-      }
+      for (const b of st.buckets) e.openItem(b, st);
     }
     for (const [k, v] of s.keyed) {
       const at = k.indexOf('\u0000');

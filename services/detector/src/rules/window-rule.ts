@@ -90,9 +90,13 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
               distinct: w.distinct.slice(0, 20),
               distinct_count: w.distinct.length,
               window_seconds: p.windowSeconds,
+              // The window keeps counts per entity only, so the triggering event's client is
+              // reported as "last seen", never with an invented per-IP count.
+              ...(ev.ip ? { last_source_ip: ev.ip } : {}),
+              ...(ev.userAgent ? { last_user_agent: ev.userAgent } : {}),
             },
-            ...(ev.ip ? { source_ips: [{ ip: ev.ip, count: 1 }] } : {}),
-            ...(ev.userAgent ? { user_agents: [{ name: ev.userAgent, count: 1 }] } : {}),
+            // Keyed by IP: every event in the window came from that IP.
+            ...(entity.type === 'ip' ? { source_ips: [{ ip: entity.id, count }] } : {}),
           },
           message: spec.message(entity, count, p, w.distinct, w),
         },

@@ -89,5 +89,5 @@ export function setEarlyMark(b: HourBucket, ruleId: string, threshold: number): 
       return;
     }
   }
-  b.early = [...e, ruleId, threshold];
+  b.early = e.concat(ruleId, threshold);
 }
