@@ -16,13 +16,13 @@
 import type { RegistryEvent } from '../../model/registry-event.ts';
 import { actorKind } from '../common/actor.ts';
 import { parseAddress } from '../common/address.ts';
-import { namespaceOf, splitUri } from '../common/repository.ts';
+import { splitUri } from '../common/repository.ts';
 import { classifyUserAgent } from '../common/useragent.ts';
 import type { TextSource } from '../sources/types.ts';
 import type { NormalizeContext, NormalizeResult } from '../types.ts';
 import { applyContext } from '../common/event.ts';
 import { accept, actorFields, prune, reject, timeToUtc } from '../harbor/build.ts';
-import { classifyRequest } from './route-action.ts';
+import { classifyRequest, routeContainerImage, routeOciFields } from './route-action.ts';
 
 const LINE_START_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)\|/;
 /** `api/docker/<repo-key>/v2/…`: group 1 = repository key (kept in `url.path`), group 2 = API path. */
@@ -105,28 +105,9 @@ function normalize(line: string, ctx: NormalizeContext): NormalizeResult[] {
       response: { status_code: status, ...(bytes === undefined ? {} : { body: { bytes } }) },
     },
     url: { path: uri.path, query: uri.safeQuery, original: url },
-    container: {
-      image: {
-        name: route.repository,
-        tag: route.tag ? [route.tag] : undefined,
-        hash: route.digest && route.objectKind === 'manifest' ? { all: [route.digest] } : undefined,
-      },
-    },
+    container: { image: routeContainerImage(route) },
     service: { type: 'artifactory' },
-    oci_registry: {
-      image_pull: route.imagePull,
-      actor,
-      source_format: 'artifactory-request',
-      repository: route.repository,
-      namespace: route.repository ? namespaceOf(route.repository) : undefined,
-      digest: route.digest,
-      tag: route.tag,
-      object_kind: route.objectKind,
-      upload_id: route.uploadId,
-      head: route.head,
-      client_family: client.family === 'unknown' ? undefined : client.family,
-      attempted_user: route.action === 'login-failure' ? user : undefined,
-    },
+    oci_registry: routeOciFields(route, actor, 'artifactory-request', client.family, user),
   };
   applyContext(event, line, ctx);
   return [accept(prune(event))];

@@ -17,13 +17,13 @@ import type { RegistryEvent } from '../../model/registry-event.ts';
 import { actorKind } from '../common/actor.ts';
 import { parseAddress } from '../common/address.ts';
 import { stableId } from '../common/hash.ts';
-import { namespaceOf, splitUri } from '../common/repository.ts';
+import { splitUri } from '../common/repository.ts';
 import { classifyUserAgent } from '../common/useragent.ts';
 import type { TextSource } from '../sources/types.ts';
 import type { NormalizeContext, NormalizeResult } from '../types.ts';
 import { applyContext } from '../common/event.ts';
 import { accept, actorFields, prune, reject, timeToUtc } from '../harbor/build.ts';
-import { classifyRequest } from './route-action.ts';
+import { classifyRequest, routeContainerImage, routeOciFields } from './route-action.ts';
 
 const LINE_RE =
   /^(\S+) (\S+) (\S+) \[([^\]]+)\] "([A-Z]+) (\S+)(?: (HTTP\/[\d.]+))?" (\d{3}) (-|\d+) (-|\d+) (-|\d+) "((?:[^"\\]|\\.)*)"(?: \[([^\]]*)\])?$/;
@@ -99,28 +99,9 @@ function normalize(line: string, ctx: NormalizeContext): NormalizeResult[] {
       response: { status_code: status, ...(bytes === undefined ? {} : { body: { bytes } }) },
     },
     url: { path: uri.path, query: uri.safeQuery, original: target },
-    container: {
-      image: {
-        name: route.repository,
-        tag: route.tag ? [route.tag] : undefined,
-        hash: route.digest && route.objectKind === 'manifest' ? { all: [route.digest] } : undefined,
-      },
-    },
+    container: { image: routeContainerImage(route) },
     service: { type: 'nexus' },
-    oci_registry: {
-      image_pull: route.imagePull,
-      actor,
-      source_format: 'nexus-request',
-      repository: route.repository,
-      namespace: route.repository ? namespaceOf(route.repository) : undefined,
-      digest: route.digest,
-      tag: route.tag,
-      object_kind: route.objectKind,
-      upload_id: route.uploadId,
-      head: route.head,
-      client_family: client.family === 'unknown' ? undefined : client.family,
-      attempted_user: route.action === 'login-failure' ? user : undefined,
-    },
+    oci_registry: routeOciFields(route, actor, 'nexus-request', client.family, user),
   };
   applyContext(event, line, ctx);
   return [accept(prune(event))];

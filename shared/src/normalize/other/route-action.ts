@@ -11,8 +11,14 @@
  * Status overrides: 401 without a user → `auth-challenge` (the client re-authenticates), 401 with a
  * user → `login-failure`, 403 → `access-denied`.
  */
-import type { EventAction, EventOutcome, ObjectKind } from '../../model/registry-event.ts';
-import { isDigest, parseV2Path } from '../common/repository.ts';
+import type {
+  EventAction,
+  EventOutcome,
+  ObjectKind,
+  OciRegistryFields,
+  RegistryEvent,
+} from '../../model/registry-event.ts';
+import { isDigest, namespaceOf, parseV2Path } from '../common/repository.ts';
 
 export interface RouteResult {
   action: EventAction;
@@ -139,5 +145,43 @@ export function classifyRequest(
     ...(r.uploadId ? { uploadId: r.uploadId } : {}),
     head,
     imagePull: action === 'manifest-pull' && outcome === 'success',
+  };
+}
+
+/** `container.image` of a classified request (ECS: name, tag array, manifest digest in hash.all). */
+export function routeContainerImage(route: RouteResult): NonNullable<RegistryEvent['container']>['image'] {
+  return {
+    name: route.repository,
+    tag: route.tag ? [route.tag] : undefined,
+    hash: route.digest && route.objectKind === 'manifest' ? { all: [route.digest] } : undefined,
+  };
+}
+
+/**
+ * `oci_registry.*` of a classified request from a request-log registry. Undefined members are
+ * pruned by the caller.
+ * @param clientFamily from classifyUserAgent; `unknown` is left out.
+ * @param user the logged user name (kept as `attempted_user` on a failed login).
+ */
+export function routeOciFields(
+  route: RouteResult,
+  actor: OciRegistryFields['actor'],
+  sourceFormat: string,
+  clientFamily: string,
+  user: string | undefined,
+): OciRegistryFields {
+  return {
+    image_pull: route.imagePull,
+    actor,
+    source_format: sourceFormat,
+    repository: route.repository,
+    namespace: route.repository ? namespaceOf(route.repository) : undefined,
+    digest: route.digest,
+    tag: route.tag,
+    object_kind: route.objectKind,
+    upload_id: route.uploadId,
+    head: route.head,
+    client_family: clientFamily === 'unknown' ? undefined : clientFamily,
+    attempted_user: route.action === 'login-failure' ? user : undefined,
   };
 }
