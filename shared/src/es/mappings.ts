@@ -122,6 +122,14 @@ export const EVENT_MAPPINGS = {
 /** Strings nobody declared become keyword (aggregatable) instead of text + keyword. */
 const STRINGS_AS_KEYWORD = [{ strings_as_keyword: { match_mapping_type: 'string', mapping: kw() } }];
 
+/**
+ * Mapping of a regwatch plain index: explicit `properties`, other strings mapped as keyword,
+ * no date detection (every date field is declared).
+ */
+function plainIndex(properties: Properties): Record<string, unknown> {
+  return { dynamic: true, date_detection: false, dynamic_templates: STRINGS_AS_KEYWORD, properties };
+}
+
 const measure = (): MappingProperty => obj({ value: dbl(), unit: kw(), lower: dbl(), upper: dbl() });
 
 /**
@@ -129,35 +137,30 @@ const measure = (): MappingProperty => obj({ value: dbl(), unit: kw(), lower: db
  * aliases of `entity.id`, so a dashboard filter on an identity (`user.name: alice`) also selects
  * that identity's findings.
  */
-export const FINDING_MAPPINGS = {
-  dynamic: true,
-  date_detection: false,
-  dynamic_templates: STRINGS_AS_KEYWORD,
-  properties: {
-    id: kw(),
-    rule: kw(),
-    severity: kw(),
-    score: dbl(),
-    status: kw(),
-    entity: obj({ type: kw(), id: kw() }),
-    window: obj({ start: date(), end: date() }),
-    observed: measure(),
-    expected: measure(),
-    evidence: obj({
-      repositories: obj({ name: kw(), count: long() }),
-      source_ips: obj({ ip: kw(), count: long() }),
-      user_agents: obj({ name: kw(), count: long() }),
-      sample_event_ids: kw(),
-      extra: { type: 'object', enabled: false },
-    }),
-    message: { type: 'keyword', ignore_above: 4096, fields: { text: { type: 'text' } } },
-    links: obj({ discover: { type: 'keyword', index: false, doc_values: false } }),
-    labels: { type: 'object', dynamic: true },
-    detected_at: date(),
-    user: obj({ name: { type: 'alias', path: 'entity.id' } }),
-    source: obj({ ip: { type: 'alias', path: 'entity.id' } }),
-  },
-} as const satisfies Record<string, unknown>;
+export const FINDING_MAPPINGS = plainIndex({
+  id: kw(),
+  rule: kw(),
+  severity: kw(),
+  score: dbl(),
+  status: kw(),
+  entity: obj({ type: kw(), id: kw() }),
+  window: obj({ start: date(), end: date() }),
+  observed: measure(),
+  expected: measure(),
+  evidence: obj({
+    repositories: obj({ name: kw(), count: long() }),
+    source_ips: obj({ ip: kw(), count: long() }),
+    user_agents: obj({ name: kw(), count: long() }),
+    sample_event_ids: kw(),
+    extra: { type: 'object', enabled: false },
+  }),
+  message: { type: 'keyword', ignore_above: 4096, fields: { text: { type: 'text' } } },
+  links: obj({ discover: { type: 'keyword', index: false, doc_values: false } }),
+  labels: { type: 'object', dynamic: true },
+  detected_at: date(),
+  user: obj({ name: { type: 'alias', path: 'entity.id' } }),
+  source: obj({ ip: { type: 'alias', path: 'entity.id' } }),
+});
 
 /**
  * One alert delivery attempt. Document shape (written by the alerts service):
@@ -166,58 +169,48 @@ export const FINDING_MAPPINGS = {
  * severity, status, receiver, channel, group_key, attempt, result (ok|retryable|failed),
  * retry_after_s}`, `http.response.status_code`, `error.message`.
  */
-export const DELIVERY_MAPPINGS = {
-  dynamic: true,
-  date_detection: false,
-  dynamic_templates: STRINGS_AS_KEYWORD,
-  properties: {
-    '@timestamp': date(),
-    event: obj({ action: kw(), outcome: kw(), duration: long(), id: kw() }),
-    oci_registry: obj({
-      alert: obj({
-        finding_id: kw(),
-        rule: kw(),
-        severity: kw(),
-        status: kw(),
-        receiver: kw(),
-        channel: kw(),
-        group_key: kw(),
-        attempt: long(),
-        result: kw(),
-        retry_after_s: dbl(),
-      }),
+export const DELIVERY_MAPPINGS = plainIndex({
+  '@timestamp': date(),
+  event: obj({ action: kw(), outcome: kw(), duration: long(), id: kw() }),
+  oci_registry: obj({
+    alert: obj({
+      finding_id: kw(),
+      rule: kw(),
+      severity: kw(),
+      status: kw(),
+      receiver: kw(),
+      channel: kw(),
+      group_key: kw(),
+      attempt: long(),
+      result: kw(),
+      retry_after_s: dbl(),
     }),
-    http: obj({ response: obj({ status_code: long() }) }),
-    error: obj({ message: kw(4096), code: kw() }),
-  },
-} as const satisfies Record<string, unknown>;
+  }),
+  http: obj({ response: obj({ status_code: long() }) }),
+  error: obj({ message: kw(4096), code: kw() }),
+});
 
 /** Alert state (dedupe, throttle, group and silence bookkeeping), one document per key. */
-export const ALERT_STATE_MAPPINGS = {
-  dynamic: true,
-  date_detection: false,
-  dynamic_templates: STRINGS_AS_KEYWORD,
-  properties: {
-    '@timestamp': date(),
-    key: kw(),
-    kind: kw(),
-    finding_id: kw(),
-    rule: kw(),
-    status: kw(),
-    receiver: kw(),
-    first_sent_at: date(),
-    last_sent_at: date(),
-    next_allowed_at: date(),
-    send_count: long(),
-    expires_at: date(),
-    owner: kw(),
-    /** Epoch ms when a group is due to flush (alerts service). */
-    due_at: long(),
-    /** Serialized group state: kept in _source only (can exceed the 32 KB keyword term limit). */
-    state_json: { type: 'keyword', index: false, doc_values: false },
-    firing_json: { type: 'keyword', index: false, doc_values: false },
-  },
-} as const satisfies Record<string, unknown>;
+export const ALERT_STATE_MAPPINGS = plainIndex({
+  '@timestamp': date(),
+  key: kw(),
+  kind: kw(),
+  finding_id: kw(),
+  rule: kw(),
+  status: kw(),
+  receiver: kw(),
+  first_sent_at: date(),
+  last_sent_at: date(),
+  next_allowed_at: date(),
+  send_count: long(),
+  expires_at: date(),
+  owner: kw(),
+  /** Epoch ms when a group is due to flush (alerts service). */
+  due_at: long(),
+  /** Serialized group state: kept in _source only (can exceed the 32 KB keyword term limit). */
+  state_json: { type: 'keyword', index: false, doc_values: false },
+  firing_json: { type: 'keyword', index: false, doc_values: false },
+});
 
 /**
  * Storage samples. Shape: `@timestamp` (sample time), `oci_registry.storage.{scope (the sample's
@@ -225,26 +218,21 @@ export const ALERT_STATE_MAPPINGS = {
  * source (statfs|harbor_quota|events), used.bytes, capacity.bytes, used.pct (0–1),
  * gc.freed.bytes}`; a garbage collection drop is a sample with `gc.freed.bytes` > 0.
  */
-export const STORAGE_MAPPINGS = {
-  dynamic: true,
-  date_detection: false,
-  dynamic_templates: STRINGS_AS_KEYWORD,
-  properties: {
-    '@timestamp': date(),
-    oci_registry: obj({
-      instance_id: kw(),
-      namespace: kw(),
-      repository: kw(),
-      storage: obj({
-        scope: kw(),
-        source: kw(),
-        used: obj({ bytes: long(), pct: dbl() }),
-        capacity: obj({ bytes: long() }),
-        gc: obj({ freed: obj({ bytes: long() }) }),
-      }),
+export const STORAGE_MAPPINGS = plainIndex({
+  '@timestamp': date(),
+  oci_registry: obj({
+    instance_id: kw(),
+    namespace: kw(),
+    repository: kw(),
+    storage: obj({
+      scope: kw(),
+      source: kw(),
+      used: obj({ bytes: long(), pct: dbl() }),
+      capacity: obj({ bytes: long() }),
+      gc: obj({ freed: obj({ bytes: long() }) }),
     }),
-  },
-} as const satisfies Record<string, unknown>;
+  }),
+});
 
 /**
  * Forecast points. Shape: `@timestamp` (the future time the point is for),
@@ -252,49 +240,39 @@ export const STORAGE_MAPPINGS = {
  * used.bytes, used.lower.bytes, used.upper.bytes, capacity.bytes, days_to_85, days_to_100}`
  * (`days_to_*` in days, absent when usage is not growing).
  */
-export const FORECAST_MAPPINGS = {
-  dynamic: true,
-  date_detection: false,
-  dynamic_templates: STRINGS_AS_KEYWORD,
-  properties: {
-    '@timestamp': date(),
-    oci_registry: obj({
-      instance_id: kw(),
-      namespace: kw(),
-      forecast: obj({
-        scope: kw(),
-        generated_at: date(),
-        method: kw(),
-        used: obj({ bytes: long(), lower: obj({ bytes: long() }), upper: obj({ bytes: long() }) }),
-        capacity: obj({ bytes: long() }),
-        days_to_85: dbl(),
-        days_to_100: dbl(),
-      }),
+export const FORECAST_MAPPINGS = plainIndex({
+  '@timestamp': date(),
+  oci_registry: obj({
+    instance_id: kw(),
+    namespace: kw(),
+    forecast: obj({
+      scope: kw(),
+      generated_at: date(),
+      method: kw(),
+      used: obj({ bytes: long(), lower: obj({ bytes: long() }), upper: obj({ bytes: long() }) }),
+      capacity: obj({ bytes: long() }),
+      days_to_85: dbl(),
+      days_to_100: dbl(),
     }),
-  },
-} as const satisfies Record<string, unknown>;
+  }),
+});
 
 /**
  * Pipeline health samples (periodic, written by the services' metrics reporter). Shape:
  * `@timestamp`, `service.name`, `oci_registry.pipeline.{topic, partition, consumer_group,
  * consumer_lag (messages), events_indexed (count since last sample), dlq.reason, dlq.count}`.
  */
-export const PIPELINE_MAPPINGS = {
-  dynamic: true,
-  date_detection: false,
-  dynamic_templates: STRINGS_AS_KEYWORD,
-  properties: {
-    '@timestamp': date(),
-    service: obj({ name: kw() }),
-    oci_registry: obj({
-      pipeline: obj({
-        topic: kw(),
-        partition: long(),
-        consumer_group: kw(),
-        consumer_lag: long(),
-        events_indexed: long(),
-        dlq: obj({ reason: kw(), count: long() }),
-      }),
+export const PIPELINE_MAPPINGS = plainIndex({
+  '@timestamp': date(),
+  service: obj({ name: kw() }),
+  oci_registry: obj({
+    pipeline: obj({
+      topic: kw(),
+      partition: long(),
+      consumer_group: kw(),
+      consumer_lag: long(),
+      events_indexed: long(),
+      dlq: obj({ reason: kw(), count: long() }),
     }),
-  },
-} as const satisfies Record<string, unknown>;
+  }),
+});
