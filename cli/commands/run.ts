@@ -54,6 +54,10 @@ export function register(program: Command): void {
     .option('--host <addr>', 'receiver listen address [REGWATCH_HOST] (default 127.0.0.1)')
     .option('--port <n>', 'receiver listen port, 0 = any free [REGWATCH_PORT] (default 8080)')
     .option('--token <token>', 'accepted bearer token, repeatable [REGWATCH_TOKENS, comma list]', collect)
+    .option(
+      '--body-limit-bytes <n>',
+      'largest request body the receiver accepts, bytes [REGWATCH_BODY_LIMIT_BYTES] (default 4194304)',
+    )
     .option('--no-receiver', 'do not run the HTTP receiver (only --follow/--input) [REGWATCH_RECEIVER=off]')
     .option('--data-dir <dir>', 'state directory [REGWATCH_DATA_DIR] (default .data)')
     .option('--follow <file>', 'registry log file to tail (rotation handled), repeatable [REGWATCH_FOLLOW]', collect)
@@ -84,6 +88,7 @@ export function register(program: Command): void {
           host: opts['host'],
           port: opts['port'],
           tokens: opts['token'],
+          bodyLimitBytes: opts['bodyLimitBytes'],
           receiver: opts['receiver'] === false ? 'off' : undefined,
           dataDir: opts['dataDir'],
           follow: opts['follow'],

@@ -57,4 +57,9 @@ export interface Notification {
 export interface RenderSettings {
   /** Base URL of the alerts service, shown in "how to silence" (no token). */
   readonly alertsUrl?: string;
+  /**
+   * Data directory of `regwatch run`, when not the default `.data`: the printed silence command
+   * then carries `--data-dir` so it finds the API URL and token written there.
+   */
+  readonly dataDir?: string;
 }

@@ -28,10 +28,16 @@ function fmtTime(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : d.toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/** POSIX shell single-quoting, only when the value needs it (paths with spaces etc.). */
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The shell command that silences one alert (matchers on rule and entity). */
 export function silenceCommand(a: AlertView, settings: RenderSettings): string {
   const url = settings.alertsUrl ? ` --url ${settings.alertsUrl}` : '';
-  return `regwatch silence add${url} --matcher 'rule=${a.finding.rule}' --matcher 'entity=${a.labels['entity'] ?? ''}' --duration 2h --comment 'reason'`;
+  const dir = settings.dataDir ? ` --data-dir ${shellQuote(settings.dataDir)}` : '';
+  return `regwatch silence add${url}${dir} --matcher 'rule=${a.finding.rule}' --matcher 'entity=${a.labels['entity'] ?? ''}' --duration 2h --comment 'reason'`;
 }
 
 /** Builds the display parts of one alert. */

@@ -32,6 +32,13 @@ export const embeddedConfigSchema = z
     tokens: list
       .default([])
       .describe('Accepted bearer tokens for the receiver, comma list (secret); none = open receiver, loopback only'),
+    bodyLimitBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(4 * 1024 * 1024)
+      .describe('Largest request body the receiver accepts, bytes (larger → 413, which a registry retries: raise it rather than shrink envelopes)'),
     receiver: z
       .enum(['on', 'off'])
       .default('on')
@@ -116,6 +123,7 @@ export const EMBEDDED_ENV: Readonly<Record<keyof EmbeddedConfigInput, string>> =
   host: 'REGWATCH_HOST',
   port: 'REGWATCH_PORT',
   tokens: 'REGWATCH_TOKENS',
+  bodyLimitBytes: 'REGWATCH_BODY_LIMIT_BYTES',
   receiver: 'REGWATCH_RECEIVER',
   dataDir: 'REGWATCH_DATA_DIR',
   follow: 'REGWATCH_FOLLOW',

@@ -186,6 +186,7 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
       logger: log,
       deliveriesSink: createFileDeliveriesSink(layout.deliveries, deps.onDelivery),
       topic: TOPICS.findings,
+      ...(config.dataDir !== '.data' ? { render: { dataDir: config.dataDir } } : {}),
     });
     await alerts.start();
     stops.push({ name: 'alerts', fn: () => alerts.stop() });
@@ -273,7 +274,7 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
           host: config.host,
           port: config.port,
           tokens: [...config.tokens],
-          bodyLimitBytes: 4 * 1024 * 1024,
+          bodyLimitBytes: config.bodyLimitBytes,
           rateLimit: null,
           retryAfterSeconds: 5,
         },
