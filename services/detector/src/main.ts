@@ -13,9 +13,11 @@ import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import { loadConfig } from '../../../shared/src/config.ts';
 import { AppError } from '../../../shared/src/errors.ts';
 import { createEsClient, esConfigSchema } from '../../../shared/src/es/client.ts';
+import { FORECASTS_INDEX } from '../../../shared/src/es/names.ts';
 import { createLogger } from '../../../shared/src/logger.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { parseDetectionConfig } from './config.ts';
+import { esForecastWriter } from './forecast/es-writer.ts';
 import { detectorEnvSchema } from './env-config.ts';
 import { backfillFromElasticsearch, runHourlyBaselineJob, runSloJob, runStorageJob } from './jobs/hourly-jobs.ts';
 import { startScheduler, type ScheduledJob } from './jobs/scheduler.ts';
@@ -87,6 +89,8 @@ async function main(): Promise<() => Promise<void>> {
     const client = es;
     const publisher = bus.publisher();
     const previousStorage = new Map<string, 'firing' | 'resolved'>();
+    // Every storage forecast is also indexed for the Capacity dashboard (regwatch-forecasts).
+    const forecasts = esForecastWriter(client, { index: FORECASTS_INDEX });
     const jobs: ScheduledJob[] = [
       {
         name: 'baseline.hourly',
@@ -101,7 +105,14 @@ async function main(): Promise<() => Promise<void>> {
       {
         name: 'storage.exhaustion',
         schedule: cfg.DETECTOR_STORAGE_CRON,
-        run: (now) => runStorageJob(client, { index: cfg.DETECTOR_STORAGE_INDEX, now, previous: previousStorage }),
+        run: (now) =>
+          runStorageJob(client, {
+            index: cfg.DETECTOR_STORAGE_INDEX,
+            now,
+            previous: previousStorage,
+            forecasts,
+            logger: log,
+          }),
       },
     ];
     const stop = startScheduler(jobs, {

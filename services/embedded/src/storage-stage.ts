@@ -13,6 +13,7 @@
 import type { BatchHandler, MessageBus, Publisher, Subscription } from '../../../shared/src/bus/types.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { Finding } from '../../../shared/src/model/finding.ts';
+import { storeForecast, type ForecastWriter } from '../../detector/src/forecast/es-writer.ts';
 import { storageFindings } from '../../detector/src/forecast/findings.ts';
 import { forecastStorage } from '../../detector/src/forecast/model.ts';
 import { localStoreSink, readLocalSamples } from '../../detector/src/storage/sink.ts';
@@ -106,7 +107,8 @@ export function createStorageStage(deps: {
  * in the last `historyDays` (default 90) and returns its findings. Scopes too short or degenerate
  * for a forecast (fewer than 24 hourly points, under 2 days, no positive capacity) are skipped
  * until later runs have more samples. `previous` carries each scope's last status between runs
- * (firing → one resolved notice).
+ * (firing → one resolved notice). With `o.forecasts` (Elasticsearch configured), every computed
+ * forecast is also stored for the Capacity dashboard; a failed store is a warning on `o.logger`.
  * @param o.now epoch ms.
  * @throws when the store exists but cannot be read.
  */
@@ -115,6 +117,8 @@ export async function runLocalStorageForecast(o: {
   readonly now: number;
   readonly previous: Map<string, 'firing' | 'resolved'>;
   readonly historyDays?: number;
+  readonly forecasts?: ForecastWriter;
+  readonly logger?: Logger;
 }): Promise<Finding[]> {
   const from = o.now - (o.historyDays ?? 90) * 86_400_000;
   const { byScope } = await readLocalSamples(o.dataDir);
@@ -131,6 +135,7 @@ export async function runLocalStorageForecast(o: {
     } catch {
       continue;
     }
+    if (o.forecasts) await storeForecast(o.forecasts, scope, result, new Date(o.now), o.logger);
     const fs = storageFindings(scope, result, o.previous.get(scope), new Date(o.now));
     for (const f of fs) o.previous.set(scope, f.status);
     out.push(...fs);

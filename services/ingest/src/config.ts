@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { env } from '../../../shared/src/config.ts';
 import { esConfigSchema } from '../../../shared/src/es/client.ts';
-import { DEFAULT_NAMESPACE, FINDINGS_INDEX, STORAGE_INDEX } from '../../../shared/src/es/names.ts';
+import { DEFAULT_NAMESPACE, FINDINGS_INDEX, PIPELINE_INDEX, STORAGE_INDEX } from '../../../shared/src/es/names.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 
 const optional = z
@@ -43,6 +43,19 @@ export const ingestEnvObject = z.object({
     .describe('Data stream namespace: logs-oci_registry.<dataset>-<namespace>'),
   ES_FINDINGS_INDEX: z.string().default(FINDINGS_INDEX).describe('Index (alias) for regwatch.findings'),
   ES_STORAGE_INDEX: z.string().default(STORAGE_INDEX).describe('Index (alias) for regwatch.storage samples'),
+  ES_PIPELINE_INDEX: z
+    .string()
+    .default(PIPELINE_INDEX)
+    .describe('Index (alias) for pipeline health samples (consumer lag, counters, DLQ by reason)'),
+  INGEST_PIPELINE_STATS_INTERVAL_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30)
+    .describe('Seconds between pipeline health samples written by the indexer; 0 disables them'),
+  SERVICE_NODE_NAME: optional.describe(
+    'ECS service.node.name of this process in pipeline samples (unique per instance); default <hostname>:<pid>',
+  ),
   ES_STARTUP_TIMEOUT_MS: env.int(60_000).describe('How long start-up waits for Elasticsearch to be ready'),
   INGEST_ITEM_RETRIES: env.int(5).describe('Retries of a bulk item answered 429/5xx before it is dead-lettered'),
   INGEST_RETRY_BASE_MS: env
@@ -131,6 +144,11 @@ export const ingestEnvSchema = ingestEnvObject
       es: esConfigSchema.parse(esInput(c)),
       esStartupTimeoutMs: c.ES_STARTUP_TIMEOUT_MS,
       indices: { namespace: c.ES_NAMESPACE, findings: c.ES_FINDINGS_INDEX, storage: c.ES_STORAGE_INDEX },
+      pipelineStats: {
+        intervalMs: c.INGEST_PIPELINE_STATS_INTERVAL_S * 1000,
+        index: c.ES_PIPELINE_INDEX,
+        nodeName: c.SERVICE_NODE_NAME ?? null,
+      },
       indexer: {
         itemRetries: c.INGEST_ITEM_RETRIES,
         retryBaseMs: c.INGEST_RETRY_BASE_MS,

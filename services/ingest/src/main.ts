@@ -6,6 +6,7 @@
  * (the error code and message are logged: CONFIG_INVALID, KAFKA_UNAVAILABLE, ES_AUTH_FAILED, …).
  */
 import type { Client } from '@elastic/elasticsearch';
+import { hostname } from 'node:os';
 import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
 import { loadConfig } from '../../../shared/src/config.ts';
@@ -16,9 +17,11 @@ import { createEsClient, redactedNodes, waitForElasticsearch } from '../../../sh
 import { createLogger, type Logger } from '../../../shared/src/logger.ts';
 import type { BulkResponseItem } from './bulk.ts';
 import { ingestEnvSchema, type IngestConfig } from './config.ts';
-import { createIndexer, type Indexer } from './indexer.ts';
+import { kafkaLagReader } from './consumer-lag.ts';
+import { createIndexer, indexerTopics, type Indexer } from './indexer.ts';
 import { createIngestMetrics } from './metrics.ts';
 import { createIngestNormalizer } from './normalizer.ts';
+import { createPipelineStats, type LagReader, type PipelineBulkItem, type PipelineStats } from './pipeline-stats.ts';
 import { buildReceiver, type Receiver, type ReadyState } from './receiver.ts';
 
 /** Remembers whether the last Kafka write was acknowledged (receiver readiness). */
@@ -56,6 +59,8 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
   let es: Client | null = null;
   let indexer: Indexer | null = null;
   let receiver: Receiver | null = null;
+  let stats: PipelineStats | null = null;
+  let lagReader: LagReader | null = null;
   if (config.roles.indexer) {
     es = createEsClient(config.es);
     log.info({ nodes: redactedNodes(config.es) }, 'waiting for Elasticsearch');
@@ -84,6 +89,32 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
       metrics,
     });
     await indexer.start();
+    if (config.pipelineStats.intervalMs > 0) {
+      lagReader = kafkaLagReader({
+        brokers: config.kafka.brokers,
+        clientId: config.kafka.clientId,
+        groupId: config.kafka.groupId,
+        topics: indexerTopics(config.topics),
+      });
+      stats = createPipelineStats({
+        lag: lagReader,
+        metrics,
+        bulk: async (operations) => {
+          const res = await client.bulk({ operations: operations as never[], refresh: false });
+          return res.items.map((item) => Object.values(item)[0] as PipelineBulkItem);
+        },
+        clock: Date.now,
+        logger: log,
+        options: {
+          intervalMs: config.pipelineStats.intervalMs,
+          index: config.pipelineStats.index,
+          groupId: config.kafka.groupId,
+          serviceName: 'ingest',
+          nodeName: config.pipelineStats.nodeName ?? `${hostname()}:${process.pid}`,
+        },
+      });
+      stats.start();
+    }
   }
   if (config.roles.receiver) {
     const idx = indexer;
@@ -107,11 +138,21 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
     const address = await receiver.listen({ host: config.receiver.host, port: config.receiver.port });
     log.info({ address, auth: config.receiver.tokens.length > 0 ? 'bearer' : 'none' }, 'receiver listening');
   }
-  log.info({ roles: config.roles, topics: config.topics }, 'ingest started');
+  log.info(
+    {
+      roles: config.roles,
+      topics: config.topics,
+      pipelineStatsIntervalMs: stats ? config.pipelineStats.intervalMs : 0,
+    },
+    'ingest started',
+  );
 
-  // Fixed order: stop taking HTTP requests → drain the in-flight batch and leave the group
-  // (offsets of finished batches are already committed) → close the producer → close ES.
+  // Fixed order: stop the pipeline health sampler (its in-flight sample finishes) → stop taking
+  // HTTP requests → drain the in-flight batch and leave the group (offsets of finished batches
+  // are already committed) → close the producer → close ES.
   return async () => {
+    if (stats) await stats.stop();
+    if (lagReader) await lagReader.close();
     if (receiver) await receiver.close();
     if (indexer) await indexer.stop();
     await publisher.close();

@@ -258,20 +258,28 @@ export const FORECAST_MAPPINGS = plainIndex({
 });
 
 /**
- * Pipeline health samples (periodic, written by the services' metrics reporter). Shape:
- * `@timestamp`, `service.name`, `oci_registry.pipeline.{topic, partition, consumer_group,
- * consumer_lag (messages), events_indexed (count since last sample), dlq.reason, dlq.count}`.
+ * Pipeline health samples (periodic, written by the ingest service's pipeline-stats sampler,
+ * services/ingest/src/pipeline-stats.ts). Shape: `@timestamp` (sample time), `service.{name,
+ * node.name}`, `oci_registry.pipeline.{consumer_group, topic, partition, consumer_lag (messages
+ * behind the log end offset), committed_offset, log_end_offset, messages_consumed, events_indexed,
+ * events_duplicates (counts since the previous sample), dlq.reason, dlq.count}`. Three document
+ * kinds share it: one per (group, topic, partition) with the lag and offsets; one per sample with
+ * the counters; one per dead-letter reason with `dlq.*` (only when that reason's count > 0).
  */
 export const PIPELINE_MAPPINGS = plainIndex({
   '@timestamp': date(),
-  service: obj({ name: kw() }),
+  service: obj({ name: kw(), node: obj({ name: kw() }) }),
   oci_registry: obj({
     pipeline: obj({
       topic: kw(),
       partition: long(),
       consumer_group: kw(),
       consumer_lag: long(),
+      committed_offset: long(),
+      log_end_offset: long(),
+      messages_consumed: long(),
       events_indexed: long(),
+      events_duplicates: long(),
       dlq: obj({ reason: kw(), count: long() }),
     }),
   }),

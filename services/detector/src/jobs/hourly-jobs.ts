@@ -9,6 +9,8 @@ import type { DetectionSettings } from '../state/view.ts';
 import { hourlyIdentityAggregates, sloAggregates, storageSeries } from './es-queries.ts';
 import { forecastStorage } from '../forecast/model.ts';
 import { storageFindings } from '../forecast/findings.ts';
+import { storeForecast, type ForecastWriter } from '../forecast/es-writer.ts';
+import type { Logger } from '../../../../shared/src/logger.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -67,11 +69,20 @@ export async function runSloJob(
 /**
  * `storage.exhaustion`: forecasts every storage scope from its samples (forecast engineer's
  * forecastStorage) and emits storageFindings; `previous` carries each scope's last status
- * between runs (firing → resolved notices).
+ * between runs (firing → resolved notices). With `o.forecasts`, every computed forecast is also
+ * stored (regwatch-forecasts, Capacity dashboard); a failed store is logged as a warning on
+ * `o.logger` and never stops the findings.
  */
 export async function runStorageJob(
   client: Client,
-  o: { index: string; now: number; historyDays?: number; previous: Map<string, 'firing' | 'resolved'> },
+  o: {
+    index: string;
+    now: number;
+    historyDays?: number;
+    previous: Map<string, 'firing' | 'resolved'>;
+    forecasts?: ForecastWriter;
+    logger?: Logger;
+  },
 ): Promise<Finding[]> {
   const series = await storageSeries(client, {
     index: o.index,
@@ -87,6 +98,7 @@ export async function runStorageJob(
     } catch {
       continue; // too short or degenerate for a forecast; the next run retries with more samples
     }
+    if (o.forecasts) await storeForecast(o.forecasts, scope, result, new Date(o.now), o.logger);
     const fs = storageFindings(scope, result, o.previous.get(scope), new Date(o.now));
     for (const f of fs) o.previous.set(scope, f.status);
     out.push(...fs);
