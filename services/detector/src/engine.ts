@@ -398,7 +398,8 @@ export class DetectorEngine implements EngineView {
     if (ev.imagePull) bucket.pulls++;
     const ok = ev.outcome !== 'failure';
     if (ok && ev.action === 'blob-pull') bucket.bytes += ev.bytes;
-    if (pull && ok && ev.repository && !ev.head) {
+    // C12, one format counts: access-log lines repeat app-log requests (no request id to join).
+    if (pull && ok && ev.repository && !ev.head && ev.dataset !== 'oci_registry.access') {
       const r = bucket.repoCounts;
       const c = r.get(ev.repository);
       if (c === undefined) {

@@ -83,11 +83,13 @@ export function isNotification(e: DetectorEvent): boolean {
  * Merges two events of the same HTTP request (`http.request.id`): a notification carries the
  * user (2.x registries), the log line carries status, outcome, bytes and latency. The result
  * keeps the earliest time and the first event id, the user from whichever has one, and the
- * log's status/outcome/bytes/duration/action; the identity is recomputed.
+ * log's status/outcome/bytes/duration/action; the identity is recomputed. Two log events of one
+ * request (same `event.id`, e.g. Distribution's two lines for a rejected password, one of them
+ * naming the attempted user) merge field by field, the first one's values winning.
  */
 export function mergeSameRequest(a: DetectorEvent, b: DetectorEvent): DetectorEvent {
   const log = isNotification(a) && !isNotification(b) ? b : isNotification(b) && !isNotification(a) ? a : undefined;
-  const other = log === a ? b : a;
+  const other = log === a ? b : log === b ? a : b;
   const m: DetectorEvent = { ...(log ?? a) };
   m.ts = Math.min(a.ts, b.ts);
   m.time = a.ts <= b.ts ? a.time : b.time;
@@ -101,6 +103,8 @@ export function mergeSameRequest(a: DetectorEvent, b: DetectorEvent): DetectorEv
   m.userAgent = m.userAgent ?? other.userAgent;
   m.bytes = Math.max(a.bytes, b.bytes);
   m.durationNs = m.durationNs ?? other.durationNs;
+  m.status = m.status ?? other.status;
+  m.attemptedUser = m.attemptedUser ?? other.attemptedUser;
   m.imagePull = log ? log.imagePull || (other.imagePull && log.outcome !== 'failure') : a.imagePull || b.imagePull;
   if (m.user) {
     m.anonymous = false;

@@ -1,10 +1,17 @@
-import type { MessageBus, Subscription, BusMessage, Publisher } from '../../../shared/src/bus/types.ts';
+import type {
+  MessageBus,
+  Subscription,
+  BusMessage,
+  OutgoingMessage,
+  Publisher,
+} from '../../../shared/src/bus/types.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { activeRules, type DetectionConfig } from './config.ts';
 import { DetectorEngine } from './engine.ts';
-import { toDetectorEvent } from './event.ts';
+import { toDetectorEvent, type DetectorEvent } from './event.ts';
+import { RequestJoiner } from './pipeline/request-join.ts';
 import { buildFinding, type Detection } from './findings.ts';
 import type { DetectionSettings } from './state/view.ts';
 import type { StateStore } from './state/store.ts';
@@ -21,14 +28,29 @@ export interface DetectorDeps {
   groupId?: string;
   /** Seeds a fresh engine (no saved state) from history, e.g. Elasticsearch hourly aggregates. */
   backfill?: (engine: DetectorEngine) => Promise<void>;
+  /**
+   * Request join, as `regwatch analyze` does it (pipeline/request-join.ts, live mode): the
+   * notification and the log line of one HTTP request (same `http.request.id`) become one merged
+   * event. All in ms: `windowMs` event-time window (default 5 000); processing-time (wall clock,
+   * `Date.now`) waits: `holdMs` the shortest wait when the partner's source is absent or the log is
+   * idle (default 2 000), `quietMs` notifications silence after which log lines stop waiting for
+   * them (default 10 000), `maxHoldMs` the cap while a lagging source is still behind (default
+   * 120 000); `maxHeld` events held at most (default 200 000).
+   */
+  join?: { windowMs?: number; holdMs?: number; quietMs?: number; maxHoldMs?: number; maxHeld?: number };
 }
 
 export interface Detector {
   start(): Promise<void>;
-  /** Stops consuming (the in-flight batch finishes and its state is saved), idempotent. */
+  /**
+   * Stops consuming (the in-flight batch finishes), idempotent. Events still waiting for their
+   * request partner are saved with the state (not processed), so a restart joins them.
+   */
   stop(): Promise<void>;
   /** The live engine (tests, scheduled jobs). */
   readonly engine: DetectorEngine;
+  /** Number of events waiting for their request partner (not yet seen by the engine). */
+  readonly held: number;
 }
 
 /**
@@ -36,11 +58,29 @@ export interface Detector {
  * `regwatch.events` (consumer group `detector`), runs the engine, publishes findings to
  * `regwatch.findings` with key `<entity.type>:<entity.id>`.
  *
+ * Events pass through the same request join as `regwatch analyze` before the engine: a request
+ * seen as a notification (user) and as a log line (status, bytes, latency) is counted once with
+ * the fields of both — whichever arrives first, and although the two travel on different
+ * partitions (the partition key is the identity, which only the notification knows) and a
+ * registry's notifications can lag its log by tens of seconds. Each event waits for the source
+ * its partner comes from (see RequestJoiner): until merged, until that source's event time is
+ * `join.windowMs` past it, until that source is absent or silent, or at most `join.maxHoldMs`.
+ * The processing-time conditions are checked on every batch and by a timer armed for the earliest
+ * deadline (an idle stream never stalls detection; new batches do not postpone it). A partner
+ * that arrives after its event was processed is dropped by the engine (counted once, not merged).
+ *
+ * Held events are consumed messages whose offsets are already past: they are part of the saved
+ * state (`meta.heldEvents`, written in the same snapshot as `meta.offsets`), so after a restart
+ * they are taken back, joined with partners that arrive then, and released by the timer — never
+ * lost, never counted twice (a redelivered message at or below the saved offset is skipped).
+ *
  * Per batch, in this order: skip messages at or below the saved offset of their partition (they
- * were counted before a restart — C24), process the rest, publish the findings (ids are stable, so
- * a redelivered batch republishes the same ids — harmless), save the snapshot with the new
- * offsets, then resolve so the bus commits. A crash at any point therefore neither loses events
- * nor counts one twice. Invalid messages (not JSON, not a RegistryEvent) are counted and skipped.
+ * were counted before a restart — C24), join the rest and process the released events, publish
+ * the findings (ids are stable, so a redelivered batch republishes the same ids — harmless), save
+ * the snapshot with the new offsets and held events, then resolve so the bus commits. Batches and
+ * timer releases run one at a time. Findings whose publish failed stay queued and are published
+ * first the next time (the batch is redelivered by the bus and skipped, the timer retries).
+ * Invalid messages (not JSON, not a RegistryEvent) are counted and skipped.
  */
 export function createDetector(deps: DetectorDeps): Detector {
   const log = deps.logger.child({ component: 'detector' });
@@ -49,17 +89,104 @@ export function createDetector(deps: DetectorDeps): Detector {
   const settings = deps.config.settings as DetectionSettings;
   const rules = activeRules(deps.config);
   let engine = new DetectorEngine(settings, rules);
+  const windowMs = deps.join?.windowMs ?? 5_000;
+  const holdMs = deps.join?.holdMs ?? 2_000;
+  const joinOptions = {
+    holdMs,
+    ...(deps.join?.quietMs !== undefined ? { quietMs: deps.join.quietMs } : {}),
+    ...(deps.join?.maxHoldMs !== undefined ? { maxHoldMs: deps.join.maxHoldMs } : {}),
+    ...(deps.join?.maxHeld !== undefined ? { maxHeld: deps.join.maxHeld } : {}),
+  };
+  let joiner = new RequestJoiner(windowMs, [], joinOptions);
   let sub: Subscription | undefined;
   let publisher: Publisher | undefined;
   let stopping: Promise<void> | undefined;
+  let stopped = false;
+  let holdTimer: NodeJS.Timeout | undefined;
+  let timerDue = Infinity;
+  /** Findings not yet acknowledged by the bus (published before the next save). */
+  let outbox: OutgoingMessage[] = [];
+  // Batches and timed releases of held events run one at a time.
+  let chain: Promise<void> = Promise.resolve();
+  const exclusive = (fn: () => Promise<void>): Promise<void> => {
+    const p = chain.then(fn);
+    chain = p.catch(() => undefined);
+    return p;
+  };
 
   const offsets = (): Record<string, string> => (engine.meta.offsets ??= {}) as Record<string, string>;
 
+  /** Runs released events through the engine; merged partners count as `joined`. */
+  const detect = (evs: readonly DetectorEvent[], joinedBefore: number, detections: Detection[]): void => {
+    for (const ev of evs) {
+      const d = engine.process(ev);
+      if (d.length) detections.push(...d);
+    }
+    engine.stats.joined += joiner.joined - joinedBefore;
+  };
+
+  /** Publishes the queued findings and those of `detections`, then saves the state with the held events. */
+  const publishAndSave = async (detections: readonly Detection[]): Promise<void> => {
+    if (detections.length) {
+      const now = deps.clock();
+      for (const d of detections) {
+        const f = buildFinding(d, { kibanaUrl: settings.kibanaUrl, dataView: settings.dataView, detectedAt: now });
+        outbox.push({
+          key: `${f.entity.type}:${f.entity.id}`,
+          value: JSON.stringify(f),
+          headers: { 'regwatch-finding-id': f.id, 'regwatch-rule': f.rule },
+        });
+      }
+    }
+    if (outbox.length) {
+      const sending = outbox;
+      await publisher!.publish(findingsTopic, sending);
+      outbox = outbox.slice(sending.length);
+    }
+    engine.meta.heldEvents = joiner.held();
+    await deps.store.save(engine.snapshot());
+  };
+
+  /** Arms the timer for the oldest held event's deadline (unless an earlier one is armed). */
+  const arm = (): void => {
+    if (stopped) return;
+    const due = outbox.length ? Date.now() + holdMs : joiner.nextDeadline();
+    if (due === undefined || due >= timerDue) return;
+    if (holdTimer) clearTimeout(holdTimer);
+    timerDue = due;
+    holdTimer = setTimeout(
+      () => {
+        holdTimer = undefined;
+        timerDue = Infinity;
+        exclusive(release)
+          .catch((err: unknown) => log.error({ err }, 'processing held events failed; will retry'))
+          .finally(arm);
+      },
+      Math.max(0, due - Date.now()),
+    );
+    holdTimer.unref();
+  };
+
+  /** Processes the held events whose hold time is over (no partner, no newer event came). */
+  const release = async (): Promise<void> => {
+    if (stopped) return;
+    const before = joiner.joined;
+    const ready = joiner.expire(Date.now());
+    if (ready.length === 0 && outbox.length === 0) return;
+    const detections: Detection[] = [];
+    detect(ready, before, detections);
+    detections.push(...engine.advance(engine.newestEventTime));
+    await publishAndSave(detections);
+    if (detections.length) log.info({ events: ready.length, findings: detections.length }, 'held events processed');
+  };
+
   const handle = async (batch: readonly BusMessage[]): Promise<void> => {
     const seen = offsets();
-    const detections: Detection[] = [];
+    const joinedBefore = joiner.joined;
+    const ready: DetectorEvent[] = [];
     let invalid = 0;
     let skipped = 0;
+    const now = Date.now();
     for (const m of batch) {
       const key = `${m.topic}:${m.partition}`;
       const last = seen[key];
@@ -78,25 +205,15 @@ export function createDetector(deps: DetectorDeps): Detector {
         invalid++;
         continue;
       }
-      detections.push(...engine.process(ev));
+      for (const r of joiner.push(ev, now)) ready.push(r);
     }
+    for (const r of joiner.expire(now)) ready.push(r);
+    const detections: Detection[] = [];
+    detect(ready, joinedBefore, detections);
     // An idle partition still needs its hours closed: advance to the newest event time seen.
     detections.push(...engine.advance(engine.newestEventTime));
-    if (detections.length) {
-      const now = deps.clock();
-      const findings = detections.map((d) =>
-        buildFinding(d, { kibanaUrl: settings.kibanaUrl, dataView: settings.dataView, detectedAt: now }),
-      );
-      await publisher!.publish(
-        findingsTopic,
-        findings.map((f) => ({
-          key: `${f.entity.type}:${f.entity.id}`,
-          value: JSON.stringify(f),
-          headers: { 'regwatch-finding-id': f.id, 'regwatch-rule': f.rule },
-        })),
-      );
-    }
-    await deps.store.save(engine.snapshot());
+    await publishAndSave(detections);
+    arm();
     if (invalid || skipped || detections.length)
       log.info({ messages: batch.length, invalid, skipped, findings: detections.length }, 'batch processed');
   };
@@ -105,11 +222,19 @@ export function createDetector(deps: DetectorDeps): Detector {
     get engine() {
       return engine;
     },
+    get held() {
+      return joiner.size;
+    },
     async start() {
       const snap = await deps.store.load();
       if (snap) {
         engine = DetectorEngine.fromSnapshot(snap, settings, rules);
-        log.info({ identities: engine.identityCount, offsets: engine.meta.offsets ?? {} }, 'state restored');
+        const held = (engine.meta.heldEvents ?? []) as DetectorEvent[];
+        joiner = new RequestJoiner(windowMs, held, { ...joinOptions, now: Date.now() });
+        log.info(
+          { identities: engine.identityCount, offsets: engine.meta.offsets ?? {}, held: held.length },
+          'state restored',
+        );
       } else if (deps.backfill) {
         await deps.backfill(engine);
         log.info({ identities: engine.identityCount }, 'baselines backfilled from history');
@@ -118,16 +243,24 @@ export function createDetector(deps: DetectorDeps): Detector {
       publisher = deps.bus.publisher();
       sub = await deps.bus.subscribe(
         { groupId: deps.groupId ?? 'detector', topics: [eventsTopic], fromBeginning: true },
-        handle,
+        (batch) => exclusive(() => handle(batch)),
       );
+      // Restored held events are released by the timer even if no new event ever arrives.
+      arm();
       log.info({ topic: eventsTopic, rules: rules.map((r) => r.rule.id) }, 'detector started');
     },
     stop() {
       stopping ??= (async () => {
         await sub?.close();
+        stopped = true;
+        if (holdTimer) clearTimeout(holdTimer);
+        holdTimer = undefined;
+        await chain;
+        // Held events stay in the saved state (meta.heldEvents): a restart joins and releases them.
+        if (outbox.length) log.warn({ findings: outbox.length }, 'findings not published before stop');
         await publisher?.close();
         await deps.store.close();
-        log.info('detector stopped');
+        log.info({ held: joiner.size }, 'detector stopped');
       })();
       return stopping;
     },

@@ -20,18 +20,17 @@ describe('regwatch demo (shortened)', () => {
       const rules = new Set(findings.map((f) => f.rule));
       assert.ok(rules.has('repo.crawl'), `rules: ${[...rules].join(', ')}`);
       assert.ok(rules.has('auth.bruteforce_ip'), `rules: ${[...rules].join(', ')}`);
-      // The crawl is mallory's. Distribution 2.x log lines carry no user, so when a request's log
-      // line reaches the detector before its notification the live detector credits the request to
-      // the client address instead (known limitation, recorded in the detector issue): accept the
-      // user or the loopback client the demo runs from, nothing else.
+      // The crawl is mallory's: Distribution 2.x log lines carry no user, but the live detector
+      // joins each log line with the notification of the same request (http.request.id), so the
+      // requests are credited to the user whichever of the two arrives first — never to the address.
       const crawls = findings.filter((f) => f.rule === 'repo.crawl');
       assert.ok(
-        crawls.some(
-          (f) =>
-            (f.entity.type === 'user' && f.entity.id === 'mallory') ||
-            (f.entity.type === 'ip' && f.entity.id === '127.0.0.1'),
-        ),
+        crawls.some((f) => f.entity.type === 'user' && f.entity.id === 'mallory'),
         `crawl entities: ${JSON.stringify(crawls.map((f) => f.entity))}`,
+      );
+      assert.ok(
+        crawls.every((f) => f.entity.type === 'user'),
+        `no crawl is credited to a client address: ${JSON.stringify(crawls.map((f) => f.entity))}`,
       );
       // Progress and guidance on stderr, then the alerts of the console channel.
       for (const phase of ['[setup]', '[normal]', '[exfil]', '[brute]'])

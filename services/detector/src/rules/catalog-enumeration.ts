@@ -9,7 +9,12 @@ export const catalogEnumeration = windowRule({
     'Catalog (/v2/_catalog) and tags-list requests across many repositories by one identity within a short window.',
   actions: ['catalog', 'tags-list'],
   defaults: { threshold: 30, windowSeconds: 600, minDistinct: 10 },
-  key: (ev) => (ev.action === 'catalog' || ev.action === 'tags-list' ? identityEntity(ev.identity) : undefined),
+  // One format counts (C12): the registry's access log repeats the requests its app log records,
+  // without a request id to join them, so access-log lines never count toward enumeration.
+  key: (ev) =>
+    (ev.action === 'catalog' || ev.action === 'tags-list') && ev.dataset !== 'oci_registry.access'
+      ? identityEntity(ev.identity)
+      : undefined,
   distinct: (ev) => (ev.action === 'catalog' ? '_catalog' : ev.repository),
   unit: 'requests',
   severity: (c, t) => (c >= 5 * t ? 'high' : 'medium'),

@@ -49,7 +49,11 @@ function detect(
     observed: { value: b.repos, unit: 'repositories' },
     expected: { value: Math.round(t.typical * 10) / 10, unit: 'repositories', upper: Math.round(t.t) },
     evidence: { ...ev, extra: { basis: t.basis, largest_hour_before: st.reposMax } },
-    message: `${who(st.id, st.kind)} pulled from ${b.repos.toLocaleString('en-US')} distinct repositories ${hourLabel(b.hour)}, typical ${t.typical.toFixed(1)} and at most ${st.reposMax} per hour before (alert above ${Math.round(t.t)}); first repositories ${topList(ev.repositories ?? [])}.`,
+    message: `${who(st.id, st.kind)} pulled from ${b.repos.toLocaleString('en-US')} distinct repositories ${hourLabel(b.hour)}, ${
+      t.basis === 'own'
+        ? `typical ${t.typical.toFixed(1)} and at most ${st.reposMax} per hour before`
+        : `population p99 ${t.typical.toFixed(1)} per identity-hour`
+    } (alert at ${Math.ceil(t.t)} or more); first repositories ${topList(ev.repositories ?? [])}.`,
     labels: { basis: t.basis, phase },
   };
 }

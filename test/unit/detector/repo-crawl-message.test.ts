@@ -1,0 +1,22 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { engineWith, ev, runAll } from './factory.ts';
+
+const T = Date.parse('2026-03-10T10:00:00Z');
+
+describe('repo.crawl message', () => {
+  test('fires at exactly the threshold and says "at N or more", naming the population p99 basis', () => {
+    const engine = engineWith({ rules: { params: { 'repo.crawl': { populationFactor: 1 } } } });
+    // A new identity (no own history, no population yet): threshold = the 25-repository floor.
+    const events = Array.from({ length: 25 }, (_, i) =>
+      ev(T + i * 1_000, 'manifest-pull', { user: 'newbie', repo: `team/r${i}` }),
+    );
+    const crawl = runAll(engine, events, false).filter((d) => d.rule === 'repo.crawl');
+    assert.equal(crawl.length, 1);
+    const d = crawl[0]!;
+    assert.equal(d.observed.value, 25);
+    assert.match(d.message, /\(alert at 25 or more\)/);
+    assert.doesNotMatch(d.message, /alert above/);
+    assert.match(d.message, /population p99 \d/);
+  });
+});
