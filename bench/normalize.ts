@@ -25,12 +25,16 @@
  * interleaved A/B, B/A, … after one warm-up of each, and the reported ratio is the median of the
  * per-round ratios (baseline CPU / normalizer CPU for the same lines), so slow drift in machine
  * state affects both sides of a ratio alike. Rates are medians of lines per CPU-second.
+ * Floor (informative, not a headline): for access lines in a JSON stream, JSON.parse of the wrapper
+ * plus only the `event.id` hash of the inner line (its documented definition) — no normalizer with
+ * that id can beat this ratio on that format.
  * Env: BENCH_LINES (headline lines, default 100000; each other group gets a quarter),
  * BENCH_ROUNDS (A/B pairs, default 7). Exit 0.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { createNormalizer, normalizeLine } from '../shared/src/normalize/index.ts';
 import type { NormalizeResult } from '../shared/src/normalize/types.ts';
+import { stableId } from '../shared/src/normalize/common/hash.ts';
 
 const SAMPLES = new URL('../test/fixtures/registry-samples/', import.meta.url);
 const REAL = new URL('../test/fixtures/real-registry/', import.meta.url);
@@ -286,6 +290,23 @@ for (const [name, templates] of [
 ] as const) {
   const lines = build(templates, GROUP_LINES);
   report(name, lines, templates.length, 'JSON.parse (baseline)', compare(lines, parse, stateless));
+}
+// Floor of the access-log lines in a JSON stream: their `event.id` is defined as a hash of the whole
+// inner line (FORMATS.md "Dedupe and correlation keys"), so JSON.parse of the wrapper plus that hash
+// alone, with no other work, bounds what any normalizer can reach on this format.
+{
+  const lines = build(T.accessJson, GROUP_LINES);
+  const inner = (l: string): string => {
+    const o = JSON.parse(l) as { log?: string; message?: string };
+    const s = o.log ?? o.message ?? '';
+    return s.endsWith('\n') ? s.slice(0, -1) : s;
+  };
+  const f = compare(lines, parse, () => (l: string) => stableId(inner(l), undefined));
+  console.log(
+    '\nFloor: access lines in a JSON stream, JSON.parse + the event.id hash of the inner line only\n' +
+      `  ${'parse + stableId'.padEnd(26)} ${fmt(f.rate).padStart(12)} lines/CPU-s   ratio ${f.ratio.toFixed(3)}` +
+      ` [rounds ${f.lo.toFixed(3)}–${f.hi.toFixed(3)}] (bound for any normalizer that parses the wrapper and keeps this id)`,
+  );
 }
 console.log('\nNon-JSON lines (normalizeLine vs split(" ") of the same lines):');
 for (const [name, templates] of [

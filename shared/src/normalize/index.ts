@@ -81,6 +81,10 @@ function isBlank(s: string): boolean {
   return true;
 }
 
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -172,7 +176,8 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
     }
     return dispatchObject(parsed, text, ctx);
   }
-  if (depth < 2 && first >= 48 && first <= 57) {
+  // CRI lines start `YYYY-` (checked by char codes first: access lines also start with a digit).
+  if (depth < 2 && first >= 48 && first <= 57 && text.charCodeAt(4) === 45 /* - */ && isDigit(text.charCodeAt(3))) {
     const m = CRI_RE.exec(text);
     if (m) {
       const inner = { ...ctx, receivedAt: ctx.receivedAt ?? m[1] ?? '' };

@@ -165,6 +165,18 @@ function quickDuration(s: string): number | undefined {
   return neg ? -total : total;
 }
 
+/** `/^[+-]?\d+$/.test(s)` by char codes (no regex call on the per-line path). */
+function isSignedDigits(s: string): boolean {
+  const c0 = s.charCodeAt(0);
+  let i = c0 === 43 || c0 === 45 ? 1 : 0;
+  if (i === s.length) return false;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /**
  * Converts any duration value a registry log may hold to nanoseconds: a Go duration string, a JSON
  * number (Go encodes `time.Duration` as integer nanoseconds), or a digit string (also nanoseconds).
@@ -173,7 +185,7 @@ function quickDuration(s: string): number | undefined {
 export function durationToNs(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : undefined;
   if (typeof value !== 'string') return undefined;
-  if (/^[+-]?\d+$/.test(value)) {
+  if (isSignedDigits(value)) {
     const n = Number(value);
     return Number.isSafeInteger(n) ? n : undefined;
   }

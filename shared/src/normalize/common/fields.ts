@@ -61,3 +61,76 @@ function isDigits(v: string): boolean {
   }
   return true;
 }
+
+/**
+ * {@link FieldReader} over a fixed key list: the values are gathered by ONE pass over the record's
+ * own keys (see {@link collectSlots}) into an array indexed by the key's position in `keys`, so
+ * each read is an array load instead of a property lookup by name (on JSON objects of many shapes
+ * those lookups are megamorphic, and most of the ~40 keys read are absent). `str`/`int`/`any` have
+ * exactly FieldReader's semantics and problem texts; reads take the key's index.
+ */
+export class SlotReader {
+  /** Key names by index (for problem texts). */
+  readonly keys: readonly string[];
+  /** Raw values by key index; undefined when the record lacks the key. */
+  readonly vals: unknown[];
+  problem: string | undefined;
+
+  constructor(keys: readonly string[], vals: unknown[]) {
+    this.keys = keys;
+    this.vals = vals;
+    this.problem = undefined;
+  }
+
+  /** A string field; `null`/absent → undefined; numbers/booleans are stringified (logrus may print them). */
+  str(i: number): string | undefined {
+    const v = this.vals[i];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    this.problem ??= `${this.keys[i] ?? i}: expected a string, got ${Array.isArray(v) ? 'array' : typeof v}`;
+    return undefined;
+  }
+
+  /** A non-negative integer field (number or digit string); anything else is a problem. */
+  int(i: number): number | undefined {
+    const v = this.vals[i];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+    if (typeof v === 'string' && isDigits(v)) return Number(v);
+    this.problem ??= `${this.keys[i] ?? i}: expected a non-negative integer, got ${JSON.stringify(v)?.slice(0, 40) ?? typeof v}`;
+    return undefined;
+  }
+
+  /** A value of any JSON type. */
+  any(i: number): unknown {
+    return this.vals[i];
+  }
+}
+
+/**
+ * Gathers the values of the keys a {@link SlotReader} reads, in one pass over a parsed JSON object
+ * (`for…in`: V8 reads each value by field index, no name lookup) or a logfmt Map.
+ * @param slotOf index of a key in the reader's key list, or -1 for keys not read.
+ * @param empty an array of `undefined` as long as the key list (copied, never modified).
+ */
+export function collectSlots(
+  source: Record<string, unknown> | ReadonlyMap<string, unknown>,
+  slotOf: (key: string) => number,
+  empty: readonly unknown[],
+): unknown[] {
+  const vals = empty.slice();
+  if (source instanceof Map) {
+    for (const [k, v] of source as ReadonlyMap<string, unknown>) {
+      const i = slotOf(k);
+      if (i >= 0) vals[i] = v;
+    }
+    return vals;
+  }
+  const obj = source as Record<string, unknown>;
+  for (const k in obj) {
+    const i = slotOf(k);
+    if (i >= 0) vals[i] = obj[k];
+  }
+  return vals;
+}

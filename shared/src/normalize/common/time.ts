@@ -332,8 +332,19 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
     return ts === null ? null : { timestamp: ts, original };
   }
   if (s.length === 26 && s.charCodeAt(2) === 47 /* / */) {
+    // Access logs write second-precision times: every request of one second repeats the same text.
+    // A small direct-mapped memo (slot by the seconds, minutes and hour digits; hit = same text, same
+    // zone) returns the earlier result. Results are never mutated by callers, so they are shared.
+    const slot = (s.charCodeAt(19) * 7 + s.charCodeAt(18) * 3 + s.charCodeAt(16) * 5 + s.charCodeAt(13)) & 63;
+    const hit = apacheMemo[slot];
+    if (hit !== undefined && hit.text === s && hit.zone === zone && hit.result.original === original) return hit.result;
     const fast = fastApache(s, zone);
-    if (fast !== undefined) return fast === null ? null : { timestamp: fast, original };
+    if (fast !== undefined) {
+      if (fast === null) return null;
+      const result: UtcTimestamp = { timestamp: fast, original };
+      apacheMemo[slot] = { text: s, zone, result };
+      return result;
+    }
   }
   if (EPOCH_RE.test(s)) {
     const ts = fromEpoch(s, opts.epochUnit);
@@ -359,6 +370,11 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
   }
   return null;
 }
+
+/** Memo of {@link fastApache} results by time text (see toUtcTimestamp). */
+const apacheMemo: ({ text: string; zone: string; result: UtcTimestamp } | undefined)[] = new Array<
+  { text: string; zone: string; result: UtcTimestamp } | undefined
+>(64).fill(undefined);
 
 /** Epoch milliseconds of a timestamp produced by {@link toUtcTimestamp} (sub-ms digits truncated). */
 export function timestampMs(timestamp: string): number {

@@ -30,8 +30,9 @@ export function classifyRequest(
   status: number | undefined,
   errorCode: string | undefined,
 ): { action: EventAction; objectKind?: ObjectKind } {
-  if (status === 401) return { action: 'auth-challenge', ...routeKind(route) };
-  if (status === 403 || errorCode === 'DENIED') return { action: 'access-denied', ...routeKind(route) };
+  // Same result as `{ action, ...routeKind(route) }` without the (slow) object spread.
+  if (status === 401) return withRouteKind('auth-challenge', route);
+  if (status === 403 || errorCode === 'DENIED') return withRouteKind('access-denied', route);
   const m = (method ?? '').toUpperCase();
   switch (route.route) {
     case 'base':
@@ -65,6 +66,11 @@ export function classifyRequest(
     default:
       return { action: 'other' };
   }
+}
+
+function withRouteKind(action: EventAction, route: V2Path): { action: EventAction; objectKind?: ObjectKind } {
+  const objectKind = routeKind(route).objectKind;
+  return objectKind === undefined ? { action } : { action, objectKind };
 }
 
 function routeKind(route: V2Path): { objectKind?: ObjectKind } {

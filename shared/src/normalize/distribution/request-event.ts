@@ -121,8 +121,18 @@ function stringifyDetail(d: unknown): string | undefined {
   }
 }
 
+/** `url.domain`/`url.port` of a Host header value; the last value is memoized (one host per registry). */
 function splitHost(host: string | undefined): { domain?: string; port?: number } {
   if (host === undefined || host.length === 0) return {};
+  if (host === lastHost) return lastHostParts;
+  lastHostParts = splitHostUncached(host);
+  lastHost = host;
+  return lastHostParts;
+}
+let lastHost: string | undefined;
+let lastHostParts: { domain?: string; port?: number } = {};
+
+function splitHostUncached(host: string): { domain?: string; port?: number } {
   const a = cachedAddress(host);
   if (a.ip !== undefined) return a.port === undefined ? { domain: a.ip } : { domain: a.ip, port: a.port };
   const colon = host.lastIndexOf(':');
@@ -171,8 +181,8 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   const fromRepository = action === 'blob-mount' ? params.get('from') : undefined;
   const uploadId = f.varsUuid ?? route.uploadId;
 
-  const mediaType =
-    f.method?.toUpperCase() === 'PUT' && route.route === 'manifest' ? f.requestContentType : f.responseContentType;
+  const upperMethod = f.method?.toUpperCase();
+  const mediaType = upperMethod === 'PUT' && route.route === 'manifest' ? f.requestContentType : f.responseContentType;
   if (objectKind === 'manifest' && isIndexMediaType(mediaType)) objectKind = 'index';
   if (route.route === 'blob' && digest === undefined) digest = route.digest;
 
@@ -276,7 +286,7 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   }
   if (fromRepository !== undefined && fromRepository.length > 0) o.from_repository = fromRepository;
   if (uploadId !== undefined && uploadId.length > 0) o.upload_id = uploadId;
-  if (f.method !== undefined && f.method.toUpperCase() === 'HEAD') o.head = true;
+  if (upperMethod === 'HEAD') o.head = true;
   if (f.instanceId !== undefined) o.instance_id = f.instanceId;
   if (f.goVersion !== undefined) o.go_version = f.goVersion;
   if (f.attemptedUser !== undefined && f.attemptedUser.length > 0) o.attempted_user = f.attemptedUser;

@@ -21,16 +21,131 @@ import { buildRequestEvent } from '../distribution/request-event.ts';
  * - `-` for bytes is accepted (other servers); the common format (no referer/UA) is accepted too.
  * - A 401 here cannot be told apart from a failed login (no message), so it is `auth-challenge`.
  * Dedupe id: hash of the raw line + collector offset (FORMATS.md "Dedupe and correlation keys").
+ *
+ * The grammar of a combined line, as a regex (groups: host, ident, user, time, request, status,
+ * bytes, referer, ua). {@link scanCombined} implements exactly this match by hand, with native
+ * `indexOf` scans of the quoted parts instead of the regex's per-character alternation.
  */
-const COMBINED_RE =
+export const COMBINED_RE =
   /^(\S+) (\S+) (\S+) \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?$/;
+
+/** The parts of a combined line ({@link COMBINED_RE} groups 1 and 3–9); quoted parts still escaped. */
+export interface CombinedParts {
+  host: string;
+  user: string;
+  time: string;
+  request: string;
+  /** Three ASCII digits. */
+  status: string;
+  /** ASCII digits or `-`. */
+  bytes: string;
+  referer: string | undefined;
+  ua: string | undefined;
+}
+
+/** ECMAScript `\s` (WhiteSpace and LineTerminator code points), as the regex's `\S` excludes them. */
+function isJsSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/** End of the `\S+` run at `from` when it is non-empty and followed by a space (0x20), else -1. */
+function wordThenSpace(s: string, from: number): number {
+  let i = from;
+  while (i < s.length && !isJsSpace(s.charCodeAt(i))) i++;
+  return i > from && s.charCodeAt(i) === 32 ? i : -1;
+}
+
+/**
+ * Index of the `"` that closes a quoted part starting at `from` (`(?:[^"\\]|\\.)*"`: a backslash
+ * escapes the next code unit unless that is a line terminator, where the match fails), or -1.
+ */
+function closingQuote(s: string, from: number): number {
+  let i = from;
+  for (;;) {
+    const q = s.indexOf('"', i);
+    if (q < 0) return -1;
+    const b = s.indexOf('\\', i);
+    if (b < 0 || b > q) return q;
+    const e = s.charCodeAt(b + 1);
+    // Past the end, charCodeAt is NaN: no escaped unit, no match.
+    if (!(e >= 0) || e === 10 || e === 13 || e === 0x2028 || e === 0x2029) return -1;
+    i = b + 2;
+  }
+}
+
+function isAsciiDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Splits a combined access line exactly as {@link COMBINED_RE} matches it (each part of that regex
+ * has one possible extent, so a left-to-right scan with `indexOf` finds the same groups).
+ * @returns the parts, or null when the line is not of this form.
+ */
+export function scanCombined(s: string): CombinedParts | null {
+  const n = s.length;
+  const e1 = wordThenSpace(s, 0);
+  if (e1 < 0) return null;
+  const e2 = wordThenSpace(s, e1 + 1);
+  if (e2 < 0) return null;
+  const e3 = wordThenSpace(s, e2 + 1);
+  if (e3 < 0 || s.charCodeAt(e3 + 1) !== 91 /* [ */) return null;
+  const s4 = e3 + 2;
+  const e4 = s.indexOf(']', s4);
+  if (e4 <= s4 || s.charCodeAt(e4 + 1) !== 32 || s.charCodeAt(e4 + 2) !== 34 /* " */) return null;
+  const s5 = e4 + 3;
+  const e5 = closingQuote(s, s5);
+  if (e5 < 0 || s.charCodeAt(e5 + 1) !== 32) return null;
+  if (!isAsciiDigit(s.charCodeAt(e5 + 2)) || !isAsciiDigit(s.charCodeAt(e5 + 3)) || !isAsciiDigit(s.charCodeAt(e5 + 4)))
+    return null;
+  if (s.charCodeAt(e5 + 5) !== 32) return null;
+  const s7 = e5 + 6;
+  let e7 = s7;
+  if (s.charCodeAt(s7) === 45 /* - */) e7 = s7 + 1;
+  else while (e7 < n && isAsciiDigit(s.charCodeAt(e7))) e7++;
+  if (e7 === s7) return null;
+  let referer: string | undefined;
+  let ua: string | undefined;
+  if (e7 !== n) {
+    // The optional ` "referer" "ua"` must then run to the end of the line.
+    if (s.charCodeAt(e7) !== 32 || s.charCodeAt(e7 + 1) !== 34) return null;
+    const e8 = closingQuote(s, e7 + 2);
+    if (e8 < 0 || s.charCodeAt(e8 + 1) !== 32 || s.charCodeAt(e8 + 2) !== 34) return null;
+    const e9 = closingQuote(s, e8 + 3);
+    if (e9 < 0 || e9 + 1 !== n) return null;
+    referer = s.slice(e7 + 2, e8);
+    ua = s.slice(e8 + 3, e9);
+  }
+  return {
+    host: s.slice(0, e1),
+    user: s.slice(e2 + 1, e3),
+    time: s.slice(s4, e4),
+    request: s.slice(s5, e5),
+    status: s.slice(e5 + 2, e5 + 5),
+    bytes: s.slice(s7, e7),
+    referer,
+    ua,
+  };
+}
 
 // The format detector calls `matches` then `normalize` on the same line: the match is kept for it.
 let lastLine: string | undefined;
-let lastMatch: RegExpExecArray | null = null;
-function matchCombined(line: string): RegExpExecArray | null {
+let lastMatch: CombinedParts | null = null;
+function matchCombined(line: string): CombinedParts | null {
   if (line !== lastLine) {
-    lastMatch = COMBINED_RE.exec(line);
+    lastMatch = scanCombined(line);
     lastLine = line;
   }
   return lastMatch;
@@ -44,17 +159,16 @@ export const distributionCombinedSource: TextSource = {
   normalize(line, ctx) {
     const m = matchCombined(line);
     if (!m) return [reject('unknown_format', line)];
-    const [, host = '', , user = '-', timeText = '', request = '', status = '', bytes = '', referer, ua] = m;
     return normalizeAccess(
       {
-        host,
-        user,
-        time: timeText,
-        request,
-        status: Number(status),
-        bytes: bytes === '-' ? undefined : Number(bytes),
-        referer,
-        ua,
+        host: m.host,
+        user: m.user,
+        time: m.time,
+        request: m.request,
+        status: Number(m.status),
+        bytes: m.bytes === '-' ? undefined : Number(m.bytes),
+        referer: m.referer,
+        ua: m.ua,
       },
       line,
       ctx,

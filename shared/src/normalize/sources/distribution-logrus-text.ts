@@ -1,8 +1,7 @@
 import type { TextSource } from './types.ts';
-import { FieldReader } from '../common/fields.ts';
 import { parseLogfmt } from '../common/gostring.ts';
 import { reject } from '../common/event.ts';
-import { normalizeLogrusRecord } from './distribution-logrus-json.ts';
+import { logrusReader, normalizeLogrusRecord } from './distribution-logrus-json.ts';
 
 /**
  * Distribution application log, logrus `TextFormatter` (FORMATS.md 1b.1):
@@ -46,7 +45,7 @@ export const distributionLogrusTextSource: TextSource = {
       if (fields === null) return [reject('schema_mismatch', line, 'logfmt: unterminated quote or invalid Go escape')];
       if (fields.get('msg') === 'response')
         return [{ kind: 'ignored', reason: 'OpenShift middleware "response" line (duplicate of response completed)' }];
-      return normalizeLogrusRecord(new FieldReader(fields), line, ctx, 'logrus-text');
+      return normalizeLogrusRecord(logrusReader(fields), line, ctx, 'logrus-text');
     }
     const plain = line.includes('\x1b') ? line.replace(ANSI_RE, '') : line;
     const m = TTY_RE.exec(plain);
@@ -58,6 +57,6 @@ export const distributionLogrusTextSource: TextSource = {
     if (fields === null) return [reject('schema_mismatch', line, 'logfmt: unterminated quote or invalid Go escape')];
     fields.set('msg', msg);
     fields.set('level', TTY_LEVELS[m[1] ?? ''] ?? (m[1] ?? '').toLowerCase());
-    return normalizeLogrusRecord(new FieldReader(fields), line, ctx, 'logrus-text-tty');
+    return normalizeLogrusRecord(logrusReader(fields), line, ctx, 'logrus-text-tty');
   },
 };

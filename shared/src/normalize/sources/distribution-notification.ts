@@ -7,7 +7,7 @@ import { actorKind } from '../common/actor.ts';
 import { cachedAddress, cachedUserAgent } from '../common/cache.ts';
 import { toUtcTimestamp } from '../common/time.ts';
 import { applyContext, emit, reject } from '../common/event.ts';
-import { namespaceOf } from '../common/repository.ts';
+import { hasLineTerminator, namespaceOf } from '../common/repository.ts';
 import { isIndexMediaType, isManifestMediaType } from '../distribution/classify.ts';
 import { eventCategories, eventTypes } from '../distribution/request-event.ts';
 
@@ -69,7 +69,6 @@ function targetKind(url: string | undefined, mediaType: string | undefined): 'ma
 }
 
 const BRACKET_END_RE = /\](?=:|$)/;
-const LINE_TERMINATOR_RE = /[\n\r\u2028\u2029]/;
 
 /**
  * Sets `url.domain`/`url.port` from `host[:port]` (brackets already removed), as the regex
@@ -77,7 +76,7 @@ const LINE_TERMINATOR_RE = /[\n\r\u2028\u2029]/;
  * line terminator sets nothing.
  */
 function splitHostPort(h: string, url: NonNullable<RegistryEvent['url']>): void {
-  if (LINE_TERMINATOR_RE.test(h)) return;
+  if (hasLineTerminator(h)) return;
   const colon = h.lastIndexOf(':');
   const digits = colon < 0 ? 0 : h.length - colon - 1;
   let portOk = digits >= 1 && digits <= 5;
