@@ -35,10 +35,13 @@ export interface IngestNormalizer {
 }
 
 /**
- * Sends one `_bulk` request (NDJSON action/document pairs) and returns the response items.
- * Throws the client's error when the request itself failed (connection, 401, 429/5xx at HTTP level).
+ * Sends one `_bulk` request (NDJSON action/document pairs) and returns the response items. A
+ * document may come as an object or already serialized as a JSON string (the indexer serializes
+ * each event once, for `_bulk` and `regwatch.events`); the Elasticsearch client's `bulk` sends a
+ * string line as is. Throws the client's error when the request itself failed (connection, 401,
+ * 429/5xx at HTTP level).
  */
-export type BulkFn = (operations: readonly object[]) => Promise<{ items: BulkResponseItem[] }>;
+export type BulkFn = (operations: readonly (object | string)[]) => Promise<{ items: BulkResponseItem[] }>;
 
 export interface IndexerDeps {
   readonly bus: MessageBus;
@@ -66,7 +69,8 @@ interface PendingDoc {
   readonly action: BulkAction;
   readonly target: string;
   readonly id: string;
-  readonly doc: object;
+  /** The document, or (events, once prepared) its JSON serialization. */
+  readonly doc: object | string;
   readonly source: BusMessage;
   /** The normalized event, for `regwatch.events` (absent for findings/storage). */
   readonly event?: RegistryEvent;
@@ -238,7 +242,7 @@ export function createIndexer(deps: IndexerDeps): Indexer {
     let outage = 0;
     let paused = false;
     while (pending.length > 0) {
-      const ops: object[] = [];
+      const ops: (object | string)[] = [];
       for (const i of pending) {
         const d = docs[i]!;
         ops.push({ [d.action]: { _index: d.target, _id: d.id } }, d.doc);
@@ -312,6 +316,13 @@ export function createIndexer(deps: IndexerDeps): Indexer {
     return verdicts.map((v) => v ?? { kind: 'failed', status: 0, type: 'internal', reason: 'no verdict' });
   }
 
+  /**
+   * Per source topic-partition, the tail of its `regwatch.events`/DLQ writes: with several batches
+   * of one partition in flight (maxBatchesInFlight > 1), a batch publishes only after the batch
+   * delivered before it did, so events keep their partition order on `regwatch.events`.
+   */
+  const publishTails = new Map<string, Promise<void>>();
+
   const handleBatch: BatchHandler = async (batch, ctx) => {
     const docs: PendingDoc[] = [];
     const rejects: DlqEntry[] = [];
@@ -366,62 +377,83 @@ export function createIndexer(deps: IndexerDeps): Indexer {
         if (enriched !== d.event) docs[i] = { ...d, event: enriched, doc: enriched };
       }
     }
-
-    const verdicts = docs.length > 0 ? await writeAll(docs, ctx) : [];
-    const events: OutgoingMessage[] = [];
-    let created = 0;
-    let duplicates = 0;
-    verdicts.forEach((v, i) => {
+    // Serialize each event once: the same JSON line goes to `_bulk` and to `regwatch.events`.
+    for (let i = 0; i < docs.length; i++) {
       const d = docs[i]!;
-      if (v.kind === 'created') {
-        created++;
-        metrics.indexed.inc({ target: d.target });
-      } else if (v.kind === 'duplicate') {
-        duplicates++;
-        metrics.duplicates.inc();
-      } else if (v.kind === 'failed') {
-        metrics.indexingErrors.inc({ type: v.type });
-        log.warn(
-          { documentId: d.id, target: d.target, status: v.status, type: v.type },
-          'document rejected by Elasticsearch; dead-lettered',
-        );
-        rejects.push({
-          reason: v.status === 429 || v.status >= 500 || v.status === 0 ? 'es_retries_exhausted' : 'es_rejected',
-          detail: v.reason,
-          payload: 'document',
-          value: JSON.stringify(d.doc),
-          source: d.source,
-          errorType: v.type,
-          documentId: d.id,
-        });
-        return;
-      }
-      if (d.event) events.push({ key: identityOf(d.event), value: JSON.stringify(d.event) });
-    });
-
-    const at = now();
-    // Both writes go out together (the publisher coalesces them into one produce request).
-    await Promise.all([
-      rejects.length > 0
-        ? deps.publisher.publish(
-            topics.dlq,
-            rejects.map((r) => toDlqMessage(r, at)),
-          )
-        : undefined,
-      events.length > 0 ? deps.publisher.publish(topics.events, events) : undefined,
-    ]);
-    if (rejects.length > 0) {
-      for (const r of rejects) metrics.dlq.inc({ reason: r.reason });
-      log.info({ count: rejects.length, reasons: countBy(rejects.map((r) => r.reason)) }, 'dead-lettered inputs');
+      if (d.event) docs[i] = { ...d, doc: JSON.stringify(d.event) };
     }
-    if (ignored > 0) metrics.ignored.inc(ignored);
+    /** Writes the batch to ES, then publishes once `before` (the previous batch's publish) settled. */
+    async function writeThenPublish(before: Promise<void>): Promise<void> {
+      const verdicts = docs.length > 0 ? await writeAll(docs, ctx) : [];
+      const events: OutgoingMessage[] = [];
+      let created = 0;
+      let duplicates = 0;
+      verdicts.forEach((v, i) => {
+        const d = docs[i]!;
+        if (v.kind === 'created') {
+          created++;
+          metrics.indexed.inc({ target: d.target });
+        } else if (v.kind === 'duplicate') {
+          duplicates++;
+          metrics.duplicates.inc();
+        } else if (v.kind === 'failed') {
+          metrics.indexingErrors.inc({ type: v.type });
+          log.warn(
+            { documentId: d.id, target: d.target, status: v.status, type: v.type },
+            'document rejected by Elasticsearch; dead-lettered',
+          );
+          rejects.push({
+            reason: v.status === 429 || v.status >= 500 || v.status === 0 ? 'es_retries_exhausted' : 'es_rejected',
+            detail: v.reason,
+            payload: 'document',
+            value: typeof d.doc === 'string' ? d.doc : JSON.stringify(d.doc),
+            source: d.source,
+            errorType: v.type,
+            documentId: d.id,
+          });
+          return;
+        }
+        if (d.event) events.push({ key: identityOf(d.event), value: d.doc as string });
+      });
 
-    totals.consumed += batch.length;
-    totals.created += created;
-    totals.duplicates += duplicates;
-    totals.dlq += rejects.length;
-    totals.ignored += ignored;
-    totals.published += events.length;
+      // Publishing waits for the previous batch of this partition (its events go first).
+      await before.catch(() => undefined);
+      const at = now();
+      // Both writes go out together (the publisher coalesces them into one produce request).
+      await Promise.all([
+        rejects.length > 0
+          ? deps.publisher.publish(
+              topics.dlq,
+              rejects.map((r) => toDlqMessage(r, at)),
+            )
+          : undefined,
+        events.length > 0 ? deps.publisher.publish(topics.events, events) : undefined,
+      ]);
+      if (rejects.length > 0) {
+        for (const r of rejects) metrics.dlq.inc({ reason: r.reason });
+        log.info({ count: rejects.length, reasons: countBy(rejects.map((r) => r.reason)) }, 'dead-lettered inputs');
+      }
+      if (ignored > 0) metrics.ignored.inc(ignored);
+
+      totals.consumed += batch.length;
+      totals.created += created;
+      totals.duplicates += duplicates;
+      totals.dlq += rejects.length;
+      totals.ignored += ignored;
+      totals.published += events.length;
+    }
+    // Claim this batch's place in its partition's publish order before the first await.
+    const tp = batch.length > 0 ? `${batch[0]!.topic}/${batch[0]!.partition}` : '';
+    const before = publishTails.get(tp) ?? Promise.resolve();
+    let release: () => void = () => undefined;
+    const mine = new Promise<void>((r) => (release = r));
+    publishTails.set(tp, mine);
+    try {
+      await writeThenPublish(before);
+    } finally {
+      release();
+      if (publishTails.get(tp) === mine) publishTails.delete(tp);
+    }
   };
 
   return {

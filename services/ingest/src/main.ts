@@ -51,6 +51,9 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
     publishTimeoutMs: config.kafka.publishTimeoutMs,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+    // Two batches per partition in the indexer at once: the next bulk goes out while the previous
+    // batch publishes to regwatch.events; offsets still commit in order (bench/ingest.ts).
+    maxBatchesInFlight: 2,
     onConsumerLag: (_g, topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
   });
   await bus.ensureTopics(Object.values(config.topics), config.kafka.partitions);

@@ -1,5 +1,6 @@
 import kafkajs from 'kafkajs';
 import type { Consumer, EachBatchPayload, KafkaConfig, LogEntry, Producer, SASLOptions } from 'kafkajs';
+import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
@@ -16,6 +17,58 @@ import type {
 } from './types.ts';
 
 const { Kafka, logLevel, CompressionTypes, Partitioners } = kafkajs;
+
+const PENDING_CHECK_FIXED = Symbol.for('regwatch.kafkajs.pendingCheckFixed');
+
+/** The part of kafkajs 2.2.4's internal RequestQueue (src/network/requestQueue) the fix below uses. */
+interface KafkajsRequestQueue {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+}
+
+/**
+ * kafkajs 2.2.4 reschedules its pending-request check after every broker response even when
+ * nothing is pending, with a delay of `throttledUntil - now` = `-1 - Date.now()`: Node 24 warns
+ * (TimeoutNegativeWarning) and runs it after 1 ms, and since each run reschedules itself, every
+ * broker connection wakes the process every millisecond for ever (kafkajs issues #1704, #1751;
+ * measured here: ~320 ms CPU per 5 s of an idle publisher). This replaces that one method of the
+ * RequestQueue prototype (the module is loaded, not modified on disk) with the same logic minus
+ * the empty case: with requests pending, check when the throttle ends or after kafkajs' 10 ms
+ * CHECK_PENDING_REQUESTS_INTERVAL, as before; with none pending, schedule nothing — kafkajs
+ * checks again on the next push or response. Applied only to kafkajs 2.2.x, where the method has
+ * this shape; returns whether it was applied.
+ */
+export function stopKafkajsPendingCheckLoop(): boolean {
+  const require = createRequire(import.meta.url);
+  let version: string;
+  let RequestQueue: { prototype: KafkajsRequestQueue & { [k: symbol]: boolean } };
+  try {
+    version = (require('kafkajs/package.json') as { version: string }).version;
+    RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as typeof RequestQueue;
+  } catch {
+    return false;
+  }
+  const proto = RequestQueue.prototype;
+  if (!version.startsWith('2.2.') || typeof proto.scheduleCheckPendingRequests !== 'function') return false;
+  if (proto[PENDING_CHECK_FIXED]) return true;
+  proto.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(this: KafkajsRequestQueue): void {
+    if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
+    const untilUnthrottled = this.throttledUntil - Date.now();
+    this.throttleCheckTimeoutId = setTimeout(
+      () => {
+        this.throttleCheckTimeoutId = null;
+        this.checkPendingRequests();
+      },
+      untilUnthrottled > 0 ? untilUnthrottled : 10,
+    );
+  };
+  proto[PENDING_CHECK_FIXED] = true;
+  return true;
+}
+stopKafkajsPendingCheckLoop();
 
 export interface KafkaBusOptions {
   /** `host:port` bootstrap brokers. */
@@ -43,6 +96,16 @@ export interface KafkaBusOptions {
   readonly maxBytesPerPartition?: number;
   /** Backoff after a handler failure before the batch is redelivered, ms (doubles, capped at 30 s). Default 500. */
   readonly handlerRetryBaseMs?: number;
+  /**
+   * Batches of one topic-partition a subscription may have in its handler at once. 1 (default):
+   * the next batch is fetched only after the handler resolved and its offsets were committed.
+   * N > 1: up to N consecutive batches of a partition are handled concurrently (the next is fetched
+   * and handed over while the previous is still in Elasticsearch/Kafka I/O); offsets are still
+   * committed only in order, each only after its batch and every batch before it resolved; a
+   * failed batch is redelivered together with everything after it. Handlers must then tolerate
+   * overlapping batches of one partition (idempotent writes).
+   */
+  readonly maxBatchesInFlight?: number;
   /** Called after every batch with the partition's remaining lag (messages behind the high watermark). */
   readonly onConsumerLag?: (groupId: string, topic: string, partition: number, lag: number) => void;
 }
@@ -206,12 +269,17 @@ class KafkaPublisher implements Publisher {
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.#closed) throw new AppError('KAFKA_UNAVAILABLE', 'publisher is closed', { retriable: false });
     if (messages.length === 0) return;
-    const ac = new AbortController();
+    // A plain timer, cleared on success: an aborted timers/promises sleep would build an
+    // AbortError (a DOMException with a stack) on every call.
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         this.#send(topic, messages),
-        sleep(this.#timeoutMs, undefined, { signal: ac.signal }).then(() => {
-          throw new Error(`no acknowledgement within ${this.#timeoutMs} ms`);
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no acknowledgement within ${this.#timeoutMs} ms`)),
+            this.#timeoutMs,
+          );
         }),
       ]);
     } catch (err) {
@@ -230,7 +298,7 @@ class KafkaPublisher implements Publisher {
         context: { topic },
       });
     } finally {
-      ac.abort();
+      clearTimeout(timer);
     }
   }
 
@@ -243,15 +311,235 @@ class KafkaPublisher implements Publisher {
 
 class KafkaSubscription implements Subscription {
   readonly #consumer: Consumer;
+  readonly #pipeline: PartitionPipelines | null;
   #closing: Promise<void> | null = null;
-  constructor(consumer: Consumer) {
+  constructor(consumer: Consumer, pipeline: PartitionPipelines | null) {
     this.#consumer = consumer;
+    this.#pipeline = pipeline;
   }
   close(): Promise<void> {
     // kafkajs' disconnect stops fetching, waits for the running eachBatch calls to finish and
     // leaves the group. Offsets are committed by the batch wrapper itself, never on a timer.
-    this.#closing ??= this.#consumer.disconnect();
+    // Pipelined handlers run outside eachBatch: they are drained (and committed) first.
+    this.#closing ??= (async () => {
+      await this.#pipeline?.drain();
+      await this.#consumer.disconnect();
+    })();
     return this.#closing;
+  }
+}
+
+/** One delivered batch of a pipelined partition. */
+interface InFlightBatch {
+  readonly first: string;
+  /** Offset to commit once this batch and all before it are done (last + 1). */
+  readonly next: string;
+  done: boolean;
+}
+
+/** Per topic-partition state of a pipelined subscription. */
+interface PartitionState {
+  /** Batches not yet committed, in delivery order (orphaned ones are removed). */
+  queue: InFlightBatch[];
+  /** Handlers still running for this partition, orphaned ones included (the concurrency bound). */
+  running: Set<Promise<void>>;
+  /** Last offset delivered, to detect a rewind (seek, rebalance) that orphans the queue. */
+  lastDelivered: bigint;
+  /**
+   * First offset of the earliest failed batch while its backoff runs (deliveries are skipped
+   * until the seek back to it); null otherwise.
+   */
+  rewindTo: bigint | null;
+  /** Bumped when a delivery shows kafkajs itself rewound (rebalance): a pending seek is then void. */
+  epoch: number;
+  /** Serializes this partition's offset commits. */
+  commits: Promise<void>;
+}
+
+/**
+ * `eachBatch` for `maxBatchesInFlight` > 1: hands each batch to the handler without waiting for it
+ * (up to `depth` per partition), marks it consumed in kafkajs so the next fetch starts at once, and
+ * commits offsets strictly in order as handlers resolve. A failed handler orphans its batch and
+ * everything delivered after it (they may finish but are never committed), waits out the backoff
+ * (kafkajs keeps heartbeating, since eachBatch returns), then seeks the partition back to the
+ * failed batch's first offset, so it and everything after it are redelivered; other partitions are
+ * unaffected. A rewind seen on delivery (rebalance, seek) orphans the queue the same way.
+ */
+class PartitionPipelines {
+  readonly #groupId: string;
+  readonly #consumer: Consumer;
+  readonly #handler: BatchHandler;
+  readonly #depth: number;
+  readonly #retryBase: number;
+  readonly #log: Logger;
+  readonly #options: KafkaBusOptions;
+  readonly #topics: readonly string[];
+  readonly #parts = new Map<string, PartitionState>();
+  readonly #failures = new Map<string, number>();
+  #closing = false;
+
+  constructor(
+    groupId: string,
+    consumer: Consumer,
+    handler: BatchHandler,
+    depth: number,
+    retryBase: number,
+    log: Logger,
+    options: KafkaBusOptions,
+    topics: readonly string[],
+  ) {
+    this.#topics = topics;
+    this.#groupId = groupId;
+    this.#consumer = consumer;
+    this.#handler = handler;
+    this.#depth = depth;
+    this.#retryBase = retryBase;
+    this.#log = log;
+    this.#options = options;
+  }
+
+  #state(tp: string): PartitionState {
+    let st = this.#parts.get(tp);
+    if (!st) {
+      st = { queue: [], running: new Set(), lastDelivered: -1n, rewindTo: null, epoch: 0, commits: Promise.resolve() };
+      this.#parts.set(tp, st);
+    }
+    return st;
+  }
+
+  async deliver(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (this.#closing || batch.isEmpty() || !payload.isRunning() || payload.isStale()) return;
+    const { topic, partition } = batch;
+    const tp = `${topic}/${partition}`;
+    const st = this.#state(tp);
+    if (st.rewindTo !== null) return; // redelivered after the pending seek
+    // Wait for a free slot, heartbeating so a long wait (Elasticsearch outage) keeps membership.
+    while (st.running.size >= this.#depth) {
+      const ac = new AbortController();
+      await Promise.race([...st.running, sleep(1000, undefined, { signal: ac.signal }).catch(() => undefined)]);
+      ac.abort();
+      if (this.#closing || !payload.isRunning() || st.rewindTo !== null) return;
+      await payload.heartbeat();
+    }
+    if (payload.isStale()) return;
+    const first = batch.firstOffset() ?? batch.messages[0]!.offset;
+    const last = batch.lastOffset();
+    if (BigInt(first) <= st.lastDelivered) {
+      // kafkajs rewound (rebalance: it fetches again from the committed offset): the old queue
+      // never commits; its batches are redelivered from here.
+      st.queue = [];
+      st.epoch++;
+    }
+    st.lastDelivered = BigInt(last);
+    const messages: BusMessage[] = batch.messages.map((m) => ({
+      topic,
+      partition,
+      offset: m.offset,
+      key: m.key ? m.key.toString('utf8') : null,
+      value: m.value ?? Buffer.alloc(0),
+      headers: headersOf(m.headers as Record<string, unknown> | undefined),
+      timestamp: Number(m.timestamp),
+    }));
+    this.#options.onConsumerLag?.(this.#groupId, topic, partition, Number(batch.offsetLagLow()));
+    const ctx: BatchContext = {
+      heartbeat: () => payload.heartbeat(),
+      pause: () => this.#consumer.pause([{ topic, partitions: [partition] }]),
+      resume: () => this.#consumer.resume([{ topic, partitions: [partition] }]),
+    };
+    const entry: InFlightBatch = { first, next: (BigInt(last) + 1n).toString(), done: false };
+    st.queue.push(entry);
+    // The next fetch of this partition starts after `last`; nothing is committed here.
+    payload.resolveOffset(last);
+    const lagAfter = Number(batch.offsetLag());
+    const run: Promise<void> = (async () => {
+      try {
+        await this.#handler(messages, ctx);
+      } catch (err) {
+        await this.#failed(tp, st, entry, err, payload);
+        return;
+      }
+      this.#failures.delete(tp);
+      entry.done = true;
+      await this.#commitReady(topic, partition, st, payload, lagAfter);
+    })().finally(() => st.running.delete(run));
+    st.running.add(run);
+  }
+
+  /** Commits the offset after the longest prefix of finished batches, in order. */
+  #commitReady(
+    topic: string,
+    partition: number,
+    st: PartitionState,
+    payload: EachBatchPayload,
+    lag: number,
+  ): Promise<void> {
+    let upTo: InFlightBatch | null = null;
+    while (st.queue.length > 0 && st.queue[0]!.done) upTo = st.queue.shift()!;
+    if (!upTo) return st.commits;
+    const offset = upTo.next;
+    st.commits = st.commits
+      .then(() => payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] }))
+      .then(
+        () => this.#options.onConsumerLag?.(this.#groupId, topic, partition, lag),
+        (err: unknown) =>
+          // Not fatal: the offset is committed again with the next batch, or redelivered (idempotent).
+          this.#log.warn({ err, topic, partition, offset }, 'offset commit failed; will be retried by a later commit'),
+      );
+    return st.commits;
+  }
+
+  async #failed(
+    tp: string,
+    st: PartitionState,
+    entry: InFlightBatch,
+    err: unknown,
+    payload: EachBatchPayload,
+  ): Promise<void> {
+    const idx = st.queue.indexOf(entry);
+    if (idx < 0) return; // already orphaned by an earlier failure or a rewind: nothing to redo here
+    st.queue.length = idx; // this batch and everything after it will be redelivered
+    if (this.#closing) return;
+    const first = BigInt(entry.first);
+    if (st.rewindTo !== null) {
+      // A later batch failed first and its backoff is running: it seeks to the earliest failure.
+      if (first < st.rewindTo) st.rewindTo = first;
+      return;
+    }
+    st.rewindTo = first;
+    const epoch = st.epoch;
+    const [topic, partition] = [payload.batch.topic, payload.batch.partition];
+    // No fetching during the backoff: the seek below rewinds to this batch anyway.
+    this.#consumer.pause([{ topic, partitions: [partition] }]);
+    const n = (this.#failures.get(tp) ?? 0) + 1;
+    this.#failures.set(tp, n);
+    const delay = Math.min(30_000, this.#retryBase * 2 ** (n - 1));
+    this.#log.error(
+      { err, topic, partition, offset: entry.first, attempt: n, retryInMs: delay },
+      'batch handler failed; will redeliver',
+    );
+    await sleep(delay);
+    const to = st.rewindTo;
+    st.rewindTo = null;
+    if (this.#closing) return;
+    // After a rebalance kafkajs already fetches from the committed offset (≤ the failed batch).
+    if (st.epoch === epoch) {
+      st.lastDelivered = to - 1n;
+      this.#consumer.seek({ topic, partition, offset: to.toString() });
+    }
+    this.#consumer.resume([{ topic, partitions: [partition] }]);
+  }
+
+  /** Stops taking batches and waits until every running handler settled and its commit was sent. */
+  async drain(): Promise<void> {
+    this.#closing = true;
+    this.#consumer.pause(this.#topics.map((topic) => ({ topic })));
+    for (;;) {
+      const running = [...this.#parts.values()].flatMap((st) => [...st.running]);
+      if (running.length === 0) break;
+      await Promise.allSettled(running);
+    }
+    await Promise.allSettled([...this.#parts.values()].map((st) => st.commits));
   }
 }
 
@@ -396,13 +684,18 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       options.onConsumerLag?.(sub.groupId, topic, partition, Number(batch.offsetLag()));
     };
 
+    const depth = Math.max(1, Math.floor(options.maxBatchesInFlight ?? 1));
+    const pipeline =
+      depth > 1
+        ? new PartitionPipelines(sub.groupId, consumer, handler, depth, retryBase, log, options, sub.topics)
+        : null;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
-      eachBatch,
+      eachBatch: pipeline ? (payload) => pipeline.deliver(payload) : eachBatch,
     });
-    const s = new KafkaSubscription(consumer);
+    const s = new KafkaSubscription(consumer, pipeline);
     subscriptions.push(s);
     return s;
   }

@@ -4,8 +4,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
-import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
+import { createKafkaBus, stopKafkajsPendingCheckLoop } from '../../../shared/src/bus/kafka.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
 import { kafkaBrokers, uniqueName } from './engines.ts';
 import { busContract } from '../../unit/ingest/bus-contract.ts';
@@ -24,6 +26,177 @@ describe('kafka bus: MessageBus contract (real broker)', () => {
   busContract({ open, unique: (p) => uniqueName(p), timeoutMs: 30_000 });
 });
 
+const openPipelined = async (over: { maxBytesPerPartition?: number; handlerRetryBaseMs?: number } = {}) =>
+  createKafkaBus({
+    brokers: kafkaBrokers(),
+    clientId: 'regwatch-bus-contract-pipelined',
+    logger: silentLogger(),
+    handlerRetryBaseMs: 100,
+    heartbeatIntervalMs: 500,
+    sessionTimeoutMs: 10_000,
+    maxBatchesInFlight: 2,
+    ...over,
+  });
+
+describe('kafka bus: MessageBus contract, pipelined (maxBatchesInFlight 2, real broker)', () => {
+  busContract({ open: () => openPipelined(), unique: (p) => uniqueName(p), timeoutMs: 30_000 });
+});
+
+/** The group's committed offset of partition 0 of `topic` (-1 when none). */
+async function committedOffset(groupId: string, topic: string): Promise<number> {
+  const admin = new kafkajs.Kafka({ brokers: kafkaBrokers(), logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(t?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('kafka bus: pipelined partitions (maxBatchesInFlight 2)', () => {
+  // One record batch per publish call, and fetches small enough to return one batch each, so
+  // offsets 0, 1, 2 … arrive as separate batches of the single partition.
+  const setup = async (n: number, handlerRetryBaseMs = 100) => {
+    const bus = await openPipelined({ maxBytesPerPartition: 64, handlerRetryBaseMs });
+    const topic = uniqueName('bus-pipelined');
+    await bus.ensureTopics([topic], 1);
+    const pub = bus.publisher();
+    for (let i = 0; i < n; i++) await pub.publish(topic, [{ key: 'k', value: `m${i}` }]);
+    return { bus, topic, groupId: uniqueName('g-pipelined') };
+  };
+
+  test('a later batch finishing first is not committed before the earlier one; both overlap', async () => {
+    const { bus, topic, groupId } = await setup(3);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const handled: string[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    try {
+      const sub = await bus.subscribe({ groupId, topics: [topic] }, async (batch) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        try {
+          if (batch[0]!.offset === '0') await gate;
+          handled.push(...batch.map((m) => m.value.toString()));
+        } finally {
+          running--;
+        }
+      });
+      await until(() => handled.includes('m1'), 'm1 handled while m0 is held');
+      await sleep(1000);
+      assert.equal(await committedOffset(groupId, topic), -1, 'nothing committed while offset 0 is in flight');
+      assert.equal(maxRunning, 2, 'two batches of one partition in the handler at once, never more');
+      release();
+      await until(() => handled.length >= 3, 'all three handled');
+      await until(async () => (await committedOffset(groupId, topic)) === 3, 'commit up to offset 3');
+      await sub.close();
+      assert.deepEqual(handled.sort(), ['m0', 'm1', 'm2']);
+    } finally {
+      release();
+      await bus.close();
+    }
+  });
+
+  test('a failed batch is redelivered with everything after it; commits end at the last offset', async () => {
+    const { bus, topic, groupId } = await setup(4);
+    const seen: string[] = [];
+    let failOnce = true;
+    try {
+      const sub = await bus.subscribe({ groupId, topics: [topic] }, async (batch) => {
+        const v = batch.map((m) => m.value.toString());
+        if (v.includes('m1') && failOnce) {
+          failOnce = false;
+          await sleep(200); // let m2 be handed over meanwhile
+          throw new Error('simulated sink failure');
+        }
+        seen.push(...v);
+      });
+      await until(async () => (await committedOffset(groupId, topic)) === 4, 'commit up to offset 4');
+      await sub.close();
+      assert.equal(failOnce, false);
+      assert.deepEqual([...new Set(seen)].sort(), ['m0', 'm1', 'm2', 'm3'], 'nothing lost');
+      assert.equal(seen.filter((v) => v === 'm0').length, 1, 'batches before the failed one are not redelivered');
+    } finally {
+      await bus.close();
+    }
+  });
+
+  test('an earlier batch failing while a later one backs off: one rewind to the earlier, nothing committed past it', async () => {
+    // Backoffs of 1 s and 2 s: a wrong early seek would commit past m0 for a second.
+    const { bus, topic, groupId } = await setup(3, 1000);
+    let m1Failed: () => void = () => undefined;
+    const m1FailedP = new Promise<void>((r) => (m1Failed = r));
+    let m0Attempts = 0;
+    let m1Attempts = 0;
+    let m0Done = false;
+    const done = new Set<string>();
+    const samples: { offset: number; m0Done: boolean }[] = [];
+    let sampling = true;
+    try {
+      const sub = await bus.subscribe({ groupId, topics: [topic] }, async (batch) => {
+        const v = batch[0]!.value.toString();
+        if (v === 'm0' && m0Attempts++ === 0) {
+          await m1FailedP; // fail only after m1's failure (and its backoff) started
+          await sleep(20);
+          throw new Error('m0 fails too');
+        }
+        if (v === 'm1' && m1Attempts++ === 0) {
+          setTimeout(m1Failed, 10);
+          throw new Error('m1 fails');
+        }
+        if (v === 'm0') m0Done = true;
+        done.add(v);
+      });
+      const sampler = (async () => {
+        while (sampling) {
+          const offset = await committedOffset(groupId, topic);
+          // Read after the commit was observed: a commit past m0 must come after m0 was handled.
+          samples.push({ offset, m0Done });
+          await sleep(50);
+        }
+      })();
+      await until(async () => (await committedOffset(groupId, topic)) === 3, 'commit up to offset 3');
+      sampling = false;
+      await sampler;
+      await sub.close();
+      assert.deepEqual([...done].sort(), ['m0', 'm1', 'm2']);
+      assert.ok(m0Attempts >= 2 && m1Attempts >= 2);
+      const premature = samples.filter((x) => x.offset > 0 && !x.m0Done);
+      assert.deepEqual(premature, [], 'no offset past m0 was committed before m0 was handled');
+    } finally {
+      sampling = false;
+      await bus.close();
+    }
+  });
+
+  test('close() waits for the batches in flight and commits them', async () => {
+    const { bus, topic, groupId } = await setup(2);
+    const handled: string[] = [];
+    try {
+      const sub = await bus.subscribe({ groupId, topics: [topic] }, async (batch) => {
+        await sleep(500);
+        handled.push(...batch.map((m) => m.value.toString()));
+      });
+      await until(() => handled.length >= 1, 'first batch');
+      await sub.close();
+      const committed = await committedOffset(groupId, topic);
+      assert.equal(committed, handled.length, 'every handled batch committed, nothing more');
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
 describe('kafka bus specifics', () => {
   test('ensureTopics creates missing topics with the configured partition count', async () => {
     const bus = await open();
@@ -35,6 +208,43 @@ describe('kafka bus specifics', () => {
     await admin.disconnect();
     assert.equal(meta.topics[0]!.partitions.length, 5);
     await bus.close();
+  });
+
+  test('an idle connection does not re-check its request queue every millisecond (kafkajs #1704), no TimeoutNegativeWarning', async () => {
+    assert.equal(stopKafkajsPendingCheckLoop(), true, 'applies to the installed kafkajs');
+    const require = createRequire(import.meta.url);
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as {
+      prototype: { checkPendingRequests(this: unknown): void };
+    };
+    const original = RequestQueue.prototype.checkPendingRequests;
+    let checks = 0;
+    RequestQueue.prototype.checkPendingRequests = function (this: unknown) {
+      checks++;
+      original.call(this);
+    };
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const bus = await open();
+    try {
+      const topic = uniqueName('bus-idle');
+      await bus.ensureTopics([topic], 1);
+      const pub = bus.publisher();
+      await Promise.all(Array.from({ length: 20 }, (_, i) => pub.publish(topic, [{ key: `k${i}`, value: 'v' }])));
+      await sleep(200);
+      const before = checks;
+      await sleep(1000);
+      // Unfixed, each connection runs the check ~1000 times a second while idle.
+      assert.ok(checks - before < 20, `${checks - before} queue checks in 1 s of idleness`);
+      assert.deepEqual(
+        warnings.filter((w) => w === 'TimeoutNegativeWarning'),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+      RequestQueue.prototype.checkPendingRequests = original;
+      await bus.close();
+    }
   });
 
   test('publishing to an unreachable broker fails fast with a retriable KAFKA_UNAVAILABLE', async () => {

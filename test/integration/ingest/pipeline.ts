@@ -78,6 +78,7 @@ export async function startPipeline(
     publishTimeoutMs: 5000,
     heartbeatIntervalMs: 1000,
     sessionTimeoutMs: 10_000,
+    maxBatchesInFlight: 2, // as the ingest service runs (services/ingest/src/main.ts)
     onConsumerLag: (_g, topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
   });
   await bus.ensureTopics(Object.values(topics), opts.partitions ?? 3);

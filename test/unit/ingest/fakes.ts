@@ -95,7 +95,7 @@ export class FakeEs {
     return n;
   }
 
-  readonly bulk = async (operations: readonly object[]): Promise<{ items: BulkResponseItem[] }> => {
+  readonly bulk = async (operations: readonly (object | string)[]): Promise<{ items: BulkResponseItem[] }> => {
     if (this.down > 0) {
       this.down--;
       throw new errors.ConnectionError('connect ECONNREFUSED 127.0.0.1:9200');
@@ -106,7 +106,11 @@ export class FakeEs {
       const head = operations[i] as Record<string, { _index: string; _id: string }>;
       const action = Object.keys(head)[0]!;
       const { _index, _id } = head[action]!;
-      const doc = operations[i + 1] as { http?: { response?: { body?: { bytes?: unknown } } } };
+      // The indexer sends events pre-serialized (a JSON line), findings/storage as objects.
+      const line = operations[i + 1]!;
+      const doc = (typeof line === 'string' ? JSON.parse(line) : line) as {
+        http?: { response?: { body?: { bytes?: unknown } } };
+      };
       req.push({ action, id: _id });
       const fault = this.itemFaults.get(_id)?.shift();
       if (fault !== undefined) {

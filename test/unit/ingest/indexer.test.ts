@@ -360,6 +360,55 @@ describe('indexer', () => {
     await h.close();
   });
 
+  test('overlapping batches of one partition (pipelined bus): both bulks in flight at once, events published in delivery order', async () => {
+    const h = await harness();
+    // The first batch's bulk is held until the second batch's bulk has been sent.
+    let releaseFirst: () => void = () => undefined;
+    const firstHeld = new Promise<void>((r) => (releaseFirst = r));
+    let calls = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const inner = h.es.bulk;
+    const bulk = async (ops: readonly (object | string)[]) => {
+      const n = calls++;
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        if (n === 0) await firstHeld;
+        else releaseFirst();
+        return await inner(ops);
+      } finally {
+        inFlight--;
+      }
+    };
+    const indexer = createIndexer({
+      bus: h.bus,
+      publisher: h.bus.publisher(),
+      bulk,
+      normalizer: fakeNormalizer,
+      topics: T,
+      indices: { namespace: 'test', findings: 'findings-test', storage: 'storage-test' },
+      groupId: 'ingest',
+      options: { itemRetries: 3, retryBaseMs: 2, retryMaxMs: 10, correlationSize: 100 },
+      logger: silentLogger(),
+      metrics: h.metrics,
+    });
+    const first = indexer.handleBatch(
+      [msg(T.notifications, envelope({ id: 'o-1', user: 'u' }, { id: 'o-2', user: 'u' }))],
+      ctxRecorder(),
+    );
+    const second = indexer.handleBatch([msg(T.notifications, envelope({ id: 'o-3', user: 'u' }))], ctxRecorder());
+    await Promise.all([first, second]);
+    assert.equal(maxInFlight, 2, 'the second bulk went out while the first was in flight');
+    const events = await h.read(T.events);
+    assert.deepEqual(
+      events.map((e) => (JSON.parse(e.value.toString()) as { event: { id: string } }).event.id),
+      ['o-1', 'o-2', 'o-3'],
+      'regwatch.events keeps the order the batches were delivered in',
+    );
+    assert.equal(indexer.totals.created, 3);
+    await h.close();
+  });
+
   test('subscribes to every raw topic plus storage and findings', () => {
     assert.deepEqual(
       indexerTopics(T).sort(),
