@@ -155,7 +155,7 @@ export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
         topics.dlq,
         rejects.map((r) => toDlqMessage(r, at)),
       );
-      log.info({ count: rejects.length, reasons: [...new Set(rejects.map((r) => r.reason))] }, 'dead-lettered inputs');
+      log.warn({ count: rejects.length, reasons: [...new Set(rejects.map((r) => r.reason))] }, 'dead-lettered inputs');
     }
     if (out.length > 0) await deps.publisher.publish(topics.events, out);
     totals.consumed += batch.length;

@@ -431,7 +431,7 @@ export function createIndexer(deps: IndexerDeps): Indexer {
       ]);
       if (rejects.length > 0) {
         for (const r of rejects) metrics.dlq.inc({ reason: r.reason });
-        log.info({ count: rejects.length, reasons: countBy(rejects.map((r) => r.reason)) }, 'dead-lettered inputs');
+        log.warn({ count: rejects.length, reasons: countBy(rejects.map((r) => r.reason)) }, 'dead-lettered inputs');
       }
       if (ignored > 0) metrics.ignored.inc(ignored);
 

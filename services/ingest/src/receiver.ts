@@ -152,6 +152,17 @@ export function buildReceiver(deps: ReceiverDeps) {
       );
       return reply.code(413).send({ error: err.code, message: 'payload larger than the event bus accepts' });
     }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      req.log.warn(
+        { code: err.code, route: req.routeOptions.url, limit: config.bodyLimitBytes },
+        'body over the limit; answering 413',
+      );
+      return reply.code(413).send({
+        error: 'BODY_TOO_LARGE',
+        message: `request body larger than the receiver's limit of ${config.bodyLimitBytes} bytes (raise RECEIVER_BODY_LIMIT_BYTES, or --body-limit-bytes for regwatch run)`,
+        limit_bytes: config.bodyLimitBytes,
+      });
+    }
     const status =
       typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'receiver error');

@@ -141,6 +141,9 @@ describe('receiver', () => {
       payload: JSON.stringify({ events: [], pad: 'x'.repeat(70 * 1024) }),
     });
     assert.equal(r413.statusCode, 413);
+    assert.equal(r413.json().error, 'BODY_TOO_LARGE');
+    assert.equal(r413.json().limit_bytes, 64 * 1024);
+    assert.match(r413.json().message, /limit of 65536 bytes .*RECEIVER_BODY_LIMIT_BYTES/);
     // JSON that is not an envelope is accepted (dead-lettered later by the indexer), never 4xx.
     const odd = await app.inject({
       method: 'POST',
