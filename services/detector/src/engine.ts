@@ -20,8 +20,10 @@ const NO_VALUES = Object.freeze([]) as unknown as never[];
 
 /** What the per-event path needs to know about one `event.action` (built once per engine). */
 interface ActionPlan {
-  /** Rules with an observe hook that look at this action. */
+  /** Rules with an observe hook that look at this action, in registry order. */
   readonly observers: readonly ActiveRule[];
+  /** Per observer, its `onlyWhenChanged` gate: GATE_NONE, GATE_IP, GATE_UA or GATE_NS. */
+  readonly gates: Uint8Array;
   /** `ping` / `auth-challenge`: not counted as identity activity. */
   readonly noise: boolean;
   /** Manifest or blob GET: counts towards distinct repositories. */
@@ -35,7 +37,13 @@ export interface KeyedEntry {
 }
 
 /** Actions outside EVENT_ACTIONS: counted, observed by no rule. */
-const OTHER_ACTION: ActionPlan = { observers: [], noise: false, pull: false };
+const OTHER_ACTION: ActionPlan = { observers: [], gates: new Uint8Array(0), noise: false, pull: false };
+/** Observer gates (DetectionRule.onlyWhenChanged), as small integers for the per-event loop. */
+const GATE_NONE = 0;
+const GATE_IP = 1;
+const GATE_UA = 2;
+const GATE_NS = 3;
+const GATES = { ip: GATE_IP, userAgent: GATE_UA, namespace: GATE_NS } as const;
 
 export interface EngineStats {
   events: number;
@@ -163,6 +171,10 @@ export class DetectorEngine implements EngineView {
   private readonly openHours = new Map<number, { bucket: HourBucket; identity: IdentityState }[]>();
   private readonly lateBuckets = new Map<string, { bucket: HourBucket; identity: IdentityState }>();
   private readonly registryHours = new Map<number, RegistryHour>();
+  /** The registry hour the previous counted request went to (events come in time order). */
+  private lastRegistryHour: RegistryHour | undefined;
+  /** Scratch [pulls, bytes] handed to IdentityProfile.closeHour (read synchronously, not kept). */
+  private readonly hourValues = [0, 0];
   /** Rule-owned state: rule id → key → entry (no key strings built per lookup). */
   private readonly keyedState = new Map<string, Map<string, KeyedEntry>>();
   private readonly pop: { pulls: number[]; bytes: number[]; repos: number[] } = { pulls: [], bytes: [], repos: [] };
@@ -184,8 +196,10 @@ export class DetectorEngine implements EngineView {
     this.settings = settings;
     this.rules = rules;
     for (const action of EVENT_ACTIONS) {
+      const observers = rules.filter((r) => r.rule.observe && (!r.rule.actions || r.rule.actions.includes(action)));
       this.plans.set(action, {
-        observers: rules.filter((r) => r.rule.observe && (!r.rule.actions || r.rule.actions.includes(action))),
+        observers,
+        gates: Uint8Array.from(observers, (r) => (r.rule.onlyWhenChanged ? GATES[r.rule.onlyWhenChanged] : GATE_NONE)),
         noise: action === 'ping' || action === 'auth-challenge',
         pull: action === 'manifest-pull' || action === 'blob-pull',
       });
@@ -293,7 +307,19 @@ export class DetectorEngine implements EngineView {
     if (ev.status !== undefined) this.countRegistry(ev, hour);
     const now = this.maxTs;
     const observers = plan.observers;
+    const gates = plan.gates;
     for (let i = 0; i < observers.length; i++) {
+      // Rules about a new IP / client / namespace are not called while it repeats the last one.
+      const g = gates[i];
+      if (
+        g !== GATE_NONE &&
+        (g === GATE_IP
+          ? !ev.ip || ev.ip === st.lastIp
+          : g === GATE_UA
+            ? !ev.userAgent || ev.userAgent === st.lastUserAgent
+            : !ev.namespace || ev.namespace === st.lastNamespace)
+      )
+        continue;
       const r = observers[i]!;
       const d = r.rule.observe!(ev, st, this, r.params, now);
       if (d.length) (out ??= []).push(...d);
@@ -433,10 +459,14 @@ export class DetectorEngine implements EngineView {
     const isPull = ev.action === 'manifest-pull' || (ev.action === 'other' && ev.repository !== undefined && !ev.head);
     const isAuth = ev.action === 'login-failure' || ev.action === 'login-success' || ev.action === 'auth-challenge';
     if (!isPull && !isAuth) return;
-    let rh = this.registryHours.get(hour);
-    if (!rh) {
-      rh = { hour, pullRequests: 0, pullFailures: 0, pullLatencyMs: [], authLatencyMs: [], failureSamples: [] };
-      this.registryHours.set(hour, rh);
+    let rh = this.lastRegistryHour;
+    if (rh === undefined || rh.hour !== hour) {
+      rh = this.registryHours.get(hour);
+      if (!rh) {
+        rh = { hour, pullRequests: 0, pullFailures: 0, pullLatencyMs: [], authLatencyMs: [], failureSamples: [] };
+        this.registryHours.set(hour, rh);
+      }
+      this.lastRegistryHour = rh;
     }
     const ms = ev.durationNs !== undefined ? ev.durationNs / 1e6 : undefined;
     if (isPull && ev.action === 'manifest-pull') {
@@ -511,6 +541,7 @@ export class DetectorEngine implements EngineView {
     const rh = this.registryHours.get(hour);
     if (rh) {
       this.registryHours.delete(hour);
+      if (this.lastRegistryHour === rh) this.lastRegistryHour = undefined;
       for (const r of this.rules)
         if (r.rule.closeRegistryHour) out.push(...r.rule.closeRegistryHour(rh, this, r.params, now));
     }
@@ -520,8 +551,11 @@ export class DetectorEngine implements EngineView {
 
   /** Teaches the closed hour to the identities' profiles and the population reservoirs. */
   private learnHour(hour: number, items: readonly { bucket: HourBucket; identity: IdentityState }[]): void {
+    const values = this.hourValues;
     for (const { bucket, identity } of items) {
-      identity.profile.closeHour(hour, [bucket.pulls, bucket.bytes], identity.zone, bucket.events > 0);
+      values[0] = bucket.pulls;
+      values[1] = bucket.bytes;
+      identity.profile.closeHour(hour, values, identity.zone, bucket.events > 0);
       if (bucket.repos > 0) {
         identity.reposMax = Math.max(identity.reposMax, bucket.repos);
         identity.reposLevel = identity.reposLevel === 0 ? bucket.repos : identity.reposLevel * 0.9 + bucket.repos * 0.1;

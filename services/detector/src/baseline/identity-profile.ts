@@ -123,6 +123,15 @@ export class IdentityProfile {
 
   /** Expected value and scale of `metric` in `slot` (0–167); undefined when cold. */
   expect(metric: Metric, slot: number): Expectation | undefined {
+    const out: Expectation = { expected: 0, scale: 0, seasonal: false };
+    return this.expectInto(metric, slot, out) ? out : undefined;
+  }
+
+  /**
+   * `expect` without allocating (hot path): writes the expectation into `out` and returns true,
+   * or returns false when cold (`out` untouched).
+   */
+  expectInto(metric: Metric, slot: number, out: Expectation): boolean {
     const m = METRIC_INDEX[metric];
     const obs = this.u8;
     const ob = this.ob;
@@ -141,11 +150,13 @@ export class IdentityProfile {
           n++;
         }
       }
-      if (n < 3) return undefined;
+      if (n < 3) return false;
       expected = sum / n;
     }
-    const scale = Math.max(1 + Math.sqrt(expected), this.f32[this.dp + m]! * (expected + 1));
-    return { expected, scale, seasonal };
+    out.expected = expected;
+    out.scale = Math.max(1 + Math.sqrt(expected), this.f32[this.dp + m]! * (expected + 1));
+    out.seasonal = seasonal;
+    return true;
   }
 
   /** True when the identity was ever active (any event) in local hour-of-day `hourOfDay` (0–23). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Metric } from '../baseline/identity-profile.ts';
+import type { Expectation, Metric } from '../baseline/identity-profile.ts';
 import type { Detection } from '../findings.ts';
 import { fmt, fmtBytes, identityEntity, scoreFromRatio } from '../findings.ts';
 import type { Severity } from '../../../../shared/src/model/finding.ts';
@@ -38,6 +38,44 @@ interface Threshold {
   basis: 'own' | 'population';
 }
 
+/** Scratch objects of the per-event path (filled and read synchronously, never kept). */
+const scratchExpectation: Expectation = { expected: 0, scale: 0, seasonal: false };
+const scratchThreshold: Threshold = { threshold: 0, expected: 0, upper: 0, basis: 'own' };
+
+/**
+ * The identity's alert threshold for `metric` in the bucket's hour: its own hour-of-week band once
+ * warm, else the population p99 × factor. Writes it into `out` (no allocation); false when there
+ * is neither (cold identity, empty population).
+ */
+function computeThreshold(
+  metric: Metric,
+  bucket: HourBucket,
+  st: IdentityState,
+  view: EngineView,
+  p: SpikeParams,
+  now: number,
+  out: Threshold,
+): boolean {
+  const ex = scratchExpectation;
+  if (view.isWarm(st, now) && st.profile.expectInto(metric, hourOfWeek(bucket.hour * HOUR, st.zone), ex)) {
+    const upper = ex.expected + p.k * ex.scale;
+    out.threshold = Math.max(upper, p.minValue, p.minRatio * ex.expected);
+    out.expected = ex.expected;
+    out.upper = upper;
+    out.basis = 'own';
+    return true;
+  }
+  const p99 = view.populationP99(metric === 'pulls' ? 'pulls' : 'bytes');
+  if (p99 === undefined) return false;
+  const upper = p99 * p.populationFactor;
+  out.threshold = Math.max(upper, p.minValue * 2);
+  out.expected = p99;
+  out.upper = upper;
+  out.basis = 'population';
+  return true;
+}
+
+/** computeThreshold as a new object (kept in detections), undefined when there is none. */
 function thresholdOf(
   metric: Metric,
   bucket: HourBucket,
@@ -46,23 +84,8 @@ function thresholdOf(
   p: SpikeParams,
   now: number,
 ): Threshold | undefined {
-  const popMetric = metric === 'pulls' ? 'pulls' : 'bytes';
-  if (view.isWarm(st, now)) {
-    const ex = st.profile.expect(metric, hourOfWeek(bucket.hour * HOUR, st.zone));
-    if (ex) {
-      const upper = ex.expected + p.k * ex.scale;
-      return {
-        threshold: Math.max(upper, p.minValue, p.minRatio * ex.expected),
-        expected: ex.expected,
-        upper,
-        basis: 'own',
-      };
-    }
-  }
-  const p99 = view.populationP99(popMetric);
-  if (p99 === undefined) return undefined;
-  const upper = p99 * p.populationFactor;
-  return { threshold: Math.max(upper, p.minValue * 2), expected: p99, upper, basis: 'population' };
+  const t: Threshold = { threshold: 0, expected: 0, upper: 0, basis: 'own' };
+  return computeThreshold(metric, bucket, st, view, p, now, t) ? t : undefined;
 }
 
 function severityOf(r: number): Severity {
@@ -131,8 +154,8 @@ export function baselineSpikeRule(opts: {
       if (!b || b.late) return NONE;
       let thr = earlyMark(b, id);
       if (thr === undefined) {
-        const t = thresholdOf(metric, b, st, view, p, now);
-        thr = t ? t.threshold * p.earlyFactor : Infinity;
+        const t = scratchThreshold;
+        thr = computeThreshold(metric, b, st, view, p, now, t) ? t.threshold * p.earlyFactor : Infinity;
         setEarlyMark(b, id, thr);
       }
       if (value(b) < thr) return NONE;
@@ -147,10 +170,10 @@ export function baselineSpikeRule(opts: {
       let activeWarm = 0;
       for (const { bucket, identity } of items) {
         if (
-          identity.id.startsWith('ip:') &&
           metric === 'pulls' &&
           identity.kind === 'anonymous' &&
-          value(bucket) < p.minValue
+          value(bucket) < p.minValue &&
+          identity.id.startsWith('ip:')
         )
           continue;
         const warm = view.isWarm(identity, now);

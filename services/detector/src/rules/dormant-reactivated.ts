@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_ACTIONS } from '../../../../shared/src/model/registry-event.ts';
 import { identityEntity } from '../findings.ts';
 import { NONE, type DetectionRule } from './types.ts';
 import { who } from './evidence.ts';
@@ -14,13 +15,16 @@ const params = z.object({
 export const dormantReactivated: DetectionRule<z.infer<typeof params>> = {
   id: 'identity.dormant_reactivated',
   description: 'An established identity silent for a long time (default 30 days) becomes active again.',
+  // Pings and 401 challenges are not activity.
+  actions: EVENT_ACTIONS.filter((a) => a !== 'ping' && a !== 'auth-challenge'),
   paramsSchema: params,
   observe(ev, st, _view, p) {
+    // Most selective test first: almost every event follows the identity's previous one closely.
+    const idleDays = (ev.ts - st.lastSeen) / 86_400_000;
+    if (idleDays < p.dormantDays) return NONE;
     if (ev.outcome === 'failure' || st.id.startsWith('ip:') || ev.action === 'ping' || ev.action === 'auth-challenge')
       return NONE;
     if (!Number.isFinite(st.lastSeen) || st.activeDays < p.minActiveDays) return NONE;
-    const idleDays = (ev.ts - st.lastSeen) / 86_400_000;
-    if (idleDays < p.dormantDays) return NONE;
     const robot = st.kind === 'robot' || st.kind === 'service';
     return [
       {

@@ -19,6 +19,7 @@ export const firstSeenNamespace: DetectionRule<z.infer<typeof params>> = {
     'First pull/push by an identity (with history) into a namespace it never used; medium when the namespace belongs to another team.',
   actions: ['manifest-pull', 'manifest-push'],
   paramsSchema: params,
+  onlyWhenChanged: 'namespace',
   observe(ev, st, view, p, now) {
     if (!ev.namespace || ev.outcome === 'failure' || ev.head || ev.anonymous) return NONE;
     if (ev.action !== 'manifest-pull' && ev.action !== 'manifest-push') return NONE;

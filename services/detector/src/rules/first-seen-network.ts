@@ -18,6 +18,7 @@ export const firstSeenNetwork: DetectionRule<z.infer<typeof params>> = {
   description:
     'An identity with history acting from a network (/24, /48) it never used; a robot token from a new network is high.',
   paramsSchema: params,
+  onlyWhenChanged: 'ip',
   observe(ev, st, view, p, now) {
     if (!ev.ip || ev.anonymous || ev.outcome === 'failure' || st.id.startsWith('ip:')) return NONE;
     // Same address as the identity's previous event: its network is known (hot-path shortcut).

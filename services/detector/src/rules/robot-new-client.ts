@@ -15,6 +15,7 @@ export const robotNewClient: DetectionRule<z.infer<typeof params>> = {
   description:
     'A robot token used with a client it never used; high when the client is interactive or scripting (docker CLI, curl, python).',
   paramsSchema: params,
+  onlyWhenChanged: 'userAgent',
   observe(ev, st, view, _p, now) {
     if (st.kind !== 'robot' && st.kind !== 'service') return NONE;
     if (!ev.userAgent || ev.userAgent === st.lastUserAgent || ev.outcome === 'failure' || !view.isWarm(st, now))

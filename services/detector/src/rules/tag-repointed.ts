@@ -25,19 +25,19 @@ export const tagRepointed: DetectionRule<z.infer<typeof params>> = {
     if (ev.action !== 'manifest-push' || !ev.tag || !ev.digest || !ev.repository || ev.outcome === 'failure')
       return NONE;
     if (!cachedRegExp(p.releasedTagPattern).test(ev.tag)) return NONE;
-    const key = `${ev.repository}:${ev.tag}`;
-    const prev = view.peek<{ digest: string; by: string; ts: number }>(this.id, key);
-    const cur = view.keyed(
+    // One lookup: `keyed` creates the entry (and we are done) or returns the previous push.
+    let created = false;
+    const cur = view.keyed<{ digest: string; by: string; ts: number }>(
       this.id,
-      key,
-      () => ({ digest: ev.digest!, by: st.id, ts: ev.ts }),
+      `${ev.repository}:${ev.tag}`,
+      () => {
+        created = true;
+        return { digest: ev.digest!, by: st.id, ts: ev.ts };
+      },
       p.retentionDays * 86_400_000,
     );
-    if (!prev || prev.digest === ev.digest) {
-      cur.digest = ev.digest;
-      return NONE;
-    }
-    const previous = { ...prev };
+    if (created || cur.digest === ev.digest) return NONE;
+    const previous = { digest: cur.digest, by: cur.by, ts: cur.ts };
     cur.digest = ev.digest;
     cur.by = st.id;
     cur.ts = ev.ts;

@@ -21,6 +21,14 @@ export interface DetectionRule<P = unknown> {
   /** The only `event.action`s `observe` looks at (a pre-filter on the hot path); all when absent. */
   readonly actions?: readonly EventAction[];
   /**
+   * A second pre-filter on the hot path, for rules about a *new* value of the identity: the engine
+   * calls `observe` only when the event has this field (`ip`, `userAgent`, `namespace`) and it
+   * differs from the identity's last one (`IdentityState.lastIp` / `lastUserAgent` /
+   * `lastNamespace`). Declare it only when `observe` returns nothing in the skipped cases anyway
+   * (it is an optimisation, never a change of behaviour).
+   */
+  readonly onlyWhenChanged?: 'ip' | 'userAgent' | 'namespace';
+  /**
    * Per event, in event-time order, after the engine counted the event into its hour bucket and
    * before it updated first-seen sets and `lastSeen` (so "before" state is visible).
    */

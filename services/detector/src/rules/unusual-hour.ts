@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_ACTIONS } from '../../../../shared/src/model/registry-event.ts';
 import { identityEntity } from '../findings.ts';
 import { hourOfWeek } from '../time.ts';
 import type { Detection } from '../findings.ts';
@@ -24,12 +25,14 @@ export const unusualHour: DetectionRule<z.infer<typeof params>> = {
   id: 'activity.unusual_hour',
   description:
     'Activity by an identity at a local hour (its group’s time zone, DST-correct) in which it has never been active.',
+  // Pings and 401 challenges are not activity.
+  actions: EVENT_ACTIONS.filter((a) => a !== 'ping' && a !== 'auth-challenge'),
   paramsSchema: params,
   observe(ev, st, view, p, now) {
     // Fire as soon as the hour reaches minEvents (seconds of latency), then update at the close.
-    if (st.id.startsWith('ip:') || ev.action === 'ping' || ev.action === 'auth-challenge') return NONE;
+    if (ev.action === 'ping' || ev.action === 'auth-challenge') return NONE;
     const b = openBucket(st, Math.floor(ev.ts / HOUR));
-    if (!b || b.events !== p.minEvents) return NONE;
+    if (!b || b.events !== p.minEvents || st.id.startsWith('ip:')) return NONE;
     const d = judge(b, st, p, now);
     if (!d) return NONE;
     setEarlyMark(b, this.id, Infinity);

@@ -52,6 +52,14 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
     windowSeconds: z.number().positive().default(spec.defaults.windowSeconds),
     minDistinct: z.number().int().nonnegative().default(spec.defaults.minDistinct),
   });
+  // Hot-path memos (pure, so safe to share between engines): the keyed-state key of the previous
+  // entity (bursts repeat one entity, so no key string per event) and the window initializer of
+  // the previous params object.
+  let lastType = '';
+  let lastId = '';
+  let lastKey = '';
+  let lastParams: WindowParams | undefined;
+  let init: () => WindowCounter = () => newWindow(1000);
   return {
     id: spec.id,
     description: spec.description,
@@ -61,12 +69,16 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
       const entity = spec.key(ev, st, view);
       if (!entity) return NONE;
       const ms = p.windowSeconds * 1000;
-      const w = view.keyed<WindowCounter>(
-        spec.id,
-        `${entity.type}:${entity.id}`,
-        () => newWindow(ms),
-        Math.max(ms * 2, 3_600_000),
-      );
+      if (entity.type !== lastType || entity.id !== lastId) {
+        lastType = entity.type;
+        lastId = entity.id;
+        lastKey = `${entity.type}:${entity.id}`;
+      }
+      if (p !== lastParams) {
+        lastParams = p;
+        init = () => newWindow(ms);
+      }
+      const w = view.keyed<WindowCounter>(spec.id, lastKey, init, Math.max(ms * 2, 3_600_000));
       const count = addToWindow(w, ev.ts, 1, spec.distinct?.(ev), ev.id);
       if (count < p.threshold || w.distinct.length < p.minDistinct) return NONE;
       // One finding per burst: a new one only after the window emptied (a new burst start).

@@ -1,6 +1,12 @@
 import { hash32 } from '../hash-set.ts';
 
 /**
+ * FNV-1a of `key` cut to 30 bits: small integers stay unboxed when passed between functions
+ * (a 32-bit hash above 2³⁰ would be boxed as a heap number on every non-inlined call).
+ */
+const smiHash = (key: string): number => hash32(key) & 0x3fffffff;
+
+/**
  * Exact, bounded memory of the most recent distinct string keys (event ids for duplicate
  * suppression, `http.request.id`s for the request join), each with a value, forgotten oldest
  * first once `capacity` keys are held.
@@ -38,7 +44,7 @@ export class RecentKeys<V> {
 
   /** Remembers `key` unless it is held; returns true when it was added (it was not held). */
   addIfAbsent(key: string): boolean {
-    const h = hash32(key);
+    const h = smiHash(key);
     if (this.find(key, h) >= 0) return false;
     this.insert(key, h, undefined);
     return true;
@@ -49,7 +55,7 @@ export class RecentKeys<V> {
    * undefined (one hash and one lookup for the pair).
    */
   getOrAdd(key: string, value: V): V | undefined {
-    const h = hash32(key);
+    const h = smiHash(key);
     const i = this.find(key, h);
     if (i >= 0) return this.values[i];
     this.insert(key, h, value);
@@ -58,12 +64,12 @@ export class RecentKeys<V> {
 
   /** True when `key` is among the remembered keys. */
   has(key: string): boolean {
-    return this.find(key, hash32(key)) >= 0;
+    return this.find(key, smiHash(key)) >= 0;
   }
 
   /** The value remembered with `key`, or undefined when it is not (or no longer) held. */
   get(key: string): V | undefined {
-    const i = this.find(key, hash32(key));
+    const i = this.find(key, smiHash(key));
     return i >= 0 ? this.values[i] : undefined;
   }
 
@@ -72,7 +78,7 @@ export class RecentKeys<V> {
    * `has` first: adding a key already held stores a second entry (lookups find the newer one).
    */
   add(key: string, value?: V): void {
-    this.insert(key, hash32(key), value);
+    this.insert(key, smiHash(key), value);
   }
 
   private insert(key: string, h: number, value: V | undefined): void {
