@@ -111,6 +111,19 @@ describe('pull.volume_spike (table-driven)', () => {
       assert.ok(!atLeast(d.severity, 'medium'), `${d.entity.id} ${d.severity}`);
   });
 
+  test('first pull of a cold identity before the population exists: no finding at hour close', () => {
+    // Regression: the early-fire cache stored Infinity for "no threshold yet", which hour close
+    // read as "already fired early" and reported 1 pull against a threshold of 50. Here admin
+    // pulls just after 05:00, before hour 04 (25 identities) has closed into the population.
+    const e = engineWith();
+    const earlier = Array.from({ length: 25 }, (_, i) =>
+      ev(MON + 4 * H + 30 * 60_000 + i * 1000, 'manifest-pull', { user: `u${i}`, repo: 'team-a/api' }),
+    );
+    const first = ev(MON + 5 * H + 10_000, 'manifest-pull', { user: 'admin', repo: 'library/busybox' });
+    const later = [5 * H + 40 * 60_000, 7 * H].map((t) => ev(MON + t, 'ping', { user: 'u1' }));
+    assert.deepEqual(rulesOf(runAll(e, [...earlier, first, ...later]), 'pull.volume_spike'), []);
+  });
+
   test('late events: a replayed backlog lands in its own hour and never looks like a burst', () => {
     const e = engineWith();
     const hist = history('alice', MON, 21, 10);

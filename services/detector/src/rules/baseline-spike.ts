@@ -152,10 +152,14 @@ export function baselineSpikeRule(opts: {
       if (metric === 'pulls' ? !ev.imagePull : ev.action !== 'blob-pull' || ev.bytes === 0) return NONE;
       const b = openBucket(st, Math.floor(ev.ts / HOUR));
       if (!b || b.late) return NONE;
+      // The mark is this bucket's early threshold, or Infinity once the early finding fired. With
+      // no threshold yet (cold identity, empty population) nothing is cached: Infinity would read
+      // as "fired early" at hour close and report a bucket far below its threshold.
       let thr = earlyMark(b, id);
       if (thr === undefined) {
         const t = scratchThreshold;
-        thr = computeThreshold(metric, b, st, view, p, now, t) ? t.threshold * p.earlyFactor : Infinity;
+        if (!computeThreshold(metric, b, st, view, p, now, t)) return NONE;
+        thr = t.threshold * p.earlyFactor;
         setEarlyMark(b, id, thr);
       }
       if (value(b) < thr) return NONE;
