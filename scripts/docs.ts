@@ -2,7 +2,8 @@
  * Generates the README's reference sections from the code, so they cannot drift:
  * - configuration: one table per service from its zod schema (names, defaults, descriptions);
  * - CLI: `--help` of every `regwatch` command and subcommand (commander);
- * - error codes: the ERROR_CODES catalog.
+ * - error codes: the ERROR_CODES catalog;
+ * - exit status: the table in cli/exit-codes.ts.
  * `npm run docs` rewrites README.md between `<!-- BEGIN GENERATED: x -->` / `<!-- END GENERATED: x -->`;
  * `npm run docs -- --check` exits 1 when README.md is stale (a unit test runs the same check).
  */
@@ -12,6 +13,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { commands } from '../cli/commands/index.ts';
 import { ERROR_CODES } from '../shared/src/errors.ts';
+import { EXIT_STATUS_TABLE } from '../cli/exit-codes.ts';
 import { ingestEnvObject } from '../services/ingest/src/config.ts';
 import { detectorEnvSchema } from '../services/detector/src/env-config.ts';
 import { alertsEnvSchema } from '../services/alerts/src/env-config.ts';
@@ -27,9 +29,12 @@ interface JsonProp {
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function envTable(schema: z.ZodType, nameOf: (key: string) => string = (k) => k): string {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonProp> };
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, JsonProp>;
+  };
   const rows = Object.entries(json.properties ?? {}).map(([key, p]) => {
-    const def = p.default === undefined ? '' : `\`${Array.isArray(p.default) ? p.default.join(',') : String(p.default)}\``;
+    const def =
+      p.default === undefined ? '' : `\`${Array.isArray(p.default) ? p.default.join(',') : String(p.default)}\``;
     const values = p.enum ? ` (${p.enum.map((v) => `\`${String(v)}\``).join(', ')})` : '';
     return `| \`${nameOf(key)}\` | ${def} | ${cell((p.description ?? '') + values)} |`;
   });
@@ -80,8 +85,18 @@ function errorsSection(): string {
   return ['| Code | Meaning |', '| --- | --- |', ...rows].join('\n');
 }
 
+function exitCodesSection(): string {
+  const rows = EXIT_STATUS_TABLE.map((r) => `| ${r.status} | ${cell(r.meaning)} | ${cell(r.when)} |`);
+  return ['| Status | Meaning | When |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
 export function renderReadme(readme: string): string {
-  const sections: Record<string, () => string> = { config: configSection, cli: cliSection, errors: errorsSection };
+  const sections: Record<string, () => string> = {
+    config: configSection,
+    cli: cliSection,
+    errors: errorsSection,
+    'exit-codes': exitCodesSection,
+  };
   let text = readme;
   for (const [name, render] of Object.entries(sections)) {
     const begin = `<!-- BEGIN GENERATED: ${name} -->`;

@@ -1,11 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { parse as parseYaml } from 'yaml';
 import { AppError } from '../../shared/src/errors.ts';
+import { openInput } from '../../shared/src/io/open-input.ts';
 import { SEVERITIES } from '../../shared/src/model/finding.ts';
-import { createEngine, parseDetectionConfig } from '../../services/detector/src/config.ts';
+import { createEngine, parseDetectionConfig, parseDetectionConfigYaml } from '../../services/detector/src/config.ts';
 import {
   analyzeInputs,
   newSummary,
@@ -21,20 +20,34 @@ export function parseTimeOption(name: string, v: string | undefined): number | u
   return t;
 }
 
-/** Reads a detection config file (YAML or JSON), or returns {} without one. */
+/**
+ * Reads a detection config file (YAML or JSON) as a plain value, or returns {} without one;
+ * validation is `parseDetectionConfig` (after CLI flags are merged in).
+ * @throws AppError INPUT_UNREADABLE when the file cannot be read; CONFIG_INVALID for a YAML/JSON
+ *   syntax error (`file:line:column: …`).
+ */
 export async function readDetectionConfigFile(path: string | undefined): Promise<unknown> {
   if (!path) return {};
+  let text: string;
   try {
-    return parseYaml(await readFile(path, 'utf8')) ?? {};
+    text = await readFile(path, 'utf8');
   } catch (err) {
     throw new AppError('INPUT_UNREADABLE', `cannot read detection config ${path}: ${(err as Error).message}`, {
       cause: err,
     });
   }
+  return parseDetectionConfigYaml(text, path);
 }
 
-/** Prints the per-rule × severity summary table to stderr. */
-export function printSummary(s: AnalyzeSummary, out: NodeJS.WritableStream = process.stderr): void {
+/**
+ * Prints the per-rule × severity summary table (to stderr by default), headed
+ * `regwatch <command>: N lines, …` with the name of the command that ran (`analyze`, `replay`).
+ */
+export function printSummary(
+  s: AnalyzeSummary,
+  out: NodeJS.WritableStream = process.stderr,
+  command: string = 'analyze',
+): void {
   const sev = [...SEVERITIES];
   const rows = [...s.byRule].sort((a, b) => a[0].localeCompare(b[0]));
   const w = Math.max(28, ...rows.map(([r]) => r.length));
@@ -46,7 +59,7 @@ export function printSummary(s: AnalyzeSummary, out: NodeJS.WritableStream = pro
       .join('') +
     '\n';
   out.write(
-    `\nregwatch analyze: ${s.lines} lines, ${s.events} events (${s.rejected} rejected, ${s.ignored} ignored, ${s.duplicates} duplicates, ${s.joined} notification+log joins, ${s.late} late), ${s.findings} findings\n`,
+    `\nregwatch ${command}: ${s.lines} lines, ${s.events} events (${s.rejected} rejected, ${s.ignored} ignored, ${s.duplicates} duplicates, ${s.joined} notification+log joins, ${s.late} late), ${s.findings} findings\n`,
   );
   out.write(line(['rule', ...sev, 'total']));
   for (const [rule, m] of rows) {
@@ -63,6 +76,8 @@ export function printSummary(s: AnalyzeSummary, out: NodeJS.WritableStream = pro
 /**
  * `regwatch analyze [FILES...|-]`: runs the streaming detection over recorded input in event-time
  * order; findings as NDJSON on stdout, a summary table (and a progress bar on a TTY) on stderr.
+ * Inputs are opened with shared/src/io/open-input.ts (gzip detected by magic bytes, so `.gz` and
+ * gzip on stdin work); a missing or unreadable input is AppError INPUT_UNREADABLE before any output.
  */
 export function register(program: Command): void {
   program
@@ -110,17 +125,15 @@ export function register(program: Command): void {
         const names = files.length ? files : ['-'];
         let total = 0;
         const inputs: AnalyzeInput[] = [];
-        for (const name of names) {
-          if (name === '-') {
-            inputs.push({ name, stream: process.stdin });
-            continue;
+        try {
+          for (const name of names) {
+            const opened = await openInput(name);
+            total += opened.size ?? 0;
+            inputs.push({ name: opened.name, stream: opened.stream });
           }
-          try {
-            total += (await stat(name)).size;
-          } catch (err) {
-            throw new AppError('INPUT_UNREADABLE', `cannot read ${name}: ${(err as Error).message}`, { cause: err });
-          }
-          inputs.push({ name, stream: createReadStream(name) });
+        } catch (err) {
+          for (const i of inputs) i.stream.destroy();
+          throw err;
         }
         const bar =
           process.stderr.isTTY && total > 0 && !opts.quiet

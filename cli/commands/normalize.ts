@@ -22,15 +22,13 @@
  * Exit status 0 when the run completed (even with rejects); an unreadable input throws AppError
  * `INPUT_UNREADABLE` (exit 1) before anything is written for it.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { AppError } from '../../shared/src/errors.ts';
+import { inputReadError, openInput, type OpenedInput } from '../../shared/src/io/open-input.ts';
 import {
   MAX_LINE_BYTES,
   MAX_PAYLOAD_BYTES,
@@ -111,40 +109,6 @@ async function* readLines(src: AsyncIterable<Buffer>, maxBytes: number): AsyncGe
   }
 }
 
-/** Returns the stream, gunzipped when its first two bytes are the gzip magic 1f 8b. */
-async function maybeGunzip(src: Readable): Promise<Readable> {
-  const first = await new Promise<Buffer | null>((resolve, reject) => {
-    const onReadable = (): void => {
-      cleanup();
-      resolve(src.read() as Buffer | null);
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(null);
-    };
-    const cleanup = (): void => {
-      src.off('readable', onReadable);
-      src.off('error', onError);
-      src.off('end', onEnd);
-    };
-    src.once('readable', onReadable);
-    src.once('error', onError);
-    src.once('end', onEnd);
-  });
-  if (first === null) return src;
-  src.unshift(first);
-  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
-    const gunzip = createGunzip();
-    src.on('error', (err) => gunzip.destroy(err));
-    return src.pipe(gunzip);
-  }
-  return src;
-}
-
 /** True for a line of only spaces, tabs and CR (blank lines in a stream are not inputs). */
 function isBlank(b: Buffer): boolean {
   for (const c of b) if (c !== 32 && c !== 9 && c !== 13) return false;
@@ -200,21 +164,16 @@ export async function normalizeInputs(
   io: { stdin: Readable; stdout: Writable; stderr: Writable & { isTTY?: boolean }; rejects: Writable },
 ): Promise<NormalizeSummary> {
   const files = inputs.length === 0 ? ['-'] : inputs;
-  let totalBytes = 0;
-  for (const f of files) {
-    if (f === '-') continue;
-    try {
-      await access(f, fsConstants.R_OK);
-      const st = await stat(f);
-      if (!st.isFile()) throw new Error('not a regular file');
-      totalBytes += st.size;
-    } catch (err) {
-      throw new AppError('INPUT_UNREADABLE', `cannot read ${f}: ${(err as Error).message}`, {
-        cause: err,
-        context: { file: f },
-      });
-    }
+  // Open every input first: a missing or unreadable one fails before anything is written.
+  const opened: OpenedInput[] = [];
+  try {
+    for (const f of files) opened.push(await openInput(f, { stdin: io.stdin }));
+  } catch (err) {
+    for (const o of opened) o.stream.destroy();
+    throw err;
   }
+  let totalBytes = 0;
+  for (const o of opened) totalBytes += o.size ?? 0;
 
   const summary: NormalizeSummary = {
     lines: 0,
@@ -254,10 +213,14 @@ export async function normalizeInputs(
     }
   };
 
-  for (const file of files) {
-    const name = file === '-' ? 'stdin' : file;
-    const raw: Readable = file === '-' ? io.stdin : createReadStream(file);
-    if (bar) raw.on('data', (c: Buffer) => bar.update((readBytes += c.length), { events: summary.events }));
+  for (const input of opened) {
+    const name = input.name;
+    const src = input.stream;
+    // Progress counts bytes after decompression, capped at the on-disk total (gzip fills early).
+    if (bar)
+      src.on('data', (c: Buffer) =>
+        bar.update(Math.min(totalBytes, (readBytes += c.length)), { events: summary.events }),
+      );
     const ctx: NormalizeContext = {
       origin: name,
       ...(opts.harborHost ? { harborHost: opts.harborHost } : {}),
@@ -291,7 +254,6 @@ export async function normalizeInputs(
       await emit(normalizer.push(l.bytes, { ...ctx, offset: l.offset }), name, l.line);
     };
     try {
-      const src = await maybeGunzip(raw);
       for await (const l of readLines(src, MAX_LINE_BYTES)) {
         if (mode === 'unknown') {
           if (!l.overflow && isBlank(l.bytes)) {
@@ -321,10 +283,7 @@ export async function normalizeInputs(
       bar?.stop();
       await out.flush();
       await rej.flush();
-      throw new AppError('INPUT_UNREADABLE', `cannot read ${name}: ${(err as Error).message}`, {
-        cause: err,
-        context: { file: name },
-      });
+      throw inputReadError(name, err);
     }
     if (mode === 'document') {
       const body = Buffer.concat(doc.flatMap((d) => [d.bytes, Buffer.from('\n')]));

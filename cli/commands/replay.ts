@@ -1,12 +1,28 @@
 import type { Command } from 'commander';
 import { AppError } from '../../shared/src/errors.ts';
-import { createEsClient, esConfigSchema } from '../../shared/src/es/client.ts';
+import type { Client } from '@elastic/elasticsearch';
+import { createEsClient, esConfigSchema, redactedNodes } from '../../shared/src/es/client.ts';
 import { EVENTS_INDEX_PATTERN } from '../../shared/src/es/names.ts';
 import type { Finding } from '../../shared/src/model/finding.ts';
 import { createEngine, parseDetectionConfig } from '../../services/detector/src/config.ts';
 import { newSummary } from '../../services/detector/src/pipeline/analyze.ts';
 import { perDayPerRule, replayFromElasticsearch } from '../../services/detector/src/pipeline/replay.ts';
 import { parseTimeOption, printSummary, readDetectionConfigFile } from './analyze.ts';
+
+/**
+ * How many indices, aliases and data streams `pattern` (comma list, wildcards) resolves to
+ * (`GET _resolve/index/<pattern>`). 0 for a name that does not exist (404).
+ * @returns the count, or null when the cluster could not answer (replay reports that itself).
+ */
+export async function matchedIndexCount(client: Client, pattern: string): Promise<number | null> {
+  try {
+    const r = await client.indices.resolveIndex({ name: pattern, expand_wildcards: ['open'] });
+    return r.indices.length + r.aliases.length + r.data_streams.length;
+  } catch (err) {
+    if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return 0;
+    return null;
+  }
+}
 
 /**
  * `regwatch replay --from … --to …`: runs detection over Elasticsearch history and prints the
@@ -58,6 +74,10 @@ export function register(program: Command): void {
         const summary = newSummary();
         const findings: Finding[] = [];
         try {
+          if ((await matchedIndexCount(client, opts.index)) === 0)
+            process.stderr.write(
+              `regwatch replay: warning: index pattern "${opts.index}" matched no index, data stream or alias on ${redactedNodes(es.data).join(', ')}; nothing to replay (check --index, or run the pipeline / regwatch setup elasticsearch first)\n`,
+            );
           for await (const f of replayFromElasticsearch(client, createEngine(cfg), summary, {
             index: opts.index,
             from,
@@ -75,7 +95,7 @@ export function register(program: Command): void {
           for (const r of perDayPerRule(findings))
             process.stdout.write(`${r.day},${r.rule},${r.findings},${r.mediumOrAbove}\n`);
         }
-        printSummary(summary);
+        printSummary(summary, process.stderr, 'replay');
       },
     );
 }

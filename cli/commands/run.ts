@@ -7,6 +7,11 @@ import { startEmbedded, type Embedded } from '../../services/embedded/src/pipeli
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/** Exit status after a fatal signal, shell convention 128 + signal number (SIGINT 130, SIGTERM 143). */
+export function signalExitCode(s: 'SIGINT' | 'SIGTERM'): number {
+  return s === 'SIGINT' ? 130 : 143;
+}
+
 /** Human start-up summary (stderr): what listens where, where data and findings go. */
 export function startBanner(config: EmbeddedConfig, e: Embedded): string {
   const lines = ['regwatch run: embedded pipeline started (receiver → normalize → detect → alert, in-process bus)'];
@@ -113,20 +118,39 @@ export function register(program: Command): void {
       let embedded: Embedded;
       let signal: string | null = null;
       let wake: (() => void) | null = null;
-      const onSignal = (s: string): void => {
-        if (signal) return;
+      let starting = true;
+      const abort = new AbortController();
+      const onSignal = (s: 'SIGINT' | 'SIGTERM'): void => {
+        if (signal) {
+          // A second signal: the user wants out now (state may be behind; the lock is stale-safe).
+          process.stderr.write(`regwatch run: second ${s}: exiting without a clean shutdown\n`);
+          process.exit(signalExitCode(s));
+        }
         signal = s;
+        abort.abort();
+        if (starting) {
+          process.stderr.write(`regwatch run: ${s} during start-up: stopping as soon as start-up ends\n`);
+          // Start-up waits on nothing unbounded, but never let a signal be ignored.
+          setTimeout(() => {
+            process.stderr.write(
+              `regwatch run: start-up did not end within ${config.shutdownTimeoutMs} ms after ${s}; exiting\n`,
+            );
+            process.exit(signalExitCode(s));
+          }, config.shutdownTimeoutMs).unref();
+        }
         wake?.();
       };
-      process.once('SIGINT', () => onSignal('SIGINT'));
-      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
       try {
-        embedded = await startEmbedded(config, { logger: log, env: process.env });
+        embedded = await startEmbedded(config, { logger: log, env: process.env, signal: abort.signal });
       } catch (err) {
         log.flush();
         throw err instanceof AppError
           ? err
           : new AppError('EMBEDDED_START_FAILED', (err as Error).message, { cause: err });
+      } finally {
+        starting = false;
       }
       process.stderr.write(startBanner(config, embedded));
       log.info({ url: embedded.url, dataDir: embedded.layout.root }, 'regwatch run started');

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { userInfo } from 'node:os';
+import { Option, type Command } from 'commander';
 import { request } from 'undici';
 import { AppError } from '../../shared/src/errors.ts';
 import { DEFAULT_ALERTS_API_URL, readAlertsApiFiles } from '../../services/embedded/src/alerts-api.ts';
@@ -94,6 +95,25 @@ async function call(
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** Silence states of the alerts API (`GET /api/v1/silences?state=`), Alertmanager's vocabulary. */
+export const SILENCE_STATES = ['active', 'pending', 'expired'] as const;
+
+/**
+ * Who creates a silence when `--author` is absent: `$USER`, else `$LOGNAME`, else the OS account
+ * name (`os.userInfo().username`, works without a login shell, e.g. in cron or containers),
+ * else `uid:<n>`.
+ */
+export function defaultAuthor(env: Readonly<Record<string, string | undefined>>): string {
+  const fromEnv = env['USER']?.trim() || env['LOGNAME']?.trim();
+  if (fromEnv) return fromEnv;
+  try {
+    return userInfo().username;
+  } catch {
+    // No passwd entry for the uid (some containers): userInfo throws.
+    return `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
 export function register(program: Command): void {
   const silence = program
     .command('silence')
@@ -126,8 +146,8 @@ export function register(program: Command): void {
         [] as string[],
       )
       .option('-d, --duration <duration>', 'how long, e.g. 2h, 30m, 1d', '2h')
-      .option('--author <name>', 'who creates it (default $USER)')
-      .requiredOption('-c, --comment <text>', 'why'),
+      .option('--author <name>', 'who creates it (default: $USER, else the login name)')
+      .requiredOption('-c, --comment <text>', 'why the silence exists (required)'),
   ).action(
     async (o: {
       matcher: string[];
@@ -139,7 +159,7 @@ export function register(program: Command): void {
       dataDir?: string;
     }) => {
       const c = conn(o);
-      const createdBy = o.author ?? process.env['USER'] ?? 'unknown';
+      const createdBy = o.author ?? defaultAuthor(process.env);
       const s = await call(c, 'POST', '/api/v1/silences', {
         matchers: o.matcher,
         duration: o.duration,
@@ -155,7 +175,7 @@ export function register(program: Command): void {
     silence
       .command('list')
       .description('list silences (JSON lines)')
-      .option('--state <state>', 'active | pending | expired'),
+      .addOption(new Option('--state <state>', 'only silences in this state').choices(SILENCE_STATES)),
   ).action(async (o: { state?: string } & ConnOpts) => {
     const r = await call(conn(o), 'GET', `/api/v1/silences${o.state ? `?state=${encodeURIComponent(o.state)}` : ''}`);
     const list = (r['silences'] as unknown[]) ?? [];

@@ -1,5 +1,5 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { AppError } from '../../../shared/src/errors.ts';
 
 /** The layout of the embedded mode's data directory (one place, so docs and code agree). */
@@ -43,6 +43,43 @@ export function dataDirLayout(root: string): DataDirLayout {
   };
 }
 
+/**
+ * `mkdir -p` that cannot loop: creates `dir` and its missing ancestors one level at a time.
+ * (Node's `mkdirSync(dir, { recursive: true })` spins forever, ignoring signals, where `mkdir`
+ * answers ENOENT although the parent exists, e.g. under /proc or /sys.)
+ * @throws the fs error (ENOENT, EACCES, EROFS, ENOTDIR, EEXIST for a non-directory) of the
+ *   level that could not be created.
+ */
+export function makeDirs(dir: string): void {
+  try {
+    mkdirSync(dir);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (statSync(dir).isDirectory()) return;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', path: dir });
+    }
+    if (code !== 'ENOENT') throw err;
+  }
+  const parent = dirname(dir);
+  if (parent === dir) throw Object.assign(new Error(`ENOENT: no root directory ${dir}`), { code: 'ENOENT' });
+  makeDirs(parent);
+  // The parent exists now: a second ENOENT (pseudo file systems) is final, not a reason to retry.
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return; // created concurrently
+    if (code === 'ENOENT')
+      throw Object.assign(
+        new Error(`${(err as Error).message} (the parent exists but its file system does not accept new directories)`),
+        { code },
+      );
+    throw err;
+  }
+}
+
 /** Lock files held by this process (a pid in a lock file can be ours from a previous life, e.g. pid 1 in a container). */
 const heldHere = new Set<string>();
 
@@ -72,7 +109,7 @@ export function prepareDataDir(layout: DataDirLayout): () => void {
       layout.inputs,
       join(layout.root, 'output'),
     ])
-      mkdirSync(d, { recursive: true });
+      makeDirs(d);
   } catch (err) {
     throw new AppError(
       'EMBEDDED_START_FAILED',

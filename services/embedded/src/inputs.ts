@@ -1,14 +1,4 @@
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
 import { AppError } from '../../../shared/src/errors.ts';
 import { followFile, type FollowHandle, type FollowPosition } from '../../../shared/src/io/follow.ts';
+import { fileIsGzip, inputReadError, openInput } from '../../../shared/src/io/open-input.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import { RAW_HEADERS } from '../../ingest/src/receiver.ts';
 
@@ -122,34 +113,24 @@ export function recordedMessages(
 /**
  * One-shot read of a recorded input file (`--input`): every line (or the one JSON document) is
  * published to its raw topic in input order, in batches of `batchSize`, keyed `file:<abs path>`
- * (one partition per file, order kept).
+ * (one partition per file, order kept). Gzip input is recognised by its magic bytes and
+ * decompressed (shared/src/io/open-input.ts), whatever the file is called.
+ * When `options.signal` aborts (the process is asked to stop), reading ends after the current
+ * batch and the counts so far are returned (a later run reads the file again from the start).
  * @returns messages published per raw kind.
- * @throws AppError INPUT_UNREADABLE when the file cannot be read; the publisher's error when the
- *   bus refuses (nothing is skipped silently).
+ * @throws AppError INPUT_UNREADABLE when the file cannot be opened or read (corrupt gzip
+ *   included); the publisher's error when the bus refuses (nothing is skipped silently).
  */
 export async function publishInputFile(
   path: string,
   publisher: Publisher,
   topics: RawTopics,
-  options: { batchSize?: number; now?: () => Date } = {},
+  options: { batchSize?: number; now?: () => Date; signal?: AbortSignal } = {},
 ): Promise<Record<RawKind, number>> {
   const counts: Record<RawKind, number> = { notifications: 0, logs: 0, harborWebhooks: 0 };
   const now = options.now ?? (() => new Date());
   const size = options.batchSize ?? 500;
-  let head: string;
-  try {
-    const fd = openSync(path, 'r');
-    const buf = Buffer.alloc(256);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    closeSync(fd);
-    head = buf.toString('utf8', 0, n);
-  } catch (err) {
-    throw new AppError('INPUT_UNREADABLE', `cannot read input ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  const firstLine = head
-    .split('\n')
-    .find((l) => l.trim() !== '')
-    ?.trim();
+  const opened = await openInput(path);
   const flushAll = async (items: { kind: RawKind; message: OutgoingMessage }[]): Promise<void> => {
     // Keep input order per topic; topics are independent streams anyway.
     for (const kind of ['notifications', 'logs', 'harborWebhooks'] as const) {
@@ -160,15 +141,28 @@ export async function publishInputFile(
     }
   };
   const key = `file:${resolve(path)}`;
-  if (firstLine === '{' || firstLine === '[') {
-    await flushAll(recordedMessages(readFileSync(path, 'utf8'), 'input', now(), key));
-    return counts;
-  }
-  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  const rl = createInterface({ input: opened.stream, crlfDelay: Infinity });
   let batch: { kind: RawKind; message: OutgoingMessage }[] = [];
+  // A first non-blank line that is a lone `{` or `[` starts one pretty-printed JSON document:
+  // collect the whole (decompressed) text and group it with `recordedMessages`.
+  let doc: string[] | null = null;
+  let seenContent = false;
   try {
     for await (const line of rl) {
+      if (options.signal?.aborted) break;
+      if (doc) {
+        doc.push(line);
+        continue;
+      }
       if (line.trim() === '') continue;
+      if (!seenContent) {
+        seenContent = true;
+        const t = line.trim();
+        if (t === '{' || t === '[') {
+          doc = [line];
+          continue;
+        }
+      }
       const kind = classifyRaw(line);
       batch.push({ kind, message: rawMessage(kind, line, 'input', now(), key) });
       if (batch.length >= size) {
@@ -177,10 +171,17 @@ export async function publishInputFile(
       }
     }
   } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new AppError('INPUT_UNREADABLE', `cannot read input ${path}: ${(err as Error).message}`, { cause: err });
+    opened.stream.destroy();
+    throw inputReadError(path, err);
   }
-  await flushAll(batch);
+  if (options.signal?.aborted) {
+    rl.close();
+    opened.stream.destroy();
+  }
+  if (doc) {
+    // A document cut short by the abort would not parse: publish it only when read whole.
+    if (!options.signal?.aborted) await flushAll(recordedMessages(doc.join('\n'), 'input', now(), key));
+  } else await flushAll(batch);
   return counts;
 }
 
@@ -221,6 +222,8 @@ export function resumePosition(path: string, saved: (FollowPosition & { path?: s
  * Follows registry log files (`--follow`, repeatable) with rotation handling and publishes each
  * line to `registry.logs` (a line that is a notification envelope or Harbor webhook goes to its
  * own raw topic). Waits for a file that does not exist yet (the registry may start later).
+ * A gzip file (magic bytes 1f 8b) cannot be tailed: AppError INPUT_UNREADABLE (thrown for a file
+ * present at start, logged for one that appears later).
  * A restarted process resumes at the position saved at the last clean stop (after a crash it
  * re-reads from there: at-least-once; the detector drops repeated event ids).
  * A failed publish is retried with backoff until it succeeds or the followers stop.
@@ -248,6 +251,17 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
     }
   };
 
+  const refuseGzip = (path: string): void => {
+    if (!fileIsGzip(path)) return;
+    throw new AppError(
+      'INPUT_UNREADABLE',
+      `cannot follow ${path}: it is gzip-compressed (starts with 1f 8b); --follow tails plain-text logs, read recorded .gz files with --input`,
+      { context: { file: path } },
+    );
+  };
+  // Check every file present now before tailing any, so a refusal leaves nothing running.
+  for (const p of options.paths) refuseGzip(p);
+
   const start = async (path: string): Promise<void> => {
     let warned = false;
     while (!stopped && !existsSync(path)) {
@@ -256,6 +270,7 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
       await sleep(options.pollMs ?? 250);
     }
     if (stopped) return;
+    refuseGzip(path);
     let saved: (FollowPosition & { path?: string }) | null = null;
     if (options.stateDir && existsSync(stateFileOf(options.stateDir, path))) {
       try {

@@ -59,6 +59,8 @@ export interface EmbeddedDeps {
   readonly onFinding?: (f: Finding) => void;
   /** Called for each alert delivery record (every attempt). */
   readonly onDelivery?: (r: DeliveryRecord) => void;
+  /** Aborted = stop start-up work early (SIGTERM while `--input` files are read). */
+  readonly signal?: AbortSignal;
 }
 
 export interface Embedded {
@@ -302,7 +304,7 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     }
 
     for (const path of config.input) {
-      const counts = await publishInputFile(path, publisher, TOPICS);
+      const counts = await publishInputFile(path, publisher, TOPICS, deps.signal ? { signal: deps.signal } : {});
       log.info({ path, ...counts }, 'input file read');
     }
     let follow: FollowInputs | null = null;

@@ -16,6 +16,44 @@ export interface AssetChange {
   action: AssetAction;
   /** Why it was skipped, or what was different. */
   reason?: string;
+  /** For `updated`: the `_meta.regwatch_hash` the replaced asset carried (absent: none, not regwatch's). */
+  previousHash?: string;
+  /** For `created`/`updated`: the hash of what was installed now. */
+  hash?: string;
+}
+
+/** First 12 hex digits of an asset hash (enough to tell versions apart in a report line). */
+export const shortHash = (h: string): string => h.slice(0, 12);
+
+/**
+ * The report entry after an asset was PUT: `created` when there was none; `updated` with a reason
+ * saying whose asset was replaced — one installed by another regwatch version/configuration
+ * (`_meta.regwatch_hash` X → Y), or one without regwatch's hash (installed by hand or by other tooling).
+ */
+export function changeOf(
+  kind: Exclude<AssetKind, 'index'>,
+  name: string,
+  existing: { found: boolean; hash?: string },
+  hash: string,
+): AssetChange {
+  if (!existing.found) return { kind, name, action: 'created', hash };
+  const what = kind === 'ilm_policy' ? 'ILM policy' : 'template';
+  if (existing.hash === undefined)
+    return {
+      kind,
+      name,
+      action: 'updated',
+      hash,
+      reason: `replaced ${what} not installed by regwatch (no _meta.regwatch_hash)`,
+    };
+  return {
+    kind,
+    name,
+    action: 'updated',
+    hash,
+    previousHash: existing.hash,
+    reason: `replaced ${what} installed by another regwatch version (hash ${shortHash(existing.hash)} → ${shortHash(hash)})`,
+  };
 }
 
 /** Result of {@link applyElasticsearchAssets}. */
@@ -45,7 +83,9 @@ const isNotFound = (err: unknown): boolean => err instanceof errors.ResponseErro
  * `logs-*-*`), then the first index + write alias for each rolled-over plain index.
  *
  * Each asset carries `_meta.regwatch_hash` (sha256 of its body); an asset whose installed hash
- * equals ours is `unchanged`, a different or missing one is `updated`/`created`.
+ * equals ours is `unchanged`, a different or missing one is `updated`/`created`. An `updated`
+ * entry says whose asset it replaced (see {@link changeOf}), and a warning is added when any asset
+ * carried another regwatch hash, so two deployments sharing one cluster get noticed.
  *
  * @returns a report listing created/updated/unchanged/skipped per asset plus warnings.
  * @throws AppError ES_AUTH_FAILED (401/403), ES_UNAVAILABLE (retriable: unreachable, 429, 5xx),
@@ -88,7 +128,7 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
       continue;
     }
     await put(() => client.ilm.putLifecycle({ name: p.name, ...(body as object) }), `ILM policy ${p.name}`);
-    record({ kind: 'ilm_policy', name: p.name, action: existing.found ? 'updated' : 'created' });
+    record(changeOf('ilm_policy', p.name, existing, hash));
   }
 
   for (const c of assets.componentTemplates) {
@@ -108,7 +148,7 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
       () => client.cluster.putComponentTemplate({ name: c.name, ...(body as object) } as never),
       `component template ${c.name}`,
     );
-    record({ kind: 'component_template', name: c.name, action: existing.found ? 'updated' : 'created' });
+    record(changeOf('component_template', c.name, existing, hash));
   }
 
   for (const t of assets.indexTemplates) {
@@ -128,7 +168,7 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
       () => client.indices.putIndexTemplate({ name: t.name, ...(body as object) } as never),
       `index template ${t.name}`,
     );
-    record({ kind: 'index_template', name: t.name, action: existing.found ? 'updated' : 'created' });
+    record(changeOf('index_template', t.name, existing, hash));
   }
 
   for (const b of assets.bootstrapIndices) {
@@ -180,6 +220,16 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
     );
   }
 
+  const replaced = changes.filter((c) => c.action === 'updated' && c.previousHash !== undefined);
+  if (replaced.length > 0) {
+    warnings.push(
+      `${replaced.length} asset(s) had been installed by a different regwatch version or configuration (${replaced
+        .map((c) => c.name)
+        .join(
+          ', ',
+        )}): expected after an upgrade or a retention change; otherwise another regwatch deployment shares this cluster and the two will keep replacing each other's assets`,
+    );
+  }
   for (const w of warnings) log.warn(w);
   return { capabilities, changes, warnings };
 }

@@ -102,6 +102,42 @@ function describe(e: NonNullable<ImportResponseBody['errors']>[number]): string 
 }
 
 /**
+ * Why a `fetch` failed, from the error and its `cause` chain: fetch (undici) throws
+ * `TypeError: fetch failed` whose `cause` holds the system error (`ECONNREFUSED`, `ENOTFOUND`,
+ * `ECONNRESET`, `CERT_HAS_EXPIRED`, …; an AggregateError when every address of the host failed),
+ * and `AbortSignal.timeout` gives a `TimeoutError`.
+ * @returns e.g. `fetch failed (ECONNREFUSED 127.0.0.1:15601)` or `timed out (TimeoutError …)`.
+ */
+export function fetchFailureReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name === 'TimeoutError') return `timed out (${err.message})`;
+  const details: string[] = [];
+  const seen = new Set<unknown>();
+  const visit = (e: unknown): void => {
+    if (!e || typeof e !== 'object' || seen.has(e) || details.length >= 3) return;
+    seen.add(e);
+    const x = e as {
+      code?: unknown;
+      address?: unknown;
+      port?: unknown;
+      message?: unknown;
+      errors?: unknown;
+      cause?: unknown;
+    };
+    if (typeof x.code === 'string') {
+      const where =
+        typeof x.address === 'string' ? ` ${x.address}${typeof x.port === 'number' ? `:${x.port}` : ''}` : '';
+      details.push(`${x.code}${where}`);
+    }
+    if (Array.isArray(x.errors)) for (const inner of x.errors) visit(inner);
+    visit(x.cause);
+  };
+  visit(err.cause);
+  if (details.length === 0 && err.cause instanceof Error) details.push(err.cause.message);
+  return details.length ? `${err.message} (${[...new Set(details)].join(', ')})` : err.message;
+}
+
+/**
  * Imports one NDJSON file (`name` must end in `.ndjson`; Kibana rejects other names).
  * @returns the per-file result; `success` is false when Kibana's body says so or lists errors.
  * @throws AppError KIBANA_IMPORT_FAILED for a non-2xx answer (401/403 say so; 5xx and network
@@ -124,14 +160,12 @@ export async function importNdjson(name: string, ndjson: string, opts: KibanaImp
       signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
     });
   } catch (err) {
-    throw new AppError(
-      'KIBANA_IMPORT_FAILED',
-      `${file}: cannot reach Kibana at ${url}: ${err instanceof Error ? err.message : String(err)}`,
-      {
-        retriable: true,
-        cause: err,
-      },
-    );
+    const why = fetchFailureReason(err);
+    throw new AppError('KIBANA_IMPORT_FAILED', `${file}: cannot reach Kibana at ${url}: ${why}`, {
+      retriable: true,
+      cause: err,
+      context: { reason: why },
+    });
   }
   const text = await res.text();
   let body: ImportResponseBody;

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { inputReadError } from '../../../../shared/src/io/open-input.ts';
 import { createNormalizer, normalizePayload } from '../../../../shared/src/normalize/index.ts';
 import type { NormalizeResult } from '../../../../shared/src/normalize/types.ts';
 import type { Finding } from '../../../../shared/src/model/finding.ts';
@@ -13,6 +14,10 @@ import { RequestJoiner } from './request-join.ts';
 export interface AnalyzeInput {
   /** File name (or `-`), recorded as `log.file.path` origin. */
   readonly name: string;
+  /**
+   * The input's (already decompressed) bytes; open files with `openInput`
+   * (shared/src/io/open-input.ts) so gzip is handled. A stream error becomes INPUT_UNREADABLE.
+   */
   readonly stream: Readable;
 }
 
@@ -59,6 +64,7 @@ function isNormalized(o: unknown): o is RegistryEvent {
  * Reads recorded inputs (any mix of registry stdout, notification envelopes one per line, Harbor
  * payloads, normalized events; a file whose first line is a lone `{`/`[` is read as one
  * pretty-printed JSON document), normalizes them, yields DetectorEvents in input order.
+ * @throws AppError INPUT_UNREADABLE (naming the input) when a stream fails (I/O, corrupt gzip).
  */
 export async function* readInputEvents(
   inputs: readonly AnalyzeInput[],
@@ -86,7 +92,14 @@ export async function* readInputEvents(
         } else summary.ignored++;
       }
     };
-    for await (const line of rl) {
+    const lines = (async function* () {
+      try {
+        yield* rl;
+      } catch (err) {
+        throw inputReadError(input.name, err);
+      }
+    })();
+    for await (const line of lines) {
       lineNo++;
       bytes += Buffer.byteLength(line) + 1;
       if (lineNo % 4096 === 0) onProgress?.(bytes);
