@@ -1,9 +1,10 @@
 /**
  * `regwatch report capacity --out DIR [--data-dir DIR] [--series FILE.csv --capacity BYTES --scope NAME]
- *   [--warn 0.85] [--horizon-days 365]`
+ *   [--warn 0.85] [--horizon-days 365] [--stale-after 1d]`
  * Writes the weekly capacity report (capacity.md, capacity.html, capacity.svg, capacity.png) for
  * every scope in the local storage store (or one CSV series). Prints the written paths as JSON on
- * the last stdout line.
+ * the last stdout line. Scopes whose last sample is older than the staleness threshold are flagged
+ * at the top of the report and with a WARNING line on stderr; "stale" in the JSON lists them.
  */
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { AppError } from '../../shared/src/errors.ts';
 import { parseSeriesCsv } from '../../services/detector/src/forecast/csv.ts';
 import { forecastStorage } from '../../services/detector/src/forecast/model.ts';
 import { buildCapacityReport, type CapacityScopeInput } from '../../services/detector/src/forecast/report.ts';
+import { parseDurationSeconds } from '../../services/detector/src/forecast/staleness.ts';
+import { staleWarning } from '../../services/detector/src/forecast/summary.ts';
 import { localStorePath, readLocalSamples } from '../../services/detector/src/storage/sink.ts';
 
 /**
@@ -49,6 +52,10 @@ export function register(program: Command): void {
     .option('--scope <name>', 'scope name for --series', 'series')
     .option('--warn <ratio>', 'warning level', '0.85')
     .option('--horizon-days <days>', 'forecast horizon', '365')
+    .option(
+      '--stale-after <duration>',
+      'flag a scope whose last sample is older than this (e.g. 36h, 2d); default max(2 × sampling interval, 1d)',
+    )
     .action(
       async (opts: {
         out: string;
@@ -58,6 +65,7 @@ export function register(program: Command): void {
         scope: string;
         warn: string;
         horizonDays: string;
+        staleAfter?: string;
       }) => {
         const warn = Number(opts.warn);
         const horizonDays = Number(opts.horizonDays);
@@ -65,6 +73,7 @@ export function register(program: Command): void {
           throw new AppError('FORECAST_INPUT_INVALID', `--warn must be in (0, 1], got ${opts.warn}`);
         if (!(horizonDays > 0))
           throw new AppError('FORECAST_INPUT_INVALID', `--horizon-days must be > 0, got ${opts.horizonDays}`);
+        const staleAfterSeconds = opts.staleAfter === undefined ? undefined : parseDurationSeconds(opts.staleAfter);
         const scopes: CapacityScopeInput[] = [];
         if (opts.series !== undefined) {
           const capacity = Number(opts.capacity);
@@ -117,7 +126,14 @@ export function register(program: Command): void {
               `no scope in ${opts.dataDir} has enough samples for a forecast`,
             );
         }
-        const rep = buildCapacityReport({ generatedAt: new Date(), scopes });
+        const rep = buildCapacityReport({ generatedAt: new Date(), scopes, staleAfterSeconds });
+        const stale: string[] = [];
+        for (const [scope, st] of rep.staleness) {
+          const w = staleWarning(st);
+          if (w === null) continue;
+          stale.push(scope);
+          process.stderr.write(`report: scope ${scope}: ${w}\n`);
+        }
         await mkdir(opts.out, { recursive: true });
         const files = {
           markdown: join(opts.out, 'capacity.md'),
@@ -132,7 +148,7 @@ export function register(program: Command): void {
           writeFile(files.png, rep.png),
         ]);
         process.stderr.write(`${rep.title}: ${scopes.length} scope(s) → ${opts.out}\n`);
-        process.stdout.write(JSON.stringify({ title: rep.title, scopes: scopes.length, files }) + '\n');
+        process.stdout.write(JSON.stringify({ title: rep.title, scopes: scopes.length, stale, files }) + '\n');
       },
     );
 }

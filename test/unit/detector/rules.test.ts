@@ -205,6 +205,24 @@ describe('window rules', () => {
     assert.equal(ds[0]!.observed.value, 20);
     assert.match(ds[0]!.message, /20 failed logins from 203\.0\.113\.9/);
   });
+  test('auth.bruteforce_ip: a burst arriving out of order (two partitions) → one finding whose window covers every counted event', () => {
+    const evs = Array.from({ length: 25 }, (_, i) =>
+      ev(T + i * 5_000, 'login-failure', { ip: '203.0.113.9', attemptedUser: `u${i % 7}` }),
+    );
+    // Interleave the two halves as two partitions read alternately would.
+    const late = evs.slice(0, 12);
+    const early = evs.slice(12);
+    const mixed = early.flatMap((e, i) => (late[i] ? [e, late[i]] : [e]));
+    const ds = rulesOf(runAll(engineWith(), mixed), 'auth.bruteforce_ip');
+    assert.equal(ds.length, 1);
+    const d = ds[0]!;
+    assert.equal(d.observed.value, 20);
+    const counted = mixed.slice(0, mixed.indexOf(mixed.find((_, i) => i === 19)!) + 1);
+    const minTs = Math.min(...counted.map((e) => e.ts));
+    const maxTs = Math.max(...counted.map((e) => e.ts));
+    assert.equal(d.windowStart, Math.floor(minTs / 1000) * 1000);
+    assert.equal(d.windowEnd, maxTs);
+  });
   test('a 401 challenge is not a failure', () => {
     const evs = Array.from({ length: 60 }, (_, i) =>
       ev(T + i * 1_000, 'auth-challenge', { ip: '203.0.113.9', status: 401 }),

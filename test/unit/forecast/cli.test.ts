@@ -174,3 +174,65 @@ void describe('regwatch report capacity: missing local store', () => {
     await assert.rejects(readFile(join(out, 'capacity.md')), { code: 'ENOENT' }, 'nothing is written');
   });
 });
+
+void describe('regwatch forecast / report capacity: over capacity, small capacities, stale data', () => {
+  /** The tester's series: 90 days, 4×/day, daily 2.5 GB steps from 400 GB; last sample `ageDays` ago. */
+  async function testerCsv(dir: string, ageDays: number): Promise<string> {
+    const last = Math.floor(Date.now() / 3_600_000) * 3_600_000 - ageDays * 86_400_000;
+    const rows = ['timestamp,value'];
+    for (let i = 0; i < 360; i++)
+      rows.push(`${new Date(last - (359 - i) * 6 * 3_600_000).toISOString()},${400e9 + 2.5e9 * Math.floor(i / 4)}`);
+    const f = join(dir, `usage-${ageDays}.csv`);
+    await writeFile(f, rows.join('\n') + '\n');
+    return f;
+  }
+
+  void test('over capacity says "already at/over … since", small capacity keeps its unit, stale data is flagged', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rw-forecast-'));
+    const old = await testerCsv(dir, 180);
+    const r = await run(['forecast', '--series', old, '--capacity', '600000000000']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.match(
+      lines[0] as string,
+      /^WARNING: stale data: the last sample \(.*\) is 180\.0 d old \(stale after 1\.0 d\)/,
+    );
+    assert.match(r.stderr, /^used 622\.5 GB of 600\.0 GB \(103\.8 %\)/m);
+    assert.match(r.stderr, /^85 %: already at\/over 85 % \(510\.0 GB\) since \d{4}-/m);
+    assert.match(r.stderr, /^100 %: already at\/over 100 % \(600\.0 GB\) since \d{4}-/m);
+    assert.doesNotMatch(r.stderr, /0\.0 days/);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+    assert.equal(out.warn_reached, true);
+    assert.equal(out.full_reached, true);
+    assert.equal(out.stale, true);
+    assert.equal(out.level_shifts, 0);
+    assert.equal(out.days_to_warn, 0);
+
+    const tiny = await run(['forecast', '--series', old, '--capacity', '100', '--stale-after', '200d']);
+    assert.equal(tiny.code, 0, tiny.stderr);
+    assert.match(tiny.stderr, /^used 622\.5 GB of 100 B \(> 999 %\)/m);
+    assert.doesNotMatch(tiny.stderr, /WARNING: stale/, '--stale-after 200d: 180-day-old data is not stale');
+
+    const bad = await run(['forecast', '--series', old, '--capacity', '100', '--stale-after', 'soon']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /FORECAST_INPUT_INVALID: "soon" is not a duration/);
+  });
+
+  void test('report capacity on six-month-old data: STALE DATA in the report and a WARNING on stderr', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rw-report-'));
+    const old = await testerCsv(dir, 180);
+    const out = join(dir, 'out');
+    const r = await run(['report', 'capacity', '--series', old, '--capacity', '1e12', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /report: scope series: WARNING: stale data: the last sample .* is 180\.0 d old/);
+    const json = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { stale: string[] };
+    assert.deepEqual(json.stale, ['series']);
+    const md = await readFile(join(out, 'capacity.md'), 'utf8');
+    assert.match(md, /\*\*⚠ STALE DATA\*\*/);
+    assert.match(
+      md,
+      /days are counted from that last sample, not from now; 100 % was projected for \d{4}-\d\d-\d\d, already past by/,
+    );
+    assert.match(md, /Most urgent: series is full \d+\.\d d after its last sample \(.*, STALE\)/);
+  });
+});

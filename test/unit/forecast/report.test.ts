@@ -91,3 +91,73 @@ void describe('capacity chart and report', () => {
     assert.match(rep.svg, /^<svg/);
   });
 });
+
+void describe('capacity report: stale data and thresholds already reached', () => {
+  const hourly = (lastMs: number, days: number, capacity: number) =>
+    Array.from({ length: days * 24 }, (_, i) => ({
+      timestamp: new Date(lastMs - (days * 24 - 1 - i) * 3_600_000).toISOString(),
+      used_bytes: 400e9 + (2.5e9 * i) / 24,
+      capacity_bytes: capacity,
+    }));
+  const generatedAt = new Date('2026-11-29T08:00:00Z');
+
+  void test('a scope whose last sample is six months old is flagged at the top, in its row and in the summary', () => {
+    const oldLast = generatedAt.getTime() - 240 * 86_400_000;
+    const oldSamples = hourly(oldLast, 60, 1e12);
+    const fresh = hourly(generatedAt.getTime() - 3_600_000, 60, 2e12);
+    const old = forecastStorage(oldSamples);
+    const rep = buildCapacityReport({
+      generatedAt,
+      scopes: [
+        {
+          scope: 'old-csv',
+          history: oldSamples.map((s) => ({ t: Date.parse(s.timestamp), v: s.used_bytes })),
+          result: old,
+        },
+        {
+          scope: 'fs:/data',
+          history: fresh.map((s) => ({ t: Date.parse(s.timestamp), v: s.used_bytes })),
+          result: forecastStorage(fresh),
+        },
+      ],
+    });
+    assert.equal(rep.staleness.get('old-csv')?.stale, true);
+    assert.equal(rep.staleness.get('fs:/data')?.stale, false);
+    const md = rep.markdown.split('\n');
+    assert.match(md[2] as string, /^> \*\*⚠ STALE DATA\*\* — 1 scope\(s\) have no recent samples/);
+    assert.match(
+      md[3] as string,
+      /^> - old-csv: the last sample \(2026-04-03T08:00:00\.000Z\) is 240\.0 d old \(stale after 1\.0 d\); days are counted from that last sample, not from now; 100 % was projected for 2026-\d\d-\d\d, already past by \d+\.\d d$/,
+    );
+    assert.match(
+      rep.markdown,
+      /Most urgent: old-csv is full \d+\.\d d after its last sample \(2026-04-03 08:00 UTC, STALE\), around 2026-/,
+    );
+    assert.match(rep.markdown, /\| old-csv \(STALE\) \| .* \| 2026-04-03 08:00 \(240\.0 d old\) \|/);
+    assert.doesNotMatch(rep.markdown, /fs:\/data \(STALE\)/);
+    assert.match(rep.html, /<strong>⚠ STALE DATA<\/strong>/);
+    assert.match(rep.html, /<li>old-csv: the last sample/);
+    // configurable: with a 300-day threshold nothing is stale
+    const lax = buildCapacityReport({
+      generatedAt,
+      staleAfterSeconds: 300 * 86_400,
+      scopes: [{ scope: 'old-csv', history: [], result: old }],
+    });
+    assert.doesNotMatch(lax.markdown, /STALE/);
+  });
+
+  void test('over capacity: "already at/over since …", units follow the magnitude', () => {
+    const samples = hourly(generatedAt.getTime() - 3_600_000, 60, 500e9);
+    const r = forecastStorage(samples);
+    const rep = buildCapacityReport({ generatedAt, scopes: [{ scope: 'small', history: [], result: r }] });
+    assert.match(
+      rep.markdown,
+      /Most urgent: small is already at\/over capacity since 2026-11-09T08:00:00\.000Z \(last sample 2026-11-29 07:00 UTC\)\./,
+    );
+    assert.match(
+      rep.markdown,
+      /\| small \| 549\.\d GB \| 500\.0 GB \| 11\d(\.\d)? % \| 2\.50 GB\/day \| already at\/over since 2026-\d\d-\d\d \d\d:00 \| already at\/over since 2026-/,
+    );
+    assert.doesNotMatch(rep.markdown, /0\.0 d/);
+  });
+});

@@ -7,10 +7,15 @@
  * 1. Clean. Samples are sorted, non-finite values dropped, duplicates (same timestamp) collapsed to
  *    the last value, then bucketed to an hourly grid (last value per UTC hour). Missing hours are
  *    gaps; nothing is interpolated.
- * 2. Level shifts. Consecutive hourly differences are grouped into runs of the same sign. A run of
- *    decreases larger than both 6 robust sigmas of the hourly differences and a quarter of a
- *    typical day's growth is a garbage-collection (GC) drop; a run of increases larger than
- *    2.5 × the 90th percentile of daily growth (and 6 sigmas) is a step (a migration / bulk import).
+ * 2. Level shifts. The noise scale σ is 1.4826 × the MAD of the first differences at the series'
+ *    native sampling step (median spacing: 1 h for an hourly collector, 6 h for a 4×/day one), so
+ *    it is the series' own measurement noise whatever its size or rate. Consecutive differences are
+ *    grouped into runs of the same sign (a spacing > max(3 h, 2 steps) is a gap). A run of
+ *    decreases larger than both 6 σ·√(steps in the run) and a quarter of a typical day's growth is
+ *    a garbage-collection (GC) drop; a run of increases larger than 2.5 × the 90th percentile of
+ *    daily growth (and 6 σ) is a step (a migration / bulk import). A shift must be sustained: the
+ *    median of up to 3 samples after it minus the median of up to 3 before it (less organic growth)
+ *    must keep at least half the threshold, so a single bad reading that comes back is no shift.
  *    A difference across a gap is judged against the organic growth expected over the gap. Each
  *    shift's excess over organic growth is removed from the series, giving a shift-adjusted series:
  *    the trend continues from the new level after a drop (a drop never means "never full") and a
@@ -38,7 +43,10 @@
  *    the upper day bound is where the lower band does (`null` = not within the horizon).
  *    Calibrated by `npm run eval:forecast` (coverage of the true day on synthetic traces).
  *
- * Days are counted from the last sample. A result of `null` means "not within the horizon".
+ * Days are counted from the last sample. A result of `null` means "not within the horizon". A
+ * threshold already reached gives 0 days, `*_reached: true` and `*_reached_since` (start of the
+ * current run of samples at/above it). Whether the last sample is recent is judged by the caller
+ * (staleness.ts), as this module has no clock.
  */
 import {
   median,
@@ -81,8 +89,15 @@ export interface ForecastPoint {
   readonly upper: number;
 }
 
+/**
+ * Result of `forecastStorage`. The optional fields were added later (so hand-built results in
+ * other components stay valid); `forecastStorage` always sets them.
+ */
 export interface ForecastResult {
-  /** Days from the last sample to the warning level; 0 when already above; null beyond horizon. */
+  /**
+   * Days from the last sample to the warning level; 0 when already at/above (`warn_reached`);
+   * null beyond horizon.
+   */
   readonly days_to_warn: number | null;
   readonly days_to_warn_lower: number | null;
   readonly days_to_warn_upper: number | null;
@@ -90,6 +105,17 @@ export interface ForecastResult {
   readonly days_to_full: number | null;
   readonly days_to_full_lower: number | null;
   readonly days_to_full_upper: number | null;
+  /** True when the estimated current level is already at or above the warning level (days = 0). */
+  readonly warn_reached?: boolean;
+  /**
+   * ISO 8601 time of the first sample of the run of samples at/above the warning level that lasts
+   * to the last sample (equal to `first_timestamp` = "at least since then"); null when not known.
+   */
+  readonly warn_reached_since?: string | null;
+  /** True when the estimated current level is already at or above capacity (days = 0). */
+  readonly full_reached?: boolean;
+  /** As `warn_reached_since`, for 100 % of capacity. */
+  readonly full_reached_since?: string | null;
   /** Net long-run growth, bytes per day (gross growth minus amortised recurring GC). */
   readonly growth_bytes_per_day: number;
   /** Gross growth between level shifts, bytes per day. */
@@ -103,6 +129,12 @@ export interface ForecastResult {
   readonly warn_ratio: number;
   readonly horizon_days: number;
   readonly last_timestamp: string;
+  /** ISO 8601 time of the first usable sample. */
+  readonly first_timestamp?: string;
+  /** Median spacing of the samples, seconds (the collector's sampling interval). */
+  readonly sampling_interval_seconds?: number;
+  /** Robust noise scale of one sampling step's difference, bytes (what a shift must clearly exceed). */
+  readonly noise_bytes?: number;
   readonly samples_used: number;
   readonly level_shifts: readonly LevelShift[];
   /** Daily forecast points from the last sample to the horizon (or a little past full). */
@@ -125,7 +157,18 @@ interface Hourly {
   readonly v: number[];
 }
 
-function toHourly(samples: readonly StorageSample[]): { series: Hourly; capacity: number; lastMs: number } {
+interface Cleaned {
+  readonly series: Hourly;
+  readonly capacity: number;
+  readonly firstMs: number;
+  readonly lastMs: number;
+  /** Median spacing of distinct raw sample times, seconds (NaN with fewer than 2). */
+  readonly intervalS: number;
+  /** Raw samples sorted by time (finite values only), for threshold history. */
+  readonly raw: readonly { t: number; v: number }[];
+}
+
+function toHourly(samples: readonly StorageSample[]): Cleaned {
   const rows: { t: number; v: number; c: number }[] = [];
   for (const s of samples) {
     const t = Date.parse(s.timestamp);
@@ -147,7 +190,30 @@ function toHourly(samples: readonly StorageSample[]): { series: Hourly; capacity
     if (Number.isFinite(r.c) && r.c > 0) capacity = r.c;
     lastMs = r.t;
   }
-  return { series: { h, v }, capacity, lastMs };
+  const spacings: number[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    const d = (rows[i] as { t: number }).t - (rows[i - 1] as { t: number }).t;
+    if (d > 0) spacings.push(d / 1000);
+  }
+  return {
+    series: { h, v },
+    capacity,
+    firstMs: rows.length > 0 ? (rows[0] as { t: number }).t : NaN,
+    lastMs,
+    intervalS: spacings.length > 0 ? median(spacings) : NaN,
+    raw: rows.map((r) => ({ t: r.t, v: r.v })),
+  };
+}
+
+/**
+ * Start of the current episode at or above `threshold`: the time of the first raw sample of the
+ * last run of samples ≥ threshold that lasts to the end of the history, as ISO 8601; `null` when
+ * the last sample is below the threshold (the estimated level may still be above it).
+ */
+function reachedSince(raw: readonly { t: number; v: number }[], threshold: number): string | null {
+  let k = raw.length;
+  while (k > 0 && (raw[k - 1] as { v: number }).v >= threshold) k--;
+  return k === raw.length ? null : new Date((raw[k] as { t: number }).t).toISOString();
 }
 
 const at = (a: readonly number[], i: number): number => a[i] as number;
@@ -173,29 +239,73 @@ interface ShiftScan {
   readonly shifts: { index: number; bytes: number; kind: 'gc' | 'step' }[];
   /** Cumulative shift bytes up to and including index i. */
   readonly cum: number[];
+  /** Native sampling step of the series, hours (median spacing of the hourly grid points, ≥ 1). */
+  readonly stepH: number;
+  /** Robust noise scale of one sampling step's difference, bytes (1.4826 × MAD of first differences). */
+  readonly sigmaStep: number;
 }
 
+/** Number of robust noise sigmas a shift must exceed (and keep, see `sustained`). */
+const SHIFT_SIGMAS = 6;
+/** Samples either side used to check that a shift persists (median of up to this many). */
+const SUSTAIN_SAMPLES = 3;
+
+/**
+ * Finds GC drops and steps. All thresholds are relative to the series' own noise: `sigmaStep` is
+ * the robust scale (MAD) of the first differences at the native sampling step (hourly for an
+ * hourly collector, 6 h for a 4×/day one), so measurement noise of any size is not mistaken for
+ * a shift. A candidate must also be sustained: the median of the (up to 3) samples after it, less
+ * the median of the (up to 3) samples before it, less organic growth in between, must still
+ * exceed the threshold — a single bad reading (a dip or spike that comes back) is not a shift.
+ */
 function detectShifts(s: Hourly): ShiftScan {
   const n = s.h.length;
   const daily = dailyIncrements(s);
   const gMed = daily.length > 0 ? Math.max(0, median(daily)) : 0;
   const gP90 = daily.length > 0 ? Math.max(0, quantile(daily, 0.9)) : 0;
   const r0 = gMed / DAY_H; // bytes per hour, preliminary organic rate
-  const hourlyDiffs: number[] = [];
-  for (let i = 1; i < n; i++) if (at(s.h, i) - at(s.h, i - 1) === 1) hourlyDiffs.push(at(s.v, i) - at(s.v, i - 1));
-  const sigma = robustSigma(hourlyDiffs);
+  const dts: number[] = [];
+  for (let i = 1; i < n; i++) dts.push(at(s.h, i) - at(s.h, i - 1));
+  const stepH = dts.length > 0 ? Math.max(1, median(dts)) : 1;
+  // a gap is a spacing clearly longer than the native step (and never less than 3 h)
+  const gapH = Math.max(3, 2 * stepH);
+  const stepDiffs: number[] = [];
+  for (let i = 1; i < n; i++) if (at(dts, i - 1) <= 1.5 * stepH) stepDiffs.push(at(s.v, i) - at(s.v, i - 1));
+  const sigma = robustSigma(stepDiffs);
   const shifts: { index: number; bytes: number; kind: 'gc' | 'step' }[] = [];
 
-  // Runs of same-sign differences; a gap (> 3 h) always closes a run and forms its own run.
+  // does the shift between sample `before` (last old-level sample) and `after` (first new-level
+  // sample) persist? Returns the persisting excess over organic growth (bytes, signed).
+  const persisting = (before: number, after: number): number => {
+    const pre: number[] = [];
+    const preH: number[] = [];
+    for (let k = before; k >= 0 && k > before - SUSTAIN_SAMPLES; k--) {
+      if (at(s.h, before) - at(s.h, k) > SUSTAIN_SAMPLES * stepH) break;
+      pre.push(at(s.v, k));
+      preH.push(at(s.h, k));
+    }
+    const post: number[] = [];
+    const postH: number[] = [];
+    for (let k = after; k < n && k < after + SUSTAIN_SAMPLES; k++) {
+      if (at(s.h, k) - at(s.h, after) > SUSTAIN_SAMPLES * stepH) break;
+      post.push(at(s.v, k));
+      postH.push(at(s.h, k));
+    }
+    return median(post) - median(pre) - r0 * (median(postH) - median(preH));
+  };
+
+  // Runs of same-sign differences; a gap always closes a run and forms its own run.
   let i = 1;
   while (i < n) {
     const dt0 = at(s.h, i) - at(s.h, i - 1);
     const d0 = at(s.v, i) - at(s.v, i - 1);
-    if (dt0 > 3) {
+    if (dt0 > gapH) {
       const e = d0 - r0 * dt0;
-      const tol = 6 * sigma * Math.sqrt(dt0) + 0.5 * r0 * dt0;
-      if (e < -Math.max(tol, 0.25 * gMed)) shifts.push({ index: i, bytes: e, kind: 'gc' });
-      else if (e > Math.max(tol, 2.5 * gP90)) shifts.push({ index: i, bytes: e, kind: 'step' });
+      const tol = SHIFT_SIGMAS * sigma * Math.sqrt(dt0 / stepH) + 0.5 * r0 * dt0;
+      const gcTol = Math.max(tol, 0.25 * gMed);
+      const stepTol = Math.max(tol, 2.5 * gP90);
+      if (e < -gcTol && persisting(i - 1, i) < -0.5 * gcTol) shifts.push({ index: i, bytes: e, kind: 'gc' });
+      else if (e > stepTol && persisting(i - 1, i) > 0.5 * stepTol) shifts.push({ index: i, bytes: e, kind: 'step' });
       i++;
       continue;
     }
@@ -207,7 +317,7 @@ function detectShifts(s: Hourly): ShiftScan {
     while (j < n) {
       const dt = at(s.h, j) - at(s.h, j - 1);
       const d = at(s.v, j) - at(s.v, j - 1);
-      if (dt > 3) break;
+      if (dt > gapH) break;
       if (down ? d >= 0 : up ? d - r0 * dt <= 0 : d < 0 || d - r0 * dt > 0) break;
       sum += d;
       dur += dt;
@@ -215,10 +325,12 @@ function detectShifts(s: Hourly): ShiftScan {
     }
     if (j === i) j = i + 1; // safety: always advance
     const excess = sum - (down ? 0 : r0 * dur);
-    const noise = 6 * sigma * Math.sqrt(Math.max(1, dur));
-    if (down && -excess > Math.max(noise, 0.25 * gMed) && excess < 0) {
+    const noise = SHIFT_SIGMAS * sigma * Math.sqrt(Math.max(1, dur / stepH));
+    const gcTol = Math.max(noise, 0.25 * gMed);
+    const stepTol = Math.max(noise, 2.5 * gP90);
+    if (down && excess < -gcTol && persisting(i - 1, j - 1) < -0.5 * gcTol) {
       shifts.push({ index: j - 1, bytes: excess, kind: 'gc' });
-    } else if (up && excess > Math.max(noise, 2.5 * gP90) && excess > 0) {
+    } else if (up && excess > stepTol && persisting(i - 1, j - 1) > 0.5 * stepTol) {
       shifts.push({ index: j - 1, bytes: excess, kind: 'step' });
     }
     i = j;
@@ -233,7 +345,7 @@ function detectShifts(s: Hourly): ShiftScan {
     }
     cum[x] = acc;
   }
-  return { shifts, cum };
+  return { shifts, cum, stepH, sigmaStep: sigma };
 }
 
 /** Nearest adjusted value to hour `target` within ±tol hours, via binary search. */
@@ -275,7 +387,7 @@ export function forecastStorage(samples: readonly StorageSample[], opts: Forecas
   if (!(warn > 0 && warn <= 1))
     throw new AppError('FORECAST_INPUT_INVALID', `warning level must be in (0, 1], got ${warn}`);
   if (!(horizonDays > 0)) throw new AppError('FORECAST_INPUT_INVALID', `horizon must be > 0 days, got ${horizonDays}`);
-  const { series: s, capacity: lastCapacity, lastMs } = toHourly(samples);
+  const { series: s, capacity: lastCapacity, firstMs, lastMs, intervalS, raw } = toHourly(samples);
   const capacity = opts.capacityBytes ?? lastCapacity;
   if (!(capacity > 0)) throw new AppError('FORECAST_INPUT_INVALID', 'no positive capacity_bytes given');
   const n = s.h.length;
@@ -290,7 +402,7 @@ export function forecastStorage(samples: readonly StorageSample[], opts: Forecas
   }
 
   // 2. level shifts → adjusted series
-  const { shifts, cum } = detectShifts(s);
+  const { shifts, cum, stepH, sigmaStep } = detectShifts(s);
   const adj = s.v.map((v, i) => v - at(cum, i));
   const hEnd = at(s.h, n - 1);
   const span = hEnd - at(s.h, 0);
@@ -475,6 +587,10 @@ export function forecastStorage(samples: readonly StorageSample[], opts: Forecas
     days_to_full: round(dFull),
     days_to_full_lower: round(fLo === null || dFull === null ? fLo : Math.min(fLo, dFull)),
     days_to_full_upper: round(fHi === null || dFull === null ? fHi : Math.max(fHi, dFull)),
+    warn_reached: level >= warnBytes,
+    warn_reached_since: level >= warnBytes ? reachedSince(raw, warnBytes) : null,
+    full_reached: level >= capacity,
+    full_reached_since: level >= capacity ? reachedSince(raw, capacity) : null,
     growth_bytes_per_day: netRate * DAY_H,
     gross_growth_bytes_per_day: rate * DAY_H,
     last_gc: lastGc >= 0 ? new Date(at(s.h, lastGc) * HOUR_MS).toISOString() : null,
@@ -484,6 +600,9 @@ export function forecastStorage(samples: readonly StorageSample[], opts: Forecas
     warn_ratio: warn,
     horizon_days: horizonDays,
     last_timestamp: new Date(lastT).toISOString(),
+    first_timestamp: new Date(firstMs).toISOString(),
+    sampling_interval_seconds: Number.isFinite(intervalS) ? intervalS : stepH * 3600,
+    noise_bytes: sigmaStep,
     samples_used: n,
     level_shifts: shifts.map((x) => ({
       timestamp: new Date(at(s.h, x.index) * HOUR_MS).toISOString(),

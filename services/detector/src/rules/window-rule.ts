@@ -93,7 +93,7 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
           score: scoreFromRatio(count / p.threshold),
           entity,
           windowStart: start,
-          windowEnd: Math.max(ev.ts, start + 1000),
+          windowEnd: Math.max(w.newest, start + 1000),
           observed: { value: count, unit: spec.unit },
           expected: { value: 0, unit: spec.unit, upper: p.threshold - 1 },
           evidence: {

@@ -54,6 +54,12 @@ export function addToWindow(w: WindowCounter, ts: number, n = 1, distinctValue?:
     w.burstStart = ts;
     return n;
   }
+  // Out-of-order arrival (several partitions, a lagging source): the burst starts at its earliest
+  // event, whatever the arrival order; a finding already fired for this burst moves with it.
+  if (ts < w.burstStart) {
+    if (w.firedAt === w.burstStart) w.firedAt = ts;
+    w.burstStart = ts;
+  }
   const at = w.ids.indexOf(id);
   if (at >= 0) w.counts[at]! += n;
   else {
