@@ -21,7 +21,8 @@ export const ERROR_CODES = {
   BASELINE_INPUT_INVALID: 'A baseline series is empty or has non-numeric rows.',
   ALERTS_CHANNEL_REJECTED: 'An alert channel permanently rejected a notification.',
   ALERTS_SILENCE_INVALID: 'A silence request is malformed.',
-  ALERTS_API_FAILED: 'The alerts service API rejected the request (401 bad token, 404 unknown id) or could not be reached.',
+  ALERTS_API_FAILED:
+    'The alerts service API rejected the request (401 bad token, 404 unknown id) or could not be reached.',
   REGISTRY_START_FAILED: 'The demo registry (docker-registry) could not be started or did not become ready.',
   DEMO_TOOL_MISSING: 'A tool the demo drives (skopeo, htpasswd, docker-registry) is not installed.',
   DEMO_TOOL_FAILED: 'A tool the demo drives timed out or failed unexpectedly.',

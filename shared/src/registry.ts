@@ -4,7 +4,10 @@
  * one file per component, one line in the registry.
  * @throws Error on a duplicate or mismatched name (a programming error, caught at start-up).
  */
-export function defineRegistry<T extends { readonly id: string }>(kind: string, items: readonly T[]): ReadonlyMap<string, T> {
+export function defineRegistry<T extends { readonly id: string }>(
+  kind: string,
+  items: readonly T[],
+): ReadonlyMap<string, T> {
   const map = new Map<string, T>();
   for (const item of items) {
     if (map.has(item.id)) throw new Error(`${kind} registry: duplicate id "${item.id}"`);

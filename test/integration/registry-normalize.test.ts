@@ -160,7 +160,7 @@ async function step(
   });
   // One request can fan out into several notifications (a DELETE by digest → manifest + tag
   // delete), which the registry may POST separately: wait until no new POST came for 500 ms.
-  for (let seen = notifications.length, quietSince = Date.now(); Date.now() - quietSince < 500; ) {
+  for (let seen = notifications.length, quietSince = Date.now(); Date.now() - quietSince < 500;) {
     await new Promise((r) => setTimeout(r, 50));
     if (notifications.length !== seen) {
       seen = notifications.length;

@@ -11,7 +11,10 @@ test('README reference sections match the code (run `npm run docs` after changin
 });
 
 test('the error-code table lists exactly the codes in ERROR_CODES', () => {
-  const section = readme.slice(readme.indexOf('<!-- BEGIN GENERATED: errors -->'), readme.indexOf('<!-- END GENERATED: errors -->'));
+  const section = readme.slice(
+    readme.indexOf('<!-- BEGIN GENERATED: errors -->'),
+    readme.indexOf('<!-- END GENERATED: errors -->'),
+  );
   const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
   assert.deepEqual(documented.sort(), Object.keys(ERROR_CODES).sort());
 });

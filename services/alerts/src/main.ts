@@ -32,7 +32,6 @@ import { createAlerts } from './service.ts';
 import { createEsStore } from './store/elasticsearch.ts';
 import { createSqliteStore } from './store/sqlite.ts';
 
-
 const log = createLogger('alerts', { level: process.env['LOG_LEVEL'] ?? 'info' });
 
 async function main(): Promise<void> {

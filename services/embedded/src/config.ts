@@ -38,7 +38,9 @@ export const embeddedConfigSchema = z
       .min(1024)
       .max(256 * 1024 * 1024)
       .default(4 * 1024 * 1024)
-      .describe('Largest request body the receiver accepts, bytes (larger → 413, which a registry retries: raise it rather than shrink envelopes)'),
+      .describe(
+        'Largest request body the receiver accepts, bytes (larger → 413, which a registry retries: raise it rather than shrink envelopes)',
+      ),
     receiver: z
       .enum(['on', 'off'])
       .default('on')

@@ -117,7 +117,12 @@ export interface OciRegistryFields {
   tag?: string;
   from_repository?: string;
   upload_id?: string;
-  references?: { digest?: string; media_type?: string; size?: number; platform?: { os?: string; architecture?: string } }[];
+  references?: {
+    digest?: string;
+    media_type?: string;
+    size?: number;
+    platform?: { os?: string; architecture?: string };
+  }[];
   instance_id?: string;
   request_host?: string;
   /** True when the HTTP method was HEAD. */

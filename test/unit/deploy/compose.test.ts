@@ -14,7 +14,10 @@ import { validate as lintDockerfile } from 'dockerfile-utils';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; build?: unknown; command?: string[]; healthcheck?: unknown; volumes?: string[] }>;
+  services: Record<
+    string,
+    { image?: string; build?: unknown; command?: string[]; healthcheck?: unknown; volumes?: string[] }
+  >;
 };
 
 test('docker-compose.yml validates against the Compose specification schema', () => {
@@ -27,7 +30,18 @@ test('docker-compose.yml validates against the Compose specification schema', ()
 
 test('the stack has every component the design asks for', () => {
   const names = Object.keys(compose.services);
-  for (const required of ['kafka', 'elasticsearch', 'kibana', 'registry', 'fluent-bit', 'mailpit', 'regwatch-setup', 'regwatch-ingest', 'regwatch-detector', 'regwatch-alerts']) {
+  for (const required of [
+    'kafka',
+    'elasticsearch',
+    'kibana',
+    'registry',
+    'fluent-bit',
+    'mailpit',
+    'regwatch-setup',
+    'regwatch-ingest',
+    'regwatch-detector',
+    'regwatch-alerts',
+  ]) {
     assert.ok(names.includes(required), `missing service ${required}`);
   }
   const es = compose.services.elasticsearch?.image ?? '';
@@ -61,7 +75,8 @@ test('Dockerfile lints clean, is multi-stage and runs as a non-root user', () =>
   assert.ok((text.match(/^FROM /gm) ?? []).length >= 2, 'expected a multi-stage build');
   const users = text.match(/^USER\s+(\S+)/gm) ?? [];
   assert.ok(users.length > 0 && !/USER\s+(root|0)\b/.test(users.at(-1) ?? ''), 'final stage must not run as root');
-  for (const dir of ['shared', 'services', 'cli', 'bin']) assert.match(text, new RegExp(`COPY ${dir} `), `image lacks ${dir}/`);
+  for (const dir of ['shared', 'services', 'cli', 'bin'])
+    assert.match(text, new RegExp(`COPY ${dir} `), `image lacks ${dir}/`);
 });
 
 test('registry config sends notifications with a bearer token and logs JSON', () => {
