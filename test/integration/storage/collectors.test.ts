@@ -96,7 +96,8 @@ void describe('filesystem collector on a real directory tree', () => {
     assert.match(rep.stderr, /skipped 1 unreadable line/);
     assert.match(rep.stderr, /left out: FORECAST_INPUT_INVALID/);
     const md = await readFile(join(out, 'capacity.md'), 'utf8');
-    assert.match(md, /\| fs:\/srv\/registry \|/);
+    // The fixture's samples end in March 2026, so the report flags the scope as stale.
+    assert.match(md, /\| fs:\/srv\/registry( \(STALE\))? \|/);
     assert.ok((await stat(join(out, 'capacity.png'))).size > 5000);
     await rm(data, { recursive: true, force: true });
   });
