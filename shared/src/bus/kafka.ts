@@ -135,6 +135,29 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
   return out;
 }
 
+/** The messages of one fetched kafkajs batch in the bus's shape (key and headers as UTF-8 strings). */
+function busMessagesOf({ topic, partition, messages }: EachBatchPayload['batch']): BusMessage[] {
+  return messages.map((m) => ({
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ? m.key.toString('utf8') : null,
+    value: m.value ?? Buffer.alloc(0),
+    headers: headersOf(m.headers as Record<string, unknown> | undefined),
+    timestamp: Number(m.timestamp),
+  }));
+}
+
+/** Heartbeat and pause/resume of the batch's own topic-partition, as handlers see them. */
+function batchContextOf(consumer: Consumer, payload: EachBatchPayload): BatchContext {
+  const { topic, partition } = payload.batch;
+  return {
+    heartbeat: () => payload.heartbeat(),
+    pause: () => consumer.pause([{ topic, partitions: [partition] }]),
+    resume: () => consumer.resume([{ topic, partitions: [partition] }]),
+  };
+}
+
 /** kafkajs errors that mean "the group is rebalancing / this batch is stale": kafkajs itself must handle them. */
 function isGroupMembershipError(err: unknown): boolean {
   const e = err as { name?: string; type?: string } | null;
@@ -432,21 +455,9 @@ class PartitionPipelines {
       st.epoch++;
     }
     st.lastDelivered = BigInt(last);
-    const messages: BusMessage[] = batch.messages.map((m) => ({
-      topic,
-      partition,
-      offset: m.offset,
-      key: m.key ? m.key.toString('utf8') : null,
-      value: m.value ?? Buffer.alloc(0),
-      headers: headersOf(m.headers as Record<string, unknown> | undefined),
-      timestamp: Number(m.timestamp),
-    }));
+    const messages = busMessagesOf(batch);
     this.#options.onConsumerLag?.(this.#groupId, topic, partition, Number(batch.offsetLagLow()));
-    const ctx: BatchContext = {
-      heartbeat: () => payload.heartbeat(),
-      pause: () => this.#consumer.pause([{ topic, partitions: [partition] }]),
-      resume: () => this.#consumer.resume([{ topic, partitions: [partition] }]),
-    };
+    const ctx = batchContextOf(this.#consumer, payload);
     const entry: InFlightBatch = { first, next: (BigInt(last) + 1n).toString(), done: false };
     st.queue.push(entry);
     // The next fetch of this partition starts after `last`; nothing is committed here.
@@ -639,23 +650,11 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       if (batch.isEmpty() || !payload.isRunning() || payload.isStale()) return;
       const { topic, partition } = batch;
       const tp = `${topic}/${partition}`;
-      const messages: BusMessage[] = batch.messages.map((m) => ({
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key ? m.key.toString('utf8') : null,
-        value: m.value ?? Buffer.alloc(0),
-        headers: headersOf(m.headers as Record<string, unknown> | undefined),
-        timestamp: Number(m.timestamp),
-      }));
+      const messages = busMessagesOf(batch);
       // Lag including this batch, reported before the handler runs so an outage that holds the
       // batch shows up in the gauge (it is refreshed after the commit below).
       options.onConsumerLag?.(sub.groupId, topic, partition, Number(batch.offsetLagLow()));
-      const ctx: BatchContext = {
-        heartbeat: () => payload.heartbeat(),
-        pause: () => consumer.pause([{ topic, partitions: [partition] }]),
-        resume: () => consumer.resume([{ topic, partitions: [partition] }]),
-      };
+      const ctx = batchContextOf(consumer, payload);
       try {
         await handler(messages, ctx);
       } catch (err) {

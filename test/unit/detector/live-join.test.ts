@@ -158,6 +158,18 @@ async function newBus(partitions = 3): Promise<MessageBus> {
   return bus;
 }
 
+/** Publishes one event, runs a detector (holdMs 50) until it was processed, and stops it. */
+async function runAlone(event: RegistryEvent): Promise<Detector> {
+  const bus = await newBus();
+  await publish(bus, [event]);
+  const det = detector(bus, memoryStore(), 50);
+  await det.start();
+  await until(() => det.engine.stats.events >= 1);
+  await det.stop();
+  await bus.close();
+  return det;
+}
+
 describe('live request join (createDetector) merges notification and log line as analyze does', () => {
   for (const order of ['notification first', 'log line first'] as const) {
     test(`${order}, on different partitions and in different batches: one request counted once, user of the notification, bytes of the log`, async () => {
@@ -211,13 +223,7 @@ describe('live request join (createDetector) merges notification and log line as
   });
 
   test('a notification alone is processed after holdMs with no further events: the user, no bytes', async () => {
-    const bus = await newBus();
-    await publish(bus, [notification('rq-n', T0)]);
-    const det = detector(bus, memoryStore(), 50);
-    await det.start();
-    await until(() => det.engine.stats.events >= 1);
-    await det.stop();
-    await bus.close();
+    const det = await runAlone(notification('rq-n', T0));
     assert.equal(det.engine.stats.events, 1);
     assert.equal(det.engine.stats.joined, 0);
     assert.deepEqual(aliceHour(det), { events: 1, bytes: 0 });
@@ -225,26 +231,14 @@ describe('live request join (createDetector) merges notification and log line as
   });
 
   test('a log line alone is processed after holdMs with no further events: the source IP is the identity', async () => {
-    const bus = await newBus();
-    await publish(bus, [logLine('rq-2', T0)]);
-    const det = detector(bus, memoryStore(), 50);
-    await det.start();
-    await until(() => det.engine.stats.events >= 1);
-    await det.stop();
-    await bus.close();
+    const det = await runAlone(logLine('rq-2', T0));
     assert.equal(det.engine.stats.events, 1);
     assert.equal(det.engine.stats.joined, 0);
     assert.equal(det.engine.identity('ip:10.0.0.9')?.buckets[0]?.bytes, 12_345);
   });
 
   test('a log line alone that names the user: the user is the identity', async () => {
-    const bus = await newBus();
-    await publish(bus, [userLogLine('rq-u', T0, 'carol')]);
-    const det = detector(bus, memoryStore(), 50);
-    await det.start();
-    await until(() => det.engine.stats.events >= 1);
-    await det.stop();
-    await bus.close();
+    const det = await runAlone(userLogLine('rq-u', T0, 'carol'));
     assert.equal(det.engine.identity('carol')?.buckets[0]?.bytes, 12_345);
     assert.equal(det.engine.identity('ip:10.0.0.9'), undefined);
   });
