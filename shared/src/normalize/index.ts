@@ -166,8 +166,18 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
     if (depth < 2 && isDockerJsonFile(parsed)) {
       const log = parsed.log as string;
       const inner = { ...ctx, receivedAt: ctx.receivedAt ?? (parsed.time as string) };
+      // Stateless (no partials): the chunk is taken as complete, so no join key is built.
       return withOuterOriginal(
-        joinPartial(`d|${ctx.origin ?? ''}|${String(parsed.stream)}`, log, !log.endsWith('\n'), inner, partials, depth),
+        partials === null
+          ? handleLine(log, inner, null, depth + 1)
+          : joinPartial(
+              `d|${ctx.origin ?? ''}|${String(parsed.stream)}`,
+              log,
+              !log.endsWith('\n'),
+              inner,
+              partials,
+              depth,
+            ),
         text,
       );
     }
@@ -182,7 +192,9 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
     if (m) {
       const inner = { ...ctx, receivedAt: ctx.receivedAt ?? m[1] ?? '' };
       return withOuterOriginal(
-        joinPartial(`c|${ctx.origin ?? ''}|${m[2] ?? ''}`, m[4] ?? '', m[3] === 'P', inner, partials, depth),
+        partials === null
+          ? handleLine(m[4] ?? '', inner, null, depth + 1)
+          : joinPartial(`c|${ctx.origin ?? ''}|${m[2] ?? ''}`, m[4] ?? '', m[3] === 'P', inner, partials, depth),
         text,
       );
     }

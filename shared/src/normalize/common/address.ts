@@ -58,10 +58,16 @@ function isFourPartDecimal(s: string): boolean {
 
 /** A decimal TCP port (1–5 ASCII digits, ≤ 65535), else undefined. */
 function parsePort(p: string): number | undefined {
-  if (p.length === 0 || p.length > 5) return undefined;
+  return portAt(p, 0);
+}
+
+/** {@link parsePort} of `s.slice(from)`, read in place (no substring). */
+function portAt(s: string, from: number): number | undefined {
+  const len = s.length - from;
+  if (len <= 0 || len > 5) return undefined;
   let n = 0;
-  for (let i = 0; i < p.length; i++) {
-    const c = p.charCodeAt(i);
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return undefined;
     n = n * 10 + (c - 48);
   }
@@ -72,12 +78,46 @@ function isPrintableAscii(c: number): boolean {
   return c > 32 && c < 127;
 }
 
-/** `{ address, ip?, port? }` without absent keys (key order: address, ip, port). */
+/**
+ * `{ address, ip?, port? }` without absent keys (key order: address, ip, port), built as one literal
+ * per case (one shape each, no property-by-property growth).
+ */
 function parsed(address: string, ip: string | undefined, port: number | undefined): ParsedAddress {
-  const out: ParsedAddress = { address };
-  if (ip !== undefined) out.ip = ip;
-  if (port !== undefined) out.port = port;
-  return out;
+  if (ip === undefined) return port === undefined ? { address } : { address, port };
+  return port === undefined ? { address, ip } : { address, ip, port };
+}
+
+/**
+ * The common forms `a.b.c.d` and `a.b.c.d:port` in one pass over the characters (no substring
+ * searches), with exactly the results of the general path in {@link parseAddress}.
+ * @returns the parsed address, or undefined when `s` is not of these forms (the caller then takes
+ *   the general path; e.g. a host name, IPv6, an invalid part or port).
+ */
+function quickIpv4(s: string): ParsedAddress | undefined {
+  const n = s.length;
+  let parts = 0;
+  let i = 0;
+  for (;;) {
+    const start = i;
+    let v = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return undefined;
+    parts++;
+    if (parts === 4) break;
+    if (s.charCodeAt(i) !== 46 /* . */) return undefined;
+    i++;
+  }
+  if (i === n) return { address: s, ip: s };
+  if (s.charCodeAt(i) !== 58 /* : */) return undefined;
+  // `a.b.c.d:` followed by 1–5 digits ≤ 65535 (otherwise the general path yields ip without port).
+  const port = portAt(s, i + 1);
+  return port === undefined ? undefined : { address: s, ip: s.slice(0, i), port };
 }
 
 /**
@@ -92,6 +132,8 @@ export function parseAddress(raw: string | undefined): ParsedAddress {
   const address =
     isPrintableAscii(raw.charCodeAt(0)) && isPrintableAscii(raw.charCodeAt(raw.length - 1)) ? raw : raw.trim();
   if (address.length === 0) return {};
+  const quick = quickIpv4(address);
+  if (quick !== undefined) return quick;
   if (address[0] === '[') {
     const close = address.indexOf(']');
     if (close < 0) return { address };
@@ -101,10 +143,14 @@ export function parseAddress(raw: string | undefined): ParsedAddress {
     return parsed(address, ip, port);
   }
   const colon = address.indexOf(':');
-  if (colon >= 0 && colon === address.lastIndexOf(':')) {
+  if (colon < 0) {
+    // No colon: a bare IPv4 (checked in place, no copy) or a host name.
+    return isFourPartDecimal(address) && address.length <= 64 ? { address, ip: address } : { address };
+  }
+  if (address.indexOf(':', colon + 1) < 0) {
     // Exactly one colon: host:port (IPv4 or a name).
     const ip = canonicalIp(address.slice(0, colon));
-    const port = parsePort(address.slice(colon + 1));
+    const port = portAt(address, colon + 1);
     return parsed(address, ip, port);
   }
   return parsed(address, canonicalIp(address), undefined);

@@ -23,7 +23,8 @@ export function stableId(...parts: (string | number | undefined)[]): string {
       mix(0x1f);
       len++;
     }
-    mixString(s);
+    if (s.length >= COPY_MIN && s.length <= COPY_MAX) mixCopied(s);
+    else mixString(s);
     len += s.length;
   }
   // Cross-mix the lanes, then finalize each (fmix32).
@@ -77,6 +78,50 @@ function mixString(s: string): void {
   h4 = d;
 }
 
+/**
+ * Strings at least this long are hashed from a copy of their UTF-16 code units in a typed array
+ * ({@link mixCopied}): one native copy, then plain array loads, is cheaper than `charCodeAt` per
+ * unit (which re-checks the string's representation, and unwraps sliced strings, every time).
+ */
+const COPY_MIN = 48;
+/** Longer strings take the `charCodeAt` loop, so the copy buffer never grows past 128 KiB. */
+const COPY_MAX = 65_536;
+let units = new Uint16Array(2048);
+let unitBytes = Buffer.from(units.buffer, units.byteOffset, units.byteLength);
+
+/** {@link mixString} over a copy of the code units (same result for every string, lone surrogates included). */
+function mixCopied(s: string): void {
+  const n = s.length;
+  if (n > units.length) {
+    units = new Uint16Array(Math.min(COPY_MAX, Math.max(n, units.length * 2)));
+    unitBytes = Buffer.from(units.buffer, units.byteOffset, units.byteLength);
+  }
+  // `utf16le` writes each UTF-16 code unit as is (2 bytes, little-endian like the typed array on
+  // every platform Node supports).
+  unitBytes.write(s, 0, n * 2, 'utf16le');
+  const u = units;
+  let a = h1;
+  let b = h2;
+  let c = h3;
+  let d = h4;
+  for (let j = 0; j < n; j++) {
+    const x = u[j] ?? 0;
+    a = Math.imul(a ^ x, 0x85ebca6b);
+    a = (a << 13) | (a >>> 19);
+    b = Math.imul(b ^ x, 0xcc9e2d51);
+    b = (b << 15) | (b >>> 17);
+    c = Math.imul(c ^ x, 0x1b873593);
+    c = (c << 11) | (c >>> 21);
+    d = Math.imul(d ^ x, 0xe6546b64);
+    d = (d << 17) | (d >>> 15);
+  }
+  h1 = a;
+  h2 = b;
+  h3 = c;
+  h4 = d;
+}
+
+/** MurmurHash3 fmix32 of a 32-bit value; the result as a signed 32-bit integer (only its bits are used). */
 function fmix(h0: number): number {
   let h = h0;
   h ^= h >>> 16;
@@ -84,13 +129,13 @@ function fmix(h0: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h;
 }
 
 /** Two lower-case hex digits per byte value (Number#toString(16) is slow on the hot path). */
 const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
 
-/** 8 lower-case hex digits of an unsigned 32-bit value. */
+/** 8 lower-case hex digits of the 32 bits of `n` (signed or unsigned, the bits are what count). */
 function hex(n: number): string {
   return (
     (BYTE_HEX[n >>> 24] ?? '') +

@@ -333,9 +333,20 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
   }
   if (s.length === 26 && s.charCodeAt(2) === 47 /* / */) {
     // Access logs write second-precision times: every request of one second repeats the same text.
-    // A small direct-mapped memo (slot by the seconds, minutes and hour digits; hit = same text, same
+    // A small direct-mapped memo (slot by the date and time digits; hit = same text, same
     // zone) returns the earlier result. Results are never mutated by callers, so they are shared.
-    const slot = (s.charCodeAt(19) * 7 + s.charCodeAt(18) * 3 + s.charCodeAt(16) * 5 + s.charCodeAt(13)) & 63;
+    const slot =
+      (s.charCodeAt(19) +
+        s.charCodeAt(18) * 3 +
+        s.charCodeAt(16) * 5 +
+        s.charCodeAt(15) * 7 +
+        s.charCodeAt(13) * 11 +
+        s.charCodeAt(12) * 13 +
+        s.charCodeAt(10) * 17 +
+        s.charCodeAt(4) * 19 +
+        s.charCodeAt(1) * 23 +
+        s.charCodeAt(0) * 29) &
+      (APACHE_MEMO_SLOTS - 1);
     const hit = apacheMemo[slot];
     if (hit !== undefined && hit.text === s && hit.zone === zone && hit.result.original === original) return hit.result;
     const fast = fastApache(s, zone);
@@ -372,9 +383,10 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
 }
 
 /** Memo of {@link fastApache} results by time text (see toUtcTimestamp). */
+const APACHE_MEMO_SLOTS = 256;
 const apacheMemo: ({ text: string; zone: string; result: UtcTimestamp } | undefined)[] = new Array<
   { text: string; zone: string; result: UtcTimestamp } | undefined
->(64).fill(undefined);
+>(APACHE_MEMO_SLOTS).fill(undefined);
 
 /** Epoch milliseconds of a timestamp produced by {@link toUtcTimestamp} (sub-ms digits truncated). */
 export function timestampMs(timestamp: string): number {

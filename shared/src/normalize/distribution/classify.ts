@@ -2,6 +2,32 @@ import type { EventAction, ObjectKind } from '../../model/registry-event.ts';
 import type { V2Path } from '../common/repository.ts';
 import { isDigest } from '../common/repository.ts';
 
+/** Result of {@link classifyRequest}. */
+export interface RequestClass {
+  action: EventAction;
+  objectKind?: ObjectKind;
+}
+
+// The route/method results are shared frozen constants (callers only read them): no allocation
+// per request.
+const R_BLOB_DELETE_BLOB: RequestClass = Object.freeze({ action: 'blob-delete', objectKind: 'blob' });
+const R_BLOB_HEAD_BLOB: RequestClass = Object.freeze({ action: 'blob-head', objectKind: 'blob' });
+const R_BLOB_MOUNT_BLOB: RequestClass = Object.freeze({ action: 'blob-mount', objectKind: 'blob' });
+const R_BLOB_PULL_BLOB: RequestClass = Object.freeze({ action: 'blob-pull', objectKind: 'blob' });
+const R_BLOB_PUSH_BLOB: RequestClass = Object.freeze({ action: 'blob-push', objectKind: 'blob' });
+const R_CATALOG_REGISTRY: RequestClass = Object.freeze({ action: 'catalog', objectKind: 'registry' });
+const R_MANIFEST_DELETE_MANIFEST: RequestClass = Object.freeze({ action: 'manifest-delete', objectKind: 'manifest' });
+const R_MANIFEST_HEAD_MANIFEST: RequestClass = Object.freeze({ action: 'manifest-head', objectKind: 'manifest' });
+const R_MANIFEST_PULL_MANIFEST: RequestClass = Object.freeze({ action: 'manifest-pull', objectKind: 'manifest' });
+const R_MANIFEST_PUSH_MANIFEST: RequestClass = Object.freeze({ action: 'manifest-push', objectKind: 'manifest' });
+const R_OTHER_BLOB: RequestClass = Object.freeze({ action: 'other', objectKind: 'blob' });
+const R_OTHER_MANIFEST: RequestClass = Object.freeze({ action: 'other', objectKind: 'manifest' });
+const R_PING_REGISTRY: RequestClass = Object.freeze({ action: 'ping', objectKind: 'registry' });
+const R_TAG_DELETE_TAG: RequestClass = Object.freeze({ action: 'tag-delete', objectKind: 'tag' });
+const R_TAGS_LIST_REPOSITORY: RequestClass = Object.freeze({ action: 'tags-list', objectKind: 'repository' });
+const R_UPLOAD_UPLOAD: RequestClass = Object.freeze({ action: 'upload', objectKind: 'upload' });
+const R_OTHER: RequestClass = Object.freeze({ action: 'other' });
+
 /**
  * Request → `event.action` for Distribution-family HTTP traffic (app log, access log).
  * Routes and methods from distribution `registry/handlers/app.go` + `registry/api/v2/descriptors.go`:
@@ -22,6 +48,7 @@ import { isDigest } from '../common/repository.ts';
  * Status overrides: 401 → `auth-challenge` (the app log refines it with the message, see
  * {@link classifyAuthMessage}); 403 or `DENIED` → `access-denied`. A 404 keeps its action
  * (`manifest-pull` of an unknown tag; `blob-head` 404 during a push, FORMAT-EDGE-CASES 48).
+ * @returns the action and object kind; route/method results are shared frozen objects (read only).
  */
 export function classifyRequest(
   method: string | undefined,
@@ -29,42 +56,39 @@ export function classifyRequest(
   params: ReadonlyMap<string, string>,
   status: number | undefined,
   errorCode: string | undefined,
-): { action: EventAction; objectKind?: ObjectKind } {
+): Readonly<RequestClass> {
   // Same result as `{ action, ...routeKind(route) }` without the (slow) object spread.
   if (status === 401) return withRouteKind('auth-challenge', route);
   if (status === 403 || errorCode === 'DENIED') return withRouteKind('access-denied', route);
   const m = (method ?? '').toUpperCase();
   switch (route.route) {
     case 'base':
-      return { action: 'ping', objectKind: 'registry' };
+      return R_PING_REGISTRY;
     case 'catalog':
-      return { action: 'catalog', objectKind: 'registry' };
+      return R_CATALOG_REGISTRY;
     case 'tags-list':
-      return { action: 'tags-list', objectKind: 'repository' };
+      return R_TAGS_LIST_REPOSITORY;
     case 'manifest':
-      if (m === 'HEAD') return { action: 'manifest-head', objectKind: 'manifest' };
-      if (m === 'PUT') return { action: 'manifest-push', objectKind: 'manifest' };
+      if (m === 'HEAD') return R_MANIFEST_HEAD_MANIFEST;
+      if (m === 'PUT') return R_MANIFEST_PUSH_MANIFEST;
       if (m === 'DELETE') {
-        return isDigest(route.reference)
-          ? { action: 'manifest-delete', objectKind: 'manifest' }
-          : { action: 'tag-delete', objectKind: 'tag' };
+        return isDigest(route.reference) ? R_MANIFEST_DELETE_MANIFEST : R_TAG_DELETE_TAG;
       }
-      if (m === 'GET') return { action: 'manifest-pull', objectKind: 'manifest' };
-      return { action: 'other', objectKind: 'manifest' };
+      if (m === 'GET') return R_MANIFEST_PULL_MANIFEST;
+      return R_OTHER_MANIFEST;
     case 'blob':
-      if (m === 'HEAD') return { action: 'blob-head', objectKind: 'blob' };
-      if (m === 'GET') return { action: 'blob-pull', objectKind: 'blob' };
-      if (m === 'DELETE') return { action: 'blob-delete', objectKind: 'blob' };
-      return { action: 'other', objectKind: 'blob' };
+      if (m === 'HEAD') return R_BLOB_HEAD_BLOB;
+      if (m === 'GET') return R_BLOB_PULL_BLOB;
+      if (m === 'DELETE') return R_BLOB_DELETE_BLOB;
+      return R_OTHER_BLOB;
     case 'upload':
-      if (m === 'POST' && params.has('mount') && params.has('from') && status === 201)
-        return { action: 'blob-mount', objectKind: 'blob' };
-      if (m === 'PUT' || (m === 'POST' && params.has('digest'))) return { action: 'blob-push', objectKind: 'blob' };
-      return { action: 'upload', objectKind: 'upload' };
+      if (m === 'POST' && params.has('mount') && params.has('from') && status === 201) return R_BLOB_MOUNT_BLOB;
+      if (m === 'PUT' || (m === 'POST' && params.has('digest'))) return R_BLOB_PUSH_BLOB;
+      return R_UPLOAD_UPLOAD;
     case 'referrers':
-      return { action: 'other', objectKind: 'manifest' };
+      return R_OTHER_MANIFEST;
     default:
-      return { action: 'other' };
+      return R_OTHER;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { EventAction, EventDataset, EventOutcome, ObjectKind, RegistryEvent } from '../../model/registry-event.ts';
 import type { NormalizeContext } from '../types.ts';
 import type { UtcTimestamp } from '../common/time.ts';
-import type { V2Path } from '../common/repository.ts';
+import type { SplitUri, V2Path } from '../common/repository.ts';
 import { actorKind } from '../common/actor.ts';
 import { cachedAddress, cachedUserAgent } from '../common/cache.ts';
 import { isDigest, namespaceOf, parseV2Path, splitUri } from '../common/repository.ts';
@@ -90,10 +90,10 @@ const TYPE_OF: Partial<Record<EventAction, string[]>> = {
 /** ECS `event.type` for an action plus outcome facts (`error` for 5xx and non-404 client errors). */
 export function eventTypes(action: EventAction, outcome: EventOutcome, status: number | undefined): string[] {
   const base = TYPE_OF[action] ?? ['info'];
-  if (outcome !== 'failure' || action === 'auth-challenge' || action === 'access-denied') return [...base];
+  if (outcome !== 'failure' || action === 'auth-challenge' || action === 'access-denied') return base.slice();
   if (action === 'login-failure') return [...base, 'denied'];
   // A 404 is a miss (blob existence check during a push, unknown tag), not an error (C11).
-  if (status === 404) return [...base];
+  if (status === 404) return base.slice();
   return [...base, 'error'];
 }
 
@@ -135,9 +135,17 @@ let lastHostParts: { domain?: string; port?: number } = {};
 function splitHostUncached(host: string): { domain?: string; port?: number } {
   const a = cachedAddress(host);
   if (a.ip !== undefined) return a.port === undefined ? { domain: a.ip } : { domain: a.ip, port: a.port };
-  const colon = host.lastIndexOf(':');
-  if (colon > 0 && /^\d{1,5}$/.test(host.slice(colon + 1)))
-    return { domain: host.slice(0, colon), port: Number(host.slice(colon + 1)) };
+  // `name:port` when the text after the last colon is 1–5 ASCII digits (`/^\d{1,5}$/`).
+  let i = host.length;
+  while (i > 0) {
+    const c = host.charCodeAt(i - 1);
+    if (c < 48 || c > 57) break;
+    i--;
+  }
+  const digits = host.length - i;
+  const colon = i - 1;
+  if (colon > 0 && digits >= 1 && digits <= 5 && host.charCodeAt(colon) === 58 /* : */)
+    return { domain: host.slice(0, colon), port: Number(host.slice(i)) };
   return { domain: host };
 }
 
@@ -146,15 +154,51 @@ const CLASSIFY_PARAMS: ReadonlySet<string> = new Set(['digest', 'mount', 'from']
 const NO_PARAMS: ReadonlyMap<string, string> = new Map<string, string>();
 const UNKNOWN_ROUTE: V2Path = Object.freeze({ route: 'unknown' });
 
+/** A request URI split ({@link splitUri} with {@link CLASSIFY_PARAMS}) and its API route. */
+interface ParsedUri {
+  readonly uri: SplitUri;
+  readonly route: V2Path;
+  /** `isDigest(route.reference)`, computed once per URI. */
+  readonly referenceIsDigest: boolean;
+}
+
+const ROUTE_SLOTS = 512;
+const routeKeys: (string | undefined)[] = new Array<string | undefined>(ROUTE_SLOTS).fill(undefined);
+const routeValues: (ParsedUri | undefined)[] = new Array<ParsedUri | undefined>(ROUTE_SLOTS).fill(undefined);
+
+/**
+ * {@link splitUri} + {@link parseV2Path} of a raw request URI, memoized by the exact URI text: a
+ * registry serves the same manifest and blob URIs over and over, so a small direct-mapped table
+ * (slot by length and three characters, hit = `===`, a memory compare) skips the split, the query
+ * decoding and the route scan for repeats. Results are shared and only ever read.
+ */
+function routeOf(raw: string): ParsedUri {
+  const n = raw.length;
+  const slot =
+    (n * 131 + raw.charCodeAt(n - 1) * 31 + raw.charCodeAt(n - 6) * 7 + raw.charCodeAt(n >> 1)) & (ROUTE_SLOTS - 1);
+  const key = routeKeys[slot];
+  if (key === raw) {
+    const hit = routeValues[slot];
+    if (hit !== undefined) return hit;
+  }
+  const uri = splitUri(raw, CLASSIFY_PARAMS);
+  const route = parseV2Path(uri.path);
+  const out: ParsedUri = { uri, route, referenceIsDigest: isDigest(route.reference) };
+  routeKeys[slot] = raw;
+  routeValues[slot] = out;
+  return out;
+}
+
 /**
  * Builds the normalized event for one HTTP request seen in a Distribution-family log.
  * Pure apart from the bounded parse caches; never throws for well-typed facts.
  */
 export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeContext): RegistryEvent {
-  const uri = f.uri === undefined ? undefined : splitUri(f.uri, CLASSIFY_PARAMS);
-  const route: V2Path = uri === undefined ? UNKNOWN_ROUTE : parseV2Path(uri.path);
+  const parsedUri = f.uri === undefined ? undefined : routeOf(f.uri);
+  const uri = parsedUri?.uri;
+  const route: V2Path = parsedUri === undefined ? UNKNOWN_ROUTE : parsedUri.route;
   const params = uri?.params ?? NO_PARAMS;
-  const code = apiErrorCode(f.errCode);
+  const code = f.errCode === undefined ? undefined : apiErrorCode(f.errCode);
   let action: EventAction;
   let objectKind: ObjectKind | undefined;
   if (f.method === undefined && f.uri === undefined) {
@@ -173,7 +217,10 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   let digest = f.varsDigest ?? route.digest;
   let tag: string | undefined;
   if (reference !== undefined && reference.length > 0) {
-    if (isDigest(reference)) digest ??= reference;
+    // The route's reference (or an equal `vars.reference`) was classified once per URI.
+    const refIsDigest =
+      parsedUri !== undefined && reference === route.reference ? parsedUri.referenceIsDigest : isDigest(reference);
+    if (refIsDigest) digest ??= reference;
     else tag = reference;
   }
   if (action === 'blob-push') digest ??= params.get('digest');
@@ -223,49 +270,102 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   if (f.level !== undefined) ev.log = { level: f.level };
   if (userName !== undefined) ev.user = { name: userName };
 
-  if (addr.address !== undefined) {
-    ev.source = { address: addr.address };
-    if (addr.ip !== undefined) ev.source.ip = addr.ip;
-    if (addr.port !== undefined) ev.source.port = addr.port;
+  // Sub-objects are built as literals in their final key order (not grown key by key): each
+  // literal site creates one shape, where conditional adds would make the stores polymorphic.
+  const address = addr.address;
+  if (address !== undefined) {
+    const ip = addr.ip;
+    const port = addr.port;
+    ev.source =
+      ip === undefined
+        ? port === undefined
+          ? { address }
+          : { address, port }
+        : port === undefined
+          ? { address, ip }
+          : { address, ip, port };
     // A remote address without a port came from X-Forwarded-For / X-Real-Ip (FORMATS.md 1b.5):
     // a client-controlled claim, recorded as the (one-element) forwarded chain. The access log
     // always prints the socket peer without port, so this only applies to app-log datasets.
-    if (addr.ip !== undefined && addr.port === undefined && f.dataset === 'oci_registry.log') {
-      ev.oci_registry.forwarded_for = [addr.address];
+    if (ip !== undefined && port === undefined && f.dataset === 'oci_registry.log') {
+      ev.oci_registry.forwarded_for = [address];
     }
   }
   if (ua !== undefined && f.userAgent !== undefined) {
-    ev.user_agent = { original: f.userAgent, name: ua.family };
-    if (ua.version !== undefined) ev.user_agent.version = ua.version;
+    const version = ua.version;
+    ev.user_agent =
+      version === undefined
+        ? { original: f.userAgent, name: ua.family }
+        : { original: f.userAgent, name: ua.family, version };
     ev.oci_registry.client_family = ua.family;
   }
 
-  const http: NonNullable<RegistryEvent['http']> = {};
-  if (f.httpVersion !== undefined) http.version = f.httpVersion;
-  if (f.method !== undefined || f.requestId !== undefined || f.referrer || f.requestContentType !== undefined) {
-    http.request = {};
-    if (f.requestId !== undefined) http.request.id = f.requestId;
-    if (f.method !== undefined) http.request.method = f.method;
-    if (f.referrer) http.request.referrer = f.referrer;
-    if (f.requestContentType !== undefined) http.request.mime_type = f.requestContentType;
+  const method = f.method;
+  const requestId = f.requestId;
+  const referrer = f.referrer;
+  const requestContentType = f.requestContentType;
+  const responseContentType = f.responseContentType;
+  const httpVersion = f.httpVersion;
+  let request: NonNullable<NonNullable<RegistryEvent['http']>['request']> | undefined;
+  if (method !== undefined || requestId !== undefined || referrer || requestContentType !== undefined) {
+    if (requestId === undefined && !referrer && requestContentType === undefined) request = { method };
+    else if (!referrer && requestContentType === undefined) {
+      request = method === undefined ? { id: requestId } : { id: requestId, method };
+    } else {
+      request = {};
+      if (requestId !== undefined) request.id = requestId;
+      if (method !== undefined) request.method = method;
+      if (referrer) request.referrer = referrer;
+      if (requestContentType !== undefined) request.mime_type = requestContentType;
+    }
   }
-  if (status !== undefined || f.bytes !== undefined || f.responseContentType !== undefined) {
-    http.response = {};
-    if (status !== undefined) http.response.status_code = status;
-    if (f.bytes !== undefined) http.response.body = { bytes: f.bytes };
-    if (f.responseContentType !== undefined) http.response.mime_type = f.responseContentType;
+  let response: NonNullable<NonNullable<RegistryEvent['http']>['response']> | undefined;
+  const bytes = f.bytes;
+  if (status !== undefined || bytes !== undefined || responseContentType !== undefined) {
+    if (status !== undefined && responseContentType === undefined) {
+      response = bytes === undefined ? { status_code: status } : { status_code: status, body: { bytes } };
+    } else {
+      response = {};
+      if (status !== undefined) response.status_code = status;
+      if (bytes !== undefined) response.body = { bytes };
+      if (responseContentType !== undefined) response.mime_type = responseContentType;
+    }
   }
-  if (http.request !== undefined || http.response !== undefined || http.version !== undefined) ev.http = http;
+  if (request !== undefined || response !== undefined || httpVersion !== undefined) {
+    if (httpVersion === undefined) {
+      if (response === undefined) ev.http = { request };
+      else ev.http = request === undefined ? { response } : { request, response };
+    } else {
+      const http: NonNullable<RegistryEvent['http']> = { version: httpVersion };
+      if (request !== undefined) http.request = request;
+      if (response !== undefined) http.response = response;
+      ev.http = http;
+    }
+  }
 
   if (uri !== undefined || host.domain !== undefined) {
-    ev.url = {};
-    if (uri !== undefined) {
-      ev.url.path = uri.path;
-      if (uri.safeQuery !== undefined) ev.url.query = uri.safeQuery;
-      if (f.uri !== undefined) ev.url.original = f.uri;
+    if (uri !== undefined && host.domain === undefined) {
+      const safeQuery = uri.safeQuery;
+      const original = f.uri;
+      ev.url =
+        safeQuery === undefined
+          ? original === undefined
+            ? { path: uri.path }
+            : { path: uri.path, original }
+          : original === undefined
+            ? { path: uri.path, query: safeQuery }
+            : { path: uri.path, query: safeQuery, original };
+    } else {
+      const url: NonNullable<RegistryEvent['url']> = {};
+      if (uri !== undefined) {
+        url.path = uri.path;
+        if (uri.safeQuery !== undefined) url.query = uri.safeQuery;
+        if (f.uri !== undefined) url.original = f.uri;
+      }
+      if (host.domain !== undefined) url.domain = host.domain;
+      if (host.port !== undefined) url.port = host.port;
+      ev.url = url;
     }
-    if (host.domain !== undefined) ev.url.domain = host.domain;
-    if (host.port !== undefined) ev.url.port = host.port;
   }
   if (f.host !== undefined && f.host.length > 0) ev.oci_registry.request_host = f.host;
 
@@ -309,12 +409,22 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
     f.version !== undefined ||
     f.instanceId !== undefined
   ) {
-    ev.service = {};
-    if (f.serviceType !== undefined) ev.service.type = f.serviceType;
-    if (f.serviceName !== undefined) ev.service.name = f.serviceName;
-    if (f.environment !== undefined) ev.service.environment = f.environment;
-    if (f.version !== undefined) ev.service.version = f.version;
-    if (f.instanceId !== undefined) ev.service.ephemeral_id = f.instanceId;
+    const type = f.serviceType;
+    const version = f.version;
+    const instanceId = f.instanceId;
+    if (type !== undefined && f.serviceName === undefined && f.environment === undefined) {
+      // The usual sets as literals: access log `{type}`, app log `{type, version, ephemeral_id}`.
+      if (version === undefined) ev.service = instanceId === undefined ? { type } : { type, ephemeral_id: instanceId };
+      else ev.service = instanceId === undefined ? { type, version } : { type, version, ephemeral_id: instanceId };
+    } else {
+      const service: NonNullable<RegistryEvent['service']> = {};
+      if (type !== undefined) service.type = type;
+      if (f.serviceName !== undefined) service.name = f.serviceName;
+      if (f.environment !== undefined) service.environment = f.environment;
+      if (version !== undefined) service.version = version;
+      if (instanceId !== undefined) service.ephemeral_id = instanceId;
+      ev.service = service;
+    }
   }
   applyContext(ev, raw, ctx);
   return ev;

@@ -71,7 +71,9 @@ function wordThenSpace(s: string, from: number): number {
  * Index of the `"` that closes a quoted part starting at `from` (`(?:[^"\\]|\\.)*"`: a backslash
  * escapes the next code unit unless that is a line terminator, where the match fails), or -1.
  */
-function closingQuote(s: string, from: number): number {
+function closingQuote(s: string, from: number, noBackslash: boolean): number {
+  // Most lines hold no backslash at all: then the next `"` closes the part.
+  if (noBackslash) return s.indexOf('"', from);
   let i = from;
   for (;;) {
     const q = s.indexOf('"', i);
@@ -106,7 +108,8 @@ export function scanCombined(s: string): CombinedParts | null {
   const e4 = s.indexOf(']', s4);
   if (e4 <= s4 || s.charCodeAt(e4 + 1) !== 32 || s.charCodeAt(e4 + 2) !== 34 /* " */) return null;
   const s5 = e4 + 3;
-  const e5 = closingQuote(s, s5);
+  const noBackslash = s.indexOf('\\', s5) < 0;
+  const e5 = closingQuote(s, s5, noBackslash);
   if (e5 < 0 || s.charCodeAt(e5 + 1) !== 32) return null;
   if (!isAsciiDigit(s.charCodeAt(e5 + 2)) || !isAsciiDigit(s.charCodeAt(e5 + 3)) || !isAsciiDigit(s.charCodeAt(e5 + 4)))
     return null;
@@ -121,9 +124,9 @@ export function scanCombined(s: string): CombinedParts | null {
   if (e7 !== n) {
     // The optional ` "referer" "ua"` must then run to the end of the line.
     if (s.charCodeAt(e7) !== 32 || s.charCodeAt(e7 + 1) !== 34) return null;
-    const e8 = closingQuote(s, e7 + 2);
+    const e8 = closingQuote(s, e7 + 2, noBackslash);
     if (e8 < 0 || s.charCodeAt(e8 + 1) !== 32 || s.charCodeAt(e8 + 2) !== 34) return null;
-    const e9 = closingQuote(s, e8 + 3);
+    const e9 = closingQuote(s, e8 + 3, noBackslash);
     if (e9 < 0 || e9 + 1 !== n) return null;
     referer = s.slice(e7 + 2, e8);
     ua = s.slice(e8 + 3, e9);
@@ -218,7 +221,9 @@ export function normalizeAccess(
   if (a.request !== undefined) {
     const req = unquoted(a.request, combined) ?? '';
     const first = req.indexOf(' ');
-    const last = req.lastIndexOf(' ');
+    // The last space, scanned from the end (the protocol is short; cheaper than lastIndexOf).
+    let last = req.length - 1;
+    while (last >= 0 && req.charCodeAt(last) !== 32) last--;
     if (first > 0 && last > first) {
       method = req.slice(0, first);
       uri = req.slice(first + 1, last);
