@@ -16,13 +16,22 @@
  *  - The machine is 2 shared cores: each side is measured between two runs of the other
  *    (raw → indexer → raw, bare → receiver → bare) and compared with their mean; the JSON also has
  *    the load average and CPU µs per event/request, the figure least distorted by other load.
+ *  - The indexer asks `_bulk` for only the item statuses/errors it reads (`filter_path`, see
+ *    services/ingest/src/es-bulk.ts), which spares Elasticsearch building the full response: the
+ *    raw loop asks for the same filtered response, so the ceiling is not lowered by work the
+ *    indexer no longer causes.
  *  - autocannon runs in a worker thread (BENCH_AC_WORKERS=0 puts it back on the server's thread,
  *    where its own work delays every Kafka acknowledgement the receiver awaits).
  * Env: BENCH_EVENTS (default 40000), BENCH_SECONDS (autocannon duration, default 10), BENCH_PART
  * (indexer | receiver | all), BENCH_IN_FLIGHT (batches per partition, default 2 as in the service),
- * BENCH_AC_WORKERS (default 1), KAFKA_BROKERS, ELASTICSEARCH_URL.
+ * BENCH_AC_WORKERS (default 1), BENCH_PROFILE_DIR (when set, a V8 CPU profile of the main thread
+ * during each measured section only — `indexer.cpuprofile`, `receiver.cpuprofile` — excluding
+ * set-up, topic filling and the baseline runs), KAFKA_BROKERS, ELASTICSEARCH_URL.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
@@ -40,7 +49,7 @@ import { createIndexer } from '../services/ingest/src/indexer.ts';
 import { createIngestMetrics } from '../services/ingest/src/metrics.ts';
 import { createIngestNormalizer } from '../services/ingest/src/normalizer.ts';
 import { buildReceiver } from '../services/ingest/src/receiver.ts';
-import type { BulkResponseItem } from '../services/ingest/src/bulk.ts';
+import { BULK_RESPONSE_FILTER, esBulk } from '../services/ingest/src/es-bulk.ts';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 40_000);
 /** `indexer`, `receiver` or `all` (default). */
@@ -58,6 +67,21 @@ const ES_URL = process.env['ELASTICSEARCH_URL'] ?? 'http://127.0.0.1:9200';
 const run = `bench_${process.pid}_${randomBytes(3).toString('hex')}`;
 const log = silentLogger();
 const say = (s: string): boolean => process.stderr.write(`${s}\n`);
+const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
+
+/** Starts a CPU profile of this thread when BENCH_PROFILE_DIR is set; the returned function writes it. */
+async function profile(name: string): Promise<() => Promise<void>> {
+  if (!PROFILE_DIR) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile: p } = await session.post('Profiler.stop');
+    session.disconnect();
+    await writeFile(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(p));
+  };
+}
 
 function envelope(base: number, n: number): string {
   return JSON.stringify({
@@ -126,7 +150,7 @@ async function rawBulkLoop(
       next += chunk;
       const ops: object[] = [];
       for (const d of docs.slice(from, from + chunk)) ops.push({ create: { _index: target, _id: d.event.id } }, d);
-      const r = await es.bulk({ operations: ops as never[], refresh: false });
+      const r = await es.bulk({ operations: ops as never[], refresh: false, filter_path: BULK_RESPONSE_FILTER });
       if (r.errors) throw new Error('baseline bulk had errors');
     }
   };
@@ -194,14 +218,12 @@ async function main(): Promise<void> {
           return h(b, c);
         }),
     };
+    const serviceBulk = esBulk(es);
     const indexer = createIndexer({
       bus: timedBus,
       publisher: pub,
-      bulk: (operations) =>
-        probe.around(operations.length / 2, async () => ({
-          items: (await es.bulk({ operations: operations as never[], refresh: false }))
-            .items as unknown as BulkResponseItem[],
-        })),
+      // The service's own adapter (services/ingest/src/main.ts uses the same one).
+      bulk: (operations) => probe.around(operations.length / 2, () => serviceBulk(operations)),
       normalizer: createIngestNormalizer(),
       topics,
       indices: {
@@ -226,11 +248,13 @@ async function main(): Promise<void> {
       1000,
       PARTITIONS * IN_FLIGHT,
     );
+    const stopProfile = await profile('indexer');
     const cpu0 = process.cpuUsage();
     await indexer.start();
     while (indexer.totals.created + indexer.totals.duplicates < EVENTS) await sleep(5);
     const pipeS = Number(process.hrtime.bigint() - (first ?? 0n)) / 1e9;
     const cpu = process.cpuUsage(cpu0);
+    await stopProfile();
     await indexer.stop();
     const pipeRate = EVENTS / pipeS;
     const chunk = Math.max(1, Math.round(probe.docs / probe.calls));
@@ -310,7 +334,9 @@ async function main(): Promise<void> {
       return { res, cpuPerReq: (cpu.user + cpu.system) / Math.max(1, res.requests.total) };
     };
     const b1 = await measured(bareUrl);
+    const stopProfile = await profile('receiver');
     const r = await measured(recvUrl);
+    await stopProfile();
     const b2 = await measured(bareUrl);
     await receiver.close();
     await bare.close();

@@ -5,6 +5,8 @@
  * watermark and log start offset (`fetchTopicOffsets(topic)`). The arithmetic is computeLag in
  * pipeline-stats.ts.
  */
+// Before kafkajs: its faster internals can only be installed ahead of its first load.
+import '../../../shared/src/bus/kafkajs-preload.ts';
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { AppError } from '../../../shared/src/errors.ts';

@@ -70,10 +70,15 @@ interface PendingDoc {
   readonly target: string;
   readonly id: string;
   /** The document, or (events, once prepared) its JSON serialization. */
-  readonly doc: object | string;
+  doc: object | string;
   readonly source: BusMessage;
-  /** The normalized event, for `regwatch.events` (absent for findings/storage). */
-  readonly event?: RegistryEvent;
+  /**
+   * The normalized event (absent for findings/storage) until it is serialized: then dropped, so
+   * the object graph dies young instead of surviving the Elasticsearch round trip.
+   */
+  event?: RegistryEvent | undefined;
+  /** The `regwatch.events` key (identityOf), set when the event is serialized. */
+  key?: string;
   attempts: number;
 }
 
@@ -124,6 +129,16 @@ export function createIndexer(deps: IndexerDeps): Indexer {
   const now = deps.now ?? (() => new Date());
   const random = deps.random ?? Math.random;
   const actors = new RequestActorCache(options.correlationSize);
+  /** Data stream per `event.dataset` (a handful of values; computed and validated once each). */
+  const dataStreams = new Map<string, string>();
+  const dataStreamOf = (dataset: string): string => {
+    let target = dataStreams.get(dataset);
+    if (target === undefined) {
+      target = eventsDataStream(dataset, deps.indices.namespace);
+      if (dataStreams.size < 1000) dataStreams.set(dataset, target);
+    }
+    return target;
+  };
   const totals: BatchSummary = { consumed: 0, created: 0, duplicates: 0, dlq: 0, ignored: 0, published: 0 };
   let subscription: Subscription | null = null;
   let stopping = false;
@@ -215,7 +230,7 @@ export function createIndexer(deps: IndexerDeps): Indexer {
     }
     let target: string;
     try {
-      target = eventsDataStream(r.event.event.dataset, deps.indices.namespace);
+      target = dataStreamOf(r.event.event.dataset);
     } catch (err) {
       reject('unsupported_event', (err as Error).message, JSON.stringify(r.event), 'event');
       return 0;
@@ -328,8 +343,9 @@ export function createIndexer(deps: IndexerDeps): Indexer {
     const rejects: DlqEntry[] = [];
     let ignored = 0;
     const logMsgs: { msg: BusMessage; ctx: NormalizeContext }[] = [];
+    // A batch is one topic-partition: one counter update per batch, not per message.
+    if (batch.length > 0) metrics.consumed.inc({ topic: batch[0]!.topic }, batch.length);
     for (const msg of batch) {
-      metrics.consumed.inc({ topic: msg.topic });
       if (msg.topic === topics.logs) {
         logMsgs.push({
           msg,
@@ -374,13 +390,17 @@ export function createIndexer(deps: IndexerDeps): Indexer {
       const d = docs[i]!;
       if (d.event && d.source.topic === topics.logs) {
         const enriched = actors.enrich(d.event);
-        if (enriched !== d.event) docs[i] = { ...d, event: enriched, doc: enriched };
+        if (enriched !== d.event) d.event = enriched;
       }
     }
-    // Serialize each event once: the same JSON line goes to `_bulk` and to `regwatch.events`.
-    for (let i = 0; i < docs.length; i++) {
-      const d = docs[i]!;
-      if (d.event) docs[i] = { ...d, doc: JSON.stringify(d.event) };
+    // Serialize each event once: the same JSON line goes to `_bulk` and to `regwatch.events`
+    // (keyed by identity); the event object itself is not needed any more.
+    for (const d of docs) {
+      if (d.event) {
+        d.doc = JSON.stringify(d.event);
+        d.key = identityOf(d.event);
+        d.event = undefined;
+      }
     }
     /** Writes the batch to ES, then publishes once `before` (the previous batch's publish) settled. */
     async function writeThenPublish(before: Promise<void>): Promise<void> {
@@ -388,14 +408,15 @@ export function createIndexer(deps: IndexerDeps): Indexer {
       const events: OutgoingMessage[] = [];
       let created = 0;
       let duplicates = 0;
+      /** Created documents per target, counted into the metric once per batch. */
+      const indexed = new Map<string, number>();
       verdicts.forEach((v, i) => {
         const d = docs[i]!;
         if (v.kind === 'created') {
           created++;
-          metrics.indexed.inc({ target: d.target });
+          indexed.set(d.target, (indexed.get(d.target) ?? 0) + 1);
         } else if (v.kind === 'duplicate') {
           duplicates++;
-          metrics.duplicates.inc();
         } else if (v.kind === 'failed') {
           metrics.indexingErrors.inc({ type: v.type });
           log.warn(
@@ -413,8 +434,10 @@ export function createIndexer(deps: IndexerDeps): Indexer {
           });
           return;
         }
-        if (d.event) events.push({ key: identityOf(d.event), value: d.doc as string });
+        if (d.key !== undefined) events.push({ key: d.key, value: d.doc as string });
       });
+      for (const [target, n] of indexed) metrics.indexed.inc({ target }, n);
+      if (duplicates > 0) metrics.duplicates.inc(duplicates);
 
       // Publishing waits for the previous batch of this partition (its events go first).
       await before.catch(() => undefined);

@@ -15,7 +15,7 @@ import { applyElasticsearchAssets } from '../../../shared/src/es/assets.ts';
 import { detectCapabilities } from '../../../shared/src/es/capabilities.ts';
 import { createEsClient, redactedNodes, waitForElasticsearch } from '../../../shared/src/es/client.ts';
 import { createLogger, type Logger } from '../../../shared/src/logger.ts';
-import type { BulkResponseItem } from './bulk.ts';
+import { esBulk } from './es-bulk.ts';
 import { ingestEnvSchema, type IngestConfig } from './config.ts';
 import { kafkaLagReader } from './consumer-lag.ts';
 import { createIndexer, indexerTopics, type Indexer } from './indexer.ts';
@@ -79,10 +79,7 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
     indexer = createIndexer({
       bus,
       publisher,
-      bulk: async (operations) => {
-        const res = await client.bulk({ operations: operations as never[], refresh: false });
-        return { items: res.items as unknown as BulkResponseItem[] };
-      },
+      bulk: esBulk(client),
       normalizer: createIngestNormalizer(),
       topics: config.topics,
       indices: config.indices,

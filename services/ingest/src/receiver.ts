@@ -130,10 +130,27 @@ export function buildReceiver(deps: ReceiverDeps) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.addHook('onResponse', async (req, reply) => {
+  // Labelled metric children cached per route/status (prom-client hashes a label object on every
+  // `inc(labels)`); a callback hook, no promise per request.
+  const requestCounters = new Map<string, { inc(): void }>();
+  const durationByRoute = new Map<string, { observe(v: number): void }>();
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unknown';
-    metrics.requests.inc({ route, status_code: String(reply.statusCode) });
-    metrics.requestDuration.observe({ route }, reply.elapsedTime / 1000);
+    const status = reply.statusCode;
+    const key = `${status} ${route}`;
+    let counter = requestCounters.get(key);
+    if (!counter) {
+      counter = metrics.requests.labels({ route, status_code: String(status) });
+      requestCounters.set(key, counter);
+    }
+    counter.inc();
+    let duration = durationByRoute.get(route);
+    if (!duration) {
+      duration = metrics.requestDuration.labels({ route });
+      durationByRoute.set(route, duration);
+    }
+    duration.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

@@ -6,8 +6,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+// The bus module first: it installs kafkajs replacements that only apply before kafkajs loads.
+import {
+  KAFKAJS_REPLACEMENTS_INSTALLED,
+  createKafkaBus,
+  speedUpKafkajsEncoder,
+  stopKafkajsPendingCheckLoop,
+} from '../../../shared/src/bus/kafka.ts';
 import kafkajs from 'kafkajs';
-import { createKafkaBus, stopKafkajsPendingCheckLoop } from '../../../shared/src/bus/kafka.ts';
+import type { BusMessage, OutgoingMessage } from '../../../shared/src/bus/types.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
 import { kafkaBrokers, uniqueName } from './engines.ts';
 import { busContract } from '../../unit/ingest/bus-contract.ts';
@@ -266,5 +273,90 @@ describe('kafka bus specifics', () => {
     );
     assert.ok(Date.now() - started < 5000, 'bounded by publishTimeoutMs');
     await bus.close();
+  });
+});
+
+describe('kafka bus: kafkajs speed-ups are byte-exact (real broker)', () => {
+  test('the encoder patch and the replaced internals are active in this process', () => {
+    assert.equal(speedUpKafkajsEncoder(), true, 'applies to the installed kafkajs');
+    assert.deepEqual([...KAFKAJS_REPLACEMENTS_INSTALLED].sort(), [
+      'producer/groupMessagesPerPartition.js',
+      'producer/partitioners/default/murmur2.js',
+      'protocol/recordBatch/crc32C/index.js',
+    ]);
+  });
+
+  test('every record round-trips byte-identical: keys, string and binary values, headers, sizes from 0 B to 300 KiB', async () => {
+    const bus = await open();
+    const topic = uniqueName('bus-roundtrip');
+    const partitions = 3;
+    await bus.ensureTopics([topic], partitions);
+    const pub = bus.publisher();
+    // Deterministic pseudo-random bytes (all 256 values), so a failure is reproducible.
+    let seed = 0x2545f491;
+    const bytes = (n: number): Buffer => {
+      const b = Buffer.allocUnsafe(n);
+      for (let i = 0; i < n; i++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) | 0;
+        b[i] = seed >>> 24;
+      }
+      return b;
+    };
+    const sizes = [0, 1, 63, 64, 65, 127, 128, 511, 512, 513, 4095, 4096, 4097, 16_384, 65_537, 300 * 1024];
+    const sent: { key: string | null; value: Buffer; headers: Record<string, string> }[] = [];
+    const out: OutgoingMessage[] = [];
+    for (let i = 0; i < 600; i++) {
+      const size = sizes[i % sizes.length]!;
+      const key = i % 7 === 0 ? null : `k-${i % 41}-ключ-🔑`;
+      const headers: Record<string, string> =
+        i % 3 === 0
+          ? {}
+          : { 'content-type': 'application/json', 'regwatch.n': String(i), 'ü-h': 'wert-✓'.repeat(i % 5) };
+      // Strings (UTF-8 written by kafkajs itself) and Buffers (copied) both.
+      const asString = i % 2 === 0;
+      const value = asString ? Buffer.from(`${i}:${'é€x'.repeat(size / 6)}`, 'utf8') : bytes(size);
+      sent.push({ key, value, headers });
+      out.push({ key, value: asString ? value.toString('utf8') : value, ...(i % 3 === 0 ? {} : { headers }) });
+    }
+    // Several publish calls at once (coalesced into shared produce requests, chunked by size).
+    await Promise.all([pub.publish(topic, out.slice(0, 250)), pub.publish(topic, out.slice(250))]);
+
+    const got = new Map<string, BusMessage>();
+    const groupId = uniqueName('g-roundtrip');
+    try {
+      const sub = await bus.subscribe({ groupId, topics: [topic] }, async (batch) => {
+        for (const m of batch) got.set(`${m.partition}|${m.offset}`, m);
+      });
+      await until(() => got.size >= sent.length, `all ${sent.length} records consumed`, 60_000);
+      await sub.close();
+    } finally {
+      await bus.close();
+    }
+    // Match by content: per key, the order of records is kept; compare the multiset exactly.
+    const received = [...got.values()];
+    assert.equal(received.length, sent.length);
+    const fingerprint = (key: string | null, value: Buffer, headers: Readonly<Record<string, string>>): string =>
+      `${key ?? '<null>'}\u0000${value.toString('base64')}\u0000${JSON.stringify(Object.entries(headers).sort())}`;
+    const want = sent.map((s) => fingerprint(s.key, s.value, s.headers)).sort();
+    const have = received.map((m) => fingerprint(m.key, m.value, m.headers)).sort();
+    assert.deepEqual(have, want);
+    // Keys land where the Java client's murmur2 partitioner puts them (toPositive(murmur2) % n).
+    const { murmur2 } = await import('../../../shared/src/bus/kafkajs-preload.ts');
+    for (const m of received)
+      if (m.key !== null)
+        assert.equal(m.partition, (murmur2(m.key) & 0x7fffffff) % partitions, `partition of ${m.key}`);
+    // Per key, values arrive in publish order.
+    const order = new Map<string, string[]>();
+    for (const s of sent) if (s.key) order.set(s.key, [...(order.get(s.key) ?? []), s.value.toString('base64')]);
+    const byKey = new Map<string, BusMessage[]>();
+    for (const m of received) if (m.key) byKey.set(m.key, [...(byKey.get(m.key) ?? []), m]);
+    for (const [key, msgs] of byKey) {
+      msgs.sort((a, b) => Number(BigInt(a.offset) - BigInt(b.offset)));
+      assert.deepEqual(
+        msgs.map((m) => m.value.toString('base64')),
+        order.get(key),
+        `order of key ${key}`,
+      );
+    }
   });
 });

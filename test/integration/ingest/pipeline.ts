@@ -11,7 +11,7 @@ import { applyElasticsearchAssets } from '../../../shared/src/es/assets.ts';
 import { createEsClient, waitForElasticsearch } from '../../../shared/src/es/client.ts';
 import { silentLogger, type Logger } from '../../../shared/src/logger.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
-import type { BulkResponseItem } from '../../../services/ingest/src/bulk.ts';
+import { esBulk as serviceEsBulk } from '../../../services/ingest/src/es-bulk.ts';
 import type { IngestTopics } from '../../../services/ingest/src/config.ts';
 import { createIndexer, type BulkFn, type Indexer } from '../../../services/ingest/src/indexer.ts';
 import { createIngestMetrics, type IngestMetrics } from '../../../services/ingest/src/metrics.ts';
@@ -54,11 +54,9 @@ export const topicsFor = (prefix: string): IngestTopics => ({
   findings: `${prefix}${TOPICS.findings}`,
 });
 
+/** The service's own `_bulk` adapter (NDJSON body, filtered response) over `es`. */
 export function esBulk(es: Client): BulkFn {
-  return async (operations) => {
-    const res = await es.bulk({ operations: operations as never[], refresh: false });
-    return { items: res.items as unknown as BulkResponseItem[] };
-  };
+  return serviceEsBulk(es);
 }
 
 export async function startPipeline(
