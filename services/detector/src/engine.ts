@@ -89,7 +89,7 @@ export interface EngineSnapshot {
     seenCounts: [number, number, number];
     reposMax: number;
     reposLevel: number;
-    buckets: (Omit<HourBucket, 'repoCounts' | 'early'> & {
+    buckets: (Omit<HourBucket, 'repoCounts' | 'early' | 'lastRepo' | 'lastRepoCount'> & {
       repoCounts: [string, number][];
       early: [string, number][];
     })[];
@@ -391,6 +391,8 @@ export class DetectorEngine implements EngineView {
       events: 0,
       repos: 0,
       repoCounts: new Map(),
+      lastRepo: undefined,
+      lastRepoCount: undefined,
       // Shared until the first value: count() replaces an empty list, never pushes to it.
       ips: NO_VALUES,
       userAgents: NO_VALUES,
@@ -426,12 +428,20 @@ export class DetectorEngine implements EngineView {
     if (ok && ev.action === 'blob-pull') bucket.bytes += ev.bytes;
     // C12, one format counts: access-log lines repeat app-log requests (no request id to join).
     if (pull && ok && ev.repository && !ev.head && ev.dataset !== 'oci_registry.access') {
-      const r = bucket.repoCounts;
-      const c = r.get(ev.repository);
-      if (c === undefined) {
-        if (r.size < 4096) r.set(ev.repository, 1);
-        bucket.repos++;
-      } else r.set(ev.repository, c + 1);
+      // A client's requests come in runs on one repository (a manifest and its layers): bump the
+      // previous pull's box without a lookup.
+      if (ev.repository === bucket.lastRepo) bucket.lastRepoCount!.n++;
+      else {
+        const r = bucket.repoCounts;
+        let c = r.get(ev.repository);
+        if (c === undefined) {
+          c = { n: 1 };
+          if (r.size < 4096) r.set(ev.repository, c);
+          bucket.repos++;
+        } else c.n++;
+        bucket.lastRepo = ev.repository;
+        bucket.lastRepoCount = c;
+      }
     }
     // First value of each list as an exact-size literal: most identity-hours see one IP and one
     // client, and a bucket lives for an hour (long enough to be promoted to the old generation).
@@ -598,7 +608,7 @@ export class DetectorEngine implements EngineView {
       bucket.bytes = r.bytes;
       bucket.events = r.events;
       bucket.repos = r.repos;
-      for (const [name, c] of r.topRepositories ?? []) bucket.repoCounts.set(name, c);
+      for (const [name, n] of r.topRepositories ?? []) bucket.repoCounts.set(name, { n });
       items.push({ bucket, identity: st });
     }
     if (t + HOUR > this.maxTs) this.maxTs = t + HOUR;
@@ -649,7 +659,11 @@ export class DetectorEngine implements EngineView {
         seenCounts: s.seenCounts,
         reposMax: s.reposMax,
         reposLevel: s.reposLevel,
-        buckets: s.buckets.map((b) => ({ ...b, repoCounts: [...b.repoCounts], early: earlyPairs(b.early) })),
+        buckets: s.buckets.map(({ lastRepo: _r, lastRepoCount: _c, ...b }) => ({
+          ...b,
+          repoCounts: [...b.repoCounts].map(([name, c]): [string, number] => [name, c.n]),
+          early: earlyPairs(b.early),
+        })),
       })),
       keyed: structuredClone(this.keyedEntries()),
       registryHours: structuredClone([...this.registryHours.values()]),
@@ -691,7 +705,9 @@ export class DetectorEngine implements EngineView {
         lastUserAgent: undefined,
         buckets: i.buckets.map((b) => ({
           ...b,
-          repoCounts: new Map(b.repoCounts),
+          repoCounts: new Map(b.repoCounts.map(([name, n]) => [name, { n }])),
+          lastRepo: undefined,
+          lastRepoCount: undefined,
           early: b.early.length ? b.early.flatMap(([k, v]) => [k, v ?? Infinity]) : undefined,
         })),
       };

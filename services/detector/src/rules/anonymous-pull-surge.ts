@@ -36,7 +36,7 @@ export const anonymousPullSurge: DetectionRule<z.infer<typeof params>> = {
       if (identity.kind !== 'anonymous' || bucket.pulls === 0) continue;
       pulls += bucket.pulls;
       ips.push({ ip: identity.id.slice(3), count: bucket.pulls });
-      for (const [k, c] of bucket.repoCounts) repos.set(k, (repos.get(k) ?? 0) + c);
+      for (const [k, c] of bucket.repoCounts) repos.set(k, (repos.get(k) ?? 0) + c.n);
       if (samples.length < 5) samples.push(...bucket.samples.slice(0, 5 - samples.length));
     }
     const state = view.keyed<{ profile: ProfileSnapshot | null; firstHour: number }>(
