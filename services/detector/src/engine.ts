@@ -89,7 +89,7 @@ export interface EngineSnapshot {
     seenCounts: [number, number, number];
     reposMax: number;
     reposLevel: number;
-    buckets: (Omit<HourBucket, 'repoCounts' | 'early' | 'lastRepo' | 'lastRepoCount'> & {
+    buckets: (Omit<HourBucket, 'repoCounts' | 'early' | 'lastRepo' | 'lastRepoCount' | 'sampleCount'> & {
       repoCounts: [string, number][];
       early: [string, number][];
     })[];
@@ -130,7 +130,9 @@ function earlyPairs(early: (string | number)[] | undefined): [string, number][] 
 }
 
 /** Removes `bucket` from an identity's open buckets in place (no new array per closed hour). */
-function removeBucket(buckets: HourBucket[], bucket: HourBucket): void {
+function removeBucket(st: IdentityState, bucket: HourBucket): void {
+  if (st.lastBucket === bucket) st.lastBucket = undefined;
+  const buckets = st.buckets;
   let j = 0;
   for (let i = 0; i < buckets.length; i++) if (buckets[i] !== bucket) buckets[j++] = buckets[i]!;
   buckets.length = j;
@@ -380,6 +382,7 @@ export class DetectorEngine implements EngineView {
       lastIp: undefined,
       lastUserAgent: undefined,
       buckets: [],
+      lastBucket: undefined,
     };
   }
 
@@ -397,6 +400,7 @@ export class DetectorEngine implements EngineView {
       ips: NO_VALUES,
       userAgents: NO_VALUES,
       samples: NO_VALUES,
+      sampleCount: 0,
       late,
       early: undefined,
     };
@@ -421,6 +425,7 @@ export class DetectorEngine implements EngineView {
         else st.buckets.push(bucket);
         this.openItem(bucket, st);
       }
+      st.lastBucket = bucket;
     }
     bucket.events++;
     if (ev.imagePull) bucket.pulls++;
@@ -453,8 +458,11 @@ export class DetectorEngine implements EngineView {
       if (bucket.userAgents.length === 0) bucket.userAgents = [ev.userAgent, 1];
       else tally(bucket.userAgents, ev.userAgent);
     }
-    const ns = bucket.samples.length;
-    if (ns < 5 && (ev.imagePull || ns < 2)) bucket.samples = ns === 0 ? [ev.id] : bucket.samples.concat(ev.id);
+    const ns = bucket.sampleCount;
+    if (ns < 5 && (ev.imagePull || ns < 2)) {
+      bucket.samples = ns === 0 ? [ev.id] : bucket.samples.concat(ev.id);
+      bucket.sampleCount = ns + 1;
+    }
   }
 
   /** Registers a new open bucket for its hour's close. */
@@ -575,7 +583,7 @@ export class DetectorEngine implements EngineView {
         this.pushPop('bytes', bucket.bytes);
         this.pushPop('repos', bucket.repos);
       }
-      removeBucket(identity.buckets, bucket);
+      removeBucket(identity, bucket);
     }
     this.popCache = {};
   }
@@ -659,7 +667,7 @@ export class DetectorEngine implements EngineView {
         seenCounts: s.seenCounts,
         reposMax: s.reposMax,
         reposLevel: s.reposLevel,
-        buckets: s.buckets.map(({ lastRepo: _r, lastRepoCount: _c, ...b }) => ({
+        buckets: s.buckets.map(({ lastRepo: _r, lastRepoCount: _c, sampleCount: _n, ...b }) => ({
           ...b,
           repoCounts: [...b.repoCounts].map(([name, c]): [string, number] => [name, c.n]),
           early: earlyPairs(b.early),
@@ -703,11 +711,13 @@ export class DetectorEngine implements EngineView {
         lastNamespace: undefined,
         lastIp: undefined,
         lastUserAgent: undefined,
+        lastBucket: undefined,
         buckets: i.buckets.map((b) => ({
           ...b,
           repoCounts: new Map(b.repoCounts.map(([name, n]) => [name, { n }])),
           lastRepo: undefined,
           lastRepoCount: undefined,
+          sampleCount: b.samples.length,
           early: b.early.length ? b.early.flatMap(([k, v]) => [k, v ?? Infinity]) : undefined,
         })),
       };

@@ -28,6 +28,8 @@ export interface HourBucket {
   ips: (string | number)[];
   userAgents: (string | number)[];
   samples: string[];
+  /** `samples.length`, kept here so the per-event path reads the bucket only (not snapshotted). */
+  sampleCount: number;
   /** Late bucket: its hour was already closed when these events arrived. */
   late: boolean;
   /**
@@ -61,6 +63,8 @@ export interface IdentityState {
   lastUserAgent: string | undefined;
   /** Open hour buckets (normally one; two around an hour boundary within the allowed lateness). */
   buckets: HourBucket[];
+  /** The open bucket the identity's previous event went to (hot-path shortcut, not snapshotted). */
+  lastBucket: HourBucket | undefined;
 }
 
 /** Registry-wide counters of one hour (SLOs from logs). Latencies in ms. */
@@ -75,6 +79,8 @@ export interface RegistryHour {
 
 /** The identity's open bucket for epoch hour `hour` (no closure: this is on the per-event path). */
 export function openBucket(st: IdentityState, hour: number): HourBucket | undefined {
+  const last = st.lastBucket;
+  if (last !== undefined && last.hour === hour) return last;
   const b = st.buckets;
   for (let i = b.length - 1; i >= 0; i--) if (b[i]!.hour === hour) return b[i];
   return undefined;
