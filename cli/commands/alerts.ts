@@ -11,6 +11,7 @@ import { loadAlertsConfigFile, unknownRuleMatcherWarnings } from '../../services
 import { loadEmbeddedAlertsConfig } from '../../services/embedded/src/pipeline.ts';
 import { rules } from '../../services/detector/src/rules/index.ts';
 import { STORAGE_RULE } from '../../services/detector/src/forecast/findings.ts';
+import { STORAGE_STALE_RULE } from '../../services/detector/src/forecast/stale-findings.ts';
 import type { Deliverer } from '../../services/alerts/src/delivery.ts';
 import { createDeliverer } from '../../services/alerts/src/delivery.ts';
 import { createEngine } from '../../services/alerts/src/engine.ts';
@@ -62,6 +63,7 @@ async function readFindings(path: string): Promise<Finding[]> {
 const KNOWN_FINDING_RULE_IDS: readonly string[] = [
   ...rules.keys(),
   STORAGE_RULE,
+  STORAGE_STALE_RULE,
   'pull.population_surge_pulls',
   'pull.population_surge_bytes',
 ];

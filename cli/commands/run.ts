@@ -85,6 +85,10 @@ export function register(program: Command): void {
       '--storage-cron <cron>',
       'when the storage exhaustion forecast runs [REGWATCH_STORAGE_CRON] (default "20 */6 * * *")',
     )
+    .option(
+      '--storage-stale-after <duration>',
+      'raise storage.data_stale instead of capacity findings when a scope has no sample for this long, e.g. 36h [REGWATCH_STORAGE_STALE_AFTER] (default: max(1 day, 2 × sampling interval))',
+    )
     .option('--partitions <n>', 'partitions of the in-process topics [REGWATCH_PARTITIONS] (default 3)')
     .option('--log-level <level>', 'pino log level, logs go to stderr [REGWATCH_LOG_LEVEL] (default info)')
     .action(async (opts: Record<string, unknown>) => {
@@ -106,6 +110,7 @@ export function register(program: Command): void {
           alertsPort: opts['alertsPort'],
           alertsToken: opts['alertsToken'],
           storageCron: opts['storageCron'],
+          storageStaleAfter: opts['storageStaleAfter'],
           partitions: opts['partitions'],
           logLevel: opts['logLevel'],
         },

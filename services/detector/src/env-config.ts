@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { env } from '../../../shared/src/config.ts';
 import { EVENTS_INDEX_PATTERN, STORAGE_INDEX_PATTERN } from '../../../shared/src/es/names.ts';
+import { staleAfterSetting } from './forecast/staleness.ts';
 
 /**
  * Environment of the detector service (full mode). Every variable is described; only main.ts
@@ -51,6 +52,9 @@ export const detectorEnvSchema = z.object({
   DETECTOR_BASELINE_CRON: cronString('5 * * * *').describe('cron of the hourly ES baseline evaluation'),
   DETECTOR_SLO_CRON: cronString('2 * * * *').describe('cron of the hourly SLO checks'),
   DETECTOR_STORAGE_CRON: cronString('20 */6 * * *').describe('cron of the storage exhaustion forecast'),
+  DETECTOR_STORAGE_STALE_AFTER: staleAfterSetting.describe(
+    "age of a scope's newest storage sample (e.g. 36h, 2d, 90m, seconds) beyond which the storage job raises storage.data_stale instead of capacity findings; default: the larger of 1 day and 2 × the sampling interval",
+  ),
   DETECTOR_JOBS: env.bool(true).describe('run the scheduled ES jobs (needs ES_URLS)'),
   LOG_LEVEL: z.string().default('info').describe('pino log level'),
 });

@@ -112,6 +112,7 @@ async function main(): Promise<() => Promise<void>> {
             previous: previousStorage,
             forecasts,
             logger: log,
+            staleAfterSeconds: cfg.DETECTOR_STORAGE_STALE_AFTER,
           }),
       },
     ];

@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { loadConfig } from '../../../shared/src/config.ts';
+import { staleAfterSetting } from '../../detector/src/forecast/staleness.ts';
 
 const list = z
   .union([z.array(z.string()), z.string()])
@@ -86,6 +87,9 @@ export const embeddedConfigSchema = z
       .default('20 */6 * * *')
       .refine((v) => cron.validate(v), 'not a valid cron expression (node-cron syntax)')
       .describe('When the storage exhaustion forecast runs over the samples in <data-dir>/storage (node-cron)'),
+    storageStaleAfter: staleAfterSetting.describe(
+      "Age of a scope's newest storage sample (e.g. 36h, 2d, 90m, seconds) beyond which the forecast raises storage.data_stale instead of capacity findings; default: the larger of 1 day and 2 × the sampling interval",
+    ),
     partitions: z.coerce.number().int().min(1).max(64).default(3).describe('Partitions of the in-process topics'),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -138,6 +142,7 @@ export const EMBEDDED_ENV: Readonly<Record<keyof EmbeddedConfigInput, string>> =
   alertsPort: 'REGWATCH_ALERTS_PORT',
   alertsToken: 'REGWATCH_ALERTS_TOKEN',
   storageCron: 'REGWATCH_STORAGE_CRON',
+  storageStaleAfter: 'REGWATCH_STORAGE_STALE_AFTER',
   partitions: 'REGWATCH_PARTITIONS',
   logLevel: 'REGWATCH_LOG_LEVEL',
   shutdownTimeoutMs: 'REGWATCH_SHUTDOWN_TIMEOUT_MS',

@@ -244,6 +244,8 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
         dataDir: layout.root,
         now: now ?? clock.now(),
         previous: previousStorage,
+        staleAfterSeconds: config.storageStaleAfter,
+        logger: log,
       });
       if (fs.length > 0) await publishFindings(fs);
       return fs;
@@ -253,7 +255,14 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
         {
           name: 'storage.exhaustion',
           schedule: config.storageCron,
-          run: (now) => runLocalStorageForecast({ dataDir: layout.root, now, previous: previousStorage }),
+          run: (now) =>
+            runLocalStorageForecast({
+              dataDir: layout.root,
+              now,
+              previous: previousStorage,
+              staleAfterSeconds: config.storageStaleAfter,
+              logger: log,
+            }),
         },
       ],
       { publish: publishFindings, clock: () => clock.now(), logger: log },

@@ -7,14 +7,15 @@
  *   services/detector/src/storage/sink.ts), timestamps as ISO 8601; invalid messages go to
  *   `regwatch.dlq` (reason `invalid_storage_sample`), nothing is dropped;
  * - `runLocalStorageForecast` forecasts every scope of that store (forecastStorage) and returns the
- *   `storage.exhaustion` findings (storageFindings), as runStorageJob does from Elasticsearch.
+ *   `storage.exhaustion` findings, or `storage.data_stale` for a scope whose samples stopped
+ *   (judgeStorageScope), as runStorageJob does from Elasticsearch.
  * At-least-once: a redelivered batch appends its samples again; the forecast tolerates duplicates.
  */
 import type { BatchHandler, MessageBus, Publisher, Subscription } from '../../../shared/src/bus/types.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { Finding } from '../../../shared/src/model/finding.ts';
 import { storeForecast, type ForecastWriter } from '../../detector/src/forecast/es-writer.ts';
-import { storageFindings } from '../../detector/src/forecast/findings.ts';
+import { judgeStorageScope, recordStorageStatuses, warnStale } from '../../detector/src/forecast/stale-findings.ts';
 import { forecastStorage } from '../../detector/src/forecast/model.ts';
 import { localStoreSink, readLocalSamples } from '../../detector/src/storage/sink.ts';
 import type { StorageSampleRecord } from '../../detector/src/storage/types.ts';
@@ -106,9 +107,13 @@ export function createStorageStage(deps: {
  * The `storage.exhaustion` job over the local store: forecasts each scope with at least 3 samples
  * in the last `historyDays` (default 90) and returns its findings. Scopes too short or degenerate
  * for a forecast (fewer than 24 hourly points, under 2 days, no positive capacity) are skipped
- * until later runs have more samples. `previous` carries each scope's last status between runs
- * (firing → one resolved notice). With `o.forecasts` (Elasticsearch configured), every computed
- * forecast is also stored for the Capacity dashboard; a failed store is a warning on `o.logger`.
+ * until later runs have more samples. Staleness as runStorageJob: a scope whose newest sample is
+ * older than `staleAfterSeconds` (default max(1 day, 2 × the sampling interval)) gets only a
+ * `storage.data_stale` finding and a warning on `o.logger`, no capacity finding; fresh data again
+ * resolves it (judgeStorageScope). `previous` carries each scope's statuses between runs
+ * (firing → one resolved notice). With `o.forecasts` (Elasticsearch configured), every forecast
+ * from fresh data is also stored for the Capacity dashboard; a failed store is a warning on
+ * `o.logger`.
  * @param o.now epoch ms.
  * @throws when the store exists but cannot be read.
  */
@@ -119,6 +124,7 @@ export async function runLocalStorageForecast(o: {
   readonly historyDays?: number;
   readonly forecasts?: ForecastWriter;
   readonly logger?: Logger;
+  readonly staleAfterSeconds?: number | undefined;
 }): Promise<Finding[]> {
   const from = o.now - (o.historyDays ?? 90) * 86_400_000;
   const { byScope } = await readLocalSamples(o.dataDir);
@@ -135,10 +141,11 @@ export async function runLocalStorageForecast(o: {
     } catch {
       continue;
     }
-    if (o.forecasts) await storeForecast(o.forecasts, scope, result, new Date(o.now), o.logger);
-    const fs = storageFindings(scope, result, o.previous.get(scope), new Date(o.now));
-    for (const f of fs) o.previous.set(scope, f.status);
-    out.push(...fs);
+    const d = judgeStorageScope(scope, result, o.previous, new Date(o.now), { staleAfterSeconds: o.staleAfterSeconds });
+    if (d.staleness.stale) warnStale(o.logger, scope, d.staleness);
+    else if (o.forecasts) await storeForecast(o.forecasts, scope, result, new Date(o.now), o.logger);
+    recordStorageStatuses(o.previous, scope, d.findings);
+    out.push(...d.findings);
   }
   return out;
 }

@@ -8,7 +8,10 @@
  *  2. the Capacity dashboard's "Days to 85 %", "Days to 100 %" and the forecast layer of "Storage
  *     used vs capacity, with forecast and interval", run as ES queries, return exactly the
  *     forecast's values;
- *  3. the embedded mode's runLocalStorageForecast stores its forecasts the same way.
+ *  3. the embedded mode's runLocalStorageForecast stores its forecasts the same way;
+ *  4. a scope whose collector stopped (samples end 3 days before the run) gets only a
+ *     `storage.data_stale` finding and a warning, no capacity finding and no forecast points,
+ *     while a fresh scope fires as before; when its samples return, the stale finding is resolved.
  * Indices are `regwatch-{storage,forecasts}-<unique>` and are deleted afterwards.
  */
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +29,8 @@ import { runStorageJob } from '../../../services/detector/src/jobs/hourly-jobs.t
 import { storageSeries } from '../../../services/detector/src/jobs/es-queries.ts';
 import { esForecastWriter, forecastPointId } from '../../../services/detector/src/forecast/es-writer.ts';
 import { forecastStorage } from '../../../services/detector/src/forecast/model.ts';
+import { STORAGE_RULE } from '../../../services/detector/src/forecast/findings.ts';
+import { STORAGE_STALE_RULE } from '../../../services/detector/src/forecast/stale-findings.ts';
 import { localStoreSink } from '../../../services/detector/src/storage/sink.ts';
 import { runLocalStorageForecast } from '../../../services/embedded/src/storage-stage.ts';
 import { capacity } from '../../../dashboards/src/boards/capacity.ts';
@@ -43,6 +48,8 @@ let es: Client;
 const id = uniqueName('it');
 const storageIndex = `regwatch-storage-${id}`;
 const forecastsIndex = `regwatch-forecasts-${id}`;
+const staleStorageIndex = `regwatch-storage-${id}-stale`;
+const staleForecastsIndex = `regwatch-forecasts-${id}-stale`;
 
 type Fc = {
   '@timestamp': string;
@@ -128,7 +135,12 @@ before(async () => {
 });
 
 after(async () => {
-  await es.indices.delete({ index: [storageIndex, forecastsIndex], ignore_unavailable: true }).catch(() => undefined);
+  await es.indices
+    .delete({
+      index: [storageIndex, forecastsIndex, staleStorageIndex, staleForecastsIndex],
+      ignore_unavailable: true,
+    })
+    .catch(() => undefined);
   await es.close();
 });
 
@@ -277,5 +289,89 @@ describe('storage forecasts in Elasticsearch (real node)', () => {
       await es.indices.delete({ index, ignore_unavailable: true }).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a scope whose samples stopped raises storage.data_stale only, and is resolved when they return', async () => {
+    const DEAD = 'fs:/srv/registry-b';
+    const until = NOW - 3 * D; // DEAD's collector stopped here
+    const index = async (docs: Record<string, unknown>[]): Promise<void> => {
+      const ops: object[] = [];
+      for (const s of docs) {
+        const r = storageDocument(Buffer.from(JSON.stringify(s)));
+        assert.ok(r.ok);
+        ops.push({ index: { _index: staleStorageIndex, _id: r.value.id } }, r.value.doc);
+      }
+      const res = await es.bulk({ operations: ops, refresh: 'wait_for' });
+      assert.equal(res.errors, false);
+    };
+    // FS as in the other tests (fresh up to NOW − 1 h); DEAD: the FS curve, shifted to end at `until`.
+    const dead = (fromMs: number, toMs: number): Record<string, unknown>[] =>
+      samples()
+        .filter((s) => s.scope === FS)
+        .map((s) => ({
+          ...s,
+          scope: DEAD,
+          timestamp: new Date(Date.parse(s.timestamp as string) - 3 * D).toISOString(),
+        }))
+        .concat(
+          Array.from({ length: 72 }, (_, i) => ({
+            timestamp: new Date(until + i * H).toISOString(),
+            used_bytes: 400e9 + (720 + i) * 0.5e9,
+            capacity_bytes: 1e12,
+            scope: DEAD,
+            source: 'statfs',
+            instance_id: 'registry-1',
+          })),
+        )
+        .filter((s) => {
+          const t = Date.parse(s.timestamp);
+          return t >= fromMs && t <= toMs;
+        });
+    await index([...samples().filter((s) => s.scope === FS), ...dead(0, until)]);
+
+    const writer = esForecastWriter(es, { index: staleForecastsIndex, refresh: true });
+    const previous = new Map<string, 'firing' | 'resolved'>();
+    const log = capturing();
+    const run1 = await runStorageJob(es, {
+      index: staleStorageIndex,
+      now: NOW,
+      previous,
+      forecasts: writer,
+      logger: log.logger,
+    });
+    const of = (fs: typeof run1, scope: string): string[] =>
+      fs.filter((f) => f.entity.id === scope).map((f) => `${f.rule}:${f.status}`);
+    assert.deepEqual(of(run1, FS), [`${STORAGE_RULE}:firing`], 'the fresh scope fires as before');
+    assert.deepEqual(of(run1, DEAD), [`${STORAGE_STALE_RULE}:firing`], 'no capacity finding from stale data');
+    const stale = run1.find((f) => f.entity.id === DEAD)!;
+    assert.equal(stale.severity, 'medium');
+    assert.match(stale.message, /since 2026-01-28T00:00:00\.000Z \(72\.0 h, threshold 24\.0 h\)/);
+    log.logger.flush();
+    const warn = log.lines.find((l) => l['level'] === 40 && l['scope'] === DEAD);
+    assert.ok(warn, 'warning logged for the stale scope');
+    assert.equal(warn['last_sample'], new Date(until).toISOString());
+    assert.equal(warn['age_seconds'], 3 * 86_400);
+    assert.equal(warn['threshold_seconds'], 86_400);
+    await es.indices.refresh({ index: staleForecastsIndex });
+    const points = async (scope: string): Promise<number> =>
+      (await es.count({ index: staleForecastsIndex, query: { term: { 'oci_registry.forecast.scope': scope } } })).count;
+    assert.equal(await points(DEAD), 0, 'no forecast points from stale data');
+    assert.ok((await points(FS)) >= 30);
+
+    // DEAD's collector is back: its samples from `until` to NOW − 1 h arrive; a run at NOW + 1 h.
+    await index(dead(until + 1, NOW));
+    const run2 = await runStorageJob(es, {
+      index: staleStorageIndex,
+      now: NOW + H,
+      previous,
+      forecasts: writer,
+      logger: log.logger,
+    });
+    assert.deepEqual(of(run2, DEAD), [`${STORAGE_STALE_RULE}:resolved`, `${STORAGE_RULE}:firing`]);
+    assert.equal(run2.find((f) => f.rule === STORAGE_STALE_RULE)?.id, stale.id, 'resolved under the same id');
+    assert.deepEqual(of(run2, FS), [`${STORAGE_RULE}:firing`]);
+    await es.indices.refresh({ index: staleForecastsIndex });
+    assert.ok((await points(DEAD)) >= 30, 'forecast points again once fresh');
+    console.log(`stale scope: ${stale.message}`);
   });
 });

@@ -5,6 +5,7 @@
  * forecast implies, so callers can say how old the data is and whether the projected dates have
  * already passed. Pure: the caller passes `now`.
  */
+import { z } from 'zod';
 import { AppError } from '../../../../shared/src/errors.ts';
 import type { ForecastResult } from './model.ts';
 
@@ -92,4 +93,27 @@ export function parseDurationSeconds(text: string): number {
 /** Age as a short human figure: "5.0 h", "183.2 d". */
 export function formatAge(seconds: number): string {
   return seconds < DAY_S ? `${(seconds / 3600).toFixed(1)} h` : `${(seconds / DAY_S).toFixed(1)} d`;
+}
+
+/**
+ * Config setting for a staleness threshold (the storage jobs' `stale after`): an optional
+ * duration string as `parseDurationSeconds` accepts ("36h", "2d", "90m", bare seconds), parsed to
+ * seconds; absent → undefined (assessStaleness then uses its default, the larger of 1 day and
+ * 2 × the sampling interval). A bad value is a config problem listed by loadConfig, not a throw.
+ */
+export const staleAfterSetting = z
+  .string()
+  .optional()
+  .refine((v) => v === undefined || v.trim() === '' || durationOk(v), {
+    message: 'not a duration; use a positive number with s, m, h or d (e.g. 36h, 2d)',
+  })
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : parseDurationSeconds(v)));
+
+function durationOk(text: string): boolean {
+  try {
+    parseDurationSeconds(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,7 +8,7 @@ import { judgePullSuccess, type SloSuccessParams } from '../rules/slo-pull-succe
 import type { DetectionSettings } from '../state/view.ts';
 import { hourlyIdentityAggregates, sloAggregates, storageSeries } from './es-queries.ts';
 import { forecastStorage } from '../forecast/model.ts';
-import { storageFindings } from '../forecast/findings.ts';
+import { judgeStorageScope, recordStorageStatuses, warnStale } from '../forecast/stale-findings.ts';
 import { storeForecast, type ForecastWriter } from '../forecast/es-writer.ts';
 import type { Logger } from '../../../../shared/src/logger.ts';
 
@@ -67,11 +67,18 @@ export async function runSloJob(
 }
 
 /**
- * `storage.exhaustion`: forecasts every storage scope from its samples (forecast engineer's
- * forecastStorage) and emits storageFindings; `previous` carries each scope's last status
- * between runs (firing → resolved notices). With `o.forecasts`, every computed forecast is also
- * stored (regwatch-forecasts, Capacity dashboard); a failed store is logged as a warning on
- * `o.logger` and never stops the findings.
+ * `storage.exhaustion` (+ `storage.data_stale`): forecasts every storage scope from its samples
+ * (forecastStorage), judges how old each scope's newest sample is at `now` and emits the findings
+ * of judgeStorageScope (forecast/stale-findings.ts): fresh → storageFindings as before (and one
+ * resolved `storage.data_stale` notice if it was firing); stale (older than `staleAfterSeconds`,
+ * default max(1 day, 2 × the sampling interval)) → only a `storage.data_stale` finding, a warning
+ * on `o.logger` (scope, last sample, age and threshold in seconds), and no capacity finding nor
+ * forecast document for that scope. `previous` carries each scope's statuses between runs
+ * (firing → resolved notices; keys: the scope, and staleStatusKey(scope)). With `o.forecasts`,
+ * every forecast from fresh data is also stored (regwatch-forecasts, Capacity dashboard); a failed
+ * store is logged as a warning on `o.logger` and never stops the findings.
+ * @param o.now processing time, epoch ms. @param o.historyDays sample window, days (default 90).
+ * @throws AppError FORECAST_INPUT_INVALID when `staleAfterSeconds` is not > 0; ES errors of the query.
  */
 export async function runStorageJob(
   client: Client,
@@ -82,6 +89,7 @@ export async function runStorageJob(
     previous: Map<string, 'firing' | 'resolved'>;
     forecasts?: ForecastWriter;
     logger?: Logger;
+    staleAfterSeconds?: number | undefined;
   },
 ): Promise<Finding[]> {
   const series = await storageSeries(client, {
@@ -98,10 +106,11 @@ export async function runStorageJob(
     } catch {
       continue; // too short or degenerate for a forecast; the next run retries with more samples
     }
-    if (o.forecasts) await storeForecast(o.forecasts, scope, result, new Date(o.now), o.logger);
-    const fs = storageFindings(scope, result, o.previous.get(scope), new Date(o.now));
-    for (const f of fs) o.previous.set(scope, f.status);
-    out.push(...fs);
+    const d = judgeStorageScope(scope, result, o.previous, new Date(o.now), { staleAfterSeconds: o.staleAfterSeconds });
+    if (d.staleness.stale) warnStale(o.logger, scope, d.staleness);
+    else if (o.forecasts) await storeForecast(o.forecasts, scope, result, new Date(o.now), o.logger);
+    recordStorageStatuses(o.previous, scope, d.findings);
+    out.push(...d.findings);
   }
   return out;
 }
