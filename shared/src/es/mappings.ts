@@ -108,6 +108,7 @@ export const EVENT_MAPPINGS = {
       head: bool(),
       event_id: kw(),
       forwarded_for: kw(),
+      ip_trust: kw(),
       client_family: kw(),
       error: obj({ code: kw(), message: kw(8191), detail: kw(8191) }),
       quota: obj({ used_bytes: long(), limit_bytes: long(), percent: dbl() }),

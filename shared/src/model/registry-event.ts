@@ -131,6 +131,13 @@ export interface OciRegistryFields {
   event_id?: string;
   /** Client address as claimed by X-Forwarded-For (client-controlled unless the proxy is trusted). */
   forwarded_for?: string[];
+  /**
+   * How far `source.ip` can be trusted (shared CASES C07): `peer` when it is the TCP peer the
+   * registry saw (an address with a port, or the access log's socket peer), `claimed` when the
+   * registry took it from X-Forwarded-For / X-Real-Ip (an address without a port: chosen by the
+   * client unless a trusted proxy set it). Unset when the source does not say.
+   */
+  ip_trust?: 'peer' | 'claimed';
   client_family?: string;
   error?: { code?: string; message?: string; detail?: string };
   quota?: { used_bytes?: number; limit_bytes?: number; percent?: number };

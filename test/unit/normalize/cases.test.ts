@@ -121,6 +121,8 @@ describe('shared cases (CASES.md)', () => {
         res.event.oci_registry.forwarded_for,
         logged[i]?.port === undefined ? [logged[i]?.address] : undefined,
       );
+      // Only the registry log is available here: a port-less address is marked as a claim.
+      assert.equal(res.event.oci_registry.ip_trust, logged[i]?.port === undefined ? 'claimed' : 'peer');
     });
     const [failed] = normalizeLine(c.requests[1]?.registry_log ?? '', { receivedAt: '2025-06-01T00:00:00Z' });
     assert.equal(failed?.kind === 'event' && failed.event.event.action, 'login-failure');

@@ -289,7 +289,8 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
     // always prints the socket peer without port, so this only applies to app-log datasets.
     if (ip !== undefined && port === undefined && f.dataset === 'oci_registry.log') {
       ev.oci_registry.forwarded_for = [address];
-    }
+      ev.oci_registry.ip_trust = 'claimed';
+    } else if (ip !== undefined) ev.oci_registry.ip_trust = 'peer';
   }
   if (ua !== undefined && f.userAgent !== undefined) {
     const version = ua.version;

@@ -239,7 +239,10 @@ export function normalizeNotificationEvent(
     if (addr.ip !== undefined) ev.source.ip = addr.ip;
     if (addr.port !== undefined) ev.source.port = addr.port;
     // `request.addr` without a port is the first X-Forwarded-For element or X-Real-Ip (1b.5): a claim.
-    if (addr.ip !== undefined && addr.port === undefined) o.forwarded_for = [addr.address];
+    if (addr.ip !== undefined && addr.port === undefined) {
+      o.forwarded_for = [addr.address];
+      o.ip_trust = 'claimed';
+    } else if (addr.ip !== undefined) o.ip_trust = 'peer';
   }
   const uaRaw = e.request?.useragent;
   if (uaRaw !== undefined && uaRaw !== null && uaRaw.length > 0) {
