@@ -22,8 +22,7 @@ import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { createEsClient, waitForElasticsearch } from '../../../shared/src/es/client.ts';
 import { applyElasticsearchAssets } from '../../../shared/src/es/assets.ts';
-import { Writable } from 'node:stream';
-import { createLogger, silentLogger, type Logger } from '../../../shared/src/logger.ts';
+import { silentLogger } from '../../../shared/src/logger.ts';
 import { storageDocument } from '../../../services/ingest/src/documents.ts';
 import { runStorageJob } from '../../../services/detector/src/jobs/hourly-jobs.ts';
 import { storageSeries } from '../../../services/detector/src/jobs/es-queries.ts';
@@ -36,6 +35,7 @@ import { runLocalStorageForecast } from '../../../services/embedded/src/storage-
 import { capacity } from '../../../dashboards/src/boards/capacity.ts';
 import { dashboardQueries } from '../../../dashboards/src/queries.ts';
 import { elasticsearchUrl, uniqueName } from '../../helpers/infra.ts';
+import { capturingLogger } from '../../helpers/logs.ts';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -92,18 +92,6 @@ function samples(): Record<string, unknown>[] {
   return out;
 }
 
-/** A logger that keeps its JSON lines (to prove no write failure was swallowed). */
-function capturing(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: createLogger('detector', { level: 'debug', destination }), lines };
-}
-
 async function forecastDocs(scope?: string): Promise<{ id: string; src: Fc }[]> {
   await es.indices.refresh({ index: forecastsIndex });
   const r = await es.search<Fc>({
@@ -148,7 +136,7 @@ describe('storage forecasts in Elasticsearch (real node)', () => {
   test('the storage job indexes one point per scope and UTC day; a later run overwrites the same ids', async () => {
     const writer = esForecastWriter(es, { index: forecastsIndex, refresh: true });
     const previous = new Map<string, 'firing' | 'resolved'>();
-    const log = capturing();
+    const log = capturingLogger();
     const findings = await runStorageJob(es, {
       index: storageIndex,
       now: NOW,
@@ -331,7 +319,7 @@ describe('storage forecasts in Elasticsearch (real node)', () => {
 
     const writer = esForecastWriter(es, { index: staleForecastsIndex, refresh: true });
     const previous = new Map<string, 'firing' | 'resolved'>();
-    const log = capturing();
+    const log = capturingLogger();
     const run1 = await runStorageJob(es, {
       index: staleStorageIndex,
       now: NOW,

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { forecastStorage, type StorageSample } from '../../../services/detector/src/forecast/model.ts';
 import { storageFindings, STORAGE_RULE } from '../../../services/detector/src/forecast/findings.ts';
 import {
@@ -25,8 +24,8 @@ import { loadConfig } from '../../../shared/src/config.ts';
 import { detectorEnvSchema } from '../../../services/detector/src/env-config.ts';
 import { loadEmbeddedConfig } from '../../../services/embedded/src/config.ts';
 import { AppError } from '../../../shared/src/errors.ts';
-import { createLogger, type Logger } from '../../../shared/src/logger.ts';
 import { findingSchema, type Finding } from '../../../shared/src/model/finding.ts';
+import { capturingLogger } from '../../helpers/logs.ts';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -50,17 +49,6 @@ function series(end = LAST, scope = SCOPE): (StorageSample & { scope: string })[
     });
   }
   return out;
-}
-
-function capturing(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: createLogger('detector', { level: 'debug', destination }), lines };
 }
 
 const rules = (fs: readonly Finding[]): string[] => fs.map((f) => `${f.rule}:${f.status}`);
@@ -187,7 +175,7 @@ void describe('runLocalStorageForecast (embedded) on a scope whose samples stopp
       // LIVE: samples up to LAST; DEAD: its collector stopped 5 days before.
       await sink.write([...series(LAST, LIVE), ...series(LAST - 5 * D, DEAD)]);
       const previous: StorageStatuses = new Map();
-      const log = capturing();
+      const log = capturingLogger();
       const now = LAST + H;
       const run1 = await runLocalStorageForecast({ dataDir: dir, now, previous, logger: log.logger });
       const by = (fs: Finding[], scope: string): string[] => rules(fs.filter((f) => f.entity.id === scope));

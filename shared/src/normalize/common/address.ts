@@ -33,27 +33,33 @@ export function canonicalIp(raw: string): string | undefined {
  * is already canonical, so the hot path needs no parsing library.
  */
 function isFourPartDecimal(s: string): boolean {
-  const to = s.length;
+  return dottedQuadEnd(s) === s.length;
+}
+
+/**
+ * Scans a dotted-quad IPv4 address at the start of `s` (four ASCII-decimal parts 0–255, no leading
+ * zeros) in one pass. @returns the index just after its fourth part, or -1 when `s` does not start
+ * with one.
+ */
+function dottedQuadEnd(s: string): number {
+  const n = s.length;
   let parts = 0;
   let i = 0;
-  while (i < to) {
+  for (;;) {
     const start = i;
     let v = 0;
-    while (i < to) {
+    while (i < n) {
       const c = s.charCodeAt(i);
       if (c < 48 || c > 57) break;
       v = v * 10 + (c - 48);
       i++;
     }
-    const n = i - start;
-    if (n === 0 || n > 3 || v > 255 || (n > 1 && s.charCodeAt(start) === 48)) return false;
-    parts++;
-    if (i === to) break;
-    if (s.charCodeAt(i) !== 46 /* . */ || parts === 4) return false;
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return -1;
+    if (++parts === 4) return i;
+    if (s.charCodeAt(i) !== 46 /* . */) return -1;
     i++;
-    if (i === to) return false;
   }
-  return parts === 4;
 }
 
 /** A decimal TCP port (1–5 ASCII digits, ≤ 65535), else undefined. */
@@ -94,25 +100,9 @@ function parsed(address: string, ip: string | undefined, port: number | undefine
  *   the general path; e.g. a host name, IPv6, an invalid part or port).
  */
 function quickIpv4(s: string): ParsedAddress | undefined {
+  const i = dottedQuadEnd(s);
+  if (i < 0) return undefined;
   const n = s.length;
-  let parts = 0;
-  let i = 0;
-  for (;;) {
-    const start = i;
-    let v = 0;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-    }
-    const len = i - start;
-    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return undefined;
-    parts++;
-    if (parts === 4) break;
-    if (s.charCodeAt(i) !== 46 /* . */) return undefined;
-    i++;
-  }
   if (i === n) return { address: s, ip: s };
   if (s.charCodeAt(i) !== 58 /* : */) return undefined;
   // `a.b.c.d:` followed by 1–5 digits ≤ 65535 (otherwise the general path yields ip without port).

@@ -1,3 +1,4 @@
+import { endianness } from 'node:os';
 /**
  * Deterministic dedupe id for sources without an id of their own (FORMATS.md "Dedupe and
  * correlation keys"): 128 bits as 32 lower-case hex characters, computed over the parts joined with
@@ -23,7 +24,7 @@ export function stableId(...parts: (string | number | undefined)[]): string {
       mix(0x1f);
       len++;
     }
-    if (s.length >= COPY_MIN && s.length <= COPY_MAX) mixCopied(s);
+    if (COPY_OK && s.length >= COPY_MIN && s.length <= COPY_MAX) mixCopied(s);
     else mixString(s);
     len += s.length;
   }
@@ -84,6 +85,11 @@ function mixString(s: string): void {
  * unit (which re-checks the string's representation, and unwraps sliced strings, every time).
  */
 const COPY_MIN = 48;
+/**
+ * The copy is written as `utf16le` and read through a platform-endian Uint16Array: only equal on
+ * little-endian hosts, so big-endian ones (s390x) keep the `charCodeAt` loop and the same ids.
+ */
+const COPY_OK = endianness() === 'LE';
 /** Longer strings take the `charCodeAt` loop, so the copy buffer never grows past 128 KiB. */
 const COPY_MAX = 65_536;
 let units = new Uint16Array(2048);
@@ -97,7 +103,7 @@ function mixCopied(s: string): void {
     unitBytes = Buffer.from(units.buffer, units.byteOffset, units.byteLength);
   }
   // `utf16le` writes each UTF-16 code unit as is (2 bytes, little-endian like the typed array on
-  // every platform Node supports).
+  // the little-endian hosts this path runs on: see COPY_OK).
   unitBytes.write(s, 0, n * 2, 'utf16le');
   const u = units;
   let a = h1;
