@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { env } from '../../../shared/src/config.ts';
-import { EVENTS_INDEX_PATTERN, STORAGE_INDEX_PATTERN } from '../../../shared/src/es/names.ts';
+import { EVENTS_INDEX_PATTERN, FINDINGS_INDEX_PATTERN, STORAGE_INDEX_PATTERN } from '../../../shared/src/es/names.ts';
 import { staleAfterSetting } from './forecast/staleness.ts';
 
 /**
@@ -49,6 +49,10 @@ export const detectorEnvSchema = z.object({
     .default(EVENTS_INDEX_PATTERN)
     .describe('events index pattern for the scheduled jobs'),
   DETECTOR_STORAGE_INDEX: z.string().default(STORAGE_INDEX_PATTERN).describe('storage samples index pattern'),
+  DETECTOR_FINDINGS_INDEX: z
+    .string()
+    .default(FINDINGS_INDEX_PATTERN)
+    .describe('findings index pattern: the storage job reads the last storage finding statuses from it at start'),
   DETECTOR_BASELINE_CRON: cronString('5 * * * *').describe('cron of the hourly ES baseline evaluation'),
   DETECTOR_SLO_CRON: cronString('2 * * * *').describe('cron of the hourly SLO checks'),
   DETECTOR_STORAGE_CRON: cronString('20 */6 * * *').describe('cron of the storage exhaustion forecast'),

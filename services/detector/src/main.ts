@@ -18,6 +18,7 @@ import { createLogger } from '../../../shared/src/logger.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { parseDetectionConfig } from './config.ts';
 import { esForecastWriter } from './forecast/es-writer.ts';
+import { storageStatusesFromFindings } from './forecast/previous-statuses.ts';
 import { detectorEnvSchema } from './env-config.ts';
 import { backfillFromElasticsearch, runHourlyBaselineJob, runSloJob, runStorageJob } from './jobs/hourly-jobs.ts';
 import { startScheduler, type ScheduledJob } from './jobs/scheduler.ts';
@@ -89,6 +90,17 @@ async function main(): Promise<() => Promise<void>> {
     const client = es;
     const publisher = bus.publisher();
     const previousStorage = new Map<string, 'firing' | 'resolved'>();
+    // After a restart, the last storage finding statuses come back from the findings index (a
+    // scope that recovered while the detector was down still gets its resolved notice). Loaded by
+    // the first run, so Elasticsearch being down at start only delays it to the next run.
+    let statusesRestored = false;
+    const restoreStorageStatuses = async (): Promise<void> => {
+      if (statusesRestored) return;
+      const restored = await storageStatusesFromFindings(client, { index: cfg.DETECTOR_FINDINGS_INDEX });
+      for (const [k, v] of restored) if (!previousStorage.has(k)) previousStorage.set(k, v);
+      statusesRestored = true;
+      log.info({ statuses: restored.size, index: cfg.DETECTOR_FINDINGS_INDEX }, 'storage finding statuses restored');
+    };
     // Every storage forecast is also indexed for the Capacity dashboard (regwatch-forecasts).
     const forecasts = esForecastWriter(client, { index: FORECASTS_INDEX });
     const jobs: ScheduledJob[] = [
@@ -105,15 +117,17 @@ async function main(): Promise<() => Promise<void>> {
       {
         name: 'storage.exhaustion',
         schedule: cfg.DETECTOR_STORAGE_CRON,
-        run: (now) =>
-          runStorageJob(client, {
+        run: async (now) => {
+          await restoreStorageStatuses();
+          return runStorageJob(client, {
             index: cfg.DETECTOR_STORAGE_INDEX,
             now,
             previous: previousStorage,
             forecasts,
             logger: log,
             staleAfterSeconds: cfg.DETECTOR_STORAGE_STALE_AFTER,
-          }),
+          });
+        },
       },
     ];
     const stop = startScheduler(jobs, {

@@ -28,6 +28,7 @@ import { createNormalizeStage, type NormalizeStage } from './normalize-stage.ts'
 import { startAlertsApi, type EmbeddedAlertsApi } from './alerts-api.ts';
 import { createStorageStage, runLocalStorageForecast, type StorageStage } from './storage-stage.ts';
 import { startScheduler } from '../../detector/src/jobs/scheduler.ts';
+import { readStatusesFile, writeStatusesFile } from '../../detector/src/forecast/previous-statuses.ts';
 
 /**
  * The embedded default's alerts configuration: every finding to the console channel on stderr
@@ -233,38 +234,33 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     });
     await storage.start();
     stops.push({ name: 'storage', fn: () => storage.stop() });
-    const previousStorage = new Map<string, 'firing' | 'resolved'>();
+    // Last storage finding statuses, kept across restarts beside the samples (a scope that
+    // recovered while regwatch was stopped still gets its resolved notice).
+    const statusesPath = join(layout.root, 'storage', 'finding-statuses.json');
+    const previousStorage = await readStatusesFile(statusesPath);
     const publishFindings = (fs: readonly Finding[]): Promise<void> =>
       publisher.publish(
         TOPICS.findings,
         fs.map((f) => ({ key: `${f.entity.type}:${f.entity.id}`, value: JSON.stringify(f) })),
       );
-    const runStorageForecast = async (now?: number): Promise<Finding[]> => {
+    const storageForecast = async (now: number): Promise<Finding[]> => {
       const fs = await runLocalStorageForecast({
         dataDir: layout.root,
-        now: now ?? clock.now(),
+        now,
         previous: previousStorage,
         staleAfterSeconds: config.storageStaleAfter,
         logger: log,
       });
+      await writeStatusesFile(statusesPath, previousStorage);
+      return fs;
+    };
+    const runStorageForecast = async (now?: number): Promise<Finding[]> => {
+      const fs = await storageForecast(now ?? clock.now());
       if (fs.length > 0) await publishFindings(fs);
       return fs;
     };
     const stopSchedule = startScheduler(
-      [
-        {
-          name: 'storage.exhaustion',
-          schedule: config.storageCron,
-          run: (now) =>
-            runLocalStorageForecast({
-              dataDir: layout.root,
-              now,
-              previous: previousStorage,
-              staleAfterSeconds: config.storageStaleAfter,
-              logger: log,
-            }),
-        },
-      ],
+      [{ name: 'storage.exhaustion', schedule: config.storageCron, run: storageForecast }],
       { publish: publishFindings, clock: () => clock.now(), logger: log },
     );
     stops.push({ name: 'storage-forecast', fn: stopSchedule });

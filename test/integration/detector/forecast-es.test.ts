@@ -11,7 +11,8 @@
  *  3. the embedded mode's runLocalStorageForecast stores its forecasts the same way;
  *  4. a scope whose collector stopped (samples end 3 days before the run) gets only a
  *     `storage.data_stale` finding and a warning, no capacity finding and no forecast points,
- *     while a fresh scope fires as before; when its samples return, the stale finding is resolved.
+ *     while a fresh scope fires as before; when its samples return, the stale finding is resolved —
+ *     by a restarted detector whose statuses come back from the indexed findings.
  * Indices are `regwatch-{storage,forecasts}-<unique>` and are deleted afterwards.
  */
 import { after, before, describe, test } from 'node:test';
@@ -23,7 +24,8 @@ import type { Client } from '@elastic/elasticsearch';
 import { createEsClient, waitForElasticsearch } from '../../../shared/src/es/client.ts';
 import { applyElasticsearchAssets } from '../../../shared/src/es/assets.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
-import { storageDocument } from '../../../services/ingest/src/documents.ts';
+import { findingDocument, storageDocument } from '../../../services/ingest/src/documents.ts';
+import { storageStatusesFromFindings } from '../../../services/detector/src/forecast/previous-statuses.ts';
 import { runStorageJob } from '../../../services/detector/src/jobs/hourly-jobs.ts';
 import { storageSeries } from '../../../services/detector/src/jobs/es-queries.ts';
 import { esForecastWriter, forecastPointId } from '../../../services/detector/src/forecast/es-writer.ts';
@@ -50,6 +52,7 @@ const storageIndex = `regwatch-storage-${id}`;
 const forecastsIndex = `regwatch-forecasts-${id}`;
 const staleStorageIndex = `regwatch-storage-${id}-stale`;
 const staleForecastsIndex = `regwatch-forecasts-${id}-stale`;
+const findingsIndex = `regwatch-findings-${id}`;
 
 type Fc = {
   '@timestamp': string;
@@ -125,7 +128,7 @@ before(async () => {
 after(async () => {
   await es.indices
     .delete({
-      index: [storageIndex, forecastsIndex, staleStorageIndex, staleForecastsIndex],
+      index: [storageIndex, forecastsIndex, staleStorageIndex, staleForecastsIndex, findingsIndex],
       ignore_unavailable: true,
     })
     .catch(() => undefined);
@@ -346,12 +349,29 @@ describe('storage forecasts in Elasticsearch (real node)', () => {
     assert.equal(await points(DEAD), 0, 'no forecast points from stale data');
     assert.ok((await points(FS)) >= 30);
 
+    // The detector restarts here: its statuses come back from the findings the ingest indexed
+    // (findingDocument, `index` by finding id, as the indexer writes them).
+    assert.deepEqual(
+      await storageStatusesFromFindings(es, { index: findingsIndex }),
+      new Map(),
+      'no findings index yet: nothing to restore',
+    );
+    const ops: object[] = [];
+    for (const f of run1) {
+      const d = findingDocument(Buffer.from(JSON.stringify(f)));
+      assert.ok(d.ok);
+      ops.push({ index: { _index: findingsIndex, _id: d.value.id } }, d.value.doc);
+    }
+    assert.equal((await es.bulk({ operations: ops, refresh: 'wait_for' })).errors, false);
+    const restored = await storageStatusesFromFindings(es, { index: `${findingsIndex}*` });
+    assert.deepEqual(restored, previous, 'the restarted detector knows what it had emitted');
+
     // DEAD's collector is back: its samples from `until` to NOW − 1 h arrive; a run at NOW + 1 h.
     await index(dead(until + 1, NOW));
     const run2 = await runStorageJob(es, {
       index: staleStorageIndex,
       now: NOW + H,
-      previous,
+      previous: restored,
       forecasts: writer,
       logger: log.logger,
     });

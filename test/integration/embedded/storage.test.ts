@@ -25,16 +25,19 @@ const SCOPE = 's3:registry-bucket';
 
 describe('embedded storage samples', () => {
   test(
-    'posted samples reach the local store, the capacity report and the forecast job',
+    'posted samples reach the local store, the capacity report and the forecast job; a restart keeps the finding statuses',
     { timeout: 120_000 },
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'rw-embedded-storage-'));
       const dataDir = join(dir, 'data');
       const findings: Finding[] = [];
-      const e = await startEmbedded(
-        loadEmbeddedConfig({ port: 0, alertsPort: 0, dataDir, findings: join(dir, 'findings.ndjson') }, {}),
-        { logger: silentLogger(), onFinding: (f) => findings.push(f) },
-      );
+      const start_ = () =>
+        startEmbedded(
+          loadEmbeddedConfig({ port: 0, alertsPort: 0, dataDir, findings: join(dir, 'findings.ndjson') }, {}),
+          { logger: silentLogger(), onFinding: (f) => findings.push(f) },
+        );
+      let e = await start_();
+      let running = true;
       try {
         const post = (body: unknown): Promise<Response> =>
           fetch(`${e.url}/v1/storage`, {
@@ -95,8 +98,34 @@ describe('embedded storage samples', () => {
           findings.some((x) => x.id === f.id),
           'the forecast finding went through regwatch.findings to the output',
         );
-      } finally {
+
+        // Restart: the disk was grown to 10 TB while regwatch was stopped. The restarted pipeline
+        // still knows the finding is firing (data dir), so the next run sends its resolved notice.
         await e.stop();
+        running = false;
+        const statuses = JSON.parse(readFileSync(join(dataDir, 'storage', 'finding-statuses.json'), 'utf8'));
+        assert.deepEqual(statuses, { version: 1, statuses: { [SCOPE]: 'firing' } });
+        e = await start_();
+        running = true;
+        const grown = Array.from({ length: 24 }, (_, i) => ({
+          timestamp: new Date(start + (96 + i) * 3_600_000).toISOString(),
+          used_bytes: Math.round(60 * GB + (96 + i) * 0.4 * GB),
+          capacity_bytes: 10_000 * GB,
+          scope: SCOPE,
+          source: 'api',
+        }));
+        assert.equal((await post(grown)).status, 202);
+        const grownEnd = Date.now() + 20_000;
+        while (Date.now() < grownEnd && ((await readLocalSamples(dataDir)).byScope.get(SCOPE)?.length ?? 0) < 120)
+          await sleep(100);
+        const fs2 = await e.runStorageForecast(start + 120 * 3_600_000);
+        assert.deepEqual(
+          fs2.filter((x) => x.entity.id === SCOPE).map((x) => `${x.rule}:${x.status}:${x.id === f.id}`),
+          ['storage.exhaustion:resolved:true'],
+          JSON.stringify(fs2),
+        );
+      } finally {
+        if (running) await e.stop();
         rmSync(dir, { recursive: true, force: true });
       }
     },
