@@ -24,6 +24,10 @@
  *    services/ingest/src/es-bulk.ts), which spares Elasticsearch building the full response: the
  *    raw loop asks for the same filtered response, so the ceiling is not lowered by work the
  *    indexer no longer causes.
+ *  - The broker and Elasticsearch share the 2 cores with this process, so a ratio is mostly a
+ *    share of the machine's CPU: the bench prints the CPU per event/request of this process and
+ *    of the engines `npm run infra:up` started (/proc/<pid>/stat of the pids in .infra/), for the
+ *    indexer vs the raw loop and the receiver vs the bare route.
  *  - autocannon runs in a worker thread (BENCH_AC_WORKERS=0 puts it back on the server's thread,
  *    where its own work delays every Kafka acknowledgement the receiver awaits).
  * Env: BENCH_EVENTS (default 40000), BENCH_SECONDS (autocannon duration, default 10), BENCH_PART
@@ -33,6 +37,7 @@
  * set-up, topic filling and the baseline runs), KAFKA_BROKERS, ELASTICSEARCH_URL.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
@@ -74,6 +79,63 @@ const run = `bench_${process.pid}_${randomBytes(3).toString('hex')}`;
 const log = silentLogger();
 const say = (s: string): boolean => process.stderr.write(`${s}\n`);
 const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
+
+/** State directory of `npm run infra:up` (pid files of the engines it started). */
+const INFRA_DIR = process.env['REGWATCH_INFRA_DIR'] ?? join(import.meta.dirname, '..', '.infra');
+
+/** Pid from a pid file, undefined when absent. */
+function pidFile(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time (user + system, µs) a process has used so far, from /proc/<pid>/stat (Linux; fields 14
+ * and 15 in clock ticks, 100 per second on Linux x86-64). undefined when unknown.
+ */
+function processCpuUs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The engines' CPU during a section: the broker and Elasticsearch started by `npm run infra:up`
+ * run on the same 2 cores as this process, so the machine's CPU per event/request is this
+ * process's plus theirs. Returns a function giving the µs each used since the call.
+ */
+function engineCpu(): () => { broker?: number; elasticsearch?: number } {
+  const pids = {
+    broker: pidFile(join(INFRA_DIR, 'kafka', 'kafka.pid')),
+    elasticsearch: pidFile(join(INFRA_DIR, 'es', 'es.pid')),
+  };
+  const b0 = processCpuUs(pids.broker);
+  const e0 = processCpuUs(pids.elasticsearch);
+  return () => {
+    const b1 = processCpuUs(pids.broker);
+    const e1 = processCpuUs(pids.elasticsearch);
+    return {
+      ...(b0 !== undefined && b1 !== undefined ? { broker: b1 - b0 } : {}),
+      ...(e0 !== undefined && e1 !== undefined ? { elasticsearch: e1 - e0 } : {}),
+    };
+  };
+}
+
+/** "this process N + broker B + Elasticsearch E µs" per unit (parts that are unknown are left out). */
+function machineCpuText(nodeUs: number, engines: { broker?: number; elasticsearch?: number }, units: number): string {
+  const parts = [`Node ${Math.round(nodeUs / units)}`];
+  if (engines.broker !== undefined) parts.push(`broker ${Math.round(engines.broker / units)}`);
+  if (engines.elasticsearch !== undefined) parts.push(`Elasticsearch ${Math.round(engines.elasticsearch / units)}`);
+  return `${parts.join(' + ')} µs`;
+}
 
 /** Starts a CPU profile of this thread when BENCH_PROFILE_DIR is set; the returned function writes it. */
 async function profile(name: string): Promise<() => Promise<void>> {
@@ -140,7 +202,7 @@ function bulkProbe() {
 /**
  * The ceiling: the same documents, pre-normalized, sent with `_bulk` `create` in chunks of `chunk`
  * documents with up to `concurrency` requests in flight (the batch size and parallelism the
- * indexer had in the same run). Returns events/s.
+ * indexer had in the same run). Returns events/s and the CPU (µs) this process and the engines used.
  */
 async function rawBulkLoop(
   es: ReturnType<typeof createEsClient>,
@@ -148,7 +210,7 @@ async function rawBulkLoop(
   target: string,
   chunk: number,
   concurrency: number,
-): Promise<number> {
+): Promise<{ rate: number; nodeUs: number; engines: { broker?: number; elasticsearch?: number } }> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < docs.length) {
@@ -161,8 +223,15 @@ async function rawBulkLoop(
     }
   };
   const t = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const engines = engineCpu();
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return docs.length / (Number(process.hrtime.bigint() - t) / 1e9);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    rate: docs.length / (Number(process.hrtime.bigint() - t) / 1e9),
+    nodeUs: cpu.user + cpu.system,
+    engines: engines(),
+  };
 }
 
 async function main(): Promise<void> {
@@ -249,15 +318,19 @@ async function main(): Promise<void> {
       });
       const stopProfile = tag === 'pipe1' ? await profile('indexer') : async () => undefined;
       const cpu0 = process.cpuUsage();
+      const engines = engineCpu();
       await indexer.start();
       while (indexer.totals.created + indexer.totals.duplicates < events) await sleep(5);
       const seconds = Number(process.hrtime.bigint() - (first ?? 0n)) / 1e9;
       const cpu = process.cpuUsage(cpu0);
+      const engineUs = engines();
       await stopProfile();
       await indexer.stop();
       return {
         rate: events / seconds,
         cpuUsPerEvent: (cpu.user + cpu.system) / events,
+        nodeUs: cpu.user + cpu.system,
+        engines: engineUs,
         chunk: Math.max(1, Math.round(probe.docs / probe.calls)),
         calls: probe.calls,
         maxInFlight: probe.maxInFlight,
@@ -280,10 +353,10 @@ async function main(): Promise<void> {
       warm.chunk,
       warm.maxInFlight,
     );
-    const raws: number[] = [];
+    const raws: Awaited<ReturnType<typeof rawBulkLoop>>[] = [];
     const pipes: Awaited<ReturnType<typeof indexerRun>>[] = [];
     const ratios: number[] = [];
-    const rawRun = async (i: number): Promise<number> =>
+    const rawRun = async (i: number) =>
       rawBulkLoop(
         es,
         docs,
@@ -295,7 +368,7 @@ async function main(): Promise<void> {
     for (let i = 1; i <= ROUNDS; i++) {
       pipes.push(await indexerRun(`pipe${i}`, envelopes, EVENTS));
       raws.push(await rawRun(i));
-      ratios.push(pipes[i - 1]!.rate / ((raws[i - 1]! + raws[i]!) / 2));
+      ratios.push(pipes[i - 1]!.rate / ((raws[i - 1]!.rate + raws[i]!.rate) / 2));
     }
     const median = (xs: readonly number[]): number => {
       const a = xs.slice().sort((x, y) => x - y);
@@ -303,10 +376,34 @@ async function main(): Promise<void> {
     };
     const ratio = median(ratios);
     const cpuUs = median(pipes.map((p) => p.cpuUsPerEvent));
+    // Machine CPU per event, summed over the runs of each side (this process + the engines).
+    const total = (runs: readonly { nodeUs: number; engines: { broker?: number; elasticsearch?: number } }[]) => {
+      const sum = (f: (r: (typeof runs)[number]) => number | undefined): number | undefined =>
+        runs.every((r) => f(r) !== undefined) ? runs.reduce((a, r) => a + f(r)!, 0) : undefined;
+      const broker = sum((r) => r.engines.broker);
+      const elasticsearch = sum((r) => r.engines.elasticsearch);
+      return {
+        nodeUs: runs.reduce((a, r) => a + r.nodeUs, 0),
+        engines: {
+          ...(broker !== undefined ? { broker } : {}),
+          ...(elasticsearch !== undefined ? { elasticsearch } : {}),
+        },
+      };
+    };
+    const pipeCpu = total(pipes);
+    const rawCpu = total(raws);
+    const perEvent = (t: ReturnType<typeof total>, runs: number) => {
+      const n = runs * EVENTS;
+      return {
+        node: Math.round(t.nodeUs / n),
+        ...(t.engines.broker !== undefined ? { broker: Math.round(t.engines.broker / n) } : {}),
+        ...(t.engines.elasticsearch !== undefined ? { elasticsearch: Math.round(t.engines.elasticsearch / n) } : {}),
+      };
+    };
     result = {
       ...result,
       kafka_to_es: {
-        baseline_bulk_events_per_s: raws.map(Math.round),
+        baseline_bulk_events_per_s: raws.map((r) => Math.round(r.rate)),
         indexer_events_per_s: pipes.map((p) => Math.round(p.rate)),
         round_ratios: ratios.map((r) => Number(r.toFixed(3))),
         ratio: Number(ratio.toFixed(3)),
@@ -314,11 +411,15 @@ async function main(): Promise<void> {
         indexer_docs_per_bulk: warm.chunk,
         indexer_max_bulks_in_flight: warm.maxInFlight,
         indexer_node_cpu_us_per_event: Math.round(cpuUs),
+        machine_cpu_us_per_event: { indexer: perEvent(pipeCpu, pipes.length), raw_bulk: perEvent(rawCpu, raws.length) },
         target: 0.9,
       },
     };
     say(
-      `Kafka→ES: indexer ${pipes.map((p) => Math.round(p.rate)).join('/')} ev/s vs raw _bulk ${raws.map(Math.round).join('/')} ev/s (interleaved, after a warm-up) → ratio ${ratio.toFixed(3)} [rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}] (target ≥ 0.9); bulks of ~${warm.chunk} docs, ≤ ${warm.maxInFlight} in flight, ${Math.round(cpuUs)} µs Node CPU/event`,
+      `Kafka→ES: indexer ${pipes.map((p) => Math.round(p.rate)).join('/')} ev/s vs raw _bulk ${raws.map((r) => Math.round(r.rate)).join('/')} ev/s (interleaved, after a warm-up) → ratio ${ratio.toFixed(3)} [rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}] (target ≥ 0.9); bulks of ~${warm.chunk} docs, ≤ ${warm.maxInFlight} in flight, ${Math.round(cpuUs)} µs Node CPU/event`,
+    );
+    say(
+      `  machine CPU per event (2 shared cores): indexer ${machineCpuText(pipeCpu.nodeUs, pipeCpu.engines, pipes.length * EVENTS)}; raw _bulk ${machineCpuText(rawCpu.nodeUs, rawCpu.engines, raws.length * EVENTS)}`,
     );
   }
 
@@ -367,9 +468,11 @@ async function main(): Promise<void> {
     // machine's load distorts far less than wall-clock rates.
     const measured = async (url: string) => {
       const cpu0 = process.cpuUsage();
+      const engines = engineCpu();
       const res = await cannon(url);
       const cpu = process.cpuUsage(cpu0);
-      return { res, cpuPerReq: (cpu.user + cpu.system) / Math.max(1, res.requests.total) };
+      const n = Math.max(1, res.requests.total);
+      return { res, cpuPerReq: (cpu.user + cpu.system) / n, nodeUs: cpu.user + cpu.system, engines: engines(), n };
     };
     const b1 = await measured(bareUrl);
     const stopProfile = await profile('receiver');
@@ -398,12 +501,16 @@ async function main(): Promise<void> {
           receiver: Math.round(r.cpuPerReq),
         },
         cpu_ratio: Number(cpuRatio.toFixed(3)),
+        broker_cpu_us_per_request: r.engines.broker !== undefined ? Math.round(r.engines.broker / r.n) : null,
         target_ratio: 0.5,
         target_p99_ms: 50,
       },
     };
     say(
       `receiver: ${Math.round(recvRes.requests.average)} env/s vs bare ${Math.round(bare1.requests.average)}/${Math.round(bare2.requests.average)} req/s → ratio ${recvRatio.toFixed(3)} (target ≥ 0.5), p99 ${recvRes.latency.p99} ms (target < 50), non-2xx ${recvRes.non2xx}; CPU/request ${Math.round(r.cpuPerReq)} µs vs bare ${Math.round(bareCpu)} µs → CPU ratio ${cpuRatio.toFixed(3)}`,
+    );
+    say(
+      `  machine CPU per request (2 shared cores, load generator included): receiver ${machineCpuText(r.nodeUs, r.engines, r.n)}; bare ${machineCpuText(b1.nodeUs + b2.nodeUs, { ...(b1.engines.broker !== undefined && b2.engines.broker !== undefined ? { broker: b1.engines.broker + b2.engines.broker } : {}) }, b1.n + b2.n)}`,
     );
   }
   await pub.close();
