@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AppError } from '../errors.ts';
 
@@ -87,7 +87,10 @@ export async function gunzipIfGzip(src: Readable): Promise<{ stream: Readable; g
     if (more !== null) src.read();
     src.unshift(first);
   }
-  if (first === null || !isGzipMagic(first)) return { stream: src, gzip: false };
+  // An empty input has already emitted 'end' while it was peeked at: a reader attached now would
+  // wait forever for it, so an empty input is handed on as a fresh, already-empty stream.
+  if (first === null) return { stream: Readable.from([]), gzip: false };
+  if (!isGzipMagic(first)) return { stream: src, gzip: false };
   const gunzip = createGunzip();
   src.on('error', (err) => gunzip.destroy(err));
   return { stream: src.pipe(gunzip), gzip: true };

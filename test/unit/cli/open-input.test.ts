@@ -154,6 +154,34 @@ describe('gzip through the readers that use openInput', () => {
     }
   });
 
+  test('empty inputs (file, stdin, pipe) end at once for the reader; the other inputs are still read', async () => {
+    const empty = join(dir, 'empty.log');
+    writeFileSync(empty, '');
+    const events = join(dir, 'events.ndjson');
+    writeFileSync(
+      events,
+      '{"events":[{"id":"e-1","timestamp":"2026-03-02T10:00:00Z","action":"pull","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":"team/app","digest":"sha256:' +
+        'a'.repeat(64) +
+        '","tag":"1.0"},"request":{"id":"r-1","addr":"192.0.2.1:5000","method":"GET","useragent":"skopeo/1.9"},"actor":{"name":"alice"}}]}\n',
+    );
+    // Before: peeking at an empty input consumed its 'end', and analyze waited forever (exit 13).
+    for (const open of [() => openInput(empty), () => openInput('-', { stdin: Readable.from([]) })]) {
+      const o = await open();
+      assert.equal(await text(o.stream), '');
+    }
+    const stdin = new PassThrough();
+    stdin.end();
+    const inputs = [await openInput(events), await openInput('-', { stdin }), await openInput(empty)];
+    const summary = newSummary();
+    const got: string[] = [];
+    for await (const ev of readInputEvents(
+      inputs.map((o) => ({ name: o.name, stream: o.stream })),
+      summary,
+    ))
+      got.push(ev.id);
+    assert.deepEqual(got, ['e-1']);
+  });
+
   test('readInputEvents (regwatch analyze) wraps a failing stream as INPUT_UNREADABLE', async () => {
     const f = join(dir, 'bad-analyze.gz');
     writeFileSync(f, Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(40, 7)]));
