@@ -18,6 +18,10 @@ const cronString = (def: string) =>
 export const detectorEnvSchema = z.object({
   KAFKA_BROKERS: env.list('127.0.0.1:9092').describe('Kafka bootstrap brokers, comma-separated host:port'),
   KAFKA_CLIENT_ID: z.string().default('regwatch-detector').describe('Kafka client id'),
+  REGWATCH_TOPIC_PREFIX: z
+    .string()
+    .default('')
+    .describe('Prefix for every topic name (isolation of test runs / tenants; the same value as ingest and alerts)'),
   DETECTOR_GROUP_ID: z.string().default('detector').describe('consumer group on regwatch.events'),
   ES_URLS: z
     .string()

@@ -68,6 +68,7 @@ async function main(): Promise<() => Promise<void>> {
       ? esStore(es!, `detector-${cfg.DETECTOR_GROUP_ID}`)
       : sqliteStore(cfg.DETECTOR_STATE, cfg.DETECTOR_GROUP_ID);
   const bus = createKafkaBus({ brokers: cfg.KAFKA_BROKERS, clientId: cfg.KAFKA_CLIENT_ID, logger: log });
+  const topic = (name: string): string => `${cfg.REGWATCH_TOPIC_PREFIX}${name}`;
   const detector = createDetector({
     bus,
     store,
@@ -75,6 +76,8 @@ async function main(): Promise<() => Promise<void>> {
     config: detection,
     logger: log,
     groupId: cfg.DETECTOR_GROUP_ID,
+    // The same prefix as ingest (which publishes regwatch.events) and alerts (which reads findings).
+    topics: { events: topic(TOPICS.events), findings: topic(TOPICS.findings) },
     // First start without saved state: seed baselines from 28 days of Elasticsearch history.
     ...(es
       ? {
@@ -133,7 +136,7 @@ async function main(): Promise<() => Promise<void>> {
     const stop = startScheduler(jobs, {
       publish: (fs) =>
         publisher.publish(
-          TOPICS.findings,
+          topic(TOPICS.findings),
           fs.map((f) => ({ key: `${f.entity.type}:${f.entity.id}`, value: JSON.stringify(f) })),
         ),
       clock: Date.now,
