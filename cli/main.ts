@@ -18,14 +18,28 @@ const program = new Command('regwatch')
 
 for (const register of commands) register(program);
 
+/**
+ * Error text safe for a terminal: messages often quote input (a CSV cell, a file name, a config
+ * value), and raw control characters there could retitle or recolour the user's terminal. C0/C1
+ * controls other than tab and newline are shown as \xNN escapes.
+ */
+const printable = (s: string): string =>
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(exitStatusFor(err));
   if (err instanceof AppError) {
-    process.stderr.write(`regwatch: ${err.code}: ${err.message}\n`);
+    process.stderr.write(`regwatch: ${err.code}: ${printable(err.message)}\n`);
     process.exit(exitStatusFor(err));
   }
-  process.stderr.write(`regwatch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // Not one of ours: a bug. One line for the user; the stack with REGWATCH_DEBUG=1.
+  const debug = process.env['REGWATCH_DEBUG'] === '1';
+  const text = err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err);
+  process.stderr.write(
+    `regwatch: INTERNAL: ${printable(text)}\n${debug ? '' : '(set REGWATCH_DEBUG=1 to print the stack trace)\n'}`,
+  );
   process.exit(exitStatusFor(err));
 }

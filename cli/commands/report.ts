@@ -134,19 +134,25 @@ export function register(program: Command): void {
           stale.push(scope);
           process.stderr.write(`report: scope ${scope}: ${w}\n`);
         }
-        await mkdir(opts.out, { recursive: true });
         const files = {
           markdown: join(opts.out, 'capacity.md'),
           html: join(opts.out, 'capacity.html'),
           svg: join(opts.out, 'capacity.svg'),
           png: join(opts.out, 'capacity.png'),
         };
-        await Promise.all([
-          writeFile(files.markdown, rep.markdown),
-          writeFile(files.html, rep.html),
-          writeFile(files.svg, rep.svg),
-          writeFile(files.png, rep.png),
-        ]);
+        try {
+          await mkdir(opts.out, { recursive: true });
+          await Promise.all([
+            writeFile(files.markdown, rep.markdown),
+            writeFile(files.html, rep.html),
+            writeFile(files.svg, rep.svg),
+            writeFile(files.png, rep.png),
+          ]);
+        } catch (err) {
+          throw new AppError('OUTPUT_UNWRITABLE', `cannot write the report to ${opts.out}: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
         process.stderr.write(`${rep.title}: ${scopes.length} scope(s) → ${opts.out}\n`);
         process.stdout.write(JSON.stringify({ title: rep.title, scopes: scopes.length, stale, files }) + '\n');
       },

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { BatchHandler, MessageBus, Subscription } from '../../../shared/src/bus/types.ts';
 import { AppError } from '../../../shared/src/errors.ts';
@@ -28,6 +29,7 @@ export interface FindingsOutputDeps {
 
 export interface FindingsOutput {
   readonly handleBatch: BatchHandler;
+  /** Subscribes. @throws AppError OUTPUT_UNWRITABLE (not retriable) when the findings file cannot be created or appended. */
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Findings written since start. */
@@ -127,6 +129,19 @@ export function createFindingsOutput(deps: FindingsOutputDeps): FindingsOutput {
     handleBatch,
     written: () => written,
     async start() {
+      // A findings file that cannot be written fails the start, not every finding afterwards.
+      if (deps.target.kind === 'file') {
+        const path = deps.target.path;
+        try {
+          await mkdir(dirname(path), { recursive: true });
+          await appendFile(path, '');
+        } catch (err) {
+          throw new AppError('OUTPUT_UNWRITABLE', `cannot write findings to ${path}: ${(err as Error).message}`, {
+            retriable: false,
+            cause: err,
+          });
+        }
+      }
       subscription = await deps.bus.subscribe(
         { groupId: deps.groupId ?? 'findings-output', topics: [deps.topic], fromBeginning: true },
         handleBatch,

@@ -2,13 +2,14 @@
  * The embedded stages over the real in-process bus (shared/src/bus/memory.ts, in memory):
  * normalize (raw → events/DLQ) and the findings output (NDJSON, no repeats across restarts).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMemoryBus } from '../../../shared/src/bus/memory.ts';
+import { AppError } from '../../../shared/src/errors.ts';
 import type { BusMessage, MessageBus } from '../../../shared/src/bus/types.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
 import { findingSchema } from '../../../shared/src/model/finding.ts';
@@ -154,6 +155,43 @@ describe('findings output (NDJSON)', () => {
         lines.map((f) => f.severity),
         ['medium', 'high'],
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a findings file that cannot be written fails the start with OUTPUT_UNWRITABLE (not every finding later)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-out-'));
+    try {
+      const notADir = join(dir, 'afile');
+      writeFileSync(notADir, '');
+      const bus = createMemoryBus();
+      await bus.ensureTopics([TOPICS.findings], 1);
+      const o = createFindingsOutput({
+        bus,
+        topic: TOPICS.findings,
+        target: { kind: 'file', path: join(notADir, 'findings.ndjson') },
+        logger: silentLogger(),
+      });
+      await assert.rejects(o.start(), (err: unknown) => {
+        assert.ok(err instanceof AppError);
+        assert.equal(err.code, 'OUTPUT_UNWRITABLE');
+        assert.equal(err.retriable, false);
+        assert.match(err.message, /cannot write findings to .*afile\/findings\.ndjson/);
+        return true;
+      });
+      // A missing parent directory is created.
+      const nested = join(dir, 'out', 'findings.ndjson');
+      const ok = createFindingsOutput({
+        bus,
+        topic: TOPICS.findings,
+        target: { kind: 'file', path: nested },
+        logger: silentLogger(),
+      });
+      await ok.start();
+      await ok.stop();
+      assert.equal(readFileSync(nested, 'utf8'), '');
+      await bus.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

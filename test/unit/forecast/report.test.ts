@@ -68,6 +68,22 @@ void describe('capacity chart and report', () => {
     await writeFile(join(dir, 'chart.png'), png);
   });
 
+  void test('over-capacity data (a quota exceeded, a wrong --capacity) is drawn, not clipped, and the PNG renders', () => {
+    // The same trace with a capacity a third of the usage: the y axis used to stop at 1.05 ×
+    // capacity, the usage line fell outside the plot, and resvg aborted the process (a Rust panic
+    // on the degenerate geometry) — `regwatch forecast --chart x.png` exited 134.
+    const s = scope(3, 60);
+    const maxUsed = Math.max(...s.history.map((p) => p.v));
+    const result = forecastStorage(s.t.history.map((x) => ({ ...x, capacity_bytes: Math.round(maxUsed / 3) })));
+    assert.ok(result.full_reached);
+    const { png } = renderForecastChart({ title: 'over', history: s.history, result, width: 960, height: 480 });
+    const { width, height } = pngSize(png);
+    const px = decodePng(png, width, height);
+    let blue = 0;
+    for (let i = 0; i < px.length; i += 4) if ((px[i + 2] as number) > 150 && (px[i] as number) < 80) blue++; // usage #1f77b4
+    assert.ok(blue > 200, `usage line drawn: ${blue} blue pixels`);
+  });
+
   void test('report: markdown + html table per scope, most urgent first, chart attached', () => {
     const a = scope(5, 200);
     const b = scope(6, 30);

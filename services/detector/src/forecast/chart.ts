@@ -48,6 +48,9 @@ export function renderForecastSvg(input: ChartInput): string {
   const r = input.result;
   const hist = downsample(input.history, input.maxPoints ?? 1500).map((p) => [p.t, p.v / GB]);
   const path = r.path.map((p) => [Date.parse(p.timestamp), p.expected / GB, p.lower / GB, p.upper / GB] as const);
+  let yMax = r.capacity_bytes / GB;
+  for (const p of hist) if (p[1]! > yMax) yMax = p[1]!;
+  for (const p of path) if (p[3] > yMax) yMax = p[3];
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
     chart.setOption({
@@ -58,7 +61,9 @@ export function renderForecastSvg(input: ChartInput): string {
       legend: { bottom: 0, data: ['used', 'forecast', '80 % interval'] },
       grid: { left: 70, right: 80, top: 50, bottom: 60 },
       xAxis: { type: 'time' },
-      yAxis: { type: 'value', name: 'GB', min: 0, max: Math.ceil((r.capacity_bytes * 1.05) / GB) },
+      // Up to the capacity, or higher when the data is over it (over-capacity series are real:
+      // a quota exceeded, a wrong capacity): nothing drawn outside the plot area.
+      yAxis: { type: 'value', name: 'GB', min: 0, max: Math.ceil(yMax * 1.05) },
       series: [
         {
           name: 'used',

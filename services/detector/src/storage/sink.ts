@@ -5,6 +5,7 @@
  */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AppError } from '../../../../shared/src/errors.ts';
 import type { Publisher } from '../../../../shared/src/bus/types.ts';
 import { TOPICS } from '../../../../shared/src/topics.ts';
 import type { StorageSampleRecord, StorageSink } from './types.ts';
@@ -28,13 +29,27 @@ export function busSink(publisher: Publisher, topic: string = TOPICS.storage): S
 /** Path of the embedded store file. */
 export const localStorePath = (dataDir: string): string => join(dataDir, 'storage', 'samples.ndjson');
 
-/** Appends samples to the local NDJSON store (created on first write). */
+/**
+ * Appends samples to the local NDJSON store (created on first write).
+ * @throws AppError OUTPUT_UNWRITABLE (retriable) from `write` when the store cannot be created or appended.
+ */
 export function localStoreSink(dataDir: string): StorageSink {
   return {
     async write(samples) {
       if (samples.length === 0) return;
-      await mkdir(join(dataDir, 'storage'), { recursive: true });
-      await appendFile(localStorePath(dataDir), samples.map((s) => JSON.stringify(s) + '\n').join(''));
+      try {
+        await mkdir(join(dataDir, 'storage'), { recursive: true });
+        await appendFile(localStorePath(dataDir), samples.map((s) => JSON.stringify(s) + '\n').join(''));
+      } catch (err) {
+        throw new AppError(
+          'OUTPUT_UNWRITABLE',
+          `cannot append to ${localStorePath(dataDir)}: ${(err as Error).message}`,
+          {
+            retriable: true,
+            cause: err,
+          },
+        );
+      }
     },
     close: async () => {},
   };
