@@ -1,4 +1,5 @@
 import { hash, timingSafeEqual } from 'node:crypto';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
@@ -101,14 +102,17 @@ export function splitLines(body: Buffer): Buffer[] {
  * - `POST /v1/notifications` — a Distribution notification envelope (notifications.md), kept
  *   byte-for-byte in `registry.notifications`;
  * - `POST /v1/harbor` — a Harbor webhook payload → `harbor.webhooks`;
- * - `POST /v1/logs` — NDJSON or plain log lines → one `registry.logs` message per line;
+ * - `POST /v1/logs` — NDJSON or plain log lines → one `registry.logs` message per line (an
+ *   `application/json` body that is one JSON document → one message);
+ * - every POST body may be sent with `Content-Encoding: gzip` or `deflate` (decompressed before
+ *   anything else; the body limit applies to the decompressed size too); another coding is 415;
  * - `POST /v1/storage` — a storage sample `{timestamp, used_bytes, capacity_bytes, scope}` (or an
  *   array of them) → one `regwatch.storage` message per sample, key = scope; an invalid sample is
  *   400 `STORAGE_SAMPLE_INVALID` with every problem listed (`problems`), nothing published;
  * - `GET /healthz`, `/readyz`, `/metrics` (open, no token).
  *
  * Status rules: 202 only after Kafka acknowledged every message; 503 + `Retry-After` when it did
- * not; 401 bad/missing token; 413 body over the limit; 415 wrong media type; 400 for a body
+ * not; 401 bad/missing token; 413 body over the limit; 415 wrong media type or content coding; 400 for a body
  * that is not JSON at all and for invalid storage samples (registry JSON that we cannot normalize is accepted and dead-lettered later, since a
  * 4xx makes the registry resend the same envelope forever — case C16). Tokens and Authorization
  * headers are never logged. The caller calls `listen`; tests use `inject`.
@@ -238,8 +242,32 @@ export function buildReceiver(deps: ReceiverDeps) {
       );
     }
   }
+  /**
+   * The request body as sent, decompressed when it came with `Content-Encoding: gzip` (or
+   * `x-gzip`, `deflate`; log shippers such as Fluent Bit compress), at most the body limit once
+   * decompressed (a zip bomb is 413 like any large body). Another coding is 415: accepting bytes
+   * we cannot read would answer 202 and dead-letter every line.
+   */
   function bodyOf(req: FastifyRequest): Buffer {
-    return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const coding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+    if (coding === '' || coding === 'identity') return body;
+    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== 'deflate')
+      throw Object.assign(new Error(`unsupported content-encoding "${coding}"; accepted: gzip, deflate, identity`), {
+        statusCode: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      });
+    try {
+      const opts = { maxOutputLength: config.bodyLimitBytes };
+      return coding === 'deflate' ? inflateSync(body, opts) : gunzipSync(body, opts);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        throw Object.assign(new Error('decompressed body over the limit'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+      throw Object.assign(new Error(`body is not valid ${coding} data: ${(err as Error).message}`), {
+        statusCode: 400,
+        code: 'BODY_NOT_DECODABLE',
+      });
+    }
   }
   function requireJson(body: Buffer): void {
     if (!isJson(body)) throw Object.assign(new Error('body is not JSON'), { statusCode: 400, code: 'BODY_NOT_JSON' });
@@ -288,7 +316,12 @@ export function buildReceiver(deps: ReceiverDeps) {
       checkMedia(req, ACCEPTED_MEDIA_TYPES.logs);
       const headers = rawHeaders(req, 'logs');
       const key = sourceKey(req, 'logs');
-      const lines = splitLines(bodyOf(req));
+      const body = bodyOf(req);
+      // `application/json` that parses as one document (a Quay or Harbor audit API page, a
+      // pretty-printed record) is kept whole: split into lines, each line is a fragment.
+      if (mediaTypeOf(req) === 'application/json' && isJson(body))
+        return publishRaw(req, reply, topics.logs, [{ key, value: body, headers }]);
+      const lines = splitLines(body);
       if (lines.length === 0) return reply.code(202).send({ accepted: 0 });
       return publishRaw(
         req,

@@ -10,6 +10,7 @@ import type { ReceiverConfig } from '../../../services/ingest/src/config.ts';
 import { bearerMatches, buildReceiver, splitLines } from '../../../services/ingest/src/receiver.ts';
 import { createIngestMetrics } from '../../../services/ingest/src/metrics.ts';
 import { createHash } from 'node:crypto';
+import { deflateSync, gzipSync } from 'node:zlib';
 
 const TOKEN = 's3cret-token-value';
 const topics = { notifications: 'n', logs: 'l', harborWebhooks: 'h', storage: 's' };
@@ -202,6 +203,64 @@ describe('receiver', () => {
       msgs.map((m) => m.value.toString()).sort(),
       ['time="2020-01-01T00:00:00Z" level=info msg="b"', '{"msg":"a"}', '{"msg":"c"}'].sort(),
     );
+    await app.close();
+    await bus.close();
+  });
+
+  test('logs: an application/json body that is one document (a Quay API page) stays one message', async () => {
+    const { app, bus, drain } = await setup();
+    const quay = readFileSync(new URL('../../fixtures/registry-samples/37-quay-api-logs.json', import.meta.url));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/logs',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: quay,
+    });
+    assert.equal(res.statusCode, 202);
+    assert.deepEqual(res.json(), { accepted: 1 });
+    const msgs = await drain('l', 1);
+    assert.equal(msgs.length, 1);
+    assert.deepEqual(msgs[0]!.value, quay);
+    // NDJSON sent as application/json is still one message per line.
+    const nd = await app.inject({
+      method: 'POST',
+      url: '/v1/logs',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"msg":"a"}\n{"msg":"b"}\n',
+    });
+    assert.deepEqual(nd.json(), { accepted: 2 });
+    await app.close();
+    await bus.close();
+  });
+
+  test('Content-Encoding: gzip / deflate bodies are decompressed; other codings 415, corrupt 400, bombs 413', async () => {
+    const { app, bus, drain } = await setup();
+    const lines = '{"msg":"a"}\n{"msg":"b"}\n{"msg":"c"}\n';
+    const post = (payload: Buffer, encoding: string, url = '/v1/logs', type = 'application/x-ndjson') =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: { ...auth, 'content-type': type, 'content-encoding': encoding },
+        payload,
+      });
+    const gz = await post(gzipSync(lines), 'gzip');
+    assert.equal(gz.statusCode, 202);
+    assert.deepEqual(gz.json(), { accepted: 3 });
+    const msgs = await drain('l', 3);
+    assert.deepEqual(msgs.map((m) => m.value.toString()).sort(), ['{"msg":"a"}', '{"msg":"b"}', '{"msg":"c"}']);
+    assert.equal((await post(deflateSync(lines), 'deflate')).statusCode, 202);
+    const env = await post(gzipSync(c16Body), 'gzip', '/v1/notifications', 'application/json');
+    assert.equal(env.statusCode, 202);
+    const br = await post(Buffer.from(lines), 'br');
+    assert.equal(br.statusCode, 415);
+    assert.equal(br.json().error, 'UNSUPPORTED_MEDIA_TYPE');
+    const corrupt = await post(Buffer.from('not gzip at all'), 'gzip');
+    assert.equal(corrupt.statusCode, 400);
+    assert.equal(corrupt.json().error, 'BODY_NOT_DECODABLE');
+    // 1 MiB of zeros compresses to ~1 KiB: the limit (64 KiB) applies to the decompressed size.
+    const bomb = await post(gzipSync(Buffer.alloc(1024 * 1024)), 'gzip');
+    assert.equal(bomb.statusCode, 413);
+    assert.equal(bomb.json().error, 'BODY_TOO_LARGE');
     await app.close();
     await bus.close();
   });
