@@ -29,10 +29,14 @@ const issuesText = (e: z.ZodError): string =>
 /**
  * Validates a `/v1/storage` body (already parsed JSON): one sample object or a non-empty array of
  * samples (at most 1000). Unknown extra fields are kept by the caller (raw bytes) but not checked.
+ * @param opts.now processing time (epoch ms): when given, a sample more than `opts.maxFutureMs`
+ *   (default 86,400,000 = 1 day) ahead of it is a problem — a collector with a wrong clock would
+ *   otherwise make its scope look fresh for years and pause the stale-data finding.
  * @returns the samples, or every problem as `path: message` (array items as `[i].field`).
  */
 export function parseStorageSamples(
   value: unknown,
+  opts: { now?: number; maxFutureMs?: number } = {},
 ): { ok: true; samples: StorageSample[] } | { ok: false; problems: string[] } {
   if (Array.isArray(value)) {
     if (value.length === 0) return { ok: false, problems: ['(root): empty array, expected at least one sample'] };
@@ -42,7 +46,20 @@ export function parseStorageSamples(
   const parsed = Array.isArray(value)
     ? z.array(storageSampleSchema).safeParse(value)
     : storageSampleSchema.safeParse(value);
-  if (parsed.success) return { ok: true, samples: Array.isArray(parsed.data) ? parsed.data : [parsed.data] };
+  if (parsed.success) {
+    const samples = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+    if (opts.now === undefined) return { ok: true, samples };
+    const limit = opts.now + (opts.maxFutureMs ?? 86_400_000);
+    const problems: string[] = [];
+    samples.forEach((x, i) => {
+      const t = typeof x.timestamp === 'number' ? x.timestamp : Date.parse(x.timestamp);
+      if (t > limit)
+        problems.push(
+          `${Array.isArray(value) ? `[${i}].` : ''}timestamp: ${new Date(t).toISOString()} is more than ${Math.round((opts.maxFutureMs ?? 86_400_000) / 3_600_000)} h ahead of the receiver's clock (${new Date(opts.now).toISOString()}); check the collector's clock`,
+        );
+    });
+    return problems.length ? { ok: false, problems } : { ok: true, samples };
+  }
   return {
     ok: false,
     problems: parsed.error.issues.map((i) => {

@@ -337,7 +337,7 @@ export function buildReceiver(deps: ReceiverDeps) {
       requireJson(body);
       // Samples are ours (not a registry's): an invalid one is refused with every problem listed.
       const value: unknown = JSON.parse(body.toString('utf8'));
-      const r = parseStorageSamples(value);
+      const r = parseStorageSamples(value, { now: now().getTime() });
       if (!r.ok)
         return reply.code(400).send({
           error: 'STORAGE_SAMPLE_INVALID',

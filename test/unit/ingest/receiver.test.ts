@@ -341,6 +341,17 @@ describe('receiver: POST /v1/storage validation', () => {
     ['an empty array', [], [/empty array/]],
     ['an array with one bad item', [SAMPLE, { ...SAMPLE, scope: '' }], [/\[1\]\.scope: /]],
     ['a bad timestamp', { ...SAMPLE, timestamp: 'yesterday' }, [/timestamp: /]],
+    // The receiver's clock is 2026-01-02T03:04:05Z here: a collector clock days ahead is refused.
+    [
+      'a timestamp two days ahead of the receiver',
+      { ...SAMPLE, timestamp: '2026-01-04T04:00:00Z' },
+      [/^timestamp: 2026-01-04T04:00:00\.000Z is more than 24 h ahead/],
+    ],
+    [
+      'an array item in 2099 (epoch ms)',
+      [SAMPLE, { ...SAMPLE, timestamp: Date.parse('2099-01-01T00:00:00Z') }],
+      [/^\[1\]\.timestamp: 2099-01-01T00:00:00\.000Z is more than 24 h ahead.*check the collector's clock/],
+    ],
   ];
   for (const [name, payload, problems] of invalid) {
     test(`400 for ${name}, every problem listed, nothing published`, async () => {
