@@ -26,7 +26,7 @@ export const EXIT_STATUS_TABLE: readonly ExitStatusRow[] = [
   {
     status: 2,
     meaning: 'usage error or invalid configuration/input',
-    when: 'unknown command or option, missing required option or argument, value not among the choices (commander); any `*_INVALID` error code (`CONFIG_INVALID`, `FORECAST_INPUT_INVALID`, `BASELINE_INPUT_INVALID`, `ALERTS_SILENCE_INVALID`)',
+    when: 'unknown command or option, missing required option or argument, value not among the choices (commander); any `*_INVALID` error code (`CONFIG_INVALID`, `FORECAST_INPUT_INVALID`, `BASELINE_INPUT_INVALID`, `ALERTS_SILENCE_INVALID`, `FINDING_INVALID`)',
   },
   {
     status: 130,

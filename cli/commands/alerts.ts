@@ -21,7 +21,11 @@ import { createMemoryDeliveriesSink } from '../../services/alerts/src/deliveries
 import { channels } from '../../services/alerts/src/channels/index.ts';
 import type { HttpClient } from '../../services/alerts/src/http.ts';
 
-/** Reads findings from a file: one JSON object, a JSON array, or NDJSON. @throws AppError INPUT_UNREADABLE / CONFIG_INVALID-like input errors. */
+/**
+ * Reads findings from a file: one JSON object, a JSON array, or NDJSON.
+ * @throws AppError INPUT_UNREADABLE when the file cannot be read; FINDING_INVALID (exit 2) when it
+ *   is not JSON/NDJSON or a finding breaks the Finding contract (every problem listed).
+ */
 async function readFindings(path: string): Promise<Finding[]> {
   let text: string;
   try {
@@ -41,7 +45,7 @@ async function readFindings(path: string): Promise<Finding[]> {
             .filter((l) => l.trim())
             .map((l) => JSON.parse(l) as unknown);
   } catch (err) {
-    throw new AppError('INPUT_UNREADABLE', `${path} is not JSON / NDJSON: ${(err as Error).message}`);
+    throw new AppError('FINDING_INVALID', `${path} is not JSON / NDJSON: ${(err as Error).message}`);
   }
   const problems: string[] = [];
   const out: Finding[] = [];
@@ -51,7 +55,7 @@ async function readFindings(path: string): Promise<Finding[]> {
     else problems.push(...p.error.issues.map((x) => `finding ${i + 1}: ${x.path.join('.')}: ${x.message}`));
   });
   if (problems.length)
-    throw new AppError('INPUT_UNREADABLE', `invalid finding(s) in ${path}:\n  - ${problems.join('\n  - ')}`);
+    throw new AppError('FINDING_INVALID', `invalid finding(s) in ${path}:\n  - ${problems.join('\n  - ')}`);
   return out;
 }
 

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   FORECAST_INPUT_INVALID: 'A forecast series is empty, unsorted, non-numeric or too short.',
   CHART_FONT_MISSING: 'The TTF font used to render charts to PNG was not found (install fonts-dejavu-core).',
   STORAGE_COLLECT_FAILED: 'Storage usage could not be measured (statfs or tree walk failed, Harbor API error).',
+  FINDING_INVALID: 'A finding does not match the Finding contract (shared/src/model/finding.ts) or is not JSON.',
   BASELINE_INPUT_INVALID: 'A baseline series is empty or has non-numeric rows.',
   ALERTS_CHANNEL_REJECTED: 'An alert channel permanently rejected a notification.',
   ALERTS_SILENCE_INVALID: 'A silence request is malformed.',

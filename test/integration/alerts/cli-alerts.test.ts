@@ -48,7 +48,7 @@ receivers:
     await assert.rejects(
       run('sh', [join(REPO_ROOT, 'bin/regwatch'), 'alerts', 'test', '--finding', bad], { cwd: REPO_ROOT }),
       (e: { code: number; stderr: string }) =>
-        e.code === 1 && /INPUT_UNREADABLE: invalid finding\(s\).*\n.*rule/s.test(e.stderr),
+        e.code === 2 && /FINDING_INVALID: invalid finding\(s\).*\n.*rule/s.test(e.stderr),
     );
   });
 });
