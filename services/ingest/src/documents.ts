@@ -48,14 +48,15 @@ export function parseStorageSamples(
     : storageSampleSchema.safeParse(value);
   if (parsed.success) {
     const samples = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
-    if (opts.now === undefined) return { ok: true, samples };
-    const limit = opts.now + (opts.maxFutureMs ?? 86_400_000);
+    const now = opts.now;
+    if (now === undefined) return { ok: true, samples };
+    const limit = now + (opts.maxFutureMs ?? 86_400_000);
     const problems: string[] = [];
     samples.forEach((x, i) => {
       const t = typeof x.timestamp === 'number' ? x.timestamp : Date.parse(x.timestamp);
       if (t > limit)
         problems.push(
-          `${Array.isArray(value) ? `[${i}].` : ''}timestamp: ${new Date(t).toISOString()} is more than ${Math.round((opts.maxFutureMs ?? 86_400_000) / 3_600_000)} h ahead of the receiver's clock (${new Date(opts.now).toISOString()}); check the collector's clock`,
+          `${Array.isArray(value) ? `[${i}].` : ''}timestamp: ${new Date(t).toISOString()} is more than ${Math.round((opts.maxFutureMs ?? 86_400_000) / 3_600_000)} h ahead of the receiver's clock (${new Date(now).toISOString()}); check the collector's clock`,
         );
     });
     return problems.length ? { ok: false, problems } : { ok: true, samples };

@@ -4,9 +4,10 @@ import { AppError } from '../errors.ts';
 import { toEsAppError, esErrorReason } from './client.ts';
 import { detectCapabilities, type EsCapabilities } from './capabilities.ts';
 import { assertValidNamespace, DEFAULT_NAMESPACE, EVENTS_TYPE, EVENTS_DATASET_PREFIX } from './names.ts';
-import { buildAssets, withHash, type RetentionDays, type AssetSet } from './templates.ts';
+import { buildAssets, flattenMappings, withHash, type RetentionDays, type AssetSet } from './templates.ts';
+import { EVENT_MAPPINGS } from './mappings.ts';
 
-export type AssetKind = 'ilm_policy' | 'component_template' | 'index_template' | 'index';
+export type AssetKind = 'ilm_policy' | 'component_template' | 'index_template' | 'index' | 'mapping';
 export type AssetAction = 'created' | 'updated' | 'unchanged' | 'skipped';
 
 /** What happened to one asset. */
@@ -197,6 +198,47 @@ export async function applyElasticsearchAssets(client: Client, opts: ApplyOption
         continue;
       }
       throw toEsAppError(err, `creating ${b.index} with write alias ${b.alias}`, 'ES_SETUP_FAILED');
+    }
+  }
+
+  // Upgrades: fields a newer regwatch adds are put on the existing event data streams of this
+  // namespace too (additive PUT _mapping on their backing indices). The template alone only reaches
+  // backing indices created after it, and with `dynamic: false` a new field would stay unsearchable
+  // until the next rollover. A conflicting change (a field's type changed) is a warning: roll over.
+  {
+    const pattern = `${EVENTS_TYPE}-${EVENTS_DATASET_PREFIX}.*-${namespace}`;
+    try {
+      const current = await client.indices.getMapping({
+        index: pattern,
+        allow_no_indices: true,
+        expand_wildcards: 'all',
+      });
+      const wanted = [...flattenMappings(EVENT_MAPPINGS as unknown as Record<string, unknown>).keys()];
+      const missing = new Set<string>();
+      for (const m of Object.values(current)) {
+        const have = flattenMappings(m.mappings as Record<string, unknown>);
+        for (const f of wanted) if (!have.has(f)) missing.add(f);
+      }
+      if (missing.size > 0) {
+        await client.indices.putMapping({
+          index: pattern,
+          allow_no_indices: true,
+          expand_wildcards: 'all',
+          properties: EVENT_MAPPINGS.properties,
+        });
+        record({
+          kind: 'mapping',
+          name: pattern,
+          action: 'updated',
+          reason: `added to existing data streams: ${[...missing].sort().join(', ')}`,
+        });
+      }
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 400) {
+        warnings.push(
+          `the event mappings could not be applied to the existing data streams ${pattern} (${esErrorReason(err)}): roll them over (POST <data stream>/_rollover) so new backing indices get the current mappings`,
+        );
+      } else if (!isNotFound(err)) throw toEsAppError(err, `updating the mappings of ${pattern}`, 'ES_SETUP_FAILED');
     }
   }
 

@@ -74,8 +74,6 @@ export interface RegistryEvent {
     original?: string;
     /** When the collector read it (ISO 8601). */
     created?: string;
-    /** Source timestamp exactly as written, when it differs from `@timestamp`. */
-    reference?: string;
   };
   log?: { level?: string; logger?: string; file?: { path?: string }; offset?: number };
   user?: { name?: string; roles?: string[] };
@@ -107,6 +105,12 @@ export interface OciRegistryFields {
   image_pull: boolean;
   actor: { kind: ActorKind; anonymous: boolean };
   source_format: string;
+  /**
+   * The source's timestamp exactly as written, when it differs from `@timestamp` (a local zone
+   * offset, an RFC 1123 date, more digits than kept): the full-precision original (shared CASES
+   * C01). A custom field: ECS `event.reference` is a URL.
+   */
+  original_timestamp?: string;
   repository?: string;
   namespace?: string;
   digest?: string;

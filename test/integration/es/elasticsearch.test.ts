@@ -187,6 +187,51 @@ describe('Elasticsearch assets and dashboards against a real node', () => {
     assert.ok(it?.data_stream);
   });
 
+  test('upgrade: a data stream created with older mappings gets the new fields; a second run adds nothing', async () => {
+    // An older regwatch's template, simulated: priority above ours, a smaller mapping.
+    const ns = `${runId}up`;
+    const ds = eventsDataStream('oci_registry.log', ns);
+    const old = `regwatch-it-old-${runId}`;
+    await client.indices.putIndexTemplate({
+      name: old,
+      index_patterns: [`logs-oci_registry.*-${ns}`],
+      priority: 900,
+      data_stream: {},
+      template: {
+        mappings: {
+          dynamic: false,
+          properties: { '@timestamp': { type: 'date_nanos' }, event: { properties: { id: { type: 'keyword' } } } },
+        },
+      },
+    });
+    dataStreams.add(ds);
+    try {
+      await client.index({
+        index: ds,
+        op_type: 'create',
+        document: { '@timestamp': '2026-01-01T00:00:00Z', event: { id: 'up-1' } },
+      });
+    } finally {
+      await client.indices.deleteIndexTemplate({ name: old });
+    }
+    const before = flattenMappings(
+      Object.values(await client.indices.getMapping({ index: ds }))[0]!.mappings as Record<string, unknown>,
+    );
+    assert.equal(before.has('oci_registry.original_timestamp'), false);
+    const logger = silentLogger();
+    const r = await applyElasticsearchAssets(client, { logger, namespace: ns, capabilities: caps });
+    const m = r.changes.find((c) => c.kind === 'mapping');
+    assert.equal(m?.action, 'updated');
+    assert.match(m?.reason ?? '', /oci_registry\.original_timestamp/);
+    const after = flattenMappings(
+      Object.values(await client.indices.getMapping({ index: ds }))[0]!.mappings as Record<string, unknown>,
+    );
+    assert.equal(after.get('oci_registry.original_timestamp'), 'keyword');
+    assert.equal(after.get('source.ip'), 'ip');
+    const again = await applyElasticsearchAssets(client, { logger, namespace: ns, capabilities: caps });
+    assert.equal(again.changes.filter((c) => c.kind === 'mapping').length, 0, 'nothing left to add');
+  });
+
   test('events normalized from the real fixtures index without mapping errors, and every field is mapped', async () => {
     events.push(...normalizeFixtures());
     assert.ok(events.length > 50, `only ${events.length} events`);

@@ -31,7 +31,7 @@ describe('shared cases (CASES.md)', () => {
     assert.ok(e);
     assert.equal(Date.parse(e['@timestamp']), 1460363220558);
     assert.equal(e['@timestamp'], '2016-04-11T08:27:00.558433843Z');
-    assert.equal(e.event.reference, '2016-04-11T16:27:00.558433843+08:00');
+    assert.equal(e.oci_registry.original_timestamp, '2016-04-11T16:27:00.558433843+08:00');
     assert.equal(e.oci_registry.tag, undefined);
     assert.equal(e.container?.image?.tag, undefined);
     assert.ok(!('tag' in (e.container?.image ?? {})));
@@ -211,7 +211,7 @@ describe('shared cases (CASES.md)', () => {
       ],
     );
     assert.equal(evs[0]?.['@timestamp'], '2023-12-27T09:43:27.511203Z');
-    assert.equal(evs[2]?.event.reference, '27/Dec/2023:10:43:27 +0100');
+    assert.equal(evs[2]?.oci_registry.original_timestamp, '27/Dec/2023:10:43:27 +0100');
     assert.equal(evs[0]?.event.duration, 1420000);
     // Enumeration counted from one dataset counts the request once.
     assert.equal(evs.filter((e) => e.event.dataset === 'oci_registry.log' && e.event.action === 'catalog').length, 1);

@@ -67,7 +67,7 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
       ip: '2001:db8:5505:418:9506:31c3:5e86:2125',
     });
     assert.equal(e['@timestamp'], '2025-11-04T18:02:11.000Z');
-    assert.equal(e.event.reference, '04/Nov/2025:18:02:11 +0000');
+    assert.equal(e.oci_registry.original_timestamp, '04/Nov/2025:18:02:11 +0000');
   });
 
   test('14 TTY completion line is parsed (message split from padded fields)', () => {
@@ -288,7 +288,7 @@ describe('Distribution app log (samples 13–20, 23–25)', () => {
       ['NAME_UNKNOWN', 'map[name:busyboxs]', 'HTgUvm2F8qa', 'busyboxs'],
     );
     assert.equal(a['@timestamp'], '2020-07-23T12:33:01.000Z');
-    assert.equal(a.event.reference, '2020-07-23T13:33:01+01:00');
+    assert.equal(a.oci_registry.original_timestamp, '2020-07-23T13:33:01+01:00');
     assert.equal(a.service?.type, 'gitlab-registry');
     assert.equal(a.oci_registry.source_format, 'gitlab-labkit');
     assert.equal(a.event.outcome, 'failure');

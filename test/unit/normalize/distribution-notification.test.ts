@@ -39,7 +39,7 @@ describe('Distribution notifications (samples 01–12)', () => {
     assert.equal(rest.length, 0);
     assert.ok(e);
     assert.equal(e['@timestamp'], '2016-03-09T22:44:26.402973972Z');
-    assert.equal(e.event.reference, '2016-03-09T14:44:26.402973972-08:00');
+    assert.equal(e.oci_registry.original_timestamp, '2016-03-09T14:44:26.402973972-08:00');
     assert.equal(e.event.id, '320678d8-ca14-430f-8bb6-4ca139cd83f7');
     assert.equal(e.oci_registry.event_id, '320678d8-ca14-430f-8bb6-4ca139cd83f7');
     assert.equal(e.event.action, 'manifest-pull');
@@ -82,7 +82,7 @@ describe('Distribution notifications (samples 01–12)', () => {
     const [e] = body('02-dist-notif-v3-pull-manifest-by-digest.json', V2);
     assert.ok(e);
     assert.equal(e['@timestamp'], '2025-08-20T09:14:03.51840233Z');
-    assert.equal(e.event.reference, undefined);
+    assert.equal(e.oci_registry.original_timestamp, undefined);
     assert.equal(e.oci_registry.source_format, 'notification-v2');
     assert.equal(e.event.action, 'manifest-pull');
     assert.equal(e.oci_registry.image_pull, true);

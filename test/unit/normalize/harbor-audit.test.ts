@@ -161,7 +161,7 @@ describe('harbor audit forwarded syslog (sample 34)', () => {
   test('v2.6-dev lines: monotonic suffix stripped, ns precision kept, repository delete vs artifact delete', () => {
     const [repoDel, artDel, create] = evs;
     assert.equal(repoDel?.['@timestamp'], '2022-07-19T06:54:41.148677825Z');
-    assert.equal(repoDel?.event.reference, '2022-07-19 06:54:41.148677825 +0000 UTC');
+    assert.equal(repoDel?.oci_registry.original_timestamp, '2022-07-19 06:54:41.148677825 +0000 UTC');
     assert.equal(repoDel?.event.action, 'other');
     assert.equal(repoDel?.oci_registry.object_kind, 'repository');
     assert.equal(repoDel?.oci_registry.repository, 'test01/photon');

@@ -29,7 +29,7 @@ describe('Quay logs API page (sample 37)', () => {
   test('revert_tag → other (tag change), RFC 2822 datetime, repo without namespace', () => {
     const e = ev(out[0]);
     assert.equal(e['@timestamp'], '2024-06-18T18:59:13.000Z');
-    assert.equal(e.event.reference, 'Tue, 18 Jun 2024 18:59:13 -0000');
+    assert.equal(e.oci_registry.original_timestamp, 'Tue, 18 Jun 2024 18:59:13 -0000');
     assert.equal(e.event.action, 'other');
     assert.equal(e.event.dataset, 'quay.audit');
     assert.equal(e.oci_registry.object_kind, 'tag');
@@ -95,7 +95,7 @@ describe('Quay Kafka LogEntry stream (sample 38)', () => {
     const push = ev(src.normalize(objs[0] ?? {}, lines[0] ?? '', {})[0]);
     assert.equal(push.event.id, '6f1d2c3b-4a59-4e87-9d6c-5b4a3f2e1d0c');
     assert.equal(push['@timestamp'], '2024-06-18T18:58:41.208311Z');
-    assert.equal(push.event.reference, '2024-06-18T18:58:41.208311');
+    assert.equal(push.oci_registry.original_timestamp, '2024-06-18T18:58:41.208311');
     assert.equal(push.event.action, 'manifest-push');
     assert.equal(push.user?.name, 'user-q');
     assert.equal(push.oci_registry.repository, 'user-q/busybox');

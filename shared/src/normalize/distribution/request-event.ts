@@ -265,7 +265,7 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
     },
   };
   if (f.message !== undefined) ev.message = f.message;
-  if (f.time.original !== f.time.timestamp) ev.event.reference = f.time.original;
+  if (f.time.original !== f.time.timestamp) ev.oci_registry.original_timestamp = f.time.original;
   if (f.durationNs !== undefined) ev.event.duration = f.durationNs;
   if (f.level !== undefined) ev.log = { level: f.level };
   if (userName !== undefined) ev.user = { name: userName };

@@ -95,7 +95,7 @@ function normalize(obj: Record<string, unknown>, raw: string, ctx: NormalizeCont
         ...(a.operation_description ? { description: a.operation_description } : {}),
         ...(typeof a.operation_result === 'boolean' ? { result: a.operation_result } : {}),
         timestamp,
-        ...(timestamp !== a.op_time ? { reference: a.op_time } : {}),
+        ...(timestamp !== a.op_time ? { originalTimestamp: a.op_time } : {}),
         sourceFormat: isExt ? 'harbor-auditlog-ext' : 'harbor-audit-log',
         eventId: `${ctx.harborHost ?? 'harbor'}/${String(id)}`,
       },

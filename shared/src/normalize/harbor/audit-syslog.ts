@@ -47,7 +47,7 @@ function normalize(line: string, ctx: NormalizeContext): NormalizeResult[] {
         resource: (resource ?? '').trim(),
         ...(description ? { description: description.trim() } : {}),
         timestamp,
-        ...(timeRaw && timeRaw !== timestamp ? { reference: timeRaw } : {}),
+        ...(timeRaw && timeRaw !== timestamp ? { originalTimestamp: timeRaw } : {}),
         sourceFormat: 'harbor-syslog',
         eventId: `${host}/${stableId(timeRaw ?? logTime, operator, action, resource)}`,
         forwarded: true,

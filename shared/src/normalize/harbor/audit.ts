@@ -40,7 +40,7 @@ export interface AuditRecord {
   /** UTC ISO `@timestamp`. */
   timestamp: string;
   /** Source timestamp as written, when it differs from `@timestamp`. */
-  reference?: string;
+  originalTimestamp?: string;
   sourceFormat: string;
   eventId: string;
   /** True for syslog lines (no result field at all). */
@@ -128,7 +128,6 @@ export function auditEvent(r: AuditRecord, raw: string, ctx: NormalizeContext): 
       outcome: mapped.outcome,
       id: r.eventId,
       dataset: 'harbor.audit',
-      ...(r.reference ? { reference: r.reference } : {}),
     },
     message: r.description ?? `${r.operation} ${kind === 'unknown' ? '' : `${kind} `}${r.resource}`.trim(),
     ...(user ? { user } : {}),
@@ -144,6 +143,7 @@ export function auditEvent(r: AuditRecord, raw: string, ctx: NormalizeContext): 
       image_pull: mapped.action === 'manifest-pull' && mapped.outcome === 'success',
       actor,
       source_format: r.sourceFormat,
+      ...(r.originalTimestamp ? { original_timestamp: r.originalTimestamp } : {}),
       repository,
       namespace: repository ? namespaceOf(repository) : undefined,
       digest,

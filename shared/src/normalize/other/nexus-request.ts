@@ -88,7 +88,6 @@ function normalize(line: string, ctx: NormalizeContext): NormalizeResult[] {
       id: stableId(line, ctx.origin, ctx.offset),
       dataset: 'nexus.request',
       duration: ms === undefined ? undefined : ms * 1_000_000,
-      ...(date !== timestamp ? { reference: date } : {}),
     },
     ...(userField ? { user: userField } : {}),
     source: parseAddress(host),
@@ -101,7 +100,10 @@ function normalize(line: string, ctx: NormalizeContext): NormalizeResult[] {
     url: { path: uri.path, query: uri.safeQuery, original: target },
     container: { image: routeContainerImage(route) },
     service: { type: 'nexus' },
-    oci_registry: routeOciFields(route, actor, 'nexus-request', client.family, user),
+    oci_registry: {
+      ...routeOciFields(route, actor, 'nexus-request', client.family, user),
+      ...(date !== timestamp ? { original_timestamp: date } : {}),
+    },
   };
   applyContext(event, line, ctx);
   return [accept(prune(event))];

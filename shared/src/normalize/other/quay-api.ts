@@ -56,7 +56,7 @@ function normalizeEntry(obj: unknown, raw: string, ctx: NormalizeContext): Norma
       metadata,
       ...(e.ip ? { ip: e.ip } : {}),
       timestamp,
-      reference: e.datetime,
+      originalTimestamp: e.datetime,
       ...(performerName ? { performerName } : {}),
       ...(typeof e.performer?.is_robot === 'boolean' ? { performerIsRobot: e.performer.is_robot } : {}),
       eventId: stableId(e.kind, e.datetime, e.ip ?? undefined, performerName, JSON.stringify(metadata)),

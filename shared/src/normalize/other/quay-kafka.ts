@@ -98,7 +98,7 @@ export function createQuayKafkaSource(opts: QuayKafkaOptions = {}): JsonSource {
           metadata,
           ...(e.ip ? { ip: e.ip } : {}),
           timestamp,
-          reference: e.datetime,
+          originalTimestamp: e.datetime,
           performerKnown: e.performer_id !== null && e.performer_id !== undefined,
           eventId: e.random_id,
           sourceFormat: 'quay-kafka',

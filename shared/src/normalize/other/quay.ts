@@ -89,7 +89,7 @@ export interface QuayEntry {
   /** UTC ISO `@timestamp`. */
   timestamp: string;
   /** Source time as written, when it differs. */
-  reference?: string;
+  originalTimestamp?: string;
   performerName?: string;
   performerIsRobot?: boolean;
   /** True when the source says someone performed it although the name is unknown (Kafka `performer_id`). */
@@ -136,7 +136,6 @@ export function quayEvent(e: QuayEntry, raw: string, ctx: NormalizeContext): Nor
       outcome: mapping.outcome,
       id: e.eventId,
       dataset: 'quay.audit',
-      ...(e.reference ? { reference: e.reference } : {}),
     },
     ...(actorInfo.user ? { user: actorInfo.user } : {}),
     source: parseAddress(e.ip),
@@ -153,6 +152,7 @@ export function quayEvent(e: QuayEntry, raw: string, ctx: NormalizeContext): Nor
       image_pull: mapping.action === 'manifest-pull' && mapping.outcome === 'success',
       actor: actorInfo.actor,
       source_format: e.sourceFormat,
+      ...(e.originalTimestamp ? { original_timestamp: e.originalTimestamp } : {}),
       repository,
       namespace: ns,
       digest,

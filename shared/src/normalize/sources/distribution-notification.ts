@@ -230,7 +230,7 @@ export function normalizeNotificationEvent(
     },
     oci_registry: o,
   };
-  if (time.original !== time.timestamp) ev.event.reference = time.original;
+  if (time.original !== time.timestamp) o.original_timestamp = time.original;
   if (actorName !== undefined) ev.user = { name: actorName };
 
   const addr = cachedAddress(nonEmpty(e.request?.addr));
