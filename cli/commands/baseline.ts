@@ -1,3 +1,4 @@
+import { assertTimeZone } from '../../services/detector/src/time.ts';
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { AppError } from '../../shared/src/errors.ts';
@@ -25,6 +26,14 @@ export function register(program: Command): void {
       if (!Number.isInteger(warmup) || warmup < 0)
         throw new AppError('BASELINE_INPUT_INVALID', '--warmup must be a non-negative integer');
       if (!(k > 0)) throw new AppError('BASELINE_INPUT_INVALID', '--k must be a positive number');
+      try {
+        assertTimeZone(opts.tz);
+      } catch {
+        throw new AppError(
+          'BASELINE_INPUT_INVALID',
+          `--tz: "${opts.tz}" is not an IANA time zone (e.g. UTC, Europe/Berlin)`,
+        );
+      }
       const input = opts.series === '-' ? process.stdin : createReadStream(opts.series);
       const opened = new Promise<void>((resolve, reject) => {
         if (opts.series === '-') resolve();

@@ -161,7 +161,13 @@ export function register(program: Command): void {
       const client = createEsClient(cfg);
       try {
         process.stderr.write(`connecting to ${redactedNodes(cfg).join(', ')}\n`);
-        await waitForElasticsearch(client, { timeoutMs: Number(opts.timeout) || 30_000 });
+        const timeoutMs = Number(opts.timeout);
+        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+          throw new AppError(
+            'CONFIG_INVALID',
+            `--timeout must be a positive number of milliseconds, got "${opts.timeout}"`,
+          );
+        await waitForElasticsearch(client, { timeoutMs });
         const report = await applyElasticsearchAssets(client, {
           logger,
           namespace: opts.namespace,
