@@ -9,6 +9,7 @@ import type { ActiveRule } from './rules/types.ts';
 import { EVENT_ACTIONS } from '../../../shared/src/model/registry-event.ts';
 import { assertTimeZone } from './time.ts';
 import { openBucket, type HourBucket, type IdentityState, type RegistryHour } from './state/types.ts';
+import { countRepoPull, repoEntries, setRepoCount } from './state/repo-counts.ts';
 import type { DetectionSettings, EngineView } from './state/view.ts';
 
 const HOUR = 3_600_000;
@@ -22,7 +23,7 @@ const NO_VALUES = Object.freeze([]) as unknown as never[];
 interface ActionPlan {
   /** Rules with an observe hook that look at this action, in registry order. */
   readonly observers: readonly ActiveRule[];
-  /** Per observer, its `onlyWhenChanged` gate: GATE_NONE, GATE_IP, GATE_UA or GATE_NS. */
+  /** Per observer, its `onlyWhenChanged` gate: GATE_NONE, or the CHANGED_* bit it waits for. */
   readonly gates: Uint8Array;
   /** `ping` / `auth-challenge`: not counted as identity activity. */
   readonly noise: boolean;
@@ -38,12 +39,13 @@ export interface KeyedEntry {
 
 /** Actions outside EVENT_ACTIONS: counted, observed by no rule. */
 const OTHER_ACTION: ActionPlan = { observers: [], gates: new Uint8Array(0), noise: false, pull: false };
-/** Observer gates (DetectionRule.onlyWhenChanged), as small integers for the per-event loop. */
+/** Bits of `DetectorEngine.changedFields`: the event's IP / client / namespace differs from the identity's last one. */
+const CHANGED_IP = 1;
+const CHANGED_UA = 2;
+const CHANGED_NS = 4;
+/** Observer gates (DetectionRule.onlyWhenChanged): none, or the CHANGED_* bit the rule waits for. */
 const GATE_NONE = 0;
-const GATE_IP = 1;
-const GATE_UA = 2;
-const GATE_NS = 3;
-const GATES = { ip: GATE_IP, userAgent: GATE_UA, namespace: GATE_NS } as const;
+const GATES = { ip: CHANGED_IP, userAgent: CHANGED_UA, namespace: CHANGED_NS } as const;
 
 export interface EngineStats {
   events: number;
@@ -89,7 +91,7 @@ export interface EngineSnapshot {
     seenCounts: [number, number, number];
     reposMax: number;
     reposLevel: number;
-    buckets: (Omit<HourBucket, 'repoCounts' | 'early' | 'lastRepo' | 'lastRepoCount' | 'sampleCount'> & {
+    buckets: (Omit<HourBucket, 'repoList' | 'repoIndex' | 'early' | 'lastRepo' | 'lastRepoAt' | 'sampleCount'> & {
       repoCounts: [string, number][];
       early: [string, number][];
     })[];
@@ -303,6 +305,7 @@ export class DetectorEngine implements EngineView {
       }
     }
     const st = this.identityFor(ev);
+    const changed = this.changedFields(ev, st);
     const hour = Math.floor(ev.ts / HOUR);
     const plan = this.plans.get(ev.action) ?? OTHER_ACTION;
     if (!plan.noise) this.count(ev, st, hour, plan.pull);
@@ -312,21 +315,13 @@ export class DetectorEngine implements EngineView {
     const gates = plan.gates;
     for (let i = 0; i < observers.length; i++) {
       // Rules about a new IP / client / namespace are not called while it repeats the last one.
-      const g = gates[i];
-      if (
-        g !== GATE_NONE &&
-        (g === GATE_IP
-          ? !ev.ip || ev.ip === st.lastIp
-          : g === GATE_UA
-            ? !ev.userAgent || ev.userAgent === st.lastUserAgent
-            : !ev.namespace || ev.namespace === st.lastNamespace)
-      )
-        continue;
+      const g = gates[i]!;
+      if (g !== GATE_NONE && (changed & g) === 0) continue;
       const r = observers[i]!;
       const d = r.rule.observe!(ev, st, this, r.params, now);
       if (d.length) (out ??= []).push(...d);
     }
-    this.learnEvent(ev, st, plan.noise);
+    this.learnEvent(ev, st, plan.noise, changed);
     if (!out || out.length === 0) return NO_DETECTIONS;
     this.stats.detections += out.length;
     return out;
@@ -354,14 +349,37 @@ export class DetectorEngine implements EngineView {
     if (st === undefined || st.id !== ev.identity) {
       st = this.identities.get(ev.identity);
       if (!st) {
-        const zone = this.zoneRes.find((z) => z.re.test(ev.identity))?.zone ?? this.settings.defaultZone;
-        st = this.newIdentity(ev.identity, ev.actorKind, zone, ev.ts);
+        st = this.newIdentity(ev.identity, ev.actorKind, this.zoneOf(ev.identity), ev.ts);
         this.identities.set(ev.identity, st);
       }
       this.lastIdentity = st;
     }
     if (ev.ts < st.firstSeen) st.firstSeen = ev.ts;
     return st;
+  }
+
+  /**
+   * The IANA zone of an identity: the first zone group whose pattern matches it, else the default.
+   * A method of its own, without a closure: a closure over identityFor's `ev` made V8 allocate a
+   * context for it on every event, not only for new identities.
+   */
+  private zoneOf(identity: string): string {
+    for (const z of this.zoneRes) if (z.re.test(identity)) return z.zone;
+    return this.settings.defaultZone;
+  }
+
+  /**
+   * Compares the event's IP, user agent and namespace with the identity's last ones, once per
+   * event: CHANGED_* bits for the values that are present and differ. The observer gates and
+   * learnEvent read these bits instead of comparing again (every string of a parsed message is a
+   * new object, so each comparison with a stored string compares contents).
+   */
+  private changedFields(ev: DetectorEvent, st: IdentityState): number {
+    let changed = 0;
+    if (ev.ip && ev.ip !== st.lastIp) changed = CHANGED_IP;
+    if (ev.userAgent && ev.userAgent !== st.lastUserAgent) changed |= CHANGED_UA;
+    if (ev.namespace && ev.namespace !== st.lastNamespace) changed |= CHANGED_NS;
+    return changed;
   }
 
   private newIdentity(id: string, kind: IdentityState['kind'], zone: string, firstSeen: number): IdentityState {
@@ -393,10 +411,11 @@ export class DetectorEngine implements EngineView {
       bytes: 0,
       events: 0,
       repos: 0,
-      repoCounts: new Map(),
+      // Shared until the first value: the first one replaces an empty list, never pushes to it.
+      repoList: NO_VALUES,
+      repoIndex: undefined,
       lastRepo: undefined,
-      lastRepoCount: undefined,
-      // Shared until the first value: count() replaces an empty list, never pushes to it.
+      lastRepoAt: -1,
       ips: NO_VALUES,
       userAgents: NO_VALUES,
       samples: NO_VALUES,
@@ -433,20 +452,7 @@ export class DetectorEngine implements EngineView {
     if (ok && ev.action === 'blob-pull') bucket.bytes += ev.bytes;
     // C12, one format counts: access-log lines repeat app-log requests (no request id to join).
     if (pull && ok && ev.repository && !ev.head && ev.dataset !== 'oci_registry.access') {
-      // A client's requests come in runs on one repository (a manifest and its layers): bump the
-      // previous pull's box without a lookup.
-      if (ev.repository === bucket.lastRepo) bucket.lastRepoCount!.n++;
-      else {
-        const r = bucket.repoCounts;
-        let c = r.get(ev.repository);
-        if (c === undefined) {
-          c = { n: 1 };
-          if (r.size < 4096) r.set(ev.repository, c);
-          bucket.repos++;
-        } else c.n++;
-        bucket.lastRepo = ev.repository;
-        bucket.lastRepoCount = c;
-      }
+      countRepoPull(bucket, ev.repository);
     }
     // First value of each list as an exact-size literal: most identity-hours see one IP and one
     // client, and a bucket lives for an hour (long enough to be promoted to the old generation).
@@ -460,7 +466,10 @@ export class DetectorEngine implements EngineView {
     }
     const ns = bucket.sampleCount;
     if (ns < 5 && (ev.imagePull || ns < 2)) {
-      bucket.samples = ns === 0 ? [ev.id] : bucket.samples.concat(ev.id);
+      // push, not concat (a generic builtin, and a new array per sample); the first push grows the
+      // literal once.
+      if (ns === 0) bucket.samples = [ev.id];
+      else bucket.samples.push(ev.id);
       bucket.sampleCount = ns + 1;
     }
   }
@@ -497,7 +506,8 @@ export class DetectorEngine implements EngineView {
     } else if (isAuth && ms !== undefined && rh.authLatencyMs.length < 50_000) rh.authLatencyMs.push(ms);
   }
 
-  private learnEvent(ev: DetectorEvent, st: IdentityState, noise: boolean): void {
+  /** `changed`: changedFields' CHANGED_* bits for this event. */
+  private learnEvent(ev: DetectorEvent, st: IdentityState, noise: boolean, changed: number): void {
     if (ev.ts > st.lastSeen) st.lastSeen = ev.ts;
     if (noise || ev.outcome === 'failure') return;
     const day = Math.floor(ev.ts / DAY);
@@ -507,15 +517,16 @@ export class DetectorEngine implements EngineView {
     }
     if (ev.actorKind !== 'anonymous') st.kind = ev.actorKind;
     // Fast path: most events repeat the identity's previous namespace, IP and client.
-    if (ev.namespace && !ev.head && ev.namespace !== st.lastNamespace) {
-      markSeen(st, 'namespace', ev.namespace);
+    if (changed === 0) return;
+    if (changed & CHANGED_NS && !ev.head) {
+      markSeen(st, 'namespace', ev.namespace!);
       st.lastNamespace = ev.namespace;
     }
-    if (ev.ip && ev.ip !== st.lastIp) {
-      markSeen(st, 'network', networkOf(ev.ip));
+    if (changed & CHANGED_IP) {
+      markSeen(st, 'network', networkOf(ev.ip!));
       st.lastIp = ev.ip;
     }
-    if (ev.userAgent && ev.userAgent !== st.lastUserAgent) {
+    if (changed & CHANGED_UA) {
       markSeen(st, 'client', clientFamily(ev.userAgent).family);
       st.lastUserAgent = ev.userAgent;
     }
@@ -570,7 +581,9 @@ export class DetectorEngine implements EngineView {
   /** Teaches the closed hour to the identities' profiles and the population reservoirs. */
   private learnHour(hour: number, items: readonly { bucket: HourBucket; identity: IdentityState }[]): void {
     const values = this.hourValues;
-    for (const { bucket, identity } of items) {
+    // Indexed: a for…of here runs cold (once per hour) and allocates an iterator result per bucket.
+    for (let i = 0; i < items.length; i++) {
+      const { bucket, identity } = items[i]!;
       values[0] = bucket.pulls;
       values[1] = bucket.bytes;
       identity.profile.closeHour(hour, values, identity.zone, bucket.events > 0);
@@ -600,7 +613,7 @@ export class DetectorEngine implements EngineView {
     for (const r of rows) {
       let st = this.identities.get(r.identity);
       if (!st) {
-        const zone = this.zoneRes.find((z) => z.re.test(r.identity))?.zone ?? this.settings.defaultZone;
+        const zone = this.zoneOf(r.identity);
         st = this.newIdentity(r.identity, r.kind ?? (r.identity.startsWith('ip:') ? 'anonymous' : 'user'), zone, t);
         this.identities.set(r.identity, st);
       }
@@ -616,7 +629,7 @@ export class DetectorEngine implements EngineView {
       bucket.bytes = r.bytes;
       bucket.events = r.events;
       bucket.repos = r.repos;
-      for (const [name, n] of r.topRepositories ?? []) bucket.repoCounts.set(name, { n });
+      for (const [name, n] of r.topRepositories ?? []) setRepoCount(bucket, name, n);
       items.push({ bucket, identity: st });
     }
     if (t + HOUR > this.maxTs) this.maxTs = t + HOUR;
@@ -637,7 +650,12 @@ export class DetectorEngine implements EngineView {
   }
 
   private sweep(now: number): void {
-    for (const m of this.keyedState.values()) for (const [k, e] of m) if (now - e.touched > e.ttl) m.delete(k);
+    // forEach, not for…of over entries: no [key, value] pair allocated per entry (deleting the
+    // visited entry during forEach is allowed).
+    for (const m of this.keyedState.values())
+      m.forEach((e, k) => {
+        if (now - e.touched > e.ttl) m.delete(k);
+      });
   }
 
   /** Keyed state as [`<ruleId>\u0000<key>`, entry] pairs (the snapshot format), grouped by rule. */
@@ -667,11 +685,13 @@ export class DetectorEngine implements EngineView {
         seenCounts: s.seenCounts,
         reposMax: s.reposMax,
         reposLevel: s.reposLevel,
-        buckets: s.buckets.map(({ lastRepo: _r, lastRepoCount: _c, sampleCount: _n, ...b }) => ({
-          ...b,
-          repoCounts: [...b.repoCounts].map(([name, c]): [string, number] => [name, c.n]),
-          early: earlyPairs(b.early),
-        })),
+        buckets: s.buckets.map(
+          ({ repoList: _l, repoIndex: _i, lastRepo: _r, lastRepoAt: _a, sampleCount: _n, ...b }, i) => ({
+            ...b,
+            repoCounts: repoEntries(s.buckets[i]!),
+            early: earlyPairs(b.early),
+          }),
+        ),
       })),
       keyed: structuredClone(this.keyedEntries()),
       registryHours: structuredClone([...this.registryHours.values()]),
@@ -694,7 +714,7 @@ export class DetectorEngine implements EngineView {
     e.maxTs = json(s.maxTs as number | null);
     e.nextHour = s.nextHour;
     for (const i of s.identities) {
-      const zone = e.zoneRes.find((z) => z.re.test(i.id))?.zone ?? settings.defaultZone;
+      const zone = e.zoneOf(i.id);
       const st: IdentityState = {
         id: i.id,
         kind: i.kind,
@@ -712,14 +732,21 @@ export class DetectorEngine implements EngineView {
         lastIp: undefined,
         lastUserAgent: undefined,
         lastBucket: undefined,
-        buckets: i.buckets.map((b) => ({
-          ...b,
-          repoCounts: new Map(b.repoCounts.map(([name, n]) => [name, { n }])),
-          lastRepo: undefined,
-          lastRepoCount: undefined,
-          sampleCount: b.samples.length,
-          early: b.early.length ? b.early.flatMap(([k, v]) => [k, v ?? Infinity]) : undefined,
-        })),
+        buckets: i.buckets.map(({ repoCounts, ...b }) => {
+          const bucket: HourBucket = {
+            ...b,
+            repoList: NO_VALUES,
+            repoIndex: undefined,
+            lastRepo: undefined,
+            lastRepoAt: -1,
+            // A copy: the engine appends to it, the snapshot stays the caller's.
+            samples: b.samples.slice(),
+            sampleCount: b.samples.length,
+            early: b.early.length ? b.early.flatMap(([k, v]) => [k, v ?? Infinity]) : undefined,
+          };
+          for (const [name, n] of repoCounts) setRepoCount(bucket, name, n);
+          return bucket;
+        }),
       };
       e.identities.set(i.id, st);
       for (const b of st.buckets) e.openItem(b, st);

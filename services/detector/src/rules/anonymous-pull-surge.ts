@@ -5,6 +5,7 @@ import { hourOfWeek } from '../time.ts';
 import type { Detection } from '../findings.ts';
 import { NONE, type DetectionRule } from './types.ts';
 import { hourLabel, topList } from './evidence.ts';
+import { repoEntries } from '../state/repo-counts.ts';
 
 const HOUR = 3_600_000;
 const params = z.object({
@@ -32,11 +33,13 @@ export const anonymousPullSurge: DetectionRule<z.infer<typeof params>> = {
     const ips: { ip: string; count: number }[] = [];
     const repos = new Map<string, number>();
     const samples: string[] = [];
-    for (const { bucket, identity } of items) {
+    // Indexed: a for…of here runs cold (once per hour) and allocates an iterator result per bucket.
+    for (let i = 0; i < items.length; i++) {
+      const { bucket, identity } = items[i]!;
       if (identity.kind !== 'anonymous' || bucket.pulls === 0) continue;
       pulls += bucket.pulls;
       ips.push({ ip: identity.id.slice(3), count: bucket.pulls });
-      for (const [k, c] of bucket.repoCounts) repos.set(k, (repos.get(k) ?? 0) + c.n);
+      for (const [k, n] of repoEntries(bucket)) repos.set(k, (repos.get(k) ?? 0) + n);
       if (samples.length < 5) samples.push(...bucket.samples.slice(0, 5 - samples.length));
     }
     const state = view.keyed<{ profile: ProfileSnapshot | null; firstHour: number }>(

@@ -172,7 +172,9 @@ export function baselineSpikeRule(opts: {
     closeHour(items, view, p, now) {
       const hits: { b: HourBucket; st: IdentityState; t: Threshold; r: number }[] = [];
       let activeWarm = 0;
-      for (const { bucket, identity } of items) {
+      // Indexed: a for…of here runs cold (once per hour) and allocates an iterator result per bucket.
+      for (let i = 0; i < items.length; i++) {
+        const { bucket, identity } = items[i]!;
         if (
           metric === 'pulls' &&
           identity.kind === 'anonymous' &&

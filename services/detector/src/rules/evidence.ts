@@ -1,11 +1,12 @@
 import type { Detection } from '../findings.ts';
 import type { HourBucket } from '../state/types.ts';
+import { repoEntries } from '../state/repo-counts.ts';
 
 const HOUR = 3_600_000;
 
 /** Top-N evidence (repositories, IPs, user agents, sample ids) of an hour bucket. */
 export function bucketEvidence(b: HourBucket, n = 5): NonNullable<Detection['evidence']> {
-  const repos = [...b.repoCounts].map(([name, c]) => ({ name, count: c.n }));
+  const repos = repoEntries(b).map(([name, count]) => ({ name, count }));
   const ips: { ip: string; count: number }[] = [];
   const uas: { name: string; count: number }[] = [];
   for (let i = 0; i < b.ips.length; i += 2) ips.push({ ip: b.ips[i] as string, count: b.ips[i + 1] as number });

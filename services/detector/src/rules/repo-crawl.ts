@@ -77,7 +77,9 @@ export const repoCrawl: DetectionRule<P> = {
   },
   closeHour(items, view, p, now) {
     const out: Detection[] = [];
-    for (const { bucket, identity } of items) {
+    // Indexed: a for…of here runs cold (once per hour) and allocates an iterator result per bucket.
+    for (let i = 0; i < items.length; i++) {
+      const { bucket, identity } = items[i]!;
       if (bucket.repos < p.minRepositories) continue;
       const t = threshold(identity, view, p, now);
       if (bucket.repos >= t.t) out.push(detect(bucket, identity, t, 'final'));

@@ -10,6 +10,16 @@ const params = z.object({
   retentionDays: z.number().positive().default(400),
 });
 
+/** Keyed state per `<repository>:<tag>`: the digest it points to, who pushed it and when (ms). */
+interface TagState {
+  digest: string;
+  by: string;
+  ts: number;
+}
+
+/** A new entry, filled by the caller (digest '' until then: a pushed digest is never empty). */
+const newTagState = (): TagState => ({ digest: '', by: '', ts: 0 });
+
 /**
  * A push that re-points a released tag (semver-looking) to a different digest; high for a non-CI
  * identity, medium for CI. Mutable tags such as `latest` are never judged. State per
@@ -25,18 +35,17 @@ export const tagRepointed: DetectionRule<z.infer<typeof params>> = {
     if (ev.action !== 'manifest-push' || !ev.tag || !ev.digest || !ev.repository || ev.outcome === 'failure')
       return NONE;
     if (!cachedRegExp(p.releasedTagPattern).test(ev.tag)) return NONE;
-    // One lookup: `keyed` creates the entry (and we are done) or returns the previous push.
-    let created = false;
-    const cur = view.keyed<{ digest: string; by: string; ts: number }>(
-      this.id,
-      `${ev.repository}:${ev.tag}`,
-      () => {
-        created = true;
-        return { digest: ev.digest!, by: st.id, ts: ev.ts };
-      },
-      p.retentionDays * 86_400_000,
-    );
-    if (created || cur.digest === ev.digest) return NONE;
+    // One lookup: `keyed` creates the entry (empty digest: this is the tag's first push, we are
+    // done) or returns the previous push. The initializer captures nothing: a closure over this
+    // call's variables would make V8 allocate a context on every push, not only the first.
+    const cur = view.keyed<TagState>(this.id, `${ev.repository}:${ev.tag}`, newTagState, p.retentionDays * 86_400_000);
+    if (cur.digest === '') {
+      cur.digest = ev.digest;
+      cur.by = st.id;
+      cur.ts = ev.ts;
+      return NONE;
+    }
+    if (cur.digest === ev.digest) return NONE;
     const previous = { digest: cur.digest, by: cur.by, ts: cur.ts };
     cur.digest = ev.digest;
     cur.by = st.id;

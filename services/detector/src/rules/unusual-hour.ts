@@ -40,7 +40,9 @@ export const unusualHour: DetectionRule<z.infer<typeof params>> = {
   },
   closeHour(items, _view, p, now) {
     const out: Detection[] = [];
-    for (const { bucket, identity } of items) {
+    // Indexed: a for…of here runs cold (once per hour) and allocates an iterator result per bucket.
+    for (let i = 0; i < items.length; i++) {
+      const { bucket, identity } = items[i]!;
       const d = judge(bucket, identity, p, now);
       if (d) out.push(d);
     }

@@ -41,6 +41,15 @@ export interface WindowRuleSpec {
 }
 
 /**
+ * A keyed-state initializer making windows of `ms`. Made outside observe: a closure over one of
+ * observe's locals would make V8 allocate a context for it on every call.
+ */
+const windowInit =
+  (ms: number): (() => WindowCounter) =>
+  () =>
+    newWindow(ms);
+
+/**
  * Builds a sliding event-time window rule ("≥ N matching events per key in W seconds, with ≥ D
  * distinct values"). Counts live in snapshotted keyed state, so a restart or a redelivered batch
  * never counts an event twice (the engine drops repeated event ids), and one finding is emitted
@@ -76,7 +85,7 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
       }
       if (p !== lastParams) {
         lastParams = p;
-        init = () => newWindow(ms);
+        init = windowInit(ms);
       }
       const w = view.keyed<WindowCounter>(spec.id, lastKey, init, Math.max(ms * 2, 3_600_000));
       const count = addToWindow(w, ev.ts, 1, spec.distinct?.(ev), ev.id);

@@ -2,11 +2,6 @@ import type { ActorKind } from '../../../../shared/src/model/registry-event.ts';
 import type { IdentityProfile } from '../baseline/identity-profile.ts';
 import type { HashSet32 } from '../hash-set.ts';
 
-/** A mutable pull count of one repository in an hour bucket. */
-export interface RepoCount {
-  n: number;
-}
-
 /** One identity's open (or late) hour of activity, with its evidence counters. */
 export interface HourBucket {
   /** Epoch hour (ms / 3 600 000). */
@@ -17,13 +12,18 @@ export interface HourBucket {
   /** Distinct repositories touched by pulls (manifest or blob GET). */
   repos: number;
   /**
-   * Pulls per repository (capped at 4096 repositories), each count in a box so the hot path can
-   * bump the previous request's repository without a lookup (`lastRepo`/`lastRepoCount`).
+   * Pulls per repository (capped at 4096 repositories) as flat [hash, name, count, …] triples in
+   * first-pull order: written by countRepoPull, read with repoEntries (state/repo-counts.ts).
    */
-  repoCounts: Map<string, RepoCount>;
-  /** Repository of the bucket's previous counted pull and its box (hot-path shortcut, not snapshotted). */
+  repoList: (string | number)[];
+  /** Repository name → offset in `repoList`, once a bucket lists many (not snapshotted). */
+  repoIndex: Map<string, number> | undefined;
+  /**
+   * Repository of the bucket's previous counted pull and the offset of its triple, -1 when not
+   * listed (hot-path shortcut, not snapshotted).
+   */
   lastRepo: string | undefined;
-  lastRepoCount: RepoCount | undefined;
+  lastRepoAt: number;
   /** Source IPs and user agents as flat [value, count, …] lists (capped at 32 values). */
   ips: (string | number)[];
   userAgents: (string | number)[];
