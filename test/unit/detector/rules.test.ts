@@ -341,6 +341,21 @@ describe('first-seen, tags, dormant, unusual hours', () => {
     );
     assert.equal(ds[0]?.severity, 'medium');
   });
+  test('first-seen rules judge at the event’s own time: an event older than all history (late, replayed) is not "new"', () => {
+    const old = MON - 2000 * D; // years before everything known about alice
+    const ds = runAll(engineWith(), [
+      ...hist('alice'),
+      ev(old, 'manifest-pull', { user: 'alice', repo: 'team-z/legacy', ip: '192.0.2.77' }),
+      ev(day22, 'manifest-pull', { user: 'alice', repo: 'team-q/new', ip: '10.1.0.5' }),
+    ]);
+    const ns = rulesOf(ds, 'access.first_seen_namespace');
+    assert.deepEqual(
+      ns.map((d) => d.labels?.['namespace']),
+      ['team-q'],
+      'the 2020-days-old pull is not judged; the current one is',
+    );
+    assert.equal(rulesOf(ds, 'access.first_seen_network').length, 0, 'the old IP is not a new network now');
+  });
   test('released tag re-pointed: high for a person, medium for CI, nothing for latest', () => {
     const T = Date.parse('2026-03-10T12:00:00Z');
     const push = (t: number, user: string, tag: string, digest: string) =>

@@ -20,10 +20,12 @@ export const firstSeenNamespace: DetectionRule<z.infer<typeof params>> = {
   actions: ['manifest-pull', 'manifest-push'],
   paramsSchema: params,
   onlyWhenChanged: 'namespace',
-  observe(ev, st, view, p, now) {
+  observe(ev, st, view, p) {
     if (!ev.namespace || ev.outcome === 'failure' || ev.head || ev.anonymous) return NONE;
     if (ev.action !== 'manifest-pull' && ev.action !== 'manifest-push') return NONE;
-    if (ev.namespace === st.lastNamespace || !view.isWarm(st, now) || hasSeen(st, 'namespace', ev.namespace))
+    // Warm as of the event's own time: an event older than everything known about the identity (a
+    // late or replayed one) has no history before it to be new against.
+    if (ev.namespace === st.lastNamespace || !view.isWarm(st, ev.ts) || hasSeen(st, 'namespace', ev.namespace))
       return NONE;
     const own = view.teamNamespaces(st.id);
     const owner = view.ownedBy(ev.namespace);
@@ -44,7 +46,7 @@ export const firstSeenNamespace: DetectionRule<z.infer<typeof params>> = {
           sample_event_ids: [ev.id],
           extra: { namespace: ev.namespace, owner_team: owner ?? null, known_namespaces: seenCount(st, 'namespace') },
         },
-        message: `${who(st.id, st.kind)} accessed namespace ${ev.namespace}${owner ? ` (team ${owner})` : ''} for the first time in ${Math.round((now - st.firstSeen) / 86_400_000)} days of history (${seenCount(st, 'namespace')} namespaces known before, 0 accesses to this one).`,
+        message: `${who(st.id, st.kind)} accessed namespace ${ev.namespace}${owner ? ` (team ${owner})` : ''} for the first time in ${Math.round((ev.ts - st.firstSeen) / 86_400_000)} days of history (${seenCount(st, 'namespace')} namespaces known before, 0 accesses to this one).`,
         labels: { namespace: ev.namespace, other_team: String(otherTeam) },
       },
     ];

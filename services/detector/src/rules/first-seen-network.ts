@@ -19,10 +19,11 @@ export const firstSeenNetwork: DetectionRule<z.infer<typeof params>> = {
     'An identity with history acting from a network (/24, /48) it never used; a robot token from a new network is high.',
   paramsSchema: params,
   onlyWhenChanged: 'ip',
-  observe(ev, st, view, p, now) {
+  observe(ev, st, view, p) {
     if (!ev.ip || ev.anonymous || ev.outcome === 'failure' || st.id.startsWith('ip:')) return NONE;
     // Same address as the identity's previous event: its network is known (hot-path shortcut).
-    if (ev.ip === st.lastIp || !view.isWarm(st, now)) return NONE;
+    // Warm as of the event's own time (see first-seen-namespace.ts).
+    if (ev.ip === st.lastIp || !view.isWarm(st, ev.ts)) return NONE;
     const net = networkOf(ev.ip);
     if (hasSeen(st, 'network', net)) return NONE;
     const robot = st.kind === 'robot' || st.kind === 'service';
@@ -43,7 +44,7 @@ export const firstSeenNetwork: DetectionRule<z.infer<typeof params>> = {
           sample_event_ids: [ev.id],
           extra: { network: net, known_networks: seenCount(st, 'network') },
         },
-        message: `${who(st.id, st.kind)} acted from ${ev.ip} (network ${net}), a network it never used in ${Math.round((now - st.firstSeen) / 86_400_000)} days (${seenCount(st, 'network')} known networks).`,
+        message: `${who(st.id, st.kind)} acted from ${ev.ip} (network ${net}), a network it never used in ${Math.round((ev.ts - st.firstSeen) / 86_400_000)} days (${seenCount(st, 'network')} known networks).`,
         labels: { network: net, actor_kind: st.kind },
       },
     ];

@@ -16,9 +16,9 @@ export const robotNewClient: DetectionRule<z.infer<typeof params>> = {
     'A robot token used with a client it never used; high when the client is interactive or scripting (docker CLI, curl, python).',
   paramsSchema: params,
   onlyWhenChanged: 'userAgent',
-  observe(ev, st, view, _p, now) {
+  observe(ev, st, view) {
     if (st.kind !== 'robot' && st.kind !== 'service') return NONE;
-    if (!ev.userAgent || ev.userAgent === st.lastUserAgent || ev.outcome === 'failure' || !view.isWarm(st, now))
+    if (!ev.userAgent || ev.userAgent === st.lastUserAgent || ev.outcome === 'failure' || !view.isWarm(st, ev.ts))
       return NONE;
     const c = clientFamily(ev.userAgent);
     if (hasSeen(st, 'client', c.family)) return NONE;
