@@ -286,7 +286,8 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
           retryAfterSeconds: 5,
         },
         logger: log,
-        metrics: createIngestMetrics({ defaultMetrics: false }),
+        // No Kafka or Elasticsearch here: their up gauges would only ever say 1.
+        metrics: createIngestMetrics({ defaultMetrics: false, engines: false }),
         ready: () => ({ ready: !stopping, checks: { bus: stopping ? 'stopping' : 'ok', mode: 'embedded' } }),
       });
       try {

@@ -36,10 +36,17 @@ export interface IngestMetrics {
   readonly kafkaUp: Gauge;
 }
 
-export function createIngestMetrics(options: { defaultMetrics?: boolean } = {}): IngestMetrics {
+/**
+ * The ingest service's Prometheus metrics in a registry of their own.
+ * @param options.defaultMetrics also Node process metrics (default true).
+ * @param options.engines expose `regwatch_ingest_elasticsearch_up` / `_kafka_up` (default true);
+ *   false in the embedded mode, which has neither engine (the gauges exist but are not exported).
+ */
+export function createIngestMetrics(options: { defaultMetrics?: boolean; engines?: boolean } = {}): IngestMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'regwatch_ingest_' });
   const registers = [registry];
+  const engineRegisters = (options.engines ?? true) ? registers : [];
   const m: IngestMetrics = {
     registry,
     requests: new Counter({
@@ -110,12 +117,12 @@ export function createIngestMetrics(options: { defaultMetrics?: boolean } = {}):
     esUp: new Gauge({
       name: 'regwatch_ingest_elasticsearch_up',
       help: '1 when Elasticsearch answered the last call',
-      registers,
+      registers: engineRegisters,
     }),
     kafkaUp: new Gauge({
       name: 'regwatch_ingest_kafka_up',
       help: '1 when the last Kafka write was acknowledged',
-      registers,
+      registers: engineRegisters,
     }),
   };
   m.esUp.set(1);
