@@ -81,7 +81,9 @@ const isNotFound = (err: unknown): boolean => err instanceof errors.ResponseErro
  * Installs regwatch's Elasticsearch assets idempotently, in dependency order: ILM policies
  * (only when the cluster has ILM; otherwise one warning and every policy reported `skipped`),
  * component templates, composable index templates (priority 250, above the built-in
- * `logs-*-*`), then the first index + write alias for each rolled-over plain index.
+ * `logs-*-*`), then the first index + write alias for each rolled-over plain index, then the
+ * event fields missing from existing data streams of `opts.namespace` (added with PUT _mapping,
+ * reported as one `mapping` change; a conflicting field type is a warning to roll over).
  *
  * Each asset carries `_meta.regwatch_hash` (sha256 of its body); an asset whose installed hash
  * equals ours is `unchanged`, a different or missing one is `updated`/`created`. An `updated`
