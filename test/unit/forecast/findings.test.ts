@@ -47,6 +47,19 @@ void describe('storageFindings (storage.exhaustion)', () => {
     assert.match(f.message, /fills up in 20\.\d days/);
   });
 
+  void test('levels already reached read "already at/over … since …", not "in 0.0 days"', () => {
+    // 900 GB of 1000 GB: over the 85 % warning level for days, not full yet.
+    const warn = storageFindings('s', forecastEndingAt(900), undefined, now)[0]!;
+    assert.match(warn.message, /; already at\/over 85 % since 2026-\d\d-\d\d \d\d:\d\d UTC, growing/);
+    assert.doesNotMatch(warn.message, /in 0\.0 days/);
+    // 1050 GB of 1000 GB: full.
+    const full = storageFindings('s', forecastEndingAt(1050), undefined, now)[0]!;
+    assert.match(
+      full.message,
+      /^Storage s is full \(at\/over capacity since 2026-\d\d-\d\d \d\d:\d\d UTC\); already at\/over 85 %/,
+    );
+  });
+
   void test('stable id across runs; resolved notice once, with the same id', () => {
     const bad1 = storageFindings('s1', forecastEndingAt(900), undefined, now);
     const bad2 = storageFindings('s1', forecastEndingAt(950), 'firing', new Date(now.getTime() + 3_600_000));

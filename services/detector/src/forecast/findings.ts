@@ -68,10 +68,21 @@ export function storageFindings(
     lower: result.days_to_full_lower ?? h,
     upper: result.days_to_full_upper ?? h,
   };
+  // A level already reached reads "already at/over … since …", as the CLI and the report say it
+  // (not "in 0.0 days").
+  const since = (at: string | null | undefined): string =>
+    at ? ` since ${at.slice(0, 16).replace('T', ' ')} UTC` : '';
+  const pct = `${Math.round(result.warn_ratio * 100)} %`;
+  const full = result.full_reached
+    ? `is full (at/over capacity${since(result.full_reached_since)})`
+    : `fills up in ${days(dFull, h)} (80 % interval ${days(result.days_to_full_lower, h)} – ${days(result.days_to_full_upper, h)})`;
+  const warn = result.warn_reached
+    ? `already at/over ${pct}${since(result.warn_reached_since)}`
+    : `${pct} in ${days(result.days_to_warn, h)}`;
   const message =
     severity === null
       ? `Storage ${scope} recovered: full in ${days(dFull, h)} (80 % interval ${days(result.days_to_full_lower, h)} – ${days(result.days_to_full_upper, h)}).`
-      : `Storage ${scope} fills up in ${days(dFull, h)} (80 % interval ${days(result.days_to_full_lower, h)} – ${days(result.days_to_full_upper, h)}); ${Math.round(result.warn_ratio * 100)} % in ${days(result.days_to_warn, h)}, growing ${fmtBytes(Math.max(0, result.growth_bytes_per_day))}/day.`;
+      : `Storage ${scope} ${full}; ${warn}, growing ${fmtBytes(Math.max(0, result.growth_bytes_per_day))}/day.`;
   const f = buildFinding(
     {
       rule: STORAGE_RULE,
