@@ -74,7 +74,15 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
       logger: log,
       capabilities,
     });
-    for (const w of report.warnings) log.warn({ capabilities }, w);
+    // Each warning was logged once by applyElasticsearchAssets (component es-setup).
+    log.info(
+      {
+        capabilities,
+        changed: report.changes.filter((c) => c.action !== 'unchanged').length,
+        warnings: report.warnings.length,
+      },
+      'Elasticsearch assets applied',
+    );
     const client = es;
     indexer = createIndexer({
       bus,
