@@ -123,6 +123,11 @@ function pinoLogCreator(logger: Logger): KafkaConfig['logCreator'] {
       const { message, timestamp: _ts, logger: _l, ...extra } = entry;
       const fields = { namespace, kafka: extra };
       if (level === logLevel.ERROR) log.error(fields, message);
+      // kafkajs warns at every start that a bounded retry count may break exactly-once; regwatch
+      // bounds it on purpose (a publish must fail in time for the receiver's 503) and does not use
+      // transactions (consumers are idempotent), so this one is debug, not a warning to act on.
+      else if (level === logLevel.WARN && message.startsWith('Limiting retries for the idempotent producer'))
+        log.debug(fields, message);
       else if (level === logLevel.WARN) log.warn(fields, message);
       else if (level === logLevel.INFO) log.info(fields, message);
       else log.debug(fields, message);
