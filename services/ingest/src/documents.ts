@@ -50,13 +50,14 @@ export function parseStorageSamples(
     const samples = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
     const now = opts.now;
     if (now === undefined) return { ok: true, samples };
-    const limit = now + (opts.maxFutureMs ?? 86_400_000);
+    const maxFutureMs = opts.maxFutureMs ?? 86_400_000;
+    const limit = now + maxFutureMs;
     const problems: string[] = [];
     samples.forEach((x, i) => {
       const t = typeof x.timestamp === 'number' ? x.timestamp : Date.parse(x.timestamp);
       if (t > limit)
         problems.push(
-          `${Array.isArray(value) ? `[${i}].` : ''}timestamp: ${new Date(t).toISOString()} is more than ${Math.round((opts.maxFutureMs ?? 86_400_000) / 3_600_000)} h ahead of the receiver's clock (${new Date(now).toISOString()}); check the collector's clock`,
+          `${Array.isArray(value) ? `[${i}].` : ''}timestamp: ${new Date(t).toISOString()} is more than ${Math.round(maxFutureMs / 3_600_000)} h ahead of the receiver's clock (${new Date(now).toISOString()}); check the collector's clock`,
         );
     });
     return problems.length ? { ok: false, problems } : { ok: true, samples };

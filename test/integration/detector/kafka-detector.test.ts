@@ -8,36 +8,11 @@ import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import type { BusMessage, MessageBus } from '../../../shared/src/bus/types.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
 import { findingSchema } from '../../../shared/src/model/finding.ts';
-import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { parseDetectionConfig } from '../../../services/detector/src/config.ts';
 import { createDetector } from '../../../services/detector/src/service.ts';
 import { sqliteStore } from '../../../services/detector/src/state/sqlite-store.ts';
 import { kafkaBrokers, uniqueName } from '../../helpers/infra.ts';
-
-function deleteEvent(i: number, at: number): RegistryEvent {
-  return {
-    '@timestamp': new Date(at).toISOString(),
-    event: {
-      kind: 'event',
-      category: ['web'],
-      type: ['deletion'],
-      action: 'manifest-delete',
-      outcome: 'success',
-      id: `del-${i}`,
-      dataset: 'oci_registry.notification',
-    },
-    user: { name: 'mallory' },
-    source: { ip: '10.9.9.9' },
-    http: { request: { id: `rq-${i}`, method: 'DELETE' } },
-    oci_registry: {
-      image_pull: false,
-      actor: { kind: 'user', anonymous: false },
-      source_format: 'distribution-notification',
-      repository: `team-a/app${i % 7}`,
-      namespace: 'team-a',
-    },
-  };
-}
+import { deleteEvent } from './events.ts';
 
 async function read(
   bus: MessageBus,

@@ -17,40 +17,15 @@ import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import type { BusMessage } from '../../../shared/src/bus/types.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
 import { findingSchema } from '../../../shared/src/model/finding.ts';
-import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { kafkaBrokers, uniqueName } from '../../helpers/infra.ts';
+import { deleteEvent } from './events.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const children = new Set<ChildProcess>();
 after(() => {
   for (const c of children) c.kill('SIGKILL');
 });
-
-function deleteEvent(i: number, at: number): RegistryEvent {
-  return {
-    '@timestamp': new Date(at).toISOString(),
-    event: {
-      kind: 'event',
-      category: ['web'],
-      type: ['deletion'],
-      action: 'manifest-delete',
-      outcome: 'success',
-      id: `prefix-del-${i}`,
-      dataset: 'oci_registry.notification',
-    },
-    user: { name: 'mallory' },
-    source: { ip: '10.9.9.9' },
-    http: { request: { id: `prefix-rq-${i}`, method: 'DELETE' } },
-    oci_registry: {
-      image_pull: false,
-      actor: { kind: 'user', anonymous: false },
-      source_format: 'distribution-notification',
-      repository: `team-a/app${i % 7}`,
-      namespace: 'team-a',
-    },
-  };
-}
 
 describe('detector service entry point', { timeout: 120_000 }, () => {
   test('REGWATCH_TOPIC_PREFIX: events from <prefix>regwatch.events, findings to <prefix>regwatch.findings', async () => {
@@ -68,7 +43,7 @@ describe('detector service entry point', { timeout: 120_000 }, () => {
         events,
         Array.from({ length: 25 }, (_, i) => ({
           key: 'mallory',
-          value: JSON.stringify(deleteEvent(i, t0 + i * 10_000)),
+          value: JSON.stringify(deleteEvent(i, t0 + i * 10_000, 'prefix-')),
         })),
       );
       await pub.close();

@@ -7,6 +7,7 @@ import {
   setRepoCount,
 } from '../../../services/detector/src/state/repo-counts.ts';
 import type { HourBucket } from '../../../services/detector/src/state/types.ts';
+import { rng } from '../forecast/traces.ts';
 
 const EMPTY = Object.freeze([]) as unknown as never[];
 const bucket = (): HourBucket => ({
@@ -26,17 +27,6 @@ const bucket = (): HourBucket => ({
   late: false,
   early: undefined,
 });
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The specification, as a plain Map: pulls per repository in first-pull order, `repos` = distinct
