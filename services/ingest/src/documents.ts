@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { findingSchema, type Finding } from '../../../shared/src/model/finding.ts';
 import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
+import { blobSizeOf, markTransfer } from './transfer.ts';
 
 /**
  * A storage usage sample as posted to `/v1/storage` or published to `regwatch.storage` by the
@@ -114,15 +115,28 @@ export function findingDocument(bytes: Buffer): ParseResult<{ id: string; doc: F
   return { ok: true, value: { id: parsed.data.id, doc: { '@timestamp': parsed.data.window.end, ...parsed.data } } };
 }
 
+/** What a notification told about one request: the actor, the blob's size (bytes) and digest. */
+interface RequestFacts {
+  name?: string;
+  actor?: RegistryEvent['oci_registry']['actor'];
+  blobSize?: number;
+  digest?: string;
+}
+
 /**
- * Remembers who made a request, from notifications (which carry the actor), to fill in the user on
- * log lines of the same `http.request.id` (Distribution 2.x success log lines carry no user name).
- * Bounded: the oldest request ids are forgotten first.
+ * Joins notifications to log lines of the same `http.request.id`. From a notification it
+ * remembers the actor (Distribution 2.x success log lines carry no user name) and, for a blob,
+ * its size in bytes (`target.size`/`length`); `enrich` fills the user in on a log line without
+ * one and marks a blob GET that wrote fewer bytes than the size as `oci_registry.transfer.partial`
+ * (shared CASES C10, see transfer.ts). Only notification-before-log order joins (a log line is
+ * enriched when it is seen). Bounded: at most `maxEntries` request ids, the oldest forgotten
+ * first; an entry holds a name, an actor and a digest reference.
  */
 export class RequestActorCache {
   readonly #max: number;
-  readonly #map = new Map<string, { name: string; actor: RegistryEvent['oci_registry']['actor'] }>();
+  readonly #map = new Map<string, RequestFacts>();
 
+  /** @param maxEntries request ids kept (at least 1). */
   constructor(maxEntries: number) {
     this.#max = Math.max(1, maxEntries);
   }
@@ -131,13 +145,29 @@ export class RequestActorCache {
     return this.#map.size;
   }
 
-  /** Records the actor of a notification event that has both a request id and a user. */
+  /**
+   * Records what a notification event tells about its request: the user (when it has one) and,
+   * for a blob, the size and digest. Events without a request id, or with neither, are ignored.
+   */
   remember(e: RegistryEvent): void {
     const rid = e.http?.request?.id;
+    if (!rid) return;
     const name = e.user?.name;
-    if (!rid || !name) return;
+    const blobSize = blobSizeOf(e);
+    if (!name && blobSize === undefined) return;
+    // Several notifications of one request add up; the newest value of a fact wins.
+    const facts: RequestFacts = { ...this.#map.get(rid) };
+    if (name) {
+      facts.name = name;
+      facts.actor = e.oci_registry.actor;
+    }
+    if (blobSize !== undefined) {
+      facts.blobSize = blobSize;
+      if (e.oci_registry.digest) facts.digest = e.oci_registry.digest;
+      else delete facts.digest;
+    }
     this.#map.delete(rid);
-    this.#map.set(rid, { name, actor: e.oci_registry.actor });
+    this.#map.set(rid, facts);
     if (this.#map.size > this.#max) {
       const oldest = this.#map.keys().next().value;
       if (oldest !== undefined) this.#map.delete(oldest);
@@ -145,14 +175,26 @@ export class RequestActorCache {
   }
 
   /**
-   * Returns `e` with `user.name` and the actor filled in when `e` has no user but its request id is
-   * known; otherwise `e` unchanged. Never overwrites a user already present.
+   * Returns `e` enriched from the remembered notification of its request id, else `e` unchanged
+   * (the same object when nothing applies; `e` is never mutated):
+   * - `user.name` and the actor, when `e` has no user (a user already present is never replaced);
+   * - `oci_registry.transfer` (`partial`, `expected_bytes`) on a blob GET answered 200, when the
+   *   notification gave the blob's size and names the same digest — or, without a joined size,
+   *   from the event's own `oci_registry.size` (a source that carries both).
    */
   enrich(e: RegistryEvent): RegistryEvent {
     const rid = e.http?.request?.id;
-    if (!rid || e.user?.name) return e;
-    const hit = this.#map.get(rid);
-    if (!hit) return e;
-    return { ...e, user: { ...e.user, name: hit.name }, oci_registry: { ...e.oci_registry, actor: { ...hit.actor } } };
+    const hit = rid ? this.#map.get(rid) : undefined;
+    let out = e;
+    if (hit?.name && hit.actor && !e.user?.name) {
+      out = {
+        ...e,
+        user: { ...e.user, name: hit.name },
+        oci_registry: { ...e.oci_registry, actor: { ...hit.actor } },
+      };
+    }
+    const digest = out.oci_registry.digest;
+    const sameBlob = hit?.blobSize !== undefined && (!hit.digest || !digest || hit.digest === digest);
+    return markTransfer(out, sameBlob ? hit.blobSize : blobSizeOf(out));
   }
 }

@@ -116,6 +116,7 @@ export const EVENT_MAPPINGS = {
       webhook_policy: kw(),
       go_version: kw(),
       attempted_user: kw(),
+      transfer: obj({ partial: bool(), expected_bytes: long() }),
     }),
   },
 } as const satisfies Record<string, unknown>;

@@ -150,6 +150,24 @@ export interface OciRegistryFields {
   go_version?: string;
   /** Attempted user name of a failed login, when the registry logs it. */
   attempted_user?: string;
+  /**
+   * Whether a blob download finished (shared CASES C10): set on a `blob-pull` GET answered `200`
+   * when the blob's size is known — from a notification of the same `http.request.id`
+   * (Distribution `target.size`/`length`) or from the same event. `partial: true` when
+   * `http.response.body.bytes` < `expected_bytes` (the client gave up; the status is still 200),
+   * `false` when every byte was written. Absent when the size is unknown, for a `206` range
+   * response, and on every other event: absent means "not known", never "complete".
+   * The bytes written still count as bytes pulled.
+   */
+  transfer?: OciTransfer;
+}
+
+/** `oci_registry.transfer.*`: see {@link OciRegistryFields.transfer}. */
+export interface OciTransfer {
+  /** True when fewer bytes were written than the blob's size. */
+  partial: boolean;
+  /** The blob's size in bytes (descriptor/notification `target.size`), the bytes a full download writes. */
+  expected_bytes: number;
 }
 
 /** Identity used as the `regwatch.events` partition key and detector state key. */
