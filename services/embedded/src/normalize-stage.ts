@@ -12,6 +12,7 @@ import type { NormalizeContext, NormalizeResult } from '../../../shared/src/norm
 import { toDlqMessage, type DlqEntry } from '../../ingest/src/dlq.ts';
 import { RequestActorCache } from '../../ingest/src/documents.ts';
 import type { IngestNormalizer } from '../../ingest/src/indexer.ts';
+import type { IngestMetrics } from '../../ingest/src/metrics.ts';
 import { createIngestNormalizer } from '../../ingest/src/normalizer.ts';
 import { RAW_HEADERS } from '../../ingest/src/receiver.ts';
 
@@ -36,6 +37,11 @@ export interface NormalizeStageDeps {
   /** Defaults to the ingest service's adapter over shared/src/normalize. */
   readonly normalizer?: IngestNormalizer;
   readonly now?: () => Date;
+  /**
+   * Prometheus counters to keep (the full mode's names): raw messages consumed by topic, inputs
+   * dead-lettered by reason, inputs ignored on purpose — counted once a batch is published.
+   */
+  readonly metrics?: Pick<IngestMetrics, 'consumed' | 'dlq' | 'ignored'>;
 }
 
 export interface NormalizeStageTotals {
@@ -162,6 +168,14 @@ export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
     totals.events += out.length;
     totals.dlq += rejects.length;
     totals.ignored += ignored;
+    const m = deps.metrics;
+    if (m) {
+      const byTopic = new Map<string, number>();
+      for (const msg of batch) byTopic.set(msg.topic, (byTopic.get(msg.topic) ?? 0) + 1);
+      for (const [topic, n] of byTopic) m.consumed.inc({ topic }, n);
+      for (const r of rejects) m.dlq.inc({ reason: r.reason });
+      if (ignored > 0) m.ignored.inc(ignored);
+    }
   };
 
   return {

@@ -221,7 +221,11 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
       stops.push({ name: 'alerts-api', fn: () => api.close() });
     }
 
-    const normalize = createNormalizeStage({ bus, publisher, topics: TOPICS, logger: log });
+    // One metrics registry for the run: the receiver's /metrics also shows the normalize stage's
+    // consumed / dead-lettered / ignored counters (no Kafka or Elasticsearch here: their up gauges
+    // would only ever say 1, so they are not exported).
+    const ingestMetrics = createIngestMetrics({ defaultMetrics: false, engines: false });
+    const normalize = createNormalizeStage({ bus, publisher, topics: TOPICS, logger: log, metrics: ingestMetrics });
     await normalize.start();
     stops.push({ name: 'normalize', fn: () => normalize.stop() });
 
@@ -286,8 +290,7 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
           retryAfterSeconds: 5,
         },
         logger: log,
-        // No Kafka or Elasticsearch here: their up gauges would only ever say 1.
-        metrics: createIngestMetrics({ defaultMetrics: false, engines: false }),
+        metrics: ingestMetrics,
         ready: () => ({ ready: !stopping, checks: { bus: stopping ? 'stopping' : 'ok', mode: 'embedded' } }),
       });
       try {

@@ -19,6 +19,7 @@ import { DLQ_HEADERS } from '../../../services/ingest/src/dlq.ts';
 import { createFindingsOutput } from '../../../services/embedded/src/findings-output.ts';
 import { rawMessage, recordedMessages } from '../../../services/embedded/src/inputs.ts';
 import { createNormalizeStage } from '../../../services/embedded/src/normalize-stage.ts';
+import { createIngestMetrics } from '../../../services/ingest/src/metrics.ts';
 
 const SAMPLES = join(import.meta.dirname, '..', '..', 'fixtures', 'registry-samples');
 const log = silentLogger();
@@ -61,7 +62,8 @@ describe('normalize stage (raw topics → regwatch.events / regwatch.dlq)', () =
     const bus = createMemoryBus();
     await bus.ensureTopics(Object.values(TOPICS), 3);
     const publisher = bus.publisher();
-    const stage = createNormalizeStage({ bus, publisher, topics: TOPICS, logger: log });
+    const metrics = createIngestMetrics({ defaultMetrics: false, engines: false });
+    const stage = createNormalizeStage({ bus, publisher, topics: TOPICS, logger: log, metrics });
     await stage.start();
     const env = readFileSync(join(SAMPLES, '06-dist-notif-v3-push-sequence.ndjson'), 'utf8');
     const envelopes = recordedMessages(env, 'test', at);
@@ -92,6 +94,14 @@ describe('normalize stage (raw topics → regwatch.events / regwatch.dlq)', () =
     assert.equal(dlq[0]!.headers[DLQ_HEADERS.sourceTopic], TOPICS.notifications);
     assert.equal(dlq[0]!.value.toString(), '{"foo":1}');
     assert.equal(stage.totals.dlq, 1);
+    // The run's /metrics shows the stage's counters under the full mode's names.
+    const text = await metrics.registry.metrics();
+    assert.match(text, new RegExp(`^regwatch_ingest_consumed_total\\{topic="${TOPICS.logs}"\\} 3$`, 'm'));
+    assert.match(
+      text,
+      new RegExp(`^regwatch_ingest_consumed_total\\{topic="${TOPICS.notifications}"\\} ${envelopes.length + 1}$`, 'm'),
+    );
+    assert.match(text, /^regwatch_ingest_dlq_total\{reason="unknown_format"\} 1$/m);
   });
 });
 
