@@ -63,6 +63,17 @@ export const detectorEnvSchema = z.object({
   DETECTOR_STORAGE_STALE_AFTER: staleAfterSetting.describe(
     "age of a scope's newest storage sample (e.g. 36h, 2d, 90m, seconds) beyond which the storage job raises storage.data_stale instead of capacity findings; default: the larger of 1 day and 2 × the sampling interval",
   ),
+  DETECTOR_HTTP_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe('listen address of /healthz, /readyz and /metrics (0.0.0.0 in a container)'),
+  DETECTOR_HTTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9096)
+    .describe('listen port of /healthz, /readyz and /metrics (0 = any free port; the bound URL is logged)'),
   DETECTOR_JOBS: env.bool(true).describe('run the scheduled ES jobs (needs ES_URLS)'),
   LOG_LEVEL: z.string().default('info').describe('pino log level'),
 });

@@ -1,8 +1,10 @@
 /**
  * Composition root of the detector service (full mode): Kafka `regwatch.events` (group
  * `detector`) → streaming rules → `regwatch.findings`, plus node-cron jobs over Elasticsearch
- * (hourly baseline evaluation, SLO checks, storage exhaustion forecast). The only detector file
- * that reads `process.env` (variables: env-config.ts). Start:
+ * (hourly baseline evaluation, SLO checks, storage exhaustion forecast), and the operational
+ * endpoints `/healthz`, `/readyz`, `/metrics` on DETECTOR_HTTP_HOST:DETECTOR_HTTP_PORT (http.ts,
+ * metrics.ts; listening first, so a busy port fails the start before anything is consumed; closed
+ * first on SIGTERM). The only detector file that reads `process.env` (variables: env-config.ts). Start:
  *   sh scripts/node.sh services/detector/src/main.ts
  * Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a start-up failure (logged with code).
  */
@@ -22,7 +24,9 @@ import { storageStatusesFromFindings } from './forecast/previous-statuses.ts';
 import { detectorEnvSchema } from './env-config.ts';
 import { backfillFromElasticsearch, runHourlyBaselineJob, runSloJob, runStorageJob } from './jobs/hourly-jobs.ts';
 import { startScheduler, type ScheduledJob } from './jobs/scheduler.ts';
-import { createDetector } from './service.ts';
+import { buildDetectorHttp, listenDetectorHttp } from './http.ts';
+import { createDetectorMetrics } from './metrics.ts';
+import { createDetector, type Detector } from './service.ts';
 import type { DetectorEngine } from './engine.ts';
 import { esStore } from './state/es-store.ts';
 import { sqliteStore } from './state/sqlite-store.ts';
@@ -69,6 +73,25 @@ async function main(): Promise<() => Promise<void>> {
       : sqliteStore(cfg.DETECTOR_STATE, cfg.DETECTOR_GROUP_ID);
   const bus = createKafkaBus({ brokers: cfg.KAFKA_BROKERS, clientId: cfg.KAFKA_CLIENT_ID, logger: log });
   const topic = (name: string): string => `${cfg.REGWATCH_TOPIC_PREFIX}${name}`;
+  // Operational endpoints before the (possibly long) state restore: /healthz answers, /readyz says why
+  // not yet. A port that cannot be bound fails the start here, before anything is consumed.
+  const live: { detector?: Detector } = {};
+  let phase: 'starting' | 'running' | 'stopping' = 'starting';
+  const metrics = createDetectorMetrics({ source: () => live.detector });
+  const http = buildDetectorHttp({
+    logger: log,
+    registry: metrics.registry,
+    ready: () => (phase === 'running' ? { ready: true } : { ready: false, reason: phase }),
+  });
+  let url: string;
+  try {
+    url = await listenDetectorHttp(http, cfg.DETECTOR_HTTP_HOST, cfg.DETECTOR_HTTP_PORT);
+  } catch (err) {
+    await Promise.allSettled([store.close(), bus.close(), es?.close()]);
+    throw err;
+  }
+  log.info({ url }, 'detector http listening');
+
   const detector = createDetector({
     bus,
     store,
@@ -85,8 +108,16 @@ async function main(): Promise<() => Promise<void>> {
             backfillFromElasticsearch(es!, engine, { index: cfg.DETECTOR_EVENTS_INDEX, now: Date.now() }),
         }
       : {}),
+    metrics,
   });
-  await detector.start();
+  live.detector = detector;
+  try {
+    await detector.start();
+  } catch (err) {
+    // Nothing may keep the process alive after a failed start.
+    await Promise.allSettled([http.close(), detector.stop(), bus.close(), es?.close()]);
+    throw err;
+  }
 
   let stopJobs: (() => Promise<void>) | undefined;
   if (es && cfg.DETECTOR_JOBS) {
@@ -134,20 +165,27 @@ async function main(): Promise<() => Promise<void>> {
       },
     ];
     const stop = startScheduler(jobs, {
-      publish: (fs) =>
-        publisher.publish(
+      publish: async (fs) => {
+        await publisher.publish(
           topic(TOPICS.findings),
           fs.map((f) => ({ key: `${f.entity.type}:${f.entity.id}`, value: JSON.stringify(f) })),
-        ),
+        );
+        metrics.findingsPublished(fs);
+      },
       clock: Date.now,
       logger: log,
+      onRun: (job, outcome, seconds) => metrics.jobRun(job, outcome, seconds),
     });
     stopJobs = async () => {
       await stop();
       await publisher.close();
     };
   }
+  phase = 'running';
   return async () => {
+    // The HTTP endpoints close first (readiness fails, scrapes stop) before the consumer stops.
+    phase = 'stopping';
+    await http.close();
     await stopJobs?.();
     await detector.stop();
     await bus.close();

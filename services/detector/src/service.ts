@@ -13,6 +13,7 @@ import { DetectorEngine } from './engine.ts';
 import { toDetectorEvent, type DetectorEvent } from './event.ts';
 import { RequestJoiner } from './pipeline/request-join.ts';
 import { buildFinding, type Detection } from './findings.ts';
+import type { DetectorHooks, FindingLabels } from './metrics.ts';
 import type { DetectionSettings } from './state/view.ts';
 import type { StateStore } from './state/store.ts';
 
@@ -38,6 +39,12 @@ export interface DetectorDeps {
    * 120 000); `maxHeld` events held at most (default 200 000).
    */
   join?: { windowMs?: number; holdMs?: number; quietMs?: number; maxHoldMs?: number; maxHeld?: number };
+  /**
+   * Observability hooks (metrics.ts `createDetectorMetrics` implements them): the live engine once
+   * installed on start, invalid messages per batch, findings once the bus acknowledged them.
+   * Never called per event.
+   */
+  metrics?: DetectorHooks;
 }
 
 export interface Detector {
@@ -106,6 +113,8 @@ export function createDetector(deps: DetectorDeps): Detector {
   let timerDue = Infinity;
   /** Findings not yet acknowledged by the bus (published before the next save). */
   let outbox: OutgoingMessage[] = [];
+  /** Rule, severity and status of each outbox entry (same order), for `metrics.findingsPublished`. */
+  let outboxLabels: FindingLabels[] = [];
   // Batches and timed releases of held events run one at a time.
   let chain: Promise<void> = Promise.resolve();
   const exclusive = (fn: () => Promise<void>): Promise<void> => {
@@ -136,12 +145,15 @@ export function createDetector(deps: DetectorDeps): Detector {
           value: JSON.stringify(f),
           headers: { 'regwatch-finding-id': f.id, 'regwatch-rule': f.rule },
         });
+        outboxLabels.push({ rule: f.rule, severity: f.severity, status: f.status });
       }
     }
     if (outbox.length) {
       const sending = outbox;
       await publisher!.publish(findingsTopic, sending);
       outbox = outbox.slice(sending.length);
+      deps.metrics?.findingsPublished?.(outboxLabels.slice(0, sending.length));
+      outboxLabels = outboxLabels.slice(sending.length);
     }
     engine.meta.heldEvents = joiner.held();
     await deps.store.save(engine.snapshot());
@@ -208,6 +220,8 @@ export function createDetector(deps: DetectorDeps): Detector {
       for (const r of joiner.push(ev, now)) ready.push(r);
     }
     for (const r of joiner.expire(now)) ready.push(r);
+    // Counted now: a redelivery of this batch is skipped by the offsets above.
+    if (invalid) deps.metrics?.invalidMessages?.(invalid);
     const detections: Detection[] = [];
     detect(ready, joinedBefore, detections);
     // An idle partition still needs its hours closed: advance to the newest event time seen.
@@ -239,6 +253,8 @@ export function createDetector(deps: DetectorDeps): Detector {
         await deps.backfill(engine);
         log.info({ identities: engine.identityCount }, 'baselines backfilled from history');
       }
+      // Stats restored with the snapshot (or set by the backfill) are not new work.
+      deps.metrics?.engineInstalled?.(engine);
       await deps.bus.ensureTopics([eventsTopic, findingsTopic], 1);
       publisher = deps.bus.publisher();
       sub = await deps.bus.subscribe(

@@ -57,6 +57,8 @@ describe('detector service entry point', { timeout: 120_000 }, () => {
           REGWATCH_TOPIC_PREFIX: prefix,
           DETECTOR_GROUP_ID: uniqueName('detector'),
           DETECTOR_STATE: join(dir, 'state.db'),
+          // Any free port: the default 9096 may be taken by another detector on this machine.
+          DETECTOR_HTTP_PORT: '0',
           LOG_LEVEL: 'warn',
         },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,10 +14,20 @@ export interface ScheduledJob {
  * Runs the scheduled jobs with node-cron (no overlap: a run still in progress is not started
  * again) and hands every finding to `publish`. Errors are logged with their code and the job
  * runs again at its next slot. Returns a stop function.
+ *
+ * `deps.onRun(job, outcome, seconds)`, when given, is told of every finished run: `ok` or `error`
+ * (the job or the publish of its findings threw) and the wall time in seconds by `deps.clock`
+ * (metrics.ts `jobRun`). It must not throw.
  */
 export function startScheduler(
   jobs: readonly ScheduledJob[],
-  deps: { publish: (fs: Finding[]) => Promise<void>; clock: () => number; logger: Logger; timezone?: string },
+  deps: {
+    publish: (fs: Finding[]) => Promise<void>;
+    clock: () => number;
+    logger: Logger;
+    timezone?: string;
+    onRun?: (job: string, outcome: 'ok' | 'error', seconds: number) => void;
+  },
 ): () => Promise<void> {
   const log = deps.logger.child({ component: 'scheduler' });
   const tasks = jobs.map((job) =>
@@ -28,9 +38,12 @@ export function startScheduler(
         try {
           const fs = await job.run(started);
           if (fs.length) await deps.publish(fs);
-          log.info({ job: job.name, findings: fs.length, ms: deps.clock() - started }, 'scheduled job done');
+          const ms = deps.clock() - started;
+          log.info({ job: job.name, findings: fs.length, ms }, 'scheduled job done');
+          deps.onRun?.(job.name, 'ok', ms / 1000);
         } catch (err) {
           log.error({ err, job: job.name, code: (err as { code?: string }).code }, 'scheduled job failed');
+          deps.onRun?.(job.name, 'error', (deps.clock() - started) / 1000);
         }
       },
       { name: job.name, noOverlap: true, ...(deps.timezone ? { timezone: deps.timezone } : {}) },
