@@ -1,10 +1,37 @@
-import { hash32 } from '../hash-set.ts';
-
 /**
- * FNV-1a of `key` cut to 30 bits: small integers stay unboxed when passed between functions
- * (a 32-bit hash above 2³⁰ would be boxed as a heap number on every non-inlined call).
+ * Hash of `key` cut to 30 bits (small integers stay unboxed when passed between functions; a
+ * 32-bit hash above 2³⁰ would be boxed as a heap number on every non-inlined call).
+ *
+ * Keys are event ids and request ids: 32–36 characters (hex ids, UUIDs) hashed twice per event,
+ * so this reads four UTF-16 code units per multiply (xor-folded into one 32-bit word, murmur3-style
+ * mixing, fmix32 finalizer) instead of one per multiply as FNV-1a does. Distribution only decides
+ * chain lengths: lookups still compare the strings themselves, so answers stay exact. Not
+ * persisted (a snapshot keeps the keys, and hashes are recomputed on restore).
  */
-const smiHash = (key: string): number => hash32(key) & 0x3fffffff;
+export function smiHash(key: string): number {
+  const n = key.length;
+  let h = n ^ 0x9747b28c;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    let k =
+      key.charCodeAt(i) ^ (key.charCodeAt(i + 1) << 8) ^ (key.charCodeAt(i + 2) << 16) ^ (key.charCodeAt(i + 3) << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  for (; i < n; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h & 0x3fffffff;
+}
 
 /**
  * Exact, bounded memory of the most recent distinct string keys (event ids for duplicate
@@ -14,8 +41,8 @@ const smiHash = (key: string): number => hash32(key) & 0x3fffffff;
  * Hot path of the detector (one lookup and one insert per event), so it is built to touch little
  * memory and allocate nothing per operation: a ring of slots (key, value, 32-bit hash, chain link)
  * and a power-of-two table of chain heads indexed by the hash (separate chaining through the
- * ring). A lookup hashes the key (FNV-1a), reads one head and compares hashes along a short chain
- * (load ≤ 1), comparing the strings themselves only on a hash match, so answers are exact. The
+ * ring). A lookup hashes the key ({@link smiHash}), reads one head and compares hashes along a
+ * short chain (load ≤ 1), comparing the strings themselves only on a hash match, so answers are exact. The
  * arrays are allocated on first insert (an engine that never sees request ids pays nothing), the
  * value array on the first value. Memory when full: about 22 bytes per key (8 more with values)
  * plus the key strings themselves.
