@@ -1,7 +1,18 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { AppError } from '../../shared/src/errors.ts';
+import { AppError, ERROR_CODES, type ErrorCode } from '../../shared/src/errors.ts';
+import {
+  createEsClient,
+  esConfigSchema,
+  redactedNodes,
+  toEsAppError,
+  waitForElasticsearch,
+} from '../../shared/src/es/client.ts';
+import { DELIVERIES_INDEX } from '../../shared/src/es/names.ts';
+import { createEsDeliveriesSink } from '../../services/alerts/src/deliveries-es.ts';
+import { createFileDeliveriesSink } from '../../services/embedded/src/deliveries-file.ts';
+import { dataDirLayout } from '../../services/embedded/src/data-dir.ts';
 import { createLogger, silentLogger } from '../../shared/src/logger.ts';
 import { findingSchema, type Finding } from '../../shared/src/model/finding.ts';
 import { createFakeClock, systemClock } from '../../services/alerts/src/clock.ts';
@@ -17,7 +28,7 @@ import { createDeliverer } from '../../services/alerts/src/delivery.ts';
 import { createEngine } from '../../services/alerts/src/engine.ts';
 import { buildRouteTree, indexRoutes } from '../../services/alerts/src/route.ts';
 import { createMemoryStore } from '../../services/alerts/src/store/memory.ts';
-import { createMemoryDeliveriesSink } from '../../services/alerts/src/deliveries.ts';
+import { createMemoryDeliveriesSink, observedDeliveriesSink } from '../../services/alerts/src/deliveries.ts';
 import { channels } from '../../services/alerts/src/channels/index.ts';
 import type { HttpClient } from '../../services/alerts/src/http.ts';
 
@@ -64,13 +75,106 @@ async function readFindings(path: string): Promise<Finding[]> {
  * forecast's finding, and the release-day population-surge findings the pull spike rules
  * (rules/baseline-spike.ts, `pull.population_surge_<metric>`) emit instead of per-identity alerts.
  */
-const KNOWN_FINDING_RULE_IDS: readonly string[] = [
+export const KNOWN_FINDING_RULE_IDS: readonly string[] = [
   ...rules.keys(),
   STORAGE_RULE,
   STORAGE_STALE_RULE,
   'pull.population_surge_pulls',
   'pull.population_surge_bytes',
 ];
+
+interface SendReportOptions {
+  dir: string;
+  config: string;
+  receiver: string;
+  link?: string;
+  esUrl?: string;
+  deliveriesIndex?: string;
+  deliveriesFile?: string;
+  dataDir?: string;
+}
+
+interface DeliveriesTarget {
+  readonly sink: ReturnType<typeof observedDeliveriesSink>;
+  /** For the JSON output: `{ store: 'elasticsearch', index }` or `{ store: 'file', path }`. */
+  readonly where: { store: 'elasticsearch'; index: string } | { store: 'file'; path: string };
+  /** For the stderr summary. */
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Where `send-report` records its delivery attempts, as the alerts service does: `--deliveries-file`
+ * → that NDJSON file; else `--es-url` / `ES_URLS` → the Elasticsearch deliveries index
+ * (`--deliveries-index`, `ES_DELIVERIES_INDEX`, default `regwatch-alert-deliveries`); else the
+ * deliveries file of `regwatch run`'s data dir (`<data-dir>/alerts/deliveries.ndjson`). The target
+ * is checked before anything is sent.
+ * @throws AppError CONFIG_INVALID (file and ES both given, bad ES settings), ES_UNAVAILABLE
+ *   (retriable; ES not reachable), OUTPUT_UNWRITABLE (the file cannot be appended to).
+ */
+async function openDeliveriesTarget(o: SendReportOptions): Promise<DeliveriesTarget> {
+  if (o.deliveriesFile !== undefined && (o.esUrl !== undefined || o.deliveriesIndex !== undefined))
+    throw new AppError(
+      'CONFIG_INVALID',
+      '--deliveries-file records to a file; it cannot be combined with --es-url / --deliveries-index',
+    );
+  const esUrls = o.esUrl
+    ? [o.esUrl]
+    : (process.env['ES_URLS'] ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+  if (o.deliveriesFile === undefined && esUrls.length > 0) {
+    const es = esConfigSchema.safeParse({
+      nodes: esUrls,
+      ...(process.env['ES_USERNAME']
+        ? { username: process.env['ES_USERNAME'], password: process.env['ES_PASSWORD'] }
+        : {}),
+      ...(process.env['ES_API_KEY'] ? { apiKey: process.env['ES_API_KEY'] } : {}),
+    });
+    if (!es.success)
+      throw new AppError(
+        'CONFIG_INVALID',
+        `invalid Elasticsearch settings for delivery records: ${es.error.issues.map((i) => i.message).join('; ')}`,
+      );
+    const index = o.deliveriesIndex ?? (process.env['ES_DELIVERIES_INDEX'] || DELIVERIES_INDEX);
+    const client = createEsClient(es.data);
+    try {
+      await waitForElasticsearch(client, { timeoutMs: 10_000 });
+    } catch (err) {
+      await client.close();
+      const e = err instanceof AppError ? err : toEsAppError(err, 'delivery records');
+      throw new AppError(
+        e.code,
+        `cannot record deliveries in Elasticsearch at ${redactedNodes(es.data).join(', ')}: ${e.message}; nothing was sent`,
+        { retriable: e.retriable, cause: err },
+      );
+    }
+    return {
+      sink: observedDeliveriesSink(createEsDeliveriesSink({ client, index, refresh: true })),
+      where: { store: 'elasticsearch', index },
+      label: `Elasticsearch index ${index}`,
+      close: () => client.close(),
+    };
+  }
+  const path = o.deliveriesFile ?? dataDirLayout(o.dataDir ?? (process.env['REGWATCH_DATA_DIR'] || '.data')).deliveries;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await appendFile(path, '');
+  } catch (err) {
+    throw new AppError(
+      'OUTPUT_UNWRITABLE',
+      `cannot record deliveries in ${path}: ${(err as Error).message}; nothing was sent (give --deliveries-file or --es-url)`,
+      { retriable: true, cause: err },
+    );
+  }
+  return {
+    sink: observedDeliveriesSink(createFileDeliveriesSink(path)),
+    where: { store: 'file', path },
+    label: path,
+    close: async () => {},
+  };
+}
 
 const noHttp: HttpClient = {
   post: async () => {
@@ -145,10 +249,28 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <file>', 'alerts config (YAML/JSON)')
     .requiredOption('-r, --receiver <name>', 'receiver to deliver to')
     .option('--link <url>', 'where the report is published (shown by channels that cannot carry images)')
-    .action(async (o: { dir: string; config: string; receiver: string; link?: string }) => {
+    .option(
+      '--es-url <url>',
+      'record delivery attempts in Elasticsearch at this URL (env ES_URLS; credentials ES_USERNAME/ES_PASSWORD or ES_API_KEY)',
+    )
+    .option(
+      '--deliveries-index <name>',
+      `Elasticsearch index of delivery records (env ES_DELIVERIES_INDEX, default ${DELIVERIES_INDEX})`,
+    )
+    .option(
+      '--deliveries-file <path>',
+      'record delivery attempts as NDJSON in this file instead (default without Elasticsearch: <data-dir>/alerts/deliveries.ndjson)',
+    )
+    .option(
+      '--data-dir <dir>',
+      'data directory of regwatch run, whose deliveries file is the default (env REGWATCH_DATA_DIR, default .data)',
+    )
+    .action(async (o: SendReportOptions) => {
       const config = await loadAlertsConfigFile(o.config, process.env);
       if (!config.receivers.some((r) => r.name === o.receiver))
         throw new AppError('CONFIG_INVALID', `no receiver "${o.receiver}" in ${o.config}`);
+      // Where every delivery attempt is recorded (as the service does), checked before anything is sent.
+      const target = await openDeliveriesTarget(o);
       const read = async (f: string): Promise<Buffer> => {
         try {
           return await readFile(join(o.dir, f));
@@ -165,18 +287,29 @@ export function register(program: Command): void {
         http,
         clock: systemClock,
         logger: createLogger('regwatch-cli', { level: 'warn', destination: process.stderr as never }),
-        sink: createMemoryDeliveriesSink(),
+        sink: target.sink,
         render: {},
         instanceId: 'cli',
       });
-      const results = await deliverCapacityReport(
-        deliverer,
-        { title, markdown: md.toString('utf8'), html: html.toString('utf8'), png },
-        o.receiver,
-        Date.now(),
-        o.link,
-      );
-      await http.close();
+      let results;
+      try {
+        results = await deliverCapacityReport(
+          deliverer,
+          { title, markdown: md.toString('utf8'), html: html.toString('utf8'), png },
+          o.receiver,
+          Date.now(),
+          o.link,
+        );
+      } finally {
+        await http.close();
+        await target.close();
+      }
+      const recordError = target.sink.firstError();
+      const deliveries = {
+        ...target.where,
+        records: target.sink.stored(),
+        ...(recordError ? { error: recordError } : {}),
+      };
       const out = results.map((r) => ({
         channel: r.channel,
         destination: r.destination,
@@ -184,13 +317,19 @@ export function register(program: Command): void {
         attempts: r.attempts,
         ...(r.outcome.kind !== 'ok' ? { code: r.outcome.code, error: r.outcome.error } : {}),
       }));
-      process.stdout.write(`${JSON.stringify({ receiver: o.receiver, title, results: out })}\n`);
+      process.stdout.write(`${JSON.stringify({ receiver: o.receiver, title, results: out, deliveries })}\n`);
       const failedCount = out.filter((r) => r.outcome !== 'ok').length;
       process.stderr.write(
-        `report "${title}" → ${o.receiver}: ${out.length - failedCount}/${out.length} channel(s) delivered\n`,
+        `report "${title}" → ${o.receiver}: ${out.length - failedCount}/${out.length} channel(s) delivered; ${deliveries.records} delivery record(s) → ${target.label}\n`,
       );
       if (failedCount > 0)
         throw new AppError('ALERTS_CHANNEL_REJECTED', `${failedCount} channel(s) failed; see stdout`);
+      if (recordError)
+        throw new AppError(
+          recordError.code in ERROR_CODES ? (recordError.code as ErrorCode) : 'OUTPUT_UNWRITABLE',
+          `the report was delivered, but its delivery records could not be stored in ${target.label}: ${recordError.message}`,
+          { retriable: true },
+        );
     });
   alerts
     .command('check-config')

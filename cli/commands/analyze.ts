@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { DateTime } from 'luxon';
 import { SingleBar, Presets } from 'cli-progress';
 import { AppError } from '../../shared/src/errors.ts';
 import { openInput } from '../../shared/src/io/open-input.ts';
@@ -12,12 +13,33 @@ import {
   type AnalyzeSummary,
 } from '../../services/detector/src/pipeline/analyze.ts';
 
-/** Parses an ISO 8601 / date option to ms. @throws AppError CONFIG_INVALID naming the option. */
+/**
+ * Parses an ISO 8601 time option (`--from`/`--to` of analyze and replay) to epoch ms: a calendar
+ * date `YYYY-MM-DD`, optionally `THH:MM[:SS[.fff]]` and an offset (`Z`, `+02:00`); without an offset
+ * the time is UTC. Parsed with luxon `DateTime.fromISO` (ISO 8601 extended/basic format), so
+ * impossible dates (`2026-02-30`) are rejected; free-form dates (`nov 30`, `yesterday`) that
+ * `Date.parse` would guess at are not accepted.
+ * @returns undefined when `v` is undefined.
+ * @throws AppError CONFIG_INVALID naming the option and the value.
+ */
 export function parseTimeOption(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  if (!Number.isFinite(t)) throw new AppError('CONFIG_INVALID', `${name} must be an ISO 8601 time, got "${v}"`);
-  return t;
+  const dt = /^\d{4}-?\d{2}-?\d{2}(?:T|$)/.test(v) ? DateTime.fromISO(v, { zone: 'utc' }) : null;
+  if (!dt?.isValid)
+    throw new AppError(
+      'CONFIG_INVALID',
+      `${name} must be an ISO 8601 time such as 2026-03-10 or 2026-03-10T08:00:00Z, got "${v}"${dt?.invalidExplanation ? ` (${dt.invalidExplanation})` : ''}`,
+    );
+  return dt.toMillis();
+}
+
+/**
+ * Checks a report window as replay does: `--to` must be after `--from` when both are given.
+ * @throws AppError CONFIG_INVALID otherwise.
+ */
+export function checkTimeWindow(from: number | undefined, to: number | undefined): void {
+  if (from !== undefined && to !== undefined && to <= from)
+    throw new AppError('CONFIG_INVALID', '--to must be after --from');
 }
 
 /**
@@ -58,8 +80,11 @@ export function printSummary(
       .map((c) => c.padStart(9))
       .join('') +
     '\n';
+  const findings = s.windowed
+    ? `${s.findings} findings in the window${s.outsideWindow > 0 ? `; ${s.outsideWindow} outside --from/--to` : ''}`
+    : `${s.findings} findings`;
   out.write(
-    `\nregwatch ${command}: ${s.lines} lines, ${s.events} events (${s.rejected} rejected, ${s.ignored} ignored, ${s.duplicates} duplicates, ${s.joined} notification+log joins, ${s.late} late), ${s.findings} findings\n`,
+    `\nregwatch ${command}: ${s.lines} lines, ${s.events} events (${s.rejected} rejected, ${s.ignored} ignored, ${s.duplicates} duplicates, ${s.joined} notification+log joins, ${s.late} late), ${findings}\n`,
   );
   out.write(line(['rule', ...sev, 'total']));
   for (const [rule, m] of rows) {
@@ -86,8 +111,11 @@ export function register(program: Command): void {
       'run detection over recorded registry input (logs, notifications, Harbor payloads, normalized events); findings as NDJSON',
     )
     .argument('[files...]', 'input files; - or none for stdin')
-    .option('--from <time>', 'report findings whose window starts at or after this ISO 8601 time')
-    .option('--to <time>', 'report findings whose window starts before this ISO 8601 time')
+    .option(
+      '--from <time>',
+      'report findings whose window starts at or after this ISO 8601 time (e.g. 2026-03-10T08:00:00Z; UTC without an offset)',
+    )
+    .option('--to <time>', 'report findings whose window starts before this ISO 8601 time (after --from)')
     .option('--config <file>', 'detection config (YAML/JSON): settings and rules.params / rules.disabled')
     .option('--kibana-url <url>', 'Kibana base URL for Discover links')
     .option('--tz <zone>', 'default IANA time zone for usual hours')
@@ -108,6 +136,7 @@ export function register(program: Command): void {
       ) => {
         const from = parseTimeOption('--from', opts.from);
         const to = parseTimeOption('--to', opts.to);
+        checkTimeWindow(from, to);
         const chunkSize = Number(opts.chunkSize);
         if (!Number.isInteger(chunkSize) || chunkSize < 1)
           throw new AppError('CONFIG_INVALID', '--chunk-size must be a positive integer');

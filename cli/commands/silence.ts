@@ -4,6 +4,9 @@ import { request } from 'undici';
 import { AppError } from '../../shared/src/errors.ts';
 import { DEFAULT_ALERTS_API_URL, readAlertsApiFiles } from '../../services/embedded/src/alerts-api.ts';
 import { dataDirLayout } from '../../services/embedded/src/data-dir.ts';
+import { unknownRuleMatchers } from '../../services/alerts/src/config.ts';
+import { parseMatcher, type Matcher } from '../../services/alerts/src/matchers.ts';
+import { KNOWN_FINDING_RULE_IDS } from './alerts.ts';
 
 /**
  * `regwatch silence add|list|expire`: manage silences through the alerts service API
@@ -93,7 +96,29 @@ async function call(
   return json;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/** Repeatable option; no default, so commander reports a missing required one by its flag. */
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+/**
+ * Warnings for `--matcher` values on `rule`/`alertname` that name no known finding rule id (the
+ * same check as `regwatch alerts check-config`): a typo there silences nothing. Matchers that do
+ * not parse are left to the API, which rejects them with ALERTS_SILENCE_INVALID.
+ * @returns one line per suspicious matcher, e.g. `--matcher 'rule=auth.brutforce_user': rule="…" names no detector rule id (…)`.
+ */
+export function silenceMatcherWarnings(
+  matchers: readonly string[],
+  knownRuleIds: Iterable<string> = KNOWN_FINDING_RULE_IDS,
+): string[] {
+  const parsed: { text: string; m: Matcher }[] = [];
+  for (const text of matchers) {
+    const m = parseMatcher(text);
+    if (!('error' in m)) parsed.push({ text, m });
+  }
+  return unknownRuleMatchers(
+    parsed.map((p) => p.m),
+    knownRuleIds,
+  ).map((w) => `--matcher '${parsed[w.index]?.text ?? ''}': ${w.message}; the silence is created anyway`);
+}
 
 /** Silence states of the alerts API (`GET /api/v1/silences?state=`), Alertmanager's vocabulary. */
 export const SILENCE_STATES = ['active', 'pending', 'expired'] as const;
@@ -143,7 +168,6 @@ export function register(program: Command): void {
         '-m, --matcher <matcher>',
         'name=value, name!=value, name=~regex, name!~regex (repeatable)',
         collect,
-        [] as string[],
       )
       .option('-d, --duration <duration>', 'how long, e.g. 2h, 30m, 1d', '2h')
       .option('--author <name>', 'who creates it (default: $USER, else the login name)')
@@ -159,6 +183,7 @@ export function register(program: Command): void {
       dataDir?: string;
     }) => {
       const c = conn(o);
+      for (const w of silenceMatcherWarnings(o.matcher)) process.stderr.write(`warning: ${w}\n`);
       const createdBy = o.author ?? defaultAuthor(process.env);
       const s = await call(c, 'POST', '/api/v1/silences', {
         matchers: o.matcher,

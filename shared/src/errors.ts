@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   ES_BULK_ITEM_FAILED: 'Elasticsearch rejected a document in a bulk request.',
   ES_SETUP_FAILED: 'Installing Elasticsearch templates or policies failed.',
   KIBANA_IMPORT_FAILED: 'Kibana reported errors while importing saved objects.',
+  KIBANA_UNAVAILABLE:
+    'Kibana could not be reached (connection refused, DNS failure, timeout); retriable, nothing was imported by that request.',
   FORECAST_INPUT_INVALID: 'A forecast series is empty, unsorted, non-numeric or too short.',
   CHART_FONT_MISSING: 'The TTF font used to render charts to PNG was not found (install fonts-dejavu-core).',
   STORAGE_COLLECT_FAILED: 'Storage usage could not be measured (statfs or tree walk failed, Harbor API error).',

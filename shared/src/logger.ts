@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { isLogLevel } from './config.ts';
 
 export type { Logger };
 
@@ -24,6 +25,11 @@ export const REDACT_PATHS = [
 ];
 
 export interface LoggerOptions {
+  /**
+   * pino level (trace, debug, info, warn, error, fatal, silent). Anything else (a raw, not yet
+   * validated `LOG_LEVEL`) falls back to `info` instead of throwing: the services' config schemas
+   * report a bad LOG_LEVEL as CONFIG_INVALID with every other problem.
+   */
   level?: string;
   /** Where to write; defaults to stdout (fd 1). Tests pass a stream to capture lines. */
   destination?: DestinationStream;
@@ -38,7 +44,7 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
     {
       name: service,
       base: { service },
-      level: options.level ?? 'info',
+      level: isLogLevel(options.level) ? options.level : 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

@@ -203,23 +203,11 @@ const RULE_LABELS: ReadonlySet<string> = new Set(['rule', 'alertname']);
  * @returns one `path: message` line per suspicious matcher, empty when all are known.
  */
 export function unknownRuleMatcherWarnings(cfg: AlertsConfig, knownRuleIds: Iterable<string>): string[] {
-  const known = [...new Set(knownRuleIds)].sort();
-  const knownSet = new Set(known);
+  const known = [...new Set(knownRuleIds)];
   const out: string[] = [];
-  const check = (ms: readonly Matcher[] | undefined, path: string): void =>
-    (ms ?? []).forEach((m, i) => {
-      if (!RULE_LABELS.has(m.name)) return;
-      const regex = m.op === '=~' || m.op === '!~';
-      const hits = regex
-        ? known.filter((id) => matchOne({ name: 'rule', op: '=~', value: m.value }, { rule: id }))
-        : [];
-      if (regex ? hits.length > 0 : knownSet.has(m.value)) return;
-      const family = m.value.split('.')[0] ?? '';
-      const near = known.filter((id) => id.startsWith(`${family}.`));
-      out.push(
-        `${path}.${i}: ${matcherText(m)} ${regex ? 'matches' : 'names'} no detector rule id (${near.length ? `${family}.* ids: ${near.join(', ')}` : `known ids: ${known.join(', ')}`})`,
-      );
-    });
+  const check = (ms: readonly Matcher[] | undefined, path: string): void => {
+    out.push(...unknownRuleMatchers(ms ?? [], known).map((w) => `${path}.${w.index}: ${w.message}`));
+  };
   const walk = (r: RouteInput, path: string): void => {
     check(r.matchers, `${path}.matchers`);
     (r.routes ?? []).forEach((c, i) => walk(c, `${path}.routes.${i}`));
@@ -228,6 +216,35 @@ export function unknownRuleMatcherWarnings(cfg: AlertsConfig, knownRuleIds: Iter
   cfg.inhibit_rules.forEach((r, i) => {
     check(r.source_matchers, `inhibit_rules.${i}.source_matchers`);
     check(r.target_matchers, `inhibit_rules.${i}.target_matchers`);
+  });
+  return out;
+}
+
+/**
+ * The matchers of one list that are on `rule`/`alertname` and name no known rule id (`=`/`!=`:
+ * the value is not a known id; `=~`/`!~`: the regex matches no known id). Used by
+ * `unknownRuleMatcherWarnings` (config check) and `regwatch silence add`.
+ * @returns `{ index, message }` per suspicious matcher (index into `ms`), e.g. message
+ *   `rule="auth.brutforce_user" names no detector rule id (auth.* ids: auth.bruteforce_ip, …)`.
+ */
+export function unknownRuleMatchers(
+  ms: readonly Matcher[],
+  knownRuleIds: Iterable<string>,
+): { index: number; message: string }[] {
+  const known = [...new Set(knownRuleIds)].sort();
+  const knownSet = new Set(known);
+  const out: { index: number; message: string }[] = [];
+  ms.forEach((m, index) => {
+    if (!RULE_LABELS.has(m.name)) return;
+    const regex = m.op === '=~' || m.op === '!~';
+    const hits = regex ? known.filter((id) => matchOne({ name: 'rule', op: '=~', value: m.value }, { rule: id })) : [];
+    if (regex ? hits.length > 0 : knownSet.has(m.value)) return;
+    const family = m.value.split('.')[0] ?? '';
+    const near = known.filter((id) => id.startsWith(`${family}.`));
+    out.push({
+      index,
+      message: `${matcherText(m)} ${regex ? 'matches' : 'names'} no detector rule id (${near.length ? `${family}.* ids: ${near.join(', ')}` : `known ids: ${known.join(', ')}`})`,
+    });
   });
   return out;
 }

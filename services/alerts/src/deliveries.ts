@@ -65,3 +65,30 @@ export function createMemoryDeliveriesSink(): DeliveriesSink & { readonly record
     },
   };
 }
+
+/**
+ * Wraps a sink and remembers how many records it stored and the first error (the deliverer only
+ * logs sink errors; a one-shot command such as `regwatch alerts send-report` reports them).
+ */
+export function observedDeliveriesSink(inner: DeliveriesSink): DeliveriesSink & {
+  /** Records stored so far. */
+  readonly stored: () => number;
+  /** First `{ code, message }` a `record` call rejected with, if any. */
+  readonly firstError: () => { code: string; message: string } | undefined;
+} {
+  let stored = 0;
+  let firstError: { code: string; message: string } | undefined;
+  return {
+    async record(records) {
+      try {
+        await inner.record(records);
+        stored += records.length;
+      } catch (err) {
+        firstError ??= { code: (err as { code?: string }).code ?? 'UNKNOWN', message: (err as Error).message };
+        throw err;
+      }
+    },
+    stored: () => stored,
+    firstError: () => firstError,
+  };
+}

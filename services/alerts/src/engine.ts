@@ -9,7 +9,8 @@ import { findingLabels, labelsText, pickLabels, shortHash, type Labels } from '.
 import { buildRouteTree, indexRoutes, matchRoutes, type Route } from './route.ts';
 import { silencedBy, type Silence } from './silences.ts';
 import type { AlertStore, Versioned } from './store/types.ts';
-import { afterNotify, throttled, type ThrottleState } from './throttle.ts';
+import { createKeyLock } from './key-lock.ts';
+import { afterNotify, holdBack, throttled, type ThrottleState } from './throttle.ts';
 import { inTimeInterval } from './time-intervals.ts';
 
 export interface EngineDeps {
@@ -57,6 +58,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const flushes = new Set<Promise<void>>();
   /** Due times of groups this instance wrote: found without waiting for a store search (ES refresh). */
   const hints = new Map<string, number>();
+  const throttleLock = createKeyLock();
 
   let silenceCache: { at: number; list: Silence[] } | undefined;
   /** Silences, re-read at most once a second (a new silence takes effect within 1 s). */
@@ -213,13 +215,29 @@ export function createEngine(deps: EngineDeps): Engine {
       return 0;
     }
     const route = routes.get(g.routeId) ?? root;
-    const throttleStates = new Map<string, ThrottleState | undefined>();
+    // Throttle keys of the group's new alerts: their state (window + held-back count, shared with
+    // other groups) is read and written under a per-key lock, so concurrent flushes of one tick
+    // neither all pass the throttle nor lose a held-back count.
+    const keys = new Set<string>();
     if (config.throttle.realert > 0)
       for (const e of Object.values(g.alerts))
-        if (e.status === 'firing' && e.notified === 'none') {
-          const tk = throttleKey(e.labels);
-          if (!throttleStates.has(tk)) throttleStates.set(tk, await store.getThrottle(tk));
-        }
+        if (e.status === 'firing' && e.notified === 'none') keys.add(throttleKey(e.labels));
+    return throttleLock.run(keys, () => flushLocked(key, g, cur.version, route, keys, now, sil, src));
+  }
+
+  /** The decision and writes of `flushOne`, holding the throttle keys `keys`. */
+  async function flushLocked(
+    key: string,
+    g: GroupState,
+    version: string,
+    route: Route,
+    keys: ReadonlySet<string>,
+    now: number,
+    sil: readonly Silence[],
+    src: readonly InhibitSource[],
+  ): Promise<number> {
+    const throttleStates = new Map<string, ThrottleState | undefined>();
+    for (const tk of keys) throttleStates.set(tk, await store.getThrottle(tk));
     const res = flushGroup(
       g,
       route,
@@ -229,21 +247,37 @@ export function createEngine(deps: EngineDeps): Engine {
           silencedBy(e.labels, sil, now) ??
           (isInhibited(e.key, e.labels, src, config.inhibit_rules) ? 'inhibited' : undefined),
         throttled: (e: AlertEntry) => throttled(throttleStates.get(throttleKey(e.labels)), now),
+        heldBack: (entries: readonly AlertEntry[]) =>
+          [...new Set(entries.map((e) => throttleKey(e.labels)))].reduce(
+            (n, tk) => n + (throttleStates.get(tk)?.heldBack ?? 0),
+            0,
+          ),
       },
       now,
     );
+    /** Adds this flush's held-back alerts to their keys' counts (only after the group write won). */
+    const countHeldBack = async (): Promise<void> => {
+      const perKey = new Map<string, number>();
+      for (const e of res.heldBack) perKey.set(throttleKey(e.labels), (perKey.get(throttleKey(e.labels)) ?? 0) + 1);
+      for (const [tk, n] of perKey) {
+        const st = throttleStates.get(tk);
+        if (st) await store.putThrottle(tk, holdBack(st, n));
+      }
+    };
     if (!res.notification) {
-      if (res.group === undefined) await store.deleteGroup(key, cur.version);
-      else if (res.group !== g && (await store.putGroup(res.group, dueAtOf(res.group), cur.version)))
+      if (res.group === undefined) {
+        if (await store.deleteGroup(key, version)) await countHeldBack();
+      } else if (res.group !== g && (await store.putGroup(res.group, dueAtOf(res.group), version))) {
         hints.set(key, dueAtOf(res.group));
-      else if (res.group === g) hints.set(key, dueAtOf(g));
+        await countHeldBack();
+      } else if (res.group === g) hints.set(key, dueAtOf(g));
       return 0;
     }
     const claimed: GroupState = {
       ...(res.group ?? g),
       pending: { notification: res.notification, owner: deps.instanceId, claimedAt: now, done: [] },
     };
-    const claimedVersion = await store.putGroup(claimed, dueAtOf(claimed), cur.version);
+    const claimedVersion = await store.putGroup(claimed, dueAtOf(claimed), version);
     if (claimedVersion === undefined) return 0; // another instance claimed it
     hints.set(key, dueAtOf(claimed));
     logger.debug(
@@ -255,6 +289,7 @@ export function createEngine(deps: EngineDeps): Engine {
       },
       'notification claimed',
     );
+    await countHeldBack();
     const seenThrottle = new Set<string>();
     for (const e of res.newlyNotified) {
       const tk = throttleKey(e.labels);

@@ -48,7 +48,10 @@ export interface GroupState {
   readonly lastNotifiedAt?: number;
   /** Notifications sent so far (the next one gets seq + 1). */
   readonly seq: number;
-  /** New alerts held back by the throttle since the last notification. */
+  /**
+   * Legacy: held-back count of state written by older versions (reported once, then 0). The count
+   * now lives with the throttle key (`ThrottleState.heldBack`), which spans groups.
+   */
   readonly throttled: number;
   readonly pending?: PendingDelivery;
 }
@@ -123,6 +126,11 @@ export interface FlushEnv {
   hiddenBy(entry: AlertEntry): string | undefined;
   /** True when the per-key throttle holds a *new* alert back. */
   throttled(entry: AlertEntry): boolean;
+  /**
+   * How many alerts the throttle held back (in any group) for the throttle keys of these alerts,
+   * which are about to be announced as firing for the first time; each key counted once.
+   */
+  heldBack(entries: readonly AlertEntry[]): number;
 }
 
 export interface FlushResult {
@@ -131,6 +139,11 @@ export interface FlushResult {
   readonly notification?: Notification;
   /** Alerts announced as firing for the first time (their throttle keys must be updated). */
   readonly newlyNotified: readonly AlertEntry[];
+  /**
+   * New alerts the throttle held back in this flush (removed from the group): the caller adds
+   * them to their throttle key's held-back count once the new group state is stored.
+   */
+  readonly heldBack: readonly AlertEntry[];
 }
 
 function view(e: AlertEntry, extra: Partial<AlertView> = {}): AlertView {
@@ -150,7 +163,7 @@ function view(e: AlertEntry, extra: Partial<AlertView> = {}): AlertView {
  * Call when `now >= group.nextFlushAt` and no delivery is pending; otherwise returns the group unchanged.
  */
 export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: number): FlushResult {
-  if (now < group.nextFlushAt || group.pending) return { group, newlyNotified: [] };
+  if (now < group.nextFlushAt || group.pending) return { group, newlyNotified: [], heldBack: [] };
   const alerts: Record<string, AlertEntry> = { ...group.alerts };
   const entries = Object.values(alerts);
 
@@ -158,13 +171,17 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
     for (const e of entries)
       if (e.status === 'firing' && e.notified === 'none' && !e.mutedWhileFiring)
         alerts[e.key] = { ...e, mutedWhileFiring: true };
-    return { group: { ...group, alerts, nextFlushAt: now + route.groupIntervalMs }, newlyNotified: [] };
+    return {
+      group: { ...group, alerts, nextFlushAt: now + route.groupIntervalMs },
+      newlyNotified: [],
+      heldBack: [],
+    };
   }
 
   const firing: AlertEntry[] = [];
   const resolved: AlertEntry[] = [];
+  const heldBack: AlertEntry[] = [];
   let hidden = 0;
-  let throttledNow = 0;
   for (const e of entries) {
     if (e.status === 'resolved') {
       if (route.sendResolved && (e.notified === 'firing' || e.mutedWhileFiring)) resolved.push(e);
@@ -177,35 +194,29 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
       continue;
     }
     if (e.notified === 'none' && env.throttled(e)) {
-      throttledNow++;
+      heldBack.push(e);
       delete alerts[e.key];
       continue;
     }
     firing.push(e);
   }
-  const throttledTotal = group.throttled + throttledNow;
   const hasNew = firing.some((e) => e.notified === 'none');
   const repeatDue =
     group.lastNotifiedAt !== undefined && now >= group.lastNotifiedAt + route.repeatIntervalMs && firing.length > 0;
   const recheck = hidden > 0 ? now + route.groupIntervalMs : NEVER;
 
   if (!hasNew && resolved.length === 0 && !repeatDue) {
-    if (Object.keys(alerts).length === 0) {
-      // Nothing left. Keep the group (for one repeat_interval) only to carry the count of alerts
-      // the throttle just held back into the next notification of this group.
-      if (throttledNow === 0) return { group: undefined, newlyNotified: [] };
-      return {
-        group: { ...group, alerts, throttled: throttledTotal, nextFlushAt: now + route.repeatIntervalMs },
-        newlyNotified: [],
-      };
-    }
+    // Nothing left (held-back alerts are counted on their throttle key, not here): delete the group.
+    if (Object.keys(alerts).length === 0) return { group: undefined, newlyNotified: [], heldBack };
     const repeatAt =
       group.lastNotifiedAt !== undefined && firing.length > 0 ? group.lastNotifiedAt + route.repeatIntervalMs : NEVER;
     return {
-      group: { ...group, alerts, throttled: throttledTotal, nextFlushAt: Math.min(recheck, repeatAt) },
+      group: { ...group, alerts, nextFlushAt: Math.min(recheck, repeatAt) },
       newlyNotified: [],
+      heldBack,
     };
   }
+  const newlyNotified = firing.filter((e) => e.notified === 'none');
 
   const seq = group.seq + 1;
   const notification: Notification = {
@@ -217,10 +228,9 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
     groupLabels: group.groupLabels,
     firing: firing.map((e) => view(e)),
     resolved: resolved.map((e) => view(e, e.notified === 'none' ? { mutedWhileFiring: true } : {})),
-    throttled: throttledTotal,
+    throttled: group.throttled + env.heldBack(newlyNotified),
     createdAt: now,
   };
-  const newlyNotified = firing.filter((e) => e.notified === 'none');
   for (const e of firing)
     if (e.notified === 'none' || e.mutedWhileFiring)
       alerts[e.key] = { ...e, notified: 'firing', mutedWhileFiring: false };
@@ -233,7 +243,7 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
     lastNotifiedAt: now,
     nextFlushAt: Math.min(recheck, firing.length > 0 ? now + route.repeatIntervalMs : NEVER),
   };
-  return { group: next, notification, newlyNotified };
+  return { group: next, notification, newlyNotified, heldBack };
 }
 
 /** True when a group holds nothing but a finished notification and can be deleted. */

@@ -33,11 +33,27 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The shell command that silences one alert (matchers on rule and entity). */
+/** POSIX shell single-quoting, always (matcher values stay visibly quoted). */
+const singleQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * How the printed commands start: the package's bin through npx, which works as pasted from the
+ * repository root (where `npm start` / `regwatch run` runs; README "Quick start"); a bare
+ * `regwatch` is not on PATH after `npm install`.
+ */
+export const CLI_PREFIX = 'npx regwatch';
+
+/**
+ * The shell command that silences one alert for 2h (matchers on rule and entity), e.g.
+ * `npx regwatch silence add --matcher 'rule=auth.bruteforce_ip' --matcher 'entity=ip:198.51.100.9' --duration 2h --comment 'reason'`;
+ * with `--url` / `--data-dir` when the settings say the API or the data dir are not the defaults.
+ */
 export function silenceCommand(a: AlertView, settings: RenderSettings): string {
-  const url = settings.alertsUrl ? ` --url ${settings.alertsUrl}` : '';
+  const url = settings.alertsUrl ? ` --url ${shellQuote(settings.alertsUrl)}` : '';
   const dir = settings.dataDir ? ` --data-dir ${shellQuote(settings.dataDir)}` : '';
-  return `regwatch silence add${url}${dir} --matcher 'rule=${a.finding.rule}' --matcher 'entity=${a.labels['entity'] ?? ''}' --duration 2h --comment 'reason'`;
+  const rule = singleQuote(`rule=${a.finding.rule}`);
+  const entity = singleQuote(`entity=${a.labels['entity'] ?? ''}`);
+  return `${CLI_PREFIX} silence add${url}${dir} --matcher ${rule} --matcher ${entity} --duration 2h --comment 'reason'`;
 }
 
 /** Builds the display parts of one alert. */

@@ -11,6 +11,16 @@ export interface ThrottleState {
   readonly exponent: number;
   /** ms since epoch of the last notification for the key. */
   readonly lastAt: number;
+  /**
+   * New alerts of the key held back since its last notification, in any aggregation group (the
+   * key spans groups). The next notification that announces an alert of the key reports it.
+   */
+  readonly heldBack?: number;
+}
+
+/** The state after `count` more new alerts of the key were held back (state must exist: the key notified). */
+export function holdBack(state: ThrottleState, count: number): ThrottleState {
+  return { ...state, heldBack: (state.heldBack ?? 0) + count };
 }
 
 /** True when a new alert of the key is held back at `now`. */
@@ -19,7 +29,8 @@ export function throttled(state: ThrottleState | undefined, now: number): boolea
 }
 
 /**
- * The state after a notification for the key at `now`.
+ * The state after a notification for the key at `now` (the held-back count starts again at 0:
+ * that notification reported it).
  * @param realertMs base window (0 turns throttling off → undefined)
  * @param maxMs cap on the window
  */

@@ -16,6 +16,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const POP_SIZE = 2048;
 const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
+/** Event time (ms) between two `onAdvance` calls from `process()`. */
+const TICK_MS = 1000;
 /** The empty value lists of a new bucket (frozen: a push to it would throw, not corrupt others). */
 const NO_VALUES = Object.freeze([]) as unknown as never[];
 
@@ -164,6 +166,10 @@ export class DetectorEngine implements EngineView {
   readonly settings: DetectionSettings;
   readonly stats: EngineStats = { events: 0, duplicates: 0, lateEvents: 0, detections: 0, joined: 0 };
   private readonly rules: readonly ActiveRule[];
+  /** Rules with an `onAdvance` hook (window rules resolving bursts). */
+  private readonly tickers: readonly ActiveRule[];
+  /** Event time at which `process()` next calls the `onAdvance` hooks. */
+  private tickAt = -Infinity;
   /** Per event.action: observing rules and flags (built once: one lookup per event). */
   private readonly plans = new Map<string, ActionPlan>();
   /** The identity of the previous event (clients send runs of requests: a pull is a manifest and its layers). */
@@ -199,6 +205,7 @@ export class DetectorEngine implements EngineView {
   constructor(settings: DetectionSettings, rules: readonly ActiveRule[], options: { recentIds?: number } = {}) {
     this.settings = settings;
     this.rules = rules;
+    this.tickers = rules.filter((r) => r.rule.onAdvance);
     for (const action of EVENT_ACTIONS) {
       const observers = rules.filter((r) => r.rule.observe && (!r.rule.actions || r.rule.actions.includes(action)));
       this.plans.set(action, {
@@ -303,6 +310,7 @@ export class DetectorEngine implements EngineView {
         out = [];
         this.closeUpTo(ev.ts - this.settings.allowedLatenessMs, out);
       }
+      if (ev.ts >= this.tickAt) out = this.tick(ev.ts - this.settings.allowedLatenessMs, out);
     }
     const st = this.identityFor(ev);
     const changed = this.changedFields(ev, st);
@@ -331,14 +339,16 @@ export class DetectorEngine implements EngineView {
   advance(ts: number): Detection[] {
     const out: Detection[] = [];
     if (ts > this.maxTs) this.maxTs = ts;
+    this.tick(this.maxTs - this.settings.allowedLatenessMs, out);
     this.closeUpTo(this.maxTs - this.settings.allowedLatenessMs, out);
     this.stats.detections += out.length;
     return out;
   }
 
-  /** Closes every open hour (end of a finite input). */
+  /** Closes every open hour and ends what rules keep open (`onAdvance` at +Infinity): end of a finite input. */
   flush(): Detection[] {
     const out: Detection[] = [];
+    this.tick(Infinity, out);
     if (Number.isFinite(this.maxTs)) this.closeUpTo(this.maxTs + HOUR, out);
     this.stats.detections += out.length;
     return out;
@@ -530,6 +540,22 @@ export class DetectorEngine implements EngineView {
       markSeen(st, 'client', clientFamily(ev.userAgent).family);
       st.lastUserAgent = ev.userAgent;
     }
+  }
+
+  /**
+   * Calls the rules' `onAdvance` hooks with the watermark `now` (ms). From `process()` at most
+   * once per TICK_MS of event time; rules without the hook cost nothing. Appends to `out` (created
+   * only when a hook returns something) and returns it.
+   */
+  private tick(now: number, out: Detection[] | undefined): Detection[] | undefined {
+    this.tickAt = this.maxTs + TICK_MS;
+    const tickers = this.tickers;
+    for (let i = 0; i < tickers.length; i++) {
+      const r = tickers[i]!;
+      const d = r.rule.onAdvance!(this, r.params, now);
+      if (d.length) (out ??= []).push(...d);
+    }
+    return out;
   }
 
   private closeUpTo(watermark: number, out: Detection[]): void {

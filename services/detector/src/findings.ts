@@ -26,6 +26,8 @@ export interface Detection {
   labels?: Record<string, string>;
   /** Kibana query (KQL) selecting the evidence; defaults to the entity. */
   kql?: string;
+  /** `resolved` when the rule reports the end of a finding it fired (same id); default `firing`. */
+  status?: 'firing' | 'resolved';
 }
 
 /**
@@ -93,7 +95,7 @@ export function buildFinding(d: Detection, o: BuildOptions): Finding {
     rule: d.rule,
     severity: d.severity,
     score: Math.round(Math.min(100, Math.max(0, d.score)) * 10) / 10,
-    status: o.status ?? 'firing',
+    status: o.status ?? d.status ?? 'firing',
     entity: d.entity,
     window: { start: new Date(d.windowStart).toISOString(), end: new Date(d.windowEnd).toISOString() },
     observed: d.observed,

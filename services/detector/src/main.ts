@@ -31,6 +31,8 @@ import type { DetectorEngine } from './engine.ts';
 import { esStore } from './state/es-store.ts';
 import { sqliteStore } from './state/sqlite-store.ts';
 
+// Created before the environment is validated (it logs the start-up failure): a LOG_LEVEL pino does
+// not know falls back to info here and is reported with the other CONFIG_INVALID problems.
 const log = createLogger('detector', { level: process.env.LOG_LEVEL ?? 'info' });
 
 async function main(): Promise<() => Promise<void>> {
@@ -65,8 +67,6 @@ async function main(): Promise<() => Promise<void>> {
       ),
     );
   }
-  if (cfg.DETECTOR_STATE === 'elasticsearch' && !es)
-    throw new AppError('CONFIG_INVALID', 'DETECTOR_STATE=elasticsearch needs ES_URLS');
   const store =
     cfg.DETECTOR_STATE === 'elasticsearch'
       ? esStore(es!, `detector-${cfg.DETECTOR_GROUP_ID}`)
@@ -99,6 +99,7 @@ async function main(): Promise<() => Promise<void>> {
     config: detection,
     logger: log,
     groupId: cfg.DETECTOR_GROUP_ID,
+    partitions: cfg.KAFKA_TOPIC_PARTITIONS,
     // The same prefix as ingest (which publishes regwatch.events) and alerts (which reads findings).
     topics: { events: topic(TOPICS.events), findings: topic(TOPICS.findings) },
     // First start without saved state: seed baselines from 28 days of Elasticsearch history.
@@ -211,6 +212,14 @@ try {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 } catch (err) {
-  log.error({ err, code: (err as AppError).code }, 'detector failed to start');
+  const e =
+    err instanceof AppError ? err : new AppError('INTERNAL', (err as Error)?.message ?? String(err), { cause: err });
+  log.fatal(
+    { code: e.code, retriable: e.retriable, err: { message: e.message } },
+    `detector failed to start: ${e.message}`,
+  );
+  // Like ingest and alerts: one readable line on stderr besides the JSON log on stdout.
+  process.stderr.write(`regwatch detector: ${e.code}: ${e.message}\n`);
+  log.flush();
   process.exitCode = 1;
 }

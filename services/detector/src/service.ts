@@ -27,6 +27,11 @@ export interface DetectorDeps {
   /** Topic names and consumer group (defaults: regwatch.events → regwatch.findings, group "detector"). */
   topics?: { events?: string; findings?: string };
   groupId?: string;
+  /**
+   * Partitions of `topics.events`/`topics.findings` when start-up creates them (KAFKA_TOPIC_PARTITIONS
+   * in full mode; existing topics keep theirs). Default 1 (embedded mode, tests).
+   */
+  partitions?: number;
   /** Seeds a fresh engine (no saved state) from history, e.g. Elasticsearch hourly aggregates. */
   backfill?: (engine: DetectorEngine) => Promise<void>;
   /**
@@ -255,7 +260,7 @@ export function createDetector(deps: DetectorDeps): Detector {
       }
       // Stats restored with the snapshot (or set by the backfill) are not new work.
       deps.metrics?.engineInstalled?.(engine);
-      await deps.bus.ensureTopics([eventsTopic, findingsTopic], 1);
+      await deps.bus.ensureTopics([eventsTopic, findingsTopic], deps.partitions ?? 1);
       publisher = deps.bus.publisher();
       sub = await deps.bus.subscribe(
         { groupId: deps.groupId ?? 'detector', topics: [eventsTopic], fromBeginning: true },

@@ -1,6 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { loadConfig } from '../../../shared/src/config.ts';
+import { EVERY_PROBLEM, failedKeys, LOG_LEVELS, loadConfig } from '../../../shared/src/config.ts';
 import { staleAfterSetting } from '../../detector/src/forecast/staleness.ts';
 
 const list = z
@@ -91,10 +91,7 @@ export const embeddedConfigSchema = z
       "Age of a scope's newest storage sample (e.g. 36h, 2d, 90m, seconds) beyond which the forecast raises storage.data_stale instead of capacity findings; default: the larger of 1 day and 2 × the sampling interval",
     ),
     partitions: z.coerce.number().int().min(1).max(64).default(3).describe('Partitions of the in-process topics'),
-    logLevel: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info')
-      .describe('pino log level (logs go to stderr as JSON)'),
+    logLevel: z.enum(LOG_LEVELS).default('info').describe('pino log level (logs go to stderr as JSON)'),
     shutdownTimeoutMs: z.coerce
       .number()
       .int()
@@ -104,6 +101,9 @@ export const embeddedConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    // Runs even when single settings failed (EVERY_PROBLEM): one pass lists every problem.
+    const failed = failedKeys(ctx);
+    if (['host', 'tokens', 'receiver', 'follow', 'input'].some((k) => failed.has(k))) return;
     const loopback = c.host === '127.0.0.1' || c.host === '::1' || c.host === 'localhost';
     if (c.receiver === 'on' && !loopback && c.tokens.length === 0) {
       ctx.addIssue({
@@ -119,7 +119,7 @@ export const embeddedConfigSchema = z
         message: 'with the receiver off, give --follow or --input (nothing would feed the pipeline)',
       });
     }
-  });
+  }, EVERY_PROBLEM);
 
 export type EmbeddedConfig = z.output<typeof embeddedConfigSchema>;
 export type EmbeddedConfigInput = z.input<typeof embeddedConfigSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from '../../../shared/src/config.ts';
+import { env, ES_ENV_NAMES, EVERY_PROBLEM, failedKeys, reportNestedIssues } from '../../../shared/src/config.ts';
 import { esConfigSchema } from '../../../shared/src/es/client.ts';
 import { DEFAULT_NAMESPACE, FINDINGS_INDEX, PIPELINE_INDEX, STORAGE_INDEX } from '../../../shared/src/es/names.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
@@ -10,16 +10,13 @@ const optional = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
 export const ingestEnvObject = z.object({
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .default('info')
-    .describe('pino log level'),
+  LOG_LEVEL: env.logLevel().describe('pino log level'),
   INGEST_ROLES: env
-    .list('receiver,indexer')
+    .oneOf(['receiver', 'indexer'], 'receiver,indexer')
     .describe('Which parts run in this process: receiver, indexer (comma list)'),
-  KAFKA_BROKERS: env.list('127.0.0.1:9092').describe('Kafka bootstrap brokers, host:port comma list'),
+  KAFKA_BROKERS: env.hostPorts('127.0.0.1:9092').describe('Kafka bootstrap brokers, host:port comma list'),
   KAFKA_CLIENT_ID: z.string().default('regwatch-ingest').describe('Kafka client id'),
-  KAFKA_TOPIC_PARTITIONS: env.int(3).describe('Partitions for topics created at start-up'),
+  KAFKA_TOPIC_PARTITIONS: env.int(3, { min: 1 }).describe('Partitions for topics created at start-up (≥ 1)'),
   KAFKA_PUBLISH_TIMEOUT_MS: env
     .int(5000)
     .describe('Max time for one acknowledged Kafka write before the receiver answers 503'),
@@ -30,7 +27,7 @@ export const ingestEnvObject = z.object({
   KAFKA_SESSION_TIMEOUT_MS: env.int(30_000).describe('Consumer session timeout (a crashed member is evicted after it)'),
   KAFKA_HEARTBEAT_INTERVAL_MS: env.int(3000).describe('Consumer heartbeat interval'),
   INGEST_GROUP_ID: z.string().default('ingest').describe('Consumer group of the indexer'),
-  ES_URLS: env.list('http://127.0.0.1:9200').describe('Elasticsearch node URLs, comma list'),
+  ES_URLS: env.urls('http://127.0.0.1:9200').describe('Elasticsearch node URLs, comma list'),
   ES_USERNAME: optional.describe('Elasticsearch basic-auth user'),
   ES_PASSWORD: optional.describe('Elasticsearch basic-auth password (secret)'),
   ES_API_KEY: optional.describe('Elasticsearch API key (secret)'),
@@ -64,7 +61,7 @@ export const ingestEnvObject = z.object({
   INGEST_RETRY_MAX_MS: env.int(15_000).describe('Backoff cap'),
   INGEST_CORRELATION_SIZE: env.int(50_000).describe('Request ids remembered to enrich log lines from notifications'),
   RECEIVER_HOST: z.string().default('127.0.0.1').describe('Receiver listen address'),
-  RECEIVER_PORT: env.int(8080).describe('Receiver listen port'),
+  RECEIVER_PORT: env.port(8080).describe('Receiver listen port (0–65535)'),
   RECEIVER_AUTH: z
     .enum(['bearer', 'none'])
     .default('bearer')
@@ -102,22 +99,27 @@ function esInput(c: z.output<typeof ingestEnvObject>): Record<string, unknown> {
  */
 export const ingestEnvSchema = ingestEnvObject
   .superRefine((c, ctx) => {
-    const es = esConfigSchema.safeParse(esInput(c));
-    if (!es.success)
-      for (const i of es.error.issues)
-        ctx.addIssue({ code: 'custom', path: ['ES', ...i.path.map(String)], message: i.message });
-    if (c.RECEIVER_AUTH === 'bearer' && c.INGEST_ROLES.includes('receiver') && c.RECEIVER_TOKENS.length === 0) {
+    // Runs even when single variables failed (EVERY_PROBLEM): one pass lists every problem.
+    const failed = failedKeys(ctx);
+    const esKeys = ['ES_URLS', 'ES_CA_FILE', 'ES_TLS_REJECT_UNAUTHORIZED', 'ES_REQUEST_TIMEOUT_MS'];
+    if (!esKeys.some((k) => failed.has(k))) {
+      const es = esConfigSchema.safeParse(esInput(c));
+      if (!es.success) reportNestedIssues(ctx, es.error.issues, ES_ENV_NAMES, 'ES_URLS');
+    }
+    if (
+      !failed.has('RECEIVER_AUTH') &&
+      c.RECEIVER_AUTH === 'bearer' &&
+      Array.isArray(c.INGEST_ROLES) &&
+      c.INGEST_ROLES.includes('receiver') &&
+      c.RECEIVER_TOKENS.length === 0
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['RECEIVER_TOKENS'],
         message: 'at least one token is required when RECEIVER_AUTH=bearer',
       });
     }
-    for (const r of c.INGEST_ROLES) {
-      if (r !== 'receiver' && r !== 'indexer')
-        ctx.addIssue({ code: 'custom', path: ['INGEST_ROLES'], message: `unknown role "${r}"` });
-    }
-  })
+  }, EVERY_PROBLEM)
   .transform((c) => {
     const topic = (t: string): string => `${c.REGWATCH_TOPIC_PREFIX}${t}`;
     return {

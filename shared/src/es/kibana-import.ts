@@ -140,8 +140,9 @@ export function fetchFailureReason(err: unknown): string {
 /**
  * Imports one NDJSON file (`name` must end in `.ndjson`; Kibana rejects other names).
  * @returns the per-file result; `success` is false when Kibana's body says so or lists errors.
- * @throws AppError KIBANA_IMPORT_FAILED for a non-2xx answer (401/403 say so; 5xx and network
- *   errors are retriable) or an unreadable body.
+ * @throws AppError KIBANA_UNAVAILABLE (retriable) when Kibana cannot be reached (connection
+ *   refused, DNS, timeout); KIBANA_IMPORT_FAILED for a non-2xx answer (401/403 say so; 5xx and 429
+ *   are retriable) or an unreadable body.
  */
 export async function importNdjson(name: string, ndjson: string, opts: KibanaImportOptions): Promise<ImportFileResult> {
   const file = basename(name);
@@ -161,7 +162,7 @@ export async function importNdjson(name: string, ndjson: string, opts: KibanaImp
     });
   } catch (err) {
     const why = fetchFailureReason(err);
-    throw new AppError('KIBANA_IMPORT_FAILED', `${file}: cannot reach Kibana at ${url}: ${why}`, {
+    throw new AppError('KIBANA_UNAVAILABLE', `${file}: cannot reach Kibana at ${url}: ${why}`, {
       retriable: true,
       cause: err,
       context: { reason: why },

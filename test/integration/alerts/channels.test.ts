@@ -68,7 +68,7 @@ describe('slack (incoming webhook, Block Kit)', () => {
       assert.ok(section.includes(frag), `section lacks ${frag}: ${section}`);
     assert.match(
       body.blocks[2]?.elements?.[0]?.text ?? '',
-      /regwatch silence add --url http:\/\/alerts.local:9095 --matcher 'rule=pull.volume_spike' --matcher 'entity=user:alice'/,
+      /npx regwatch silence add --url http:\/\/alerts.local:9095 --matcher 'rule=pull.volume_spike' --matcher 'entity=user:alice'/,
     );
   });
   test('C26: 429 with Retry-After → retryable with the wait; 403 invalid_token → permanent', async () => {

@@ -12,6 +12,7 @@ import { systemClock } from '../../../services/alerts/src/clock.ts';
 import { createSqliteStore } from '../../../services/alerts/src/store/sqlite.ts';
 import type { AlertStore } from '../../../services/alerts/src/store/types.ts';
 import { BASE, finding, harness, T0 } from '../../unit/alerts/fixtures.ts';
+import { silenceCommand } from '../../../services/alerts/src/render.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -145,5 +146,46 @@ describe('silences HTTP API (Fastify, bearer) and `regwatch silence add|list|exp
       }),
       (e: { stderr: string }) => /ALERTS_API_FAILED: alerts API answered 401/.test(e.stderr),
     );
+  });
+
+  test('the silence command printed in an alert works as pasted from the repository root', async () => {
+    const f = finding({ rule: 'auth.bruteforce_ip', entity: { type: 'ip', id: '198.51.100.9' } });
+    const line = silenceCommand(
+      { key: f.id, status: 'firing', labels: { entity: 'ip:198.51.100.9' }, finding: f, startsAt: T0 },
+      { alertsUrl: url },
+    );
+    assert.match(line, /^npx regwatch silence add /);
+    // Exactly as a person pastes it: through the shell, from the repository root, token from the env.
+    const r = await run('sh', ['-c', line], {
+      cwd: ROOT,
+      env: { ...process.env, REGWATCH_ALERTS_TOKEN: token, REGWATCH_ALERTS_URL: '', REGWATCH_DATA_DIR: '' },
+      timeout: 60_000,
+    });
+    const s = JSON.parse(r.stdout) as { status: string; matchers: string[]; comment: string };
+    assert.equal(s.status, 'active');
+    assert.deepEqual(s.matchers, ['rule=auth.bruteforce_ip', 'entity=ip:198.51.100.9']);
+    assert.doesNotMatch(r.stderr, /warning/, 'a known rule id gives no warning');
+  });
+
+  test('silence add: a rule id nobody emits warns (and still creates); no --matcher names the flag', async () => {
+    const cli = (...args: string[]) =>
+      run('sh', [join(ROOT, 'bin/regwatch'), 'silence', ...args, '--url', url, '--token', token], { cwd: ROOT });
+    const typo = await cli('add', '-m', 'rule=auth.brutforce_user', '-m', 'entity=user:bob', '--comment', 'typo');
+    assert.match(
+      typo.stderr,
+      /warning: --matcher 'rule=auth\.brutforce_user': rule="auth\.brutforce_user" names no detector rule id \(auth\.\* ids: [^)]*auth\.bruteforce_user/,
+    );
+    const created = JSON.parse(typo.stdout) as { id: string; status: string };
+    assert.equal(created.status, 'active', 'the silence is created anyway');
+    const listed = await cli('list', '--state', 'active');
+    assert.ok(listed.stdout.includes(created.id));
+    const regex = await cli('add', '-m', 'rule=~auth\\..*', '--comment', 'all auth');
+    assert.doesNotMatch(regex.stderr, /warning/, 'a regex matching known ids is fine');
+    await assert.rejects(cli('add', '--comment', 'no matchers'), (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr, /required option '-m, --matcher <matcher>' not specified/);
+      assert.doesNotMatch(e.stderr, /Too small|expected array/);
+      return true;
+    });
   });
 });

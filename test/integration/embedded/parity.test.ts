@@ -33,6 +33,9 @@ import { findingKey, loadRecordedInput, type RecordedInput } from './recorded.ts
 import { randomBytes } from 'node:crypto';
 import { stringify as toYaml } from 'yaml';
 import { DEMO_DETECTION_CONFIG } from '../../../shared/src/demo/scenario.ts';
+import { Readable } from 'node:stream';
+import { createEngine } from '../../../services/detector/src/config.ts';
+import { analyzeInputs, newSummary } from '../../../services/detector/src/pipeline/analyze.ts';
 
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const esUrl = process.env['ES_URL'] ?? 'http://127.0.0.1:9200';
@@ -299,4 +302,122 @@ describe('parity: embedded mode vs full mode (real Kafka + Elasticsearch)', () =
       assert.deepEqual(b, a);
     },
   );
+});
+
+/**
+ * A credential-stuffing burst as Distribution's JSON formatter logs htpasswd failures: `n` failed
+ * logins from one source IP, 2–3 s apart, cycling through 12 user names (the events topic is keyed
+ * by the attempted user name, so the burst spreads over every partition).
+ */
+function credentialStuffing(n: number, withRequestId: boolean): string {
+  const names = ['admin', 'root', 'alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
+  const start = Date.parse('2026-10-15T03:00:00Z');
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++)
+    lines.push(
+      JSON.stringify({
+        ...(withRequestId ? { 'http.request.id': `stuff-${i}` } : {}),
+        'http.request.method': 'GET',
+        'http.request.remoteaddr': `203.0.113.50:${40_000 + i}`,
+        'http.request.uri': '/v2/',
+        'http.request.useragent': 'python-requests/2.31.0',
+        level: 'error',
+        msg: `error authenticating user "${names[i % names.length]}": authentication failure`,
+        time: new Date(start + i * 2_500 + (i % 2) * 500).toISOString(),
+      }),
+    );
+  // Ten minutes later one more failed login from elsewhere: event time moves past the burst, so
+  // both commands see it end (a live run cannot know a burst ended before later events arrive).
+  lines.push(
+    JSON.stringify({
+      'http.request.method': 'GET',
+      'http.request.remoteaddr': '198.51.100.7:50000',
+      'http.request.uri': '/v2/',
+      level: 'error',
+      msg: 'error authenticating user "ci-bot": authentication failure',
+      time: new Date(start + 600_000).toISOString(),
+    }),
+  );
+  return lines.join('\n') + '\n';
+}
+
+/** What must be equal in both commands: id, rule, severity, entity, window, message. */
+const exact = (f: Finding): string =>
+  JSON.stringify([f.id, f.rule, f.severity, f.entity, f.window.start, f.window.end, f.message]);
+
+/** `regwatch analyze` over `text` (its core: read, normalize, sort by event time, detect): every finding emitted, in order. */
+async function analyzeText(text: string): Promise<Finding[]> {
+  const engine = createEngine(parseDetectionConfig({}));
+  const out: Finding[] = [];
+  for await (const f of analyzeInputs([{ name: 'bf.ndjson', stream: Readable.from([text]) }], engine, newSummary()))
+    out.push(f);
+  return out;
+}
+
+/** First and last emission of each finding id (a finding is re-emitted when it escalates or ends). */
+function firstAndLast(fs: readonly Finding[]): { first: string[]; last: string[] } {
+  const first = new Map<string, Finding>();
+  const last = new Map<string, Finding>();
+  for (const f of fs) {
+    if (!first.has(f.id)) first.set(f.id, f);
+    last.set(f.id, f);
+  }
+  return { first: [...first.values()].map(exact).sort(), last: [...last.values()].map(exact).sort() };
+}
+
+/** `regwatch run` (embedded, default detection settings) with `text` POSTed to its receiver's /v1/logs. */
+async function runText(text: string): Promise<Finding[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'regwatch-parity-bf-'));
+  const findings: Finding[] = [];
+  const config = loadEmbeddedConfig(
+    { port: 0, alertsPort: 0, dataDir: join(dir, 'data'), partitions: PARTITIONS, findings: join(dir, 'f.ndjson') },
+    {},
+  );
+  const e = await startEmbedded(config, { logger: silentLogger(), onFinding: (f) => findings.push(f) });
+  try {
+    const res = await fetch(`${e.url}/v1/logs`, {
+      method: 'POST',
+      body: text,
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
+    assert.equal(res.status, 202, await res.text());
+    const lines = text.split('\n').filter(Boolean).length;
+    await settle(
+      () =>
+        e.normalize.totals.consumed >= lines &&
+        seen(e.detector.engine.stats) >= e.normalize.totals.events &&
+        e.detector.held === 0,
+      () => findings.length,
+      'run',
+      60_000,
+      1000,
+    );
+  } finally {
+    await e.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return findings;
+}
+
+describe('parity: regwatch analyze vs regwatch run (POST /v1/logs) on a credential-stuffing burst', () => {
+  for (const withRequestId of [true, false])
+    test(`40 failed logins, 12 user names, one IP, ${withRequestId ? 'with' : 'without'} http.request.id: same ids, severities, messages`, async (t) => {
+      const text = credentialStuffing(40, withRequestId);
+      const analyzed = await analyzeText(text);
+      const run = await runText(text);
+      const bruteforce = analyzed.filter((f) => f.rule === 'auth.bruteforce_ip');
+      assert.equal(new Set(bruteforce.map((f) => f.id)).size, 1, `analyze: ${analyzed.map((f) => f.rule).join(', ')}`);
+      const [f] = bruteforce as [Finding];
+      assert.equal(f.window.start, '2026-10-15T03:00:00.000Z', 'the burst starts at its first failed login');
+      assert.equal(f.severity, 'high');
+      // The wording belongs to the rule; what matters here: all 12 names of the burst, one IP.
+      assert.match(f.message, /203\.0\.113\.50/);
+      assert.match(f.message, /against 12 user name\(s\)/);
+      t.diagnostic(`analyze: ${analyzed.map((x) => `${x.id.slice(0, 8)} ${x.severity} ${x.message}`).join(' | ')}`);
+      // What fired (id, severity, message at the threshold) and how each finding ended, exactly.
+      const a = firstAndLast(analyzed);
+      const r = firstAndLast(run);
+      assert.deepEqual(r.first, a.first);
+      assert.deepEqual(r.last, a.last);
+    });
 });

@@ -2,7 +2,7 @@
  * Silencing with the embedded default, as a user does it: `sh bin/regwatch run` as a child process
  * started from a working directory (data in `./.data`, as after `npm start` in the repository), a
  * brute force posted to the real receiver, the console alert on stderr, then the exact
- * `regwatch silence add …` command that alert prints, run by the shell in the same directory
+ * `npx regwatch silence add …` command that alert prints, run by the shell in the same directory
  * (token read from `.data/alerts-api.token`, URL from `.data/alerts-api.url`). A second brute
  * force from the silenced address then gives a finding but no notification, while one from another
  * address is still notified. `silence list` / `expire` work the same way.
@@ -69,7 +69,7 @@ describe('regwatch run + regwatch silence (the command printed in the alert)', (
   const findings = (): Finding[] => ndjson(run!.stdout).map((f) => findingSchema.parse(f));
   /** Runs a `regwatch …` command line through the shell in `dir`, with bin/regwatch as `regwatch`. */
   const shell = (line: string): Promise<{ stdout: string; stderr: string }> =>
-    run$('sh', ['-c', line.replace(/^regwatch /, `sh '${join(REPO_ROOT, 'bin', 'regwatch')}' `)], {
+    run$('sh', ['-c', line.replace(/^npx regwatch /, `sh '${join(REPO_ROOT, 'bin', 'regwatch')}' `)], {
       cwd: dir,
       env: { ...process.env, REGWATCH_ALERTS_TOKEN: '', REGWATCH_ALERTS_URL: '', REGWATCH_DATA_DIR: '' },
       timeout: 60_000,
@@ -109,9 +109,9 @@ describe('regwatch run + regwatch silence (the command printed in the alert)', (
       const t0 = Date.parse('2026-05-04T09:00:00Z');
       await postLogs(port, failedLogins(A, 30, t0));
       await run.waitFor('the alert for A', (_o, e) =>
-        /silence: regwatch silence add .*entity=ip:198\.51\.100\.9/.test(e),
+        /silence: npx regwatch silence add .*entity=ip:198\.51\.100\.9/.test(e),
       );
-      const line = /silence: (regwatch silence add [^\n]+)/.exec(
+      const line = /silence: (npx regwatch silence add [^\n]+)/.exec(
         run.stderr.slice(run.stderr.indexOf('entity=ip:198.51.100.9') - 200),
       )?.[1];
       assert.ok(line, run.stderr.slice(-2000));
@@ -144,9 +144,11 @@ describe('regwatch run + regwatch silence (the command printed in the alert)', (
       );
 
       // 4. list and expire work the same way (token and URL from .data).
-      const listed = await shell('regwatch silence list --state active');
+      const listed = await shell('npx regwatch silence list --state active');
       assert.ok(listed.stdout.includes(silence.id));
-      const expired = JSON.parse((await shell(`regwatch silence expire ${silence.id}`)).stdout) as { status: string };
+      const expired = JSON.parse((await shell(`npx regwatch silence expire ${silence.id}`)).stdout) as {
+        status: string;
+      };
       assert.equal(expired.status, 'expired');
 
       // 5. Without the data dir there is no token: a clear error, not ECONNREFUSED.

@@ -225,7 +225,7 @@ describe('setup kibana (saved objects import API)', () => {
   test('an unreachable Kibana is a retriable error; --dry-run needs no Kibana', async () => {
     await assert.rejects(
       importNdjson('a.ndjson', '{}\n', { url: 'http://127.0.0.1:9', timeoutMs: 2000 }),
-      (e: unknown) => e instanceof AppError && e.code === 'KIBANA_IMPORT_FAILED' && e.retriable,
+      (e: unknown) => e instanceof AppError && e.code === 'KIBANA_UNAVAILABLE' && e.retriable,
     );
     const r = await cli(['setup', 'kibana', '--dry-run', '--url', 'http://kibana.example:5601', '--space', 'ops']);
     assert.equal(r.code, 0, r.stderr);

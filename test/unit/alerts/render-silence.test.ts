@@ -11,7 +11,7 @@ test('silence command: default data dir → no --data-dir flag', () => {
   const cmd = silenceCommand(view, {});
   assert.equal(
     cmd,
-    `regwatch silence add --matcher 'rule=${f.rule}' --matcher 'entity=mallory' --duration 2h --comment 'reason'`,
+    `npx regwatch silence add --matcher 'rule=${f.rule}' --matcher 'entity=mallory' --duration 2h --comment 'reason'`,
   );
 });
 
@@ -20,6 +20,11 @@ test('silence command: a custom data dir is carried as --data-dir (quoted when i
   assert.match(silenceCommand(view, { dataDir: "/tmp/my dir's" }), / --data-dir '\/tmp\/my dir'\\''s' --matcher /);
   assert.match(
     silenceCommand(view, { alertsUrl: 'http://10.0.0.5:9095', dataDir: 'state' }),
-    /^regwatch silence add --url http:\/\/10\.0\.0\.5:9095 --data-dir state --matcher /,
+    /^npx regwatch silence add --url http:\/\/10\.0\.0\.5:9095 --data-dir state --matcher /,
   );
+});
+
+test('silence command: matcher values with a quote stay one shell word', () => {
+  const v: AlertView = { ...view, labels: { entity: "user:o'brien" } };
+  assert.match(silenceCommand(v, {}), / --matcher 'entity=user:o'\\''brien' --duration 2h/);
 });

@@ -182,7 +182,7 @@ describe('regwatch setup kibana with nothing listening', () => {
     assert.match(
       r.stderr,
       new RegExp(
-        `KIBANA_IMPORT_FAILED: .*cannot reach Kibana at .*: fetch failed \\(ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)`,
+        `KIBANA_UNAVAILABLE: .*cannot reach Kibana at .*: fetch failed \\(ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)`,
       ),
     );
   });

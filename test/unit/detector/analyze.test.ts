@@ -150,16 +150,21 @@ describe('CLI', () => {
     writeFileSync(csv, ['timestamp,value', ...asc].join('\n') + '\n');
     const { stdout } = await run('sh', [join(ROOT, 'bin', 'regwatch'), 'baseline', '--series', csv]);
     const out = stdout.trim().split('\n');
-    assert.equal(out[0], 'timestamp,value,expected,lower,upper,score');
+    assert.equal(out[0], 'timestamp,value,expected,lower,upper,score,anomaly');
     assert.equal(out.length, 51);
-    assert.equal(out[1], '2026-03-02 00:00:00,10,,,,0');
+    assert.equal(out[1], '2026-03-02 00:00:00,10,,,,0,false');
     const last = out[50]!.split(',');
     assert.equal(last[1], '500');
     assert.equal(Number(last[2]), 10);
     assert.ok(Number(last[5]) > 0.99);
+    assert.equal(last[6], 'true', 'the spike is flagged');
+    // A normal point after warm-up: inside the band, low score (< 0.5), not flagged.
+    const normal = out[48]!.split(',');
+    assert.ok(Number(normal[5]) < 0.5, out[48]);
+    assert.equal(normal[6], 'false');
     const nd = await run('sh', [join(ROOT, 'bin', 'regwatch'), 'baseline', '--series', csv, '--format', 'ndjson']);
     const first = JSON.parse(nd.stdout.split('\n')[0]!) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(first), ['timestamp', 'value', 'expected', 'lower', 'upper', 'score']);
+    assert.deepEqual(Object.keys(first), ['timestamp', 'value', 'expected', 'lower', 'upper', 'score', 'anomaly']);
   });
 
   test('regwatch baseline: a bad row is a clear error with a code and exit status 2', async () => {
@@ -170,6 +175,24 @@ describe('CLI', () => {
       (err: { code: number; stderr: string }) => {
         assert.equal(err.code, 2);
         assert.match(err.stderr, /BASELINE_INPUT_INVALID: line 2: value "abc" is not a finite number/);
+        return true;
+      },
+    );
+  });
+
+  test('regwatch baseline: all bad rows in one run, with line numbers, nothing on stdout', async () => {
+    const csv = join(dir, 'bad3.csv');
+    writeFileSync(
+      csv,
+      'timestamp,value\n2026-03-02 00:00:00,1\n2026-03-02 01:00:00,abc\nlater,2\n2026-03-02 03:00:00,1,2\n2026-03-02 04:00:00,5\n',
+    );
+    await assert.rejects(
+      run('sh', [join(ROOT, 'bin', 'regwatch'), 'baseline', '--series', csv]),
+      (err: { code: number; stderr: string; stdout: string }) => {
+        assert.equal(err.code, 2);
+        assert.match(err.stderr, /BASELINE_INPUT_INVALID: 3 bad rows:/);
+        for (const line of [3, 4, 5]) assert.match(err.stderr, new RegExp(`line ${line}: `));
+        assert.equal(err.stdout, '', 'a bad file prints no rows');
         return true;
       },
     );
@@ -204,8 +227,16 @@ describe('CLI', () => {
       .trim()
       .split('\n')
       .map((l) => findingSchema.parse(JSON.parse(l)));
-    assert.equal(fs.length, 1);
-    assert.equal(fs[0]!.rule, 'auth.bruteforce_ip');
+    // The burst fires, and resolves at the end of the input (same id, final count).
+    assert.deepEqual(
+      fs.map((f) => [f.rule, f.status]),
+      [
+        ['auth.bruteforce_ip', 'firing'],
+        ['auth.bruteforce_ip', 'resolved'],
+      ],
+    );
+    assert.equal(fs[1]!.id, fs[0]!.id);
+    assert.match(fs[1]!.message, /^Ended: \d+ failed logins from 203\.0\.113\.50 .*; no more for 5 minutes\.$/);
     assert.match(fs[0]!.links.discover!, /^http:\/\/kibana\.example:5601\/app\/discover#\/\?_g=/);
     assert.match(stderr, /auth\.bruteforce_ip\s+0\s+0\s+1\s+0\s+0\s+1/); // medium: 5 user names
     rmSync(dir, { recursive: true, force: true });

@@ -23,9 +23,15 @@ describe('C12: one format counts for registry.enumeration', () => {
 
   test('40 requests in both formats fire once, with the count of the app log only', () => {
     const evs = Array.from({ length: 40 }, (_, i) => [appLog(i), accessLine(i)]).flat();
-    const found = runAll(engineWith(), evs).filter((d) => d.rule === 'registry.enumeration');
+    const all = runAll(engineWith(), evs).filter((d) => d.rule === 'registry.enumeration');
+    const found = all.filter((d) => d.status !== 'resolved');
     assert.equal(found.length, 1);
     assert.ok(found[0]!.observed.value <= 40, `observed ${found[0]!.observed.value}`);
+    // Its resolution at the end of the input carries the burst's final count: the app log's 40.
+    assert.deepEqual(
+      all.filter((d) => d.status === 'resolved').map((d) => d.observed.value),
+      [40],
+    );
   });
 
   test('access-log lines alone never count', () => {

@@ -5,6 +5,11 @@ import { ev } from './factory.ts';
 
 const T = Date.parse('2026-03-10T10:00:30Z');
 const NOTIF = 'oci_registry.notification' as const;
+/**
+ * These tests pin the join's own release rules (lanes, holdMs, quietMs, maxHoldMs) at exact
+ * processing times, so they turn the live reorder buffer off; it has its own tests below.
+ */
+const LANES_ONLY = { reorderMs: 0 } as const;
 
 /** Notification (user, no bytes) and log line (bytes, status, latency, no user) of one blob GET. */
 function pair(requestId: string, at: number) {
@@ -90,7 +95,7 @@ describe('RequestJoiner (pure)', () => {
   });
 
   test('processing time releases a held event after holdMs with no further events', () => {
-    const j = new RequestJoiner(5_000, [], { holdMs: 1_000 });
+    const j = new RequestJoiner(5_000, [], { ...LANES_ONLY, holdMs: 1_000 });
     const { l } = pair('rq-only-log', T);
     assert.deepEqual(j.push(l, 10_000), []);
     assert.equal(j.nextDeadline(), 11_000);
@@ -103,7 +108,7 @@ describe('RequestJoiner (pure)', () => {
   });
 
   test('newer arrivals do not postpone the deadline of the oldest held event', () => {
-    const j = new RequestJoiner(60_000, [], { holdMs: 1_000 });
+    const j = new RequestJoiner(60_000, [], { ...LANES_ONLY, holdMs: 1_000 });
     j.push(ev(T, 'blob-pull', { user: 'u', requestId: 'first' }), 0);
     for (let i = 1; i <= 9; i++) j.push(ev(T, 'blob-pull', { user: 'u', requestId: `n${i}` }), i * 90);
     assert.equal(j.nextDeadline(), 1_000);
@@ -122,10 +127,10 @@ describe('RequestJoiner (pure)', () => {
 
   test('held events survive a restart (JSON round trip) and still merge with their partner', () => {
     const { n, l } = pair('rq-r', T);
-    const before = new RequestJoiner(5_000, [], { holdMs: 1_000 });
+    const before = new RequestJoiner(5_000, [], { ...LANES_ONLY, holdMs: 1_000 });
     before.push(n, 0);
     const saved = JSON.parse(JSON.stringify(before.held())) as ReturnType<RequestJoiner['held']>;
-    const after = new RequestJoiner(5_000, saved, { holdMs: 1_000, now: 50_000 });
+    const after = new RequestJoiner(5_000, saved, { ...LANES_ONLY, holdMs: 1_000, now: 50_000 });
     assert.equal(after.size, 1);
     assert.equal(after.nextDeadline(), 51_000, 'restored events wait holdMs from the restart');
     // Merged with its partner from the other source: nothing more to wait for, out at once.
@@ -145,7 +150,7 @@ describe('RequestJoiner (pure)', () => {
   });
 
   describe('live mode: each event waits for the source its partner comes from', () => {
-    const opts = { holdMs: 1_000, maxHoldMs: 30_000 };
+    const opts = { ...LANES_ONLY, holdMs: 1_000, maxHoldMs: 30_000 };
     const pull = (id: string, at: number, user?: string) =>
       ev(at, 'manifest-pull', {
         ip: '127.0.0.1',
@@ -217,7 +222,7 @@ describe('RequestJoiner (pure)', () => {
     });
 
     test('maxHoldMs caps the wait when the partner source is active but never catches up', () => {
-      const j = new RequestJoiner(5_000, [], { holdMs: 1_000, quietMs: 10_000, maxHoldMs: 3_000 });
+      const j = new RequestJoiner(5_000, [], { ...LANES_ONLY, holdMs: 1_000, quietMs: 10_000, maxHoldMs: 3_000 });
       j.push(pull('n0', T - 60_000, 'mallory'), 0);
       j.expire(5_000);
       j.push(pull('rq', T), 10_000);
@@ -232,7 +237,7 @@ describe('RequestJoiner (pure)', () => {
     });
 
     test('notifications silent for quietMs: a pull log line goes without its notification', () => {
-      const j = new RequestJoiner(5_000, [], { holdMs: 1_000, quietMs: 10_000 });
+      const j = new RequestJoiner(5_000, [], { ...LANES_ONLY, holdMs: 1_000, quietMs: 10_000 });
       j.push(pull('n0', T - 1_000, 'mallory'), 0);
       j.push(pull('rq', T), 100);
       assert.equal(j.nextDeadline(), 1_100, 'the notification waits holdMs for a quiet log');
@@ -249,7 +254,7 @@ describe('RequestJoiner (pure)', () => {
     });
 
     test('a failed login is not held back by pull log lines waiting for lagging notifications', () => {
-      const j = new RequestJoiner(5_000, [], { holdMs: 1_000, quietMs: 10_000, maxHoldMs: 120_000 });
+      const j = new RequestJoiner(5_000, [], { ...LANES_ONLY, holdMs: 1_000, quietMs: 10_000, maxHoldMs: 120_000 });
       j.push(pull('n0', T - 20_000, 'mallory'), 0);
       j.push(pull('rq', T), 100);
       const fail = ev(T + 10, 'login-failure', { ip: '127.0.0.1', requestId: 'lf', user: 'bob', attemptedUser: 'bob' });
@@ -263,5 +268,85 @@ describe('RequestJoiner (pure)', () => {
       );
       assert.equal(j.size, 1);
     });
+  });
+});
+
+describe('RequestJoiner live reorder buffer (reorderMs)', () => {
+  /** A credential-stuffing burst: one IP, a failed login every 2.5 s for `n` events. */
+  const burst = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      ev(T + i * 2_500, 'login-failure', { ip: '203.0.113.50', requestId: `rq-${i}`, attemptedUser: `u${i % 12}` }),
+    );
+
+  test('partitions delivered one after the other reach the engine in event-time order', () => {
+    // What a 3-partition events topic delivers for one IP's burst keyed by user name: partition by partition.
+    const events = burst(40);
+    const byPartition = [0, 1, 2].flatMap((p) => events.filter((_, i) => i % 3 === p));
+    const j = new RequestJoiner(5_000, [], { holdMs: 2_000 });
+    const out: number[] = [];
+    byPartition.forEach((e, i) => out.push(...j.push(e, 1_000 + i).map((x) => x.ts)));
+    assert.equal(out.length, 0, 'nothing leaves before reorderMs (default holdMs) passed');
+    assert.equal(j.size, 40);
+    assert.equal(j.nextDeadline(), 3_000 + byPartition.findIndex((e) => e.ts === T), 'the earliest event time first');
+    for (let now = 3_000; now <= 10_000; now += 500) out.push(...j.expire(now).map((x) => x.ts));
+    out.push(...j.flush().map((x) => x.ts));
+    assert.deepEqual(
+      out,
+      events.map((e) => e.ts),
+      'released in event-time order, each once',
+    );
+    assert.equal(j.size, 0);
+  });
+
+  test('an event waits at most reorderMs in the buffer; later arrivals do not postpone it', () => {
+    const j = new RequestJoiner(5_000, [], { holdMs: 1_000, reorderMs: 500 });
+    const [a, b] = burst(2) as [ReturnType<typeof ev>, ReturnType<typeof ev>];
+    j.push(b, 0);
+    assert.equal(j.nextDeadline(), 500);
+    j.push(a, 400);
+    assert.equal(j.nextDeadline(), 900, 'the earlier event (arrived later) now leads: its own 500 ms');
+    assert.equal(j.size, 2);
+    // Both entered the join in event-time order; the lanes release them after holdMs of quiet log.
+    const out = [...j.expire(900), ...j.expire(2_000)];
+    assert.deepEqual(
+      out.map((e) => e.requestId),
+      ['rq-0', 'rq-1'],
+    );
+  });
+
+  test('events in the reorder buffer are part of held() (saved state) and come back after a restart', () => {
+    const j = new RequestJoiner(5_000, [], { holdMs: 1_000 });
+    for (const e of burst(3).reverse()) j.push(e, 0);
+    const saved = JSON.parse(JSON.stringify(j.held())) as ReturnType<RequestJoiner['held']>;
+    assert.deepEqual(
+      saved.map((e) => e.requestId),
+      ['rq-0', 'rq-1', 'rq-2'],
+    );
+    const after = new RequestJoiner(5_000, saved, { holdMs: 1_000, now: 50_000 });
+    assert.equal(after.size, 3);
+    assert.deepEqual(
+      after.flush().map((e) => e.requestId),
+      ['rq-0', 'rq-1', 'rq-2'],
+    );
+  });
+
+  test('a notification and its log line still merge when both wait in the reorder buffer', () => {
+    const j = new RequestJoiner(5_000, [], { holdMs: 1_000 });
+    const { n, l } = pair('rq-m', T);
+    j.push(l, 0);
+    j.push(n, 10);
+    const out = [...j.expire(1_010), ...j.flush()];
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.identity, 'alice');
+    assert.equal(out[0]!.bytes, 12_345);
+    assert.equal(j.joined, 1);
+  });
+
+  test('maxHeld bounds the reorder buffer too', () => {
+    const j = new RequestJoiner(5_000, [], { holdMs: 1_000, maxHeld: 10 });
+    let released = 0;
+    for (const e of burst(30)) released += j.push(e, 0).length;
+    assert.ok(j.size <= 10, `held ${j.size}`);
+    assert.equal(released + j.size, 30);
   });
 });

@@ -1,8 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { SeriesBaseline } from '../../../services/detector/src/baseline/series-baseline.ts';
-import { scoreSeriesCsv } from '../../../services/detector/src/baseline/score-series.ts';
+import {
+  anomalyScore,
+  SeriesBaseline,
+  type ScoredPoint,
+} from '../../../services/detector/src/baseline/series-baseline.ts';
+import {
+  checkSeriesCsv,
+  MAX_LISTED_PROBLEMS,
+  scoreSeriesCsv,
+} from '../../../services/detector/src/baseline/score-series.ts';
 import { parseSeriesTimestamp } from '../../../services/detector/src/baseline/timestamp.ts';
 import { AppError } from '../../../shared/src/errors.ts';
 
@@ -12,9 +20,7 @@ const T0 = Date.parse('2026-03-02T00:00:00Z');
 /** Deterministic pseudo-noise in [-1, 1]. */
 const noise = (i: number): number => (((i * 2654435761) >>> 0) % 1000) / 500 - 1;
 
-function run(
-  points: [number, number][],
-): { score: number; expected: number | undefined; periodMs: number | undefined }[] {
+function run(points: [number, number][]): ScoredPoint[] {
   const b = new SeriesBaseline();
   return points.map(([t, v]) => b.next(t, v));
 }
@@ -103,8 +109,17 @@ describe('SeriesBaseline (table-driven)', () => {
     test(c.name, () => {
       const out = run(c.points);
       const p = out[c.at]!;
-      if (c.expectAnomalous) assert.ok(p.score >= 0.99, `score ${p.score} (expected ${p.expected})`);
-      else assert.ok(p.score < 0.99, `score ${p.score} (expected ${p.expected})`);
+      // The score is a logistic of the robust z beyond the band (0.5 on its edge): a clear anomaly
+      // is far outside (≈ 1), a normal point inside the band (< 0.5). The old erf(z/√2) scale gave
+      // 0.9+ to ordinary points, so "normal" used to mean only "< 0.99".
+      const band = `score ${p.score} value ${c.points[c.at]![1]} band [${p.lower}, ${p.upper}]`;
+      if (c.expectAnomalous) {
+        assert.ok(p.anomaly, band);
+        assert.ok(p.score >= 0.99, band);
+      } else {
+        assert.ok(!p.anomaly, band);
+        assert.ok(p.score < 0.5, band);
+      }
     });
   }
 
@@ -128,6 +143,45 @@ describe('SeriesBaseline (table-driven)', () => {
 
   test('score is always within [0, 1]', () => {
     for (const p of run(hourly(500, (i) => (i % 37 === 0 ? 1e6 : daily(i))))) assert.ok(p.score >= 0 && p.score <= 1);
+  });
+
+  test('the score is low inside the band, 0.5 on its edge, high outside, monotone in the deviation', () => {
+    for (const k of [1, 2, 3, 4.5]) {
+      assert.ok(Math.abs(anomalyScore(k, k) - 0.5) < 1e-12, 'band edge');
+      let prev = -1;
+      for (let z = 0; z <= 20; z += 0.25) {
+        const s = anomalyScore(z, k);
+        assert.ok(s > prev || (s >= prev && s > 1 - 1e-9), `increasing at z=${z} (flat only once saturated at 1)`);
+        assert.ok(s >= 0 && s <= 1);
+        assert.equal(s < 0.5, z < k, `z=${z} k=${k}: inside the band ⇔ score < 0.5`);
+        prev = s;
+      }
+    }
+    // Figures quoted in the docs (k = 3).
+    assert.equal(anomalyScore(0, 3).toFixed(4), '0.0025');
+    assert.equal(anomalyScore(2, 3).toFixed(2), '0.12');
+    assert.equal(anomalyScore(4, 3).toFixed(2), '0.88');
+    assert.equal(anomalyScore(Infinity, 3), 1);
+  });
+
+  test('every scored point: anomaly ⇔ outside [lower, upper] ⇔ score > 0.5 (after warm-up)', () => {
+    const pts = hourly(24 * 12, (i) => (i % 53 === 0 && i > 48 ? 900 : daily(i)));
+    const out = run(pts);
+    let inside = 0;
+    let outside = 0;
+    out.forEach((p, i) => {
+      if (i < 24 || p.lower === undefined || p.upper === undefined) {
+        assert.equal(p.anomaly, false);
+        return;
+      }
+      const v = pts[i]![1];
+      const out_ = v < p.lower || v > p.upper;
+      assert.equal(p.anomaly, out_, `point ${i}`);
+      assert.equal(p.score > 0.5, out_, `point ${i}: score ${p.score} value ${v} band [${p.lower}, ${p.upper}]`);
+      if (out_) outside++;
+      else inside++;
+    });
+    assert.ok(inside > 200 && outside >= 4, `inside ${inside}, outside ${outside}`);
   });
 
   test('rejects non-finite input', () => {
@@ -167,6 +221,10 @@ describe('scoreSeriesCsv', () => {
   ] as const) {
     test(`rejects ${name} with BASELINE_INPUT_INVALID`, async () => {
       await assert.rejects(
+        checkSeriesCsv(csv(text)),
+        (err: unknown) => err instanceof AppError && err.code === 'BASELINE_INPUT_INVALID' && re.test(err.message),
+      );
+      await assert.rejects(
         collect(text),
         (err: unknown) => err instanceof AppError && err.code === 'BASELINE_INPUT_INVALID' && re.test(err.message),
       );
@@ -179,5 +237,59 @@ describe('scoreSeriesCsv', () => {
     assert.equal(parseSeriesTimestamp('2026-03-02T14:00:00+02:00'), Date.parse('2026-03-02T12:00:00Z'));
     assert.equal(parseSeriesTimestamp('1772460000'), 1772460000_000);
     assert.equal(parseSeriesTimestamp('nope'), undefined);
+  });
+});
+
+describe('scoreSeriesCsv: every bad row at once', () => {
+  const csv = (text: string): Readable => Readable.from([text]);
+
+  test('three bad rows are all reported in one error, with line numbers; nothing scored after the first', async () => {
+    const text = [
+      'timestamp,value',
+      '2026-03-02 10:00:00,1',
+      '2026-03-02 11:00:00,abc', // line 3
+      '2026-03-02 12:00:00,3',
+      'soon,4', // line 5
+      '2026-03-02 14:00:00,5,6', // line 6
+      '2026-03-02 15:00:00,7',
+    ].join('\n');
+    const rows: unknown[] = [];
+    const err = await (async () => {
+      try {
+        for await (const r of scoreSeriesCsv(csv(text))) rows.push(r);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    assert.ok(err instanceof AppError && err.code === 'BASELINE_INPUT_INVALID', String(err));
+    assert.equal(err.retriable, false);
+    assert.match(err.message, /^3 bad rows:/);
+    assert.match(err.message, /line 3: value "abc" is not a finite number/);
+    assert.match(err.message, /line 5: unparseable timestamp "soon"/);
+    assert.match(err.message, /line 6: expected 2 fields \(timestamp,value\), got 3/);
+    assert.deepEqual(
+      (err.context?.['problems'] as { line: number }[]).map((p) => p.line),
+      [3, 5, 6],
+    );
+    assert.equal(rows.length, 1, 'only the row before the first bad line was yielded');
+    await assert.rejects(
+      checkSeriesCsv(csv(text)),
+      (e: unknown) => e instanceof AppError && /^3 bad rows/.test(e.message),
+    );
+  });
+
+  test('the list is capped; the count covers all bad rows', async () => {
+    const lines = ['timestamp,value'];
+    for (let i = 0; i < 50; i++) lines.push(`2026-03-02 10:${String(i).padStart(2, '0')}:00,x${i}`);
+    await assert.rejects(checkSeriesCsv(csv(lines.join('\n'))), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.match(e.message, /^50 bad rows:/);
+      assert.match(e.message, /… and 30 more$/);
+      assert.equal((e.context?.['problems'] as unknown[]).length, MAX_LISTED_PROBLEMS);
+      assert.equal(e.context?.['count'], 50);
+      assert.match(e.message, /line 2: value "x0"/);
+      return true;
+    });
   });
 });

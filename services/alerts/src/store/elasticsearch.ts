@@ -19,6 +19,10 @@ import { firingOf, type AlertStore } from './types.ts';
  * "Optimistic concurrency control"): a 409 means another alerts instance changed the group, so
  * exactly one instance wins each claim of a notification. Reads by id are real-time; searches
  * (`dueGroups`, `firingAlerts`, `listSilences`) see writes after the index refresh (~1 s).
+ *
+ * No query depends on the template's mapping: an index `regwatch setup elasticsearch` did not
+ * create (a custom `ES_ALERT_STATE_INDEX`) is mapped dynamically and works the same (the due
+ * sort uses `unmapped_type`; `kind` terms match the dynamic text field's single lowercase token).
  */
 export interface EsStoreOptions {
   readonly client: Client;
@@ -48,7 +52,7 @@ export function createEsStore(opts: EsStoreOptions): AlertStore {
     extra: Record<string, unknown>[],
     size: number,
     source: string[] | false,
-    sort?: Record<string, string>[],
+    sort?: Record<string, { order: 'asc' | 'desc'; unmapped_type: 'long' }>[],
   ) =>
     wrap(`search ${kind}`, async () => {
       try {
@@ -115,7 +119,16 @@ export function createEsStore(opts: EsStoreOptions): AlertStore {
         }
       }),
     async dueGroups(now, limit) {
-      const r = await search('group', [{ range: { due_at: { lte: now } } }], limit, ['key'], [{ due_at: 'asc' }]);
+      // `unmapped_type`: an index not created from the template (custom ES_ALERT_STATE_INDEX) may not
+      // map `due_at` yet (dynamic mapping from a first silence/throttle document); sorting then
+      // treats it as long instead of failing with "No mapping found for [due_at] in order to sort on".
+      const r = await search(
+        'group',
+        [{ range: { due_at: { lte: now } } }],
+        limit,
+        ['key'],
+        [{ due_at: { order: 'asc', unmapped_type: 'long' } }],
+      );
       return (r?.hits.hits ?? []).map((h) => String((h._source as { key: string }).key));
     },
     async firingAlerts() {

@@ -1,5 +1,3 @@
-import { errorFunction } from 'simple-statistics';
-
 /**
  * Generic streaming baseline for any `(timestamp, value)` series: each point is scored only from
  * the points before it (no look-ahead), exactly as live detection sees it.
@@ -16,7 +14,15 @@ import { errorFunction } from 'simple-statistics';
  * - Scale is robust: max(1.4826·MAD of the seasonal neighbours, 1.4826·MAD of the recent residuals
  *   of the chosen candidate, a Poisson floor √expected for non-negative integer series, a tiny
  *   relative floor) so a zero-variance history still gives finite, meaningful scores.
- * - Score = erf(z/√2) in [0, 1] with z = |value − expected| / scale (0 during warm-up).
+ * - Band = [expected − k·scale, expected + k·scale] (lower clamped at 0 for non-negative integer
+ *   series, where values below 0 cannot occur).
+ * - Anomaly score in [0, 1], a logistic of the robust z beyond the band edge:
+ *   `score = 1 / (1 + exp(−2·(z − k)))` with `z = |value − expected| / scale` (see `anomalyScore`).
+ *   Monotone in the deviation; < 0.5 strictly inside the band (z < k), exactly 0.5 on its edge,
+ *   > 0.5 outside it. With the default k = 3: at the expected value 0.0025, 1 scale inside the
+ *   edge 0.12, 1 scale beyond it 0.88, 2 beyond 0.982, 3 beyond 0.9975. `anomaly` = the point is
+ *   outside the band (score > 0.5). During warm-up (fewer than `warmup` points before it, or no
+ *   prediction yet) score is 0 and anomaly false.
  */
 export interface SeriesBaselineOptions {
   /** Points needed before scoring (score is 0 before). Default 24. */
@@ -36,8 +42,10 @@ export interface ScoredPoint {
   readonly expected: number | undefined;
   readonly lower: number | undefined;
   readonly upper: number | undefined;
-  /** Anomaly score in [0, 1]. */
+  /** Anomaly score in [0, 1] (see `anomalyScore`); 0 during warm-up. */
   readonly score: number;
+  /** True when the value is outside [lower, upper] after warm-up (score > 0.5). */
+  readonly anomaly: boolean;
   /** Period used (ms), 0 for the rolling median, undefined while warming up. */
   readonly periodMs: number | undefined;
 }
@@ -46,6 +54,19 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 const MAD_TO_SD = 1.4826;
+
+/** Steepness of the logistic: one robust scale of deviation moves the log-odds by 2. */
+const SCORE_SLOPE = 2;
+
+/**
+ * Anomaly score of a robust z (`|value − expected| / scale`, ≥ 0) against a band of half-width `k`
+ * scales: the logistic `1 / (1 + exp(−2·(z − k)))`, in (0, 1), strictly increasing in z, 0.5 on
+ * the band edge (z = k), < 0.5 inside, > 0.5 outside. Non-finite z (a zero scale cannot occur:
+ * the scale has floors) gives 1 for +Infinity.
+ */
+export function anomalyScore(z: number, k: number): number {
+  return 1 / (1 + Math.exp(-SCORE_SLOPE * (z - k)));
+}
 
 function medianOf(xs: number[]): number {
   const a = xs.slice().sort((x, y) => x - y);
@@ -122,7 +143,7 @@ export class SeriesBaseline {
 
   private predict(t: number, value: number): ScoredPoint {
     if (this.seen === 0)
-      return { expected: undefined, lower: undefined, upper: undefined, score: 0, periodMs: undefined };
+      return { expected: undefined, lower: undefined, upper: undefined, score: 0, anomaly: false, periodMs: undefined };
     let best: Candidate | undefined;
     let bestPred: { expected: number; neighbours: number[] } | undefined;
     for (const c of this.candidates) {
@@ -136,7 +157,7 @@ export class SeriesBaseline {
       }
     }
     if (!best || !bestPred)
-      return { expected: undefined, lower: undefined, upper: undefined, score: 0, periodMs: undefined };
+      return { expected: undefined, lower: undefined, upper: undefined, score: 0, anomaly: false, periodMs: undefined };
     const expected = bestPred.expected;
     const nb = bestPred.neighbours;
     const spreadNeighbours = nb.length >= 3 ? MAD_TO_SD * madOf(nb, expected) : 0;
@@ -148,8 +169,10 @@ export class SeriesBaseline {
     const upper = expected + this.k * scale;
     if (this.integerNonNeg && lower < 0) lower = 0;
     const z = Math.abs(value - expected) / scale;
-    const score = this.seen < this.warmup ? 0 : errorFunction(z / Math.SQRT2);
-    return { expected, lower, upper, score: Math.min(1, Math.max(0, score)), periodMs: best.periodMs };
+    const warm = this.seen >= this.warmup;
+    const score = warm ? anomalyScore(z, this.k) : 0;
+    const anomaly = warm && (value > upper || value < lower);
+    return { expected, lower, upper, score, anomaly, periodMs: best.periodMs };
   }
 
   private learn(t: number, value: number, scored: ScoredPoint): void {

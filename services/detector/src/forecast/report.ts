@@ -80,14 +80,18 @@ export function buildCapacityReport(input: CapacityReportInput): CapacityReport 
       assessStaleness(s.result, input.generatedAt, { staleAfterSeconds: input.staleAfterSeconds }),
     );
   const stOf = (scope: string): Staleness => staleness.get(scope) as Staleness;
+  // The warning level is a share of capacity (warn_ratio, default 85 %); the bracketed range of
+  // each days cell is the 80 % prediction interval — the header names both so neither reads as
+  // "days to 80 % full".
+  const warnPct = pct((scopes[0] as CapacityScopeInput).result.warn_ratio);
   const header = [
     'Scope',
     'Used',
     'Capacity',
     'Used %',
     'Growth/day',
-    'Days to warn (80 %)',
-    'Days to full (80 %)',
+    `Days to ${warnPct} used (80 % interval)`,
+    'Days to 100 % used (80 % interval)',
     'Last sample',
     'Last GC',
   ];
@@ -142,7 +146,6 @@ export function buildCapacityReport(input: CapacityReportInput): CapacityReport 
   const svg = charts[0] as string;
   const png = svgToPng(svg, input.fontFile);
 
-  const warnPct = pct(first.result.warn_ratio);
   const fr = first.result;
   const firstSt = stOf(first.scope);
   const fromLast = `after its last sample (${fr.last_timestamp.slice(0, 16).replace('T', ' ')} UTC${firstSt.stale ? ', STALE' : ''})`;
@@ -170,7 +173,7 @@ export function buildCapacityReport(input: CapacityReportInput): CapacityReport 
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`),
     '',
-    `Warning level ${warnPct} of capacity. Days are counted from each scope's last sample (not from the report date); "> N d" means not within the ${first.result.horizon_days}-day horizon.`,
+    `Warning level ${warnPct} of capacity. Days are counted from each scope's last sample (not from the report date); the range in brackets is the 80 % prediction interval; "> N d" means not within the ${first.result.horizon_days}-day horizon.`,
     '',
     `![capacity chart: ${first.scope}](capacity.png)`,
     '',
@@ -192,7 +195,7 @@ export function buildCapacityReport(input: CapacityReportInput): CapacityReport 
     `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`,
     ...rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`),
     '</tbody></table>',
-    `<p>Warning level ${warnPct} of capacity. Days are counted from each scope's last sample (not from the report date).</p>`,
+    `<p>Warning level ${warnPct} of capacity. Days are counted from each scope's last sample (not from the report date); the range in brackets is the 80 % prediction interval.</p>`,
     ...scopes.map((s, i) => `<h2>${esc(s.scope)}</h2>\n<div>${charts[i] as string}</div>`),
     '</body></html>',
     '',

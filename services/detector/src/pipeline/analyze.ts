@@ -7,7 +7,7 @@ import type { Finding } from '../../../../shared/src/model/finding.ts';
 import type { RegistryEvent } from '../../../../shared/src/model/registry-event.ts';
 import type { DetectorEngine } from '../engine.ts';
 import { toDetectorEvent, type DetectorEvent } from '../event.ts';
-import { buildFinding } from '../findings.ts';
+import { buildFinding, findingId } from '../findings.ts';
 import { ExternalSorter } from './external-sort.ts';
 import { RequestJoiner } from './request-join.ts';
 
@@ -41,9 +41,20 @@ export interface AnalyzeSummary {
   duplicates: number;
   joined: number;
   late: number;
+  /** Unique finding ids reported (inside --from/--to when a window is given). */
   findings: number;
+  /**
+   * Unique finding ids detected but not reported because their window starts outside
+   * [from, to) (`AnalyzeOptions.from`/`to`); 0 without a window.
+   */
+  outsideWindow: number;
+  /** True when `from` or `to` limited the report (the summary then says "in the window"). */
+  windowed: boolean;
   spilledRuns: number;
-  /** rule → severity → unique findings reported. */
+  /**
+   * rule → severity → unique findings reported: each finding id counted once, under its last
+   * severity (a finding re-emitted with a higher severity moves to that column).
+   */
   byRule: Map<string, Map<string, number>>;
   rejects: { origin: string; line: number; reason: string; detail: string }[];
 }
@@ -147,6 +158,8 @@ export function newSummary(): AnalyzeSummary {
     joined: 0,
     late: 0,
     findings: 0,
+    outsideWindow: 0,
+    windowed: false,
     spilledRuns: 0,
     byRule: new Map(),
     rejects: [],
@@ -167,24 +180,35 @@ export async function* detectOrdered(
 ): AsyncGenerator<Finding> {
   const joiner = new RequestJoiner(opts.joinWindowMs ?? 5_000);
   const emitted = new Map<string, string>();
+  const outside = new Set<string>();
   const settings = engine.settings;
+  summary.windowed = summary.windowed || opts.from !== undefined || opts.to !== undefined;
   const report = function* (dets: ReturnType<DetectorEngine['process']>): Generator<Finding> {
     for (const d of dets) {
-      if (opts.from !== undefined && d.windowStart < opts.from) continue;
-      if (opts.to !== undefined && d.windowStart >= opts.to) continue;
+      if (
+        (opts.from !== undefined && d.windowStart < opts.from) ||
+        (opts.to !== undefined && d.windowStart >= opts.to)
+      ) {
+        const id = findingId(d.rule, d.entity, d.windowStart);
+        if (!outside.has(id)) {
+          outside.add(id);
+          summary.outsideWindow++;
+        }
+        continue;
+      }
       const f = buildFinding(d, {
         kibanaUrl: settings.kibanaUrl,
         dataView: settings.dataView,
         detectedAt: Math.max(engine.newestEventTime, d.windowStart),
       });
       const prev = emitted.get(f.id);
-      if (prev === f.severity) continue;
-      if (prev === undefined) {
-        summary.findings++;
-        const bySev = summary.byRule.get(f.rule) ?? new Map<string, number>();
-        summary.byRule.set(f.rule, bySev);
-        bySev.set(f.severity, (bySev.get(f.severity) ?? 0) + 1);
-      }
+      // Same id again: only a higher severity or the end of the finding (`resolved`) is news.
+      if (prev === f.severity && f.status === 'firing') continue;
+      const bySev = summary.byRule.get(f.rule) ?? new Map<string, number>();
+      summary.byRule.set(f.rule, bySev);
+      if (prev === undefined) summary.findings++;
+      else bySev.set(prev, (bySev.get(prev) ?? 1) - 1);
+      bySev.set(f.severity, (bySev.get(f.severity) ?? 0) + 1);
       emitted.set(f.id, f.severity);
       yield f;
     }

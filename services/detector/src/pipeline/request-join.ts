@@ -42,6 +42,84 @@ export interface RequestJoinOptions {
   maxHeld?: number;
   /** Processing time (ms) at which `held` events (restored after a restart) count as arrived. Default 0. */
   now?: number;
+  /**
+   * Live mode: event-time reordering (ms of processing time). An arriving event first waits in a
+   * reorder buffer until it arrived this long ago, and the buffer hands events to the join in
+   * event-time order (`ts`, ties in arrival order): events of one burst that travel on different
+   * partitions (the events topic is keyed by identity, so one IP's failed logins against many user
+   * names spread over all partitions, delivered one partition batch after the other) reach the
+   * rules in the order they happened, as in `regwatch analyze`. Costs `reorderMs` of latency.
+   * 0 turns it off. Default `holdMs` (batch mode: off, its input is already in event-time order).
+   */
+  reorderMs?: number;
+}
+
+/** An event in the reorder buffer: `at` arrival (processing time, ms), `seq` arrival order. */
+interface Pending {
+  ev: DetectorEvent;
+  at: number;
+  seq: number;
+}
+
+/**
+ * Min-heap of pending events by (event time, arrival order): the reorder buffer of live mode.
+ * O(log n) per push/pop; memory: the events it holds.
+ */
+class ReorderBuffer {
+  private readonly heap: Pending[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** The earliest pending event (by event time), or undefined when empty. */
+  peek(): Pending | undefined {
+    return this.heap[0];
+  }
+
+  /** The pending events in event-time order (for snapshots); the buffer is unchanged. */
+  ordered(): DetectorEvent[] {
+    return [...this.heap].sort(before).map((p) => p.ev);
+  }
+
+  push(ev: DetectorEvent, at: number): void {
+    const h = this.heap;
+    h.push({ ev, at, seq: this.seq++ });
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (before(h[parent]!, h[i]!) <= 0) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): Pending | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l]!, h[m]!) < 0) m = l;
+        if (r < h.length && before(h[r]!, h[m]!) < 0) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** Order of the reorder buffer: event time, then arrival order. */
+function before(a: Pending, b: Pending): number {
+  return a.ev.ts - b.ev.ts || a.seq - b.seq;
 }
 
 /** Held events waiting for a partner from one source, in arrival order. */
@@ -99,7 +177,12 @@ class Lane {
  * for the log, `quietMs` for the notifications, whose sender may pause), (d) it is `maxHoldMs` old, or (e) more than
  * `maxHeld` events are held. Processing time is passed in as `now` (ms).
  *
- * Within a lane, events are released in arrival order. Memory: the events held (≤ `maxHeld`).
+ * Live mode first puts arrivals through a reorder buffer (`reorderMs`, default `holdMs`): each
+ * event enters the join `reorderMs` after it arrived, earliest event time first, so partitions
+ * delivered one after the other (a bulk `/v1/logs` POST, a consumer catching up) do not change
+ * what the window rules see (first event of a burst, distinct values at the threshold) — the same
+ * findings as `regwatch analyze` over the same input. Within a lane, events are released in the
+ * order they entered. Memory: the events held (≤ `maxHeld`, reorder buffer included).
  */
 export class RequestJoiner {
   private readonly windowMs: number;
@@ -107,7 +190,10 @@ export class RequestJoiner {
   private readonly quietMs: number;
   private readonly maxHoldMs: number;
   private readonly maxHeld: number;
+  private readonly reorderMs: number;
   private readonly live: boolean;
+  /** Live mode: events released by the join, waiting to leave in event-time order. */
+  private readonly reorder = new ReorderBuffer();
   /** Lane per partner source (index = Source). Batch mode uses lane 1 only. */
   private readonly lanes: [Lane, Lane] = [new Lane(), new Lane()];
   /** `http.request.id` → [lane, absolute position] of the first held event of the request. */
@@ -131,6 +217,7 @@ export class RequestJoiner {
     this.maxHoldMs = options.maxHoldMs ?? Math.max(this.holdMs, 120_000);
     this.maxHeld = options.maxHeld ?? 200_000;
     this.live = this.holdMs !== Infinity;
+    this.reorderMs = this.live ? Math.max(0, options.reorderMs ?? this.holdMs) : 0;
     const now = options.now ?? 0;
     // Restored events: their sources count as absent until they are heard from again.
     for (const ev of held) {
@@ -141,12 +228,15 @@ export class RequestJoiner {
 
   /** Number of events held (waiting for their partner). */
   get size(): number {
-    return this.lanes[0].count + this.lanes[1].count;
+    return this.lanes[0].count + this.lanes[1].count + this.reorder.size;
   }
 
-  /** The events held, oldest arrival first per lane (JSON-safe: a live detector saves them with its state). */
+  /**
+   * The events held: those in the reorder buffer (event-time order), then the lanes' (oldest
+   * arrival first per lane). JSON-safe: a live detector saves them with its state.
+   */
   held(): DetectorEvent[] {
-    const out: DetectorEvent[] = [];
+    const out: DetectorEvent[] = this.reorder.ordered();
     for (const lane of this.lanes)
       for (let i = lane.head; i < lane.queue.length; i++) {
         const e = lane.queue[i];
@@ -162,7 +252,8 @@ export class RequestJoiner {
    */
   nextDeadline(): number | undefined {
     if (this.size === 0 || !this.live) return undefined;
-    let next: number | undefined;
+    const first = this.reorder.peek();
+    let next: number | undefined = first ? first.at + this.reorderMs : undefined;
     for (let src = 0 as Source; src <= 1; src++) {
       const lane = this.lanes[src];
       for (let i = lane.head; i < lane.queue.length; i++) {
@@ -183,12 +274,18 @@ export class RequestJoiner {
    * now ready (see the class comment).
    */
   push(ev: DetectorEvent, now = 0): DetectorEvent[] {
+    if (this.reorderMs > 0) this.reorder.push(ev, now);
+    else this.enter(ev, now);
+    return this.drain(now, false);
+  }
+
+  /** An event enters the join at processing time `now` (after the reorder buffer, if any). */
+  private enter(ev: DetectorEvent, now: number): void {
     if (ev.ts > this.watermark) this.watermark = ev.ts;
     const src = isNotification(ev) ? NOTIFICATIONS : LOGS;
     if (ev.ts > this.sourceWatermark[src]) this.sourceWatermark[src] = ev.ts;
     if (now > this.lastArrival[src]) this.lastArrival[src] = now;
     this.hold(ev, now);
-    return this.drain(now, false);
   }
 
   /** Releases the events that are due at processing time `now` (ms) — see the class comment. */
@@ -242,8 +339,23 @@ export class RequestJoiner {
     return heard === -Infinity || now - heard >= this.quiet(src);
   }
 
-  /** Releases, from the head of each lane, the events due at `now` (all of them with `all`). */
+  /**
+   * Live mode: moves the events of the reorder buffer that arrived `reorderMs` ago into the join,
+   * earliest event time first (all of them with `all`, or while more than `maxHeld` are held);
+   * then releases, from the head of each lane, the events due at `now`.
+   */
   private drain(now: number, all: boolean): DetectorEvent[] {
+    for (let top = this.reorder.peek(); top; top = this.reorder.peek()) {
+      const enterAt = top.at + this.reorderMs;
+      if (!all && enterAt > now && this.size <= this.maxHeld) break;
+      this.reorder.pop();
+      this.enter(top.ev, all ? Math.min(enterAt, now) : enterAt);
+    }
+    return this.drainLanes(now, all);
+  }
+
+  /** Releases, from the head of each lane, the events due at `now` (all of them with `all`). */
+  private drainLanes(now: number, all: boolean): DetectorEvent[] {
     const out: DetectorEvent[] = [];
     for (let src = 0 as Source; src <= 1; src++) {
       const lane = this.lanes[src];

@@ -1,5 +1,5 @@
 import { identityEntity } from '../findings.ts';
-import { windowRule } from './window-rule.ts';
+import { distinctCount, thresholdNote, windowRule } from './window-rule.ts';
 import { who } from './evidence.ts';
 
 /** 403 (insufficient scope) across many repositories: probing for what a token can reach. */
@@ -10,8 +10,9 @@ export const accessDeniedProbing = windowRule({
   defaults: { threshold: 10, windowSeconds: 600, minDistinct: 5 },
   key: (ev) => (ev.action === 'access-denied' ? identityEntity(ev.identity) : undefined),
   distinct: (ev) => ev.repository,
+  distinctEvidence: 'repositories',
   unit: 'denied requests',
   severity: (c, t, d) => (d >= 20 ? 'high' : 'medium'),
-  message: (e, c, p, d) =>
-    `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} was denied (403) ${c} times on ${d.length} repositories within ${p.windowSeconds / 60} minutes (alert at ${p.threshold} on ${p.minDistinct}; typical 0).`,
+  message: (e, b, p) =>
+    `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} was denied (403) ${b.count} times on ${distinctCount(b.distinct)} repositories ${b.span} ${thresholdNote(b, p, `on ${p.minDistinct}`)}`,
 });

@@ -1,4 +1,4 @@
-import { windowRule } from './window-rule.ts';
+import { distinctCount, thresholdNote, windowRule } from './window-rule.ts';
 
 /** Failed logins from one source IP (brute force, credential stuffing). 401 challenges do not count. */
 export const authBruteforceIp = windowRule({
@@ -10,6 +10,6 @@ export const authBruteforceIp = windowRule({
   distinct: (ev) => ev.attemptedUser ?? ev.user,
   unit: 'failed logins',
   severity: (c, t, d) => (c >= 5 * t || d >= 10 ? 'high' : 'medium'),
-  message: (e, c, p, d) =>
-    `${c} failed logins from ${e.id} within ${p.windowSeconds / 60} minutes${d.length ? ` against ${d.length}${d.length >= 64 ? '+' : ''} user name(s)` : ''} (alert at ${p.threshold}; typical 0).`,
+  message: (e, b, p) =>
+    `${b.count} failed logins from ${e.id}${b.distinct.length ? ` against ${distinctCount(b.distinct)} user name(s)` : ''} ${b.span} ${thresholdNote(b, p)}`,
 });

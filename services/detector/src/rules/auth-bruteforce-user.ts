@@ -1,4 +1,4 @@
-import { windowRule } from './window-rule.ts';
+import { distinctCount, thresholdNote, windowRule } from './window-rule.ts';
 
 /** Failed logins for one user name, from any number of IPs (password spraying on one account). */
 export const authBruteforceUser = windowRule({
@@ -11,9 +11,11 @@ export const authBruteforceUser = windowRule({
     const name = ev.attemptedUser ?? ev.user;
     return name ? { type: 'user', id: name } : undefined;
   },
+  // The source IPs, with their failure counts, become `evidence.source_ips`.
   distinct: (ev) => ev.ip,
+  distinctEvidence: 'source_ips',
   unit: 'failed logins',
   severity: (c, t, d) => (c >= 5 * t || d >= 5 ? 'high' : 'medium'),
-  message: (e, c, p, d) =>
-    `${c} failed logins for user ${e.id} within ${p.windowSeconds / 60} minutes from ${d.length} source IP(s) (alert at ${p.threshold}; typical 0).`,
+  message: (e, b, p) =>
+    `${b.count} failed logins for user ${e.id} from ${distinctCount(b.distinct)} source IP(s) ${b.span} ${thresholdNote(b, p)}`,
 });

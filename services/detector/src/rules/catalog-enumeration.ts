@@ -1,5 +1,5 @@
 import { identityEntity } from '../findings.ts';
-import { windowRule } from './window-rule.ts';
+import { distinctCount, thresholdNote, windowRule } from './window-rule.ts';
 import { who } from './evidence.ts';
 
 /** `_catalog` listing and tags-list walking across many repositories by one identity. */
@@ -16,8 +16,9 @@ export const catalogEnumeration = windowRule({
       ? identityEntity(ev.identity)
       : undefined,
   distinct: (ev) => (ev.action === 'catalog' ? '_catalog' : ev.repository),
+  distinctEvidence: 'repositories',
   unit: 'requests',
   severity: (c, t) => (c >= 5 * t ? 'high' : 'medium'),
-  message: (e, c, p, d) =>
-    `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} made ${c} catalog/tags-list requests over ${d.length}${d.length >= 64 ? '+' : ''} repositories within ${p.windowSeconds / 60} minutes (alert at ${p.threshold} over ${p.minDistinct}; typical 0).`,
+  message: (e, b, p) =>
+    `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} made ${b.count} catalog/tags-list requests over ${distinctCount(b.distinct)} repositories ${b.span} ${thresholdNote(b, p, `over ${p.minDistinct}`)}`,
 });

@@ -1,5 +1,5 @@
 import { identityEntity } from '../findings.ts';
-import { windowRule } from './window-rule.ts';
+import { distinctCount, thresholdNote, windowRule } from './window-rule.ts';
 import { who } from './evidence.ts';
 
 const DELETES = new Set(['manifest-delete', 'tag-delete', 'blob-delete']);
@@ -12,8 +12,9 @@ export const deleteBurst = windowRule({
   defaults: { threshold: 20, windowSeconds: 600, minDistinct: 0 },
   key: (ev) => (DELETES.has(ev.action) && ev.outcome !== 'failure' ? identityEntity(ev.identity) : undefined),
   distinct: (ev) => ev.repository,
+  distinctEvidence: 'repositories',
   unit: 'deletions',
   severity: (c, t) => (c >= 5 * t ? 'critical' : 'high'),
-  message: (e, c, p, d) =>
-    `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} deleted ${c} objects in ${d.length} repositories within ${p.windowSeconds / 60} minutes (alert at ${p.threshold}; typical 0).`,
+  message: (e, b, p) =>
+    `${who(e.type === 'ip' ? `ip:${e.id}` : e.id)} deleted ${b.count} objects in ${distinctCount(b.distinct)} repositories ${b.span} ${thresholdNote(b, p)}`,
 });

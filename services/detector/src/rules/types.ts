@@ -42,6 +42,15 @@ export interface DetectionRule<P = unknown> {
   ): readonly Detection[];
   /** Registry-wide counters of one closed hour (SLO rules). */
   closeRegistryHour?(hour: RegistryHour, view: EngineView, params: P, now: number): readonly Detection[];
+  /**
+   * The event-time watermark moved to `now` (ms: newest event time − allowed lateness), for rules
+   * that end what they fired when nothing happens (e.g. a window rule resolving a burst). Called
+   * from `process()` at most once per second of event time (before the event is observed), from
+   * every `advance()`, and from `flush()` with `now` = +Infinity (end of a finite input: resolve
+   * everything still open). Keep it cheap when there is nothing to do: look at a short list of
+   * open items in keyed state, never scan all keyed state.
+   */
+  onAdvance?(view: EngineView, params: P, now: number): readonly Detection[];
 }
 
 /** A rule with its parsed params, as the engine runs it. */
