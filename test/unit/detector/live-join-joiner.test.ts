@@ -349,4 +349,18 @@ describe('RequestJoiner live reorder buffer (reorderMs)', () => {
     assert.ok(j.size <= 10, `held ${j.size}`);
     assert.equal(released + j.size, 30);
   });
+
+  test('the partner of a held event merges at once, not after the buffer (restored notification, log line 40 ms later)', () => {
+    // After a restart the held notification waits holdMs for its log line; had the log line
+    // waited reorderMs in the buffer too, the notification would go alone at 50 ms and the log
+    // line's bytes and status would be lost as a duplicate request.
+    const { n, l } = pair('rq-r', T);
+    const j = new RequestJoiner(5_000, [n], { holdMs: 50, reorderMs: 50, now: 0 });
+    const out = j.push(l, 40);
+    assert.equal(j.joined, 1, 'merged on arrival');
+    out.push(...j.expire(60), ...j.expire(200), ...j.flush());
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.user, 'alice');
+    assert.equal(out[0]!.bytes, 12_345);
+  });
 });

@@ -274,9 +274,20 @@ export class RequestJoiner {
    * now ready (see the class comment).
    */
   push(ev: DetectorEvent, now = 0): DetectorEvent[] {
-    if (this.reorderMs > 0) this.reorder.push(ev, now);
+    // The partner of an event already in the join merges at once: waiting in the reorder buffer
+    // could let the held event time out and go alone (its other half then counted as a
+    // duplicate request, without its bytes or status).
+    if (this.reorderMs > 0 && !this.partnerHeld(ev)) this.reorder.push(ev, now);
     else this.enter(ev, now);
     return this.drain(now, false);
+  }
+
+  /** True when the join holds an event of `ev`'s request that `ev` would merge with. */
+  private partnerHeld(ev: DetectorEvent): boolean {
+    if (ev.requestId === undefined) return false;
+    const ref = this.byRequest.get(ev.requestId);
+    const prev = ref ? this.lanes[ref[0]].get(ref[1]) : undefined;
+    return prev !== undefined && prev !== null && (prev.dataset !== ev.dataset || prev.id === ev.id);
   }
 
   /** An event enters the join at processing time `now` (after the reorder buffer, if any). */
