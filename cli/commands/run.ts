@@ -91,6 +91,14 @@ export function register(program: Command): void {
     )
     .option('--partitions <n>', 'partitions of the in-process topics [REGWATCH_PARTITIONS] (default 3)')
     .option('--log-level <level>', 'pino log level, logs go to stderr [REGWATCH_LOG_LEVEL] (default info)')
+    .option(
+      '--kibana-url <url>',
+      'Kibana base URL for the Discover link of each finding [REGWATCH_KIBANA_URL] (default: none, or settings.kibanaUrl of --detection-config)',
+    )
+    .option(
+      '--shutdown-timeout <ms>',
+      'max time for the graceful shutdown, ms [REGWATCH_SHUTDOWN_TIMEOUT_MS] (default 20000)',
+    )
     .action(async (opts: Record<string, unknown>) => {
       const config = loadEmbeddedConfig(
         {
@@ -113,6 +121,8 @@ export function register(program: Command): void {
           storageStaleAfter: opts['storageStaleAfter'],
           partitions: opts['partitions'],
           logLevel: opts['logLevel'],
+          kibanaUrl: opts['kibanaUrl'],
+          shutdownTimeoutMs: opts['shutdownTimeout'],
         },
         process.env,
       );

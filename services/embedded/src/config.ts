@@ -64,6 +64,12 @@ export const embeddedConfigSchema = z
     detectionConfig: optionalPath.describe(
       'Detection configuration file (YAML/JSON: settings + rules.params/disabled); default: built-in',
     ),
+    kibanaUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        'Kibana base URL for the Discover link of each finding (overrides settings.kibanaUrl of the detection config); none: findings carry no link',
+      ),
     alertsApi: z
       .enum(['on', 'off'])
       .default('on')
@@ -97,7 +103,7 @@ export const embeddedConfigSchema = z
       .int()
       .positive()
       .default(20_000)
-      .describe('Max time for the graceful shutdown sequence'),
+      .describe('Max time for the graceful shutdown sequence, ms'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -137,6 +143,7 @@ export const EMBEDDED_ENV: Readonly<Record<keyof EmbeddedConfigInput, string>> =
   findings: 'REGWATCH_FINDINGS',
   alertsConfig: 'REGWATCH_ALERTS_CONFIG',
   detectionConfig: 'REGWATCH_DETECTION_CONFIG',
+  kibanaUrl: 'REGWATCH_KIBANA_URL',
   alertsApi: 'REGWATCH_ALERTS_API',
   alertsHost: 'REGWATCH_ALERTS_HOST',
   alertsPort: 'REGWATCH_ALERTS_PORT',

@@ -91,8 +91,25 @@ export interface Embedded {
 /** All topics of the embedded bus (the full mode's names, no prefix). */
 export const EMBEDDED_TOPICS = TOPICS;
 
-async function loadDetection(path: string | undefined): Promise<DetectionConfig> {
-  if (!path) return parseDetectionConfig({});
+/**
+ * The detection configuration: the file at `path` (YAML/JSON) or the built-in defaults, with
+ * `kibanaUrl` (when given) as `settings.kibanaUrl` — the base of each finding's Discover link.
+ * @throws AppError INPUT_UNREADABLE (file), CONFIG_INVALID (not YAML/JSON, or invalid settings).
+ */
+async function loadDetection(path: string | undefined, kibanaUrl: string | undefined): Promise<DetectionConfig> {
+  const withKibana = (raw: unknown): unknown => {
+    if (kibanaUrl === undefined) return raw;
+    const obj = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+    const settings = obj['settings'];
+    return {
+      ...obj,
+      settings: {
+        ...(settings !== null && typeof settings === 'object' ? (settings as Record<string, unknown>) : {}),
+        kibanaUrl,
+      },
+    };
+  };
+  if (!path) return parseDetectionConfig(withKibana({}));
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -107,7 +124,7 @@ async function loadDetection(path: string | undefined): Promise<DetectionConfig>
   } catch (err) {
     throw new AppError('CONFIG_INVALID', `invalid detection config ${path}: not YAML/JSON: ${(err as Error).message}`);
   }
-  return parseDetectionConfig(raw);
+  return parseDetectionConfig(withKibana(raw));
 }
 
 /** Alerts config for the embedded mode: the file, or EMBEDDED_ALERTS_CONFIG_TEXT. */
@@ -145,7 +162,7 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
   const env = deps.env ?? {};
   // Validate configuration before touching the data directory.
   const alertsConfig = await loadEmbeddedAlertsConfig(config.alertsConfig, env);
-  const detectionConfig = await loadDetection(config.detectionConfig);
+  const detectionConfig = await loadDetection(config.detectionConfig, config.kibanaUrl);
   const layout = dataDirLayout(config.dataDir);
   const release = prepareDataDir(layout);
 

@@ -59,6 +59,7 @@ describe('embedded pipeline (startEmbedded)', () => {
             dataDir: join(dir, 'data'),
             findings: findingsFile,
             alertsConfig: alerts,
+            kibanaUrl: 'http://kibana.example.test:5601',
           },
           {},
         );
@@ -74,6 +75,11 @@ describe('embedded pipeline (startEmbedded)', () => {
         assert.ok(
           first.some((f) => f.rule === 'auth.bruteforce_ip' && f.entity.id === '198.51.100.9'),
           JSON.stringify(first.map((f) => f.rule)),
+        );
+        // --kibana-url: every finding links to Kibana Discover.
+        assert.ok(
+          first.every((f) => f.links.discover?.startsWith('http://kibana.example.test:5601/')),
+          JSON.stringify(first.map((f) => f.links)),
         );
         const deliveries = lines(e.layout.deliveries).map(
           (l) => JSON.parse(l) as { oci_registry: { alert: { result: string; final: boolean; channel: string } } },

@@ -34,6 +34,20 @@ describe('embedded config (regwatch run settings)', () => {
     assert.equal(c.logLevel, 'debug');
   });
 
+  test('Kibana URL (Discover links) and shutdown timeout: flag or REGWATCH_KIBANA_URL / REGWATCH_SHUTDOWN_TIMEOUT_MS', () => {
+    assert.equal(loadEmbeddedConfig({}, {}).kibanaUrl, undefined);
+    const c = loadEmbeddedConfig(
+      { shutdownTimeoutMs: '5000' },
+      { REGWATCH_KIBANA_URL: 'http://kibana.example.test:5601', REGWATCH_SHUTDOWN_TIMEOUT_MS: '9000' },
+    );
+    assert.equal(c.kibanaUrl, 'http://kibana.example.test:5601');
+    assert.equal(c.shutdownTimeoutMs, 5000);
+    assert.throws(
+      () => loadEmbeddedConfig({ kibanaUrl: 'kibana:5601' }, {}),
+      (err: unknown) => err instanceof AppError && err.code === 'CONFIG_INVALID' && /kibanaUrl/.test(err.message),
+    );
+  });
+
   test('every problem is listed at once with its setting name', () => {
     assert.throws(
       () => loadEmbeddedConfig({ host: '0.0.0.0', port: '70000', partitions: '0' }, { REGWATCH_LOG_LEVEL: 'loud' }),
