@@ -12,7 +12,7 @@ import { parseDetectionConfig } from '../../../services/detector/src/config.ts';
 import { createDetector } from '../../../services/detector/src/service.ts';
 import { sqliteStore } from '../../../services/detector/src/state/sqlite-store.ts';
 import { kafkaBrokers, uniqueName } from '../../helpers/infra.ts';
-import { deleteEvent } from './events.ts';
+import { deleteEvent } from '../../helpers/detector-events.ts';
 
 async function read(
   bus: MessageBus,

@@ -16,7 +16,7 @@ import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { kafkaBrokers, uniqueName } from '../../helpers/infra.ts';
-import { deleteEvent } from './events.ts';
+import { deleteEvent } from '../../helpers/detector-events.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const children = new Set<ChildProcess>();

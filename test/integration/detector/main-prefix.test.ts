@@ -19,7 +19,7 @@ import { silentLogger } from '../../../shared/src/logger.ts';
 import { findingSchema } from '../../../shared/src/model/finding.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { kafkaBrokers, uniqueName } from '../../helpers/infra.ts';
-import { deleteEvent } from './events.ts';
+import { deleteEvent } from '../../helpers/detector-events.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const children = new Set<ChildProcess>();

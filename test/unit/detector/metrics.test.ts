@@ -13,7 +13,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { createMemoryBus } from '../../../shared/src/bus/memory.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
-import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { parseDetectionConfig } from '../../../services/detector/src/config.ts';
 import type { EngineStats } from '../../../services/detector/src/engine.ts';
 import { buildDetectorHttp, listenDetectorHttp } from '../../../services/detector/src/http.ts';
@@ -21,6 +20,7 @@ import { createDetectorMetrics } from '../../../services/detector/src/metrics.ts
 import { startScheduler } from '../../../services/detector/src/jobs/scheduler.ts';
 import { createDetector } from '../../../services/detector/src/service.ts';
 import { sqliteStore } from '../../../services/detector/src/state/sqlite-store.ts';
+import { deleteEvent } from '../../helpers/detector-events.ts';
 
 /** The value of one sample of `name` (labels matched exactly), undefined when absent. */
 async function sample(
@@ -143,32 +143,6 @@ describe('createDetectorMetrics', () => {
   });
 });
 
-/** The i-th manifest deletion by mallory (delete.burst fires at 20 in 10 minutes by default). */
-function deletion(i: number, at: number): RegistryEvent {
-  return {
-    '@timestamp': new Date(at).toISOString(),
-    event: {
-      kind: 'event',
-      category: ['web'],
-      type: ['deletion'],
-      action: 'manifest-delete',
-      outcome: 'success',
-      id: `del-${i}`,
-      dataset: 'oci_registry.notification',
-    },
-    user: { name: 'mallory' },
-    source: { ip: '10.9.9.9' },
-    http: { request: { id: `rq-${i}`, method: 'DELETE' } },
-    oci_registry: {
-      image_pull: false,
-      actor: { kind: 'user', anonymous: false },
-      source_format: 'distribution-notification',
-      repository: `team-a/app${i % 7}`,
-      namespace: 'team-a',
-    },
-  };
-}
-
 describe('createDetector metrics hooks (in-process bus, sqlite state)', () => {
   test('invalid messages and published findings are counted; a restart does not recount restored stats', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'regwatch-det-metrics-'));
@@ -181,7 +155,7 @@ describe('createDetector metrics hooks (in-process bus, sqlite state)', () => {
       await bus.publisher().publish(topics.events, [
         ...Array.from({ length: 25 }, (_, i) => ({
           key: 'mallory',
-          value: JSON.stringify(deletion(i, t0 + i * 10_000)),
+          value: JSON.stringify(deleteEvent(i, t0 + i * 10_000)),
         })),
         { key: 'x', value: 'not json' },
         { key: 'x', value: JSON.stringify({ hello: 'world' }) },
@@ -223,7 +197,7 @@ describe('createDetector metrics hooks (in-process bus, sqlite state)', () => {
       assert.equal(b.det.engine.stats.events, 25, 'state restored');
       await bus
         .publisher()
-        .publish(topics.events, [{ key: 'mallory', value: JSON.stringify(deletion(25, t0 + 251_000)) }]);
+        .publish(topics.events, [{ key: 'mallory', value: JSON.stringify(deleteEvent(25, t0 + 251_000)) }]);
       const end2 = Date.now() + 5000;
       while (((await sample(b.metrics.registry, 'regwatch_detector_events_total')) ?? 0) < 1 && Date.now() < end2)
         await sleep(50);

@@ -1,4 +1,4 @@
-import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
+import type { RegistryEvent } from '../../shared/src/model/registry-event.ts';
 
 /**
  * The i-th manifest deletion by user mallory (from 10.9.9.9, in team-a/app0…app6) at `at` (epoch
