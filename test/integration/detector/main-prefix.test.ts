@@ -7,11 +7,10 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import type { BusMessage } from '../../../shared/src/bus/types.ts';
@@ -19,9 +18,8 @@ import { silentLogger } from '../../../shared/src/logger.ts';
 import { findingSchema } from '../../../shared/src/model/finding.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { kafkaBrokers, uniqueName } from '../../helpers/infra.ts';
-import { deleteEvent } from '../../helpers/detector-events.ts';
+import { deleteEvent, spawnDetectorMain } from '../../helpers/detector-events.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const children = new Set<ChildProcess>();
 after(() => {
   for (const c of children) c.kill('SIGKILL');
@@ -48,21 +46,7 @@ describe('detector service entry point', { timeout: 120_000 }, () => {
       );
       await pub.close();
 
-      const child = spawn('sh', ['scripts/node.sh', 'services/detector/src/main.ts'], {
-        cwd: ROOT,
-        env: {
-          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-          HOME: process.env['HOME'] ?? '/tmp',
-          KAFKA_BROKERS: kafkaBrokers().join(','),
-          REGWATCH_TOPIC_PREFIX: prefix,
-          DETECTOR_GROUP_ID: uniqueName('detector'),
-          DETECTOR_STATE: join(dir, 'state.db'),
-          // Any free port: the default 9096 may be taken by another detector on this machine.
-          DETECTOR_HTTP_PORT: '0',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawnDetectorMain(prefix, dir, 'warn');
       children.add(child);
       let output = '';
       child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
