@@ -73,6 +73,9 @@ transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Test runs create many uniquely named topics: keep a day of data, so a dev broker's disk stays bounded.
+log.retention.hours=24
+log.retention.check.interval.ms=600000
 EOF
     if [ ! -f "$dir/data/meta.properties" ]; then
       if [ ! -s "$dir/cluster.id" ]; then
