@@ -77,6 +77,11 @@ export const detectorEnvSchema = z
     DETECTOR_HTTP_PORT: env
       .port(9096)
       .describe('listen port of /healthz, /readyz and /metrics (0 = any free port; the bound URL is logged)'),
+    DETECTOR_CHECKPOINT_INTERVAL_MS: env
+      .int(5000, { min: 0, max: 3_600_000 })
+      .describe(
+        'ms between state checkpoints (snapshot saved, then offsets committed); a crash re-processes at most this much from the restored state; 0 = after every batch',
+      ),
     DETECTOR_JOBS: env.bool(true).describe('run the scheduled ES jobs (needs ES_URLS)'),
     LOG_LEVEL: env.logLevel().describe('pino log level'),
   })

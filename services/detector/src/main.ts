@@ -100,6 +100,7 @@ async function main(): Promise<() => Promise<void>> {
     logger: log,
     groupId: cfg.DETECTOR_GROUP_ID,
     partitions: cfg.KAFKA_TOPIC_PARTITIONS,
+    checkpoint: { intervalMs: cfg.DETECTOR_CHECKPOINT_INTERVAL_MS },
     // The same prefix as ingest (which publishes regwatch.events) and alerts (which reads findings).
     topics: { events: topic(TOPICS.events), findings: topic(TOPICS.findings) },
     // First start without saved state: seed baselines from 28 days of Elasticsearch history.

@@ -36,6 +36,8 @@ export interface DetectorHooks {
   invalidMessages?(count: number): void;
   /** These findings were acknowledged by the bus on regwatch.findings. */
   findingsPublished?(findings: readonly FindingLabels[]): void;
+  /** A state checkpoint (snapshot save) took `seconds`. */
+  checkpointSaved?(seconds: number): void;
 }
 
 /**
@@ -53,6 +55,8 @@ export interface DetectorHooks {
  *   event time seen, seconds; NaN before the first event; grows while the registry is idle),
  *   `newest_event_timestamp_seconds` (0 before the first event);
  * - `job_runs_total{job,outcome}` and `job_duration_seconds{job}` (histogram) of scheduled jobs;
+ * - `checkpoint_duration_seconds` (histogram): time to save one state snapshot (grows with the
+ *   number of identities; see the service's `checkpoint.intervalMs`);
  * - Node process metrics (`collectDefaultMetrics`) unless `defaultMetrics: false`.
  */
 export interface DetectorMetrics extends Required<DetectorHooks> {
@@ -174,9 +178,18 @@ export function createDetectorMetrics(
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
     registers,
   });
+  const checkpoints = new Histogram({
+    name: 'regwatch_detector_checkpoint_duration_seconds',
+    help: 'Time to save one detector state snapshot (engine state, offsets, held events)',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
 
   return {
     registry,
+    checkpointSaved(seconds) {
+      checkpoints.observe(Math.max(0, seconds));
+    },
     engineInstalled(engine) {
       seen.set(engine, snapshotOf(engine.stats));
     },

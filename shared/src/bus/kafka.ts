@@ -12,6 +12,7 @@ import type {
   BatchContext,
   BatchHandler,
   BusMessage,
+  CommitOffset,
   MessageBus,
   OutgoingMessage,
   Publisher,
@@ -355,10 +356,27 @@ class KafkaPublisher implements Publisher {
 class KafkaSubscription implements Subscription {
   readonly #consumer: Consumer;
   readonly #pipeline: PartitionPipelines | null;
+  readonly #groupId: string;
   #closing: Promise<void> | null = null;
-  constructor(consumer: Consumer, pipeline: PartitionPipelines | null) {
+  constructor(consumer: Consumer, pipeline: PartitionPipelines | null, groupId: string) {
     this.#consumer = consumer;
     this.#pipeline = pipeline;
+    this.#groupId = groupId;
+  }
+  async commit(offsets: readonly CommitOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    if (this.#closing) throw new AppError('KAFKA_UNAVAILABLE', 'subscription is closed', { retriable: false });
+    try {
+      await this.#consumer.commitOffsets(
+        offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+      );
+    } catch (err) {
+      throw new AppError(
+        'KAFKA_UNAVAILABLE',
+        `could not commit offsets of consumer group ${this.#groupId}: ${(err as Error).message}`,
+        { retriable: true, cause: err },
+      );
+    }
   }
   close(): Promise<void> {
     // kafkajs' disconnect stops fetching, waits for the running eachBatch calls to finish and
@@ -652,6 +670,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 10 },
     });
     const failures = new Map<string, number>();
+    const manual = sub.commits === 'manual';
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [...sub.topics], fromBeginning: sub.fromBeginning ?? true });
@@ -699,13 +718,19 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       failures.delete(tp);
       const last = batch.lastOffset();
       payload.resolveOffset(last);
+      if (manual) {
+        // The next fetch starts after `last`; the subscriber commits with Subscription.commit.
+        options.onConsumerLag?.(sub.groupId, topic, partition, Number(batch.offsetLag()));
+        return;
+      }
       await payload.commitOffsetsIfNecessary({
         topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],
       });
       options.onConsumerLag?.(sub.groupId, topic, partition, Number(batch.offsetLag()));
     };
 
-    const depth = Math.max(1, Math.floor(options.maxBatchesInFlight ?? 1));
+    // Manual commits: one batch in flight per partition (the pipelines commit on their own).
+    const depth = manual ? 1 : Math.max(1, Math.floor(options.maxBatchesInFlight ?? 1));
     const pipeline =
       depth > 1
         ? new PartitionPipelines(sub.groupId, consumer, handler, depth, retryBase, log, options, sub.topics)
@@ -716,7 +741,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
       eachBatch: pipeline ? (payload) => pipeline.deliver(payload) : eachBatch,
     });
-    const s = new KafkaSubscription(consumer, pipeline);
+    const s = new KafkaSubscription(consumer, pipeline, sub.groupId);
     subscriptions.push(s);
     return s;
   }

@@ -8,6 +8,7 @@ import type {
   BatchContext,
   BatchHandler,
   BusMessage,
+  CommitOffset,
   MessageBus,
   OutgoingMessage,
   Publisher,
@@ -45,12 +46,19 @@ interface PartitionWorker {
   readonly topic: string;
   readonly partition: number;
   paused: boolean;
+  /** Member that handled the last batch (a new owner starts again from the committed offset). */
+  owner?: MemberState;
 }
 
 interface GroupState {
   readonly id: string;
   /** Committed next offset per `topic/partition`. */
   readonly committed: Map<string, number>;
+  /**
+   * Next offset to deliver per `topic/partition` when it is ahead of the commit (a member with
+   * `manual` commits that has not committed yet); absent → the committed offset.
+   */
+  readonly position: Map<string, number>;
   readonly members: MemberState[];
   /** Running partition loops by `topic/partition`. */
   readonly workers: Map<string, Promise<void>>;
@@ -58,6 +66,8 @@ interface GroupState {
 
 interface MemberState {
   readonly handler: BatchHandler;
+  /** `manual`: resolved batches move `position` only; the member commits with Subscription.commit. */
+  readonly manual: boolean;
   readonly topics: readonly string[];
   closed: boolean;
   /** Batches currently inside this member's handler. */
@@ -148,6 +158,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
       groups.set(saved.group, {
         id: saved.group,
         committed: new Map(Object.entries(saved.offsets)),
+        position: new Map(),
         members: [],
         workers: new Map(),
       });
@@ -225,9 +236,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
       const live = g.members.filter((m) => !m.closed && m.topics.includes(w.topic));
       if (live.length === 0) return;
       const member = live[w.partition % live.length]!;
+      // Like a Kafka rebalance: a partition that changes hands restarts from its committed offset.
+      if (w.owner !== member) g.position.delete(tp);
+      w.owner = member;
       const state = topics.get(w.topic)!;
       const log_ = state.partitions[w.partition]!;
-      const from = g.committed.get(tp) ?? 0;
+      const from = g.position.get(tp) ?? g.committed.get(tp) ?? 0;
       if (w.paused || from >= log_.length) {
         await waitForChange(w.paused ? 50 : 1000);
         continue;
@@ -260,8 +274,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
         } catch (err) {
           return { failed: true, err };
         }
-        g.committed.set(tp, from + slice.length);
-        persistOffsets(g);
+        if (member.manual) {
+          g.position.set(tp, from + slice.length);
+        } else {
+          g.committed.set(tp, from + slice.length);
+          g.position.delete(tp);
+          persistOffsets(g);
+        }
         return { failed: false };
       })();
       member.inFlight.add(attempt);
@@ -287,11 +306,17 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
       if (!topics.has(t)) throw new AppError('KAFKA_UNAVAILABLE', `unknown topic ${t}`, { context: { topic: t } });
     let g = groups.get(sub.groupId);
     if (!g) {
-      g = { id: sub.groupId, committed: new Map(), members: [], workers: new Map() };
+      g = { id: sub.groupId, committed: new Map(), position: new Map(), members: [], workers: new Map() };
       groups.set(sub.groupId, g);
     }
     const group = g;
-    const member: MemberState = { handler, topics: [...sub.topics], closed: false, inFlight: new Set() };
+    const member: MemberState = {
+      handler,
+      manual: sub.commits === 'manual',
+      topics: [...sub.topics],
+      closed: false,
+      inFlight: new Set(),
+    };
     const fromBeginning = sub.fromBeginning ?? true;
     group.members.push(member);
     for (const t of sub.topics) {
@@ -311,6 +336,18 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MessageBus {
     }
     let closing: Promise<void> | null = null;
     return {
+      async commit(offsets: readonly CommitOffset[]): Promise<void> {
+        if (closing) throw new AppError('KAFKA_UNAVAILABLE', 'subscription is closed', { retriable: false });
+        for (const o of offsets) {
+          const next = Number(o.offset);
+          if (!Number.isSafeInteger(next) || next < 0)
+            throw new AppError('KAFKA_UNAVAILABLE', `invalid offset ${o.offset} for ${o.topic}/${o.partition}`, {
+              retriable: false,
+            });
+          group.committed.set(`${o.topic}/${o.partition}`, next);
+        }
+        persistOffsets(group);
+      },
       close(): Promise<void> {
         closing ??= (async () => {
           member.closed = true;

@@ -43,8 +43,8 @@ export interface BatchContext {
 }
 
 /**
- * Handles one batch of one topic-partition. Resolve → every message of the batch is committed.
- * Throw → nothing from this batch is committed and it is delivered again (at-least-once);
+ * Handles one batch of one topic-partition. Resolve → every message of the batch is committed
+ * (in `manual` commits mode: the next batch follows it; the subscriber commits later). Throw → nothing from this batch is committed and it is delivered again (at-least-once);
  * other partitions are unaffected. Handlers must therefore be idempotent.
  */
 export type BatchHandler = (batch: readonly BusMessage[], ctx: BatchContext) => Promise<void>;
@@ -55,11 +55,35 @@ export interface SubscribeOptions {
   readonly topics: readonly string[];
   /** Start from the earliest offset when the group has no committed offset. Default true. */
   readonly fromBeginning?: boolean;
+  /**
+   * When offsets are committed. `after-batch` (default): every batch whose handler resolved.
+   * `manual`: never by the bus — a resolved batch only moves the fetch position on, and the
+   * subscriber commits with {@link Subscription.commit} once its own state covers the batches (a
+   * checkpoint). After a restart or a rebalance, consumption starts again from the last commit.
+   * Kafka: one batch in flight per partition in this mode.
+   */
+  readonly commits?: 'after-batch' | 'manual';
+}
+
+/** An offset to commit: `offset` is the next message to consume (last processed + 1), decimal string. */
+export interface CommitOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
 }
 
 export interface Subscription {
-  /** Stops fetching, waits for the in-flight batch, commits, leaves the group. Idempotent. */
+  /**
+   * Stops fetching, waits for the in-flight batch, commits it (`after-batch` mode only), leaves
+   * the group. Idempotent.
+   */
   close(): Promise<void>;
+  /**
+   * Commits these offsets for the subscription's consumer group (`manual` mode; allowed in both).
+   * @throws AppError KAFKA_UNAVAILABLE (retriable) when the commit was not acknowledged (broker
+   * down, a rebalance in progress): nothing is lost, consumption restarts from the older commit.
+   */
+  commit(offsets: readonly CommitOffset[]): Promise<void>;
 }
 
 export interface MessageBus {

@@ -284,7 +284,7 @@ describe('live request join (createDetector) merges notification and log line as
     // holdMs far beyond the test: the notification is still waiting for its log line at stop().
     let det = detector(bus, store, 60_000);
     await det.start();
-    await until(() => det.held === 1 && store.saves >= 1);
+    await until(() => det.held === 1);
     await det.stop();
     assert.equal(det.engine.stats.events, 0, 'held, not processed yet');
 
@@ -308,7 +308,7 @@ describe('live request join (createDetector) merges notification and log line as
     await publish(bus, [logLine('rq-4', T0), notification('rq-5', T0 + 10)]);
     let det = detector(bus, store, 60_000);
     await det.start();
-    await until(() => det.held === 2 && store.saves >= 1);
+    await until(() => det.held === 2);
     await det.stop();
     assert.equal(det.engine.stats.events, 0);
 

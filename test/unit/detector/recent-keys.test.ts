@@ -70,3 +70,38 @@ describe('RecentKeys', () => {
     }
   });
 });
+
+describe('RecentKeys edge cases', () => {
+  test('tiny rings over many keys stay exact', () => {
+    // Rings of 1–13 keys over 3× as many distinct keys: every insert forgets one, chains unlink
+    // in every position, and hits and misses alternate.
+    const r = mulberry32(3);
+    for (const cap of [1, 2, 5, 13]) {
+      const keys = new RecentKeys<number>(cap);
+      const model = new Map<string, number>();
+      for (let i = 0; i < 30_000; i++) {
+        const k = `x${Math.floor(r() * 3 * cap)}`;
+        const got = keys.getOrAdd(k, i);
+        assert.equal(got, model.get(k), `cap ${cap}, key ${k}, step ${i}`);
+        if (got === undefined) {
+          model.set(k, i);
+          if (model.size > cap) model.delete(model.keys().next().value!);
+        }
+      }
+      assert.deepEqual(keys.keysInOrder(), [...model.keys()]);
+    }
+  });
+
+  test('add() of a held key: lookups see the newer entry, and forgetting the older one keeps it', () => {
+    const keys = new RecentKeys<string>(3);
+    keys.add('a', 'old');
+    keys.add('a', 'new');
+    assert.equal(keys.get('a'), 'new');
+    keys.add('b', 'b');
+    keys.add('c', 'c'); // forgets the older 'a'
+    assert.equal(keys.get('a'), 'new');
+    keys.add('d', 'd'); // forgets the newer 'a'
+    assert.equal(keys.has('a'), false);
+    assert.deepEqual(keys.keysInOrder(), ['b', 'c', 'd']);
+  });
+});

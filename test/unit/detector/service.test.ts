@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,8 @@ import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts'
 import { parseDetectionConfig } from '../../../services/detector/src/config.ts';
 import { createDetector } from '../../../services/detector/src/service.ts';
 import { sqliteStore } from '../../../services/detector/src/state/sqlite-store.ts';
+import { memoryStore } from '../../../services/detector/src/state/store.ts';
+import type { EngineSnapshot } from '../../../services/detector/src/engine.ts';
 
 /** A login-failure event as the normalizer emits it (Distribution htpasswd log). */
 function failure(i: number, at: number): RegistryEvent {
@@ -115,6 +117,101 @@ describe('createDetector (in-process bus, sqlite state)', () => {
       assert.equal(findings[0]!.observed.value, 8);
       assert.equal(findings[0]!.entity.id, '203.0.113.77');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('state is checkpointed on an interval, not per batch; a crash re-processes only what the last checkpoint missed, once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regwatch-det-'));
+    const cfg = parseDetectionConfig({});
+    const topics = { events: 'regwatch.events', findings: 'regwatch.findings' };
+    const t0 = Date.parse('2026-03-10T10:00:30Z');
+    const store = memoryStore();
+    // One message per batch, so "per batch" and "per checkpoint" differ.
+    const make = (bus: MessageBus, intervalMs: number) =>
+      createDetector({
+        bus,
+        store,
+        clock: Date.now,
+        config: cfg,
+        logger: silentLogger(),
+        topics,
+        join: { holdMs: 20 },
+        checkpoint: { intervalMs },
+      });
+    const committed = (): number | undefined => {
+      const file = join(dir, 'bus', 'offsets', 'detector.json');
+      if (!existsSync(file)) return undefined;
+      return (JSON.parse(readFileSync(file, 'utf8')) as { offsets: Record<string, number> }).offsets[
+        'regwatch.events/0'
+      ];
+    };
+    const until = async (cond: () => boolean | Promise<boolean>, what: string): Promise<void> => {
+      const end = Date.now() + 5000;
+      while (!(await cond())) {
+        if (Date.now() > end) throw new Error(`timed out: ${what}`);
+        await sleep(20);
+      }
+    };
+    const savedOffset = (snap: EngineSnapshot | undefined): string | undefined =>
+      (snap?.meta.offsets as Record<string, string> | undefined)?.['regwatch.events:0'];
+    const publish = (bus: MessageBus, from: number, n: number) =>
+      bus.publisher().publish(
+        topics.events,
+        Array.from({ length: n }, (_, k) => ({
+          key: 'ip:203.0.113.77',
+          value: JSON.stringify(failure(from + k, t0 + (from + k) * 60_000)),
+        })),
+      );
+    const buses: MessageBus[] = [];
+    const open = (): MessageBus => {
+      const b = createMemoryBus({ dataDir: join(dir, 'bus'), maxBatchSize: 1 });
+      buses.push(b);
+      return b;
+    };
+    try {
+      let bus = open();
+      await bus.ensureTopics([topics.events, topics.findings], 1);
+      await publish(bus, 0, 6);
+      // 1. A long interval: six batches processed, nothing saved or committed yet.
+      let det = make(bus, 60_000);
+      await det.start();
+      await until(() => det.engine.stats.events === 6, '6 events');
+      await sleep(100);
+      assert.equal(store.saves, 0, 'no snapshot per batch');
+      assert.equal(committed(), undefined, 'no offset committed before a checkpoint');
+      // Crash: the process is gone without stop().
+      await bus.close();
+
+      // 2. Restart: nothing was checkpointed, so all six come again and are counted once.
+      bus = open();
+      det = make(bus, 150);
+      await det.start();
+      await until(() => det.engine.stats.events === 6, '6 events re-processed');
+      // The quiet stream is checkpointed by the timer (no further batch needed), then committed.
+      await until(async () => savedOffset(await store.load()) === '5', 'checkpoint of offset 5');
+      await until(() => committed() === 6, 'commit of next offset 6');
+      assert.equal(det.engine.stats.events, 6);
+      await publish(bus, 6, 2);
+      await until(async () => savedOffset(await store.load()) === '7', 'checkpoint of offset 7');
+      await until(() => committed() === 8, 'commit of next offset 8');
+      await bus.close();
+
+      // 3. Restart after that checkpoint: the state has all eight, nothing is delivered again.
+      bus = open();
+      det = make(bus, 150);
+      await det.start();
+      await sleep(300);
+      assert.equal(det.engine.stats.events, 8, 'restored from the checkpoint');
+      assert.equal(det.engine.stats.duplicates, 0, 'nothing re-processed');
+      await publish(bus, 8, 1);
+      await until(() => det.engine.stats.events === 9, 'the new event');
+      const savesBeforeStop = store.saves;
+      await det.stop();
+      assert.equal(store.saves, savesBeforeStop + 1, 'stop checkpoints the unsaved work');
+      assert.equal(committed(), 9, 'and commits it');
+    } finally {
+      for (const b of buses) await b.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

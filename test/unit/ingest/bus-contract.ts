@@ -159,6 +159,44 @@ export function busContract(fx: BusFixture): void {
     }
   });
 
+  test('manual commits: resolved batches are not committed until Subscription.commit; a new member starts at the last commit', async () => {
+    const topic = fx.unique('contract-manual');
+    const group = fx.unique('g');
+    let bus = await fx.open();
+    try {
+      await bus.ensureTopics([topic], 1);
+      await bus.publisher().publish(
+        topic,
+        Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: `m-${i}` })),
+      );
+      const first: BusMessage[] = [];
+      const sub1 = await bus.subscribe({ groupId: group, topics: [topic], commits: 'manual' }, async (batch) => {
+        first.push(...batch);
+      });
+      await waitFor(() => first.length >= 6, fx.timeoutMs, 'first 6');
+      // Every batch resolved, nothing committed yet: commit up to m-3 only (next offset = its offset + 1).
+      const m3 = first.find((m) => m.value.toString() === 'm-3')!;
+      await sub1.commit([{ topic, partition: m3.partition, offset: (BigInt(m3.offset) + 1n).toString() }]);
+      await sleep(200);
+      assert.equal(first.length, 6, 'each message delivered once to the running member');
+      await sub1.close();
+      await assert.rejects(sub1.commit([{ topic, partition: 0, offset: '1' }]), { code: 'KAFKA_UNAVAILABLE' });
+      await bus.close();
+
+      bus = await fx.open();
+      const second: string[] = [];
+      const sub2 = await bus.subscribe({ groupId: group, topics: [topic], commits: 'manual' }, async (batch) => {
+        second.push(...batch.map((m) => m.value.toString()));
+      });
+      await waitFor(() => second.length >= 2, fx.timeoutMs, 'the 2 uncommitted');
+      await sleep(300);
+      await sub2.close();
+      assert.deepEqual(second, ['m-4', 'm-5']);
+    } finally {
+      await bus.close();
+    }
+  });
+
   test('pause() stops delivery for the partition until resume()', async () => {
     const bus = await fx.open();
     const topic = fx.unique('contract-pause');

@@ -8,7 +8,7 @@ export const DETECTOR_STATE_INDEX = 'regwatch-detector-state';
 
 /**
  * Full-mode state in Elasticsearch: one document per detector instance with the snapshot as an
- * unindexed string (`enabled: false`), written with `refresh: wait_for`. Chosen over a compacted
+ * unindexed string (`enabled: false`); read back with a real-time GET by id. Chosen over a compacted
  * Kafka topic because the detector already depends on Elasticsearch (backfill, scheduled jobs), a
  * snapshot of many identities is several MB (beyond Kafka's default 1 MB message limit), and
  * reading one document by id at start-up is simpler than reading a compacted topic to its end.
@@ -54,8 +54,8 @@ export function esStore(client: Client, instance = 'detector', index = DETECTOR_
         await client.index({
           index,
           id: instance,
+          // No refresh: the only reader is `load`, a GET by id, which is real-time in Elasticsearch.
           document: { saved_at: new Date().toISOString(), body: JSON.stringify(s) },
-          refresh: 'wait_for',
         });
       } catch (err) {
         throw toEsAppError(err, `save detector state ${instance}`);
