@@ -54,6 +54,15 @@ export interface DetectorDeps {
    */
   checkpoint?: { intervalMs?: number };
   /**
+   * Event time on a quiet stream: when the newest event time has not moved for `advanceAfterMs` of
+   * processing time (wall clock), the engine's watermark moves on by the wall-clock time elapsed
+   * since it last moved, so open hours close, bursts end (resolved findings) and hourly judgements
+   * happen while the registry is idle — not at its next request. Default 30 000; 0 = only events
+   * move event time (replays of finite inputs, tests). Events that arrive later than the advanced
+   * watermark minus the allowed lateness are counted as late (never dropped).
+   */
+  idle?: { advanceAfterMs?: number };
+  /**
    * Observability hooks (metrics.ts `createDetectorMetrics` implements them): the live engine once
    * installed on start, invalid messages per batch, findings once the bus acknowledged them.
    * Never called per event.
@@ -127,6 +136,17 @@ export function createDetector(deps: DetectorDeps): Detector {
   let lastCheckpoint = Date.now();
   /** `topic:partition` keys whose offset moved since the last checkpoint (committed by the next one). */
   const touched = new Set<string>();
+  const idleMs = Math.max(0, deps.idle?.advanceAfterMs ?? 30_000);
+  /** Wall-clock ms when the watermark last moved (by an event or an idle advance). */
+  let watermarkMovedAt = Date.now();
+  let watermarkSeen = -Infinity;
+  /** Records a watermark move by events (called after each batch or release). */
+  const noteWatermark = (): void => {
+    if (engine.newestEventTime > watermarkSeen) {
+      watermarkSeen = engine.newestEventTime;
+      watermarkMovedAt = Date.now();
+    }
+  };
   let sub: Subscription | undefined;
   let publisher: Publisher | undefined;
   let stopping: Promise<void> | undefined;
@@ -226,6 +246,8 @@ export function createDetector(deps: DetectorDeps): Detector {
     if (stopped) return;
     let due = outbox.length ? Date.now() + holdMs : joiner.nextDeadline();
     if (dirty) due = Math.min(due ?? Infinity, lastCheckpoint + checkpointMs);
+    if (idleMs > 0 && Number.isFinite(engine.newestEventTime))
+      due = Math.min(due ?? Infinity, watermarkMovedAt + idleMs);
     if (due === undefined || due >= timerDue) return;
     if (holdTimer) clearTimeout(holdTimer);
     timerDue = due;
@@ -250,14 +272,28 @@ export function createDetector(deps: DetectorDeps): Detector {
     if (stopped) return;
     const before = joiner.joined;
     const ready = joiner.expire(Date.now());
-    if (ready.length > 0 || outbox.length > 0) {
-      const detections: Detection[] = [];
+    const detections: Detection[] = [];
+    if (ready.length > 0) {
       detect(ready, before, detections);
       detections.push(...engine.advance(engine.newestEventTime));
-      if (ready.length > 0) dirty = true;
-      await publish(detections);
-      if (detections.length) log.info({ events: ready.length, findings: detections.length }, 'held events processed');
+      dirty = true;
+      noteWatermark();
     }
+    const now = Date.now();
+    if (idleMs > 0 && Number.isFinite(engine.newestEventTime) && now - watermarkMovedAt >= idleMs) {
+      // A quiet stream: event time follows the wall clock from the newest event on.
+      const to = engine.newestEventTime + (now - watermarkMovedAt);
+      detections.push(...engine.advance(to));
+      watermarkSeen = engine.newestEventTime;
+      watermarkMovedAt = now;
+      dirty = true;
+    }
+    if (detections.length > 0 || outbox.length > 0) await publish(detections);
+    if (detections.length)
+      log.info(
+        { events: ready.length, findings: detections.length },
+        ready.length ? 'held events processed' : 'quiet stream: event time advanced',
+      );
     await maybeCheckpoint();
   };
 
@@ -297,6 +333,7 @@ export function createDetector(deps: DetectorDeps): Detector {
     detect(ready, joinedBefore, detections);
     // An idle partition still needs its hours closed: advance to the newest event time seen.
     detections.push(...engine.advance(engine.newestEventTime));
+    noteWatermark();
     await publish(detections);
     await maybeCheckpoint();
     arm();

@@ -215,4 +215,52 @@ describe('createDetector (in-process bus, sqlite state)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a quiet stream still ends a burst: event time follows the wall clock once no newer event came (resolved finding)', async () => {
+    const cfg = parseDetectionConfig({
+      settings: { allowedLatenessMs: 0 },
+      rules: { params: { 'auth.bruteforce_ip': { threshold: 5, windowSeconds: 2 } } },
+    });
+    const topics = { events: 'regwatch.events', findings: 'regwatch.findings' };
+    const t0 = Date.parse('2026-03-10T10:00:30Z');
+    const bus = createMemoryBus();
+    try {
+      await bus.ensureTopics([topics.events, topics.findings], 1);
+      const det = createDetector({
+        bus,
+        store: memoryStore(),
+        clock: Date.now,
+        config: cfg,
+        logger: silentLogger(),
+        topics,
+        join: { holdMs: 20 },
+        idle: { advanceAfterMs: 100 },
+      });
+      await det.start();
+      // Six failed logins in half a second, then nothing more from the registry.
+      await bus.publisher().publish(
+        topics.events,
+        [0, 1, 2, 3, 4, 5].map((i) => ({ key: 'ip:203.0.113.77', value: JSON.stringify(failure(i, t0 + i * 100)) })),
+      );
+      const findings = await collect(
+        bus,
+        topics.findings,
+        'test-reader',
+        (fs) => fs.some((f) => f.status === 'resolved'),
+        8000,
+      );
+      await det.stop();
+      const burst = findings.filter((f) => f.rule === 'auth.bruteforce_ip');
+      assert.ok(
+        burst.some((f) => f.status === 'firing'),
+        'the burst fired',
+      );
+      const resolved = burst.find((f) => f.status === 'resolved');
+      assert.ok(resolved, 'resolved without any further event');
+      assert.equal(resolved.observed.value, 6, 'with the final count');
+      assert.equal(det.engine.stats.events, 6);
+    } finally {
+      await bus.close();
+    }
+  });
 });
