@@ -2,6 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { forecastStorage, type StorageSample } from '../../../services/detector/src/forecast/model.ts';
 import { storageFindings, storageSeverity } from '../../../services/detector/src/forecast/findings.ts';
+import { formatBytesPerDay } from '../../../services/detector/src/forecast/units.ts';
 import { findingSchema } from '../../../shared/src/model/finding.ts';
 
 const GB = 1e9;
@@ -45,6 +46,8 @@ void describe('storageFindings (storage.exhaustion)', () => {
     assert.equal(f.observed.upper, r.days_to_full_upper);
     assert.equal(f.detected_at, now.toISOString());
     assert.match(f.message, /fills up in 20\.\d days/);
+    // The growth in the CLI's and the capacity report's SI units (formatBytesPerDay), not MiB.
+    assert.match(f.message, new RegExp(`growing ${formatBytesPerDay(r.growth_bytes_per_day).replace('.', '\\.')}\\.$`));
   });
 
   void test('levels already reached read "already at/over … since …", not "in 0.0 days"', () => {

@@ -14,7 +14,8 @@
  * scope updates the same finding and the resolved notice carries the same id.
  */
 import type { Finding, Severity } from '../../../../shared/src/model/finding.ts';
-import { buildFinding, findingId, fmtBytes } from '../findings.ts';
+import { buildFinding, findingId } from '../findings.ts';
+import { formatBytesPerDay } from './units.ts';
 import type { ForecastResult } from './model.ts';
 
 export const STORAGE_RULE = 'storage.exhaustion';
@@ -82,7 +83,7 @@ export function storageFindings(
   const message =
     severity === null
       ? `Storage ${scope} recovered: full in ${days(dFull, h)} (80 % interval ${days(result.days_to_full_lower, h)} – ${days(result.days_to_full_upper, h)}).`
-      : `Storage ${scope} ${full}; ${warn}, growing ${fmtBytes(Math.max(0, result.growth_bytes_per_day))}/day.`;
+      : `Storage ${scope} ${full}; ${warn}, growing ${formatBytesPerDay(Math.max(0, result.growth_bytes_per_day))}.`;
   const f = buildFinding(
     {
       rule: STORAGE_RULE,
