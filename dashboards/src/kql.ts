@@ -136,3 +136,19 @@ export function kqlToEs(node: KqlNode | undefined): Record<string, unknown> {
           };
   }
 }
+
+/**
+ * KQL that leaves out the later copies of a request (`oci_registry.duplicate: true`, set by ingest
+ * when a request's notification, app-log line and access line are all stored; shared CASES C12).
+ * Written as a negation so documents stored before the field existed still count.
+ */
+export const NOT_DUPLICATE = 'not oci_registry.duplicate : true';
+
+/**
+ * `query` restricted to the documents that count each registry request once: for panels that
+ * count requests. Sums of `http.response.body.bytes` use {@link NOT_DUPLICATE} as their column
+ * filter; image pulls need neither (`oci_registry.image_pull` is true on one copy per request).
+ */
+export function countedOnce(query?: string): string {
+  return query && query.trim().length > 0 ? `(${query}) and ${NOT_DUPLICATE}` : NOT_DUPLICATE;
+}

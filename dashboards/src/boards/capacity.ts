@@ -1,5 +1,6 @@
 import { DATA_VIEWS } from '../data-views.ts';
 import type { DashboardSpec } from '../dashboard.ts';
+import { countedOnce } from '../kql.ts';
 import type { ColumnSpec } from '../lens.ts';
 
 const ev = DATA_VIEWS.events;
@@ -8,6 +9,11 @@ const fc = DATA_VIEWS.forecasts;
 
 const PUSH_DELETE =
   'event.action : ("manifest-push" or "blob-push" or "manifest-delete" or "blob-delete" or "tag-delete")';
+/**
+ * Pushes. `oci_registry.size` (bytes pushed) is carried by the notification only, never by its
+ * log lines, so its sums need no duplicate filter (and must not have one: the notification is the
+ * duplicate when the log line arrived first); counts of pushes do.
+ */
 const PUSHES = 'event.action : ("manifest-push" or "blob-push")';
 /** Harbor project quota samples (collector scope `harbor:<project>`, source `harbor_quota`). */
 const HARBOR_PROJECTS = 'oci_registry.storage.source : "harbor_quota"';
@@ -258,7 +264,7 @@ export const capacity: DashboardSpec = {
             columns: [
               { op: 'terms', field: 'oci_registry.repository', size: 25, label: 'Repository', orderBy: 1 },
               { op: 'sum', field: 'oci_registry.size', label: 'Bytes pushed', format: { id: 'bytes' } },
-              { op: 'count', label: 'Manifest pushes', filter: 'event.action : "manifest-push"' },
+              { op: 'count', label: 'Manifest pushes', filter: countedOnce('event.action : "manifest-push"') },
               { op: 'max', field: '@timestamp', label: 'Last push' },
             ],
           },
@@ -271,7 +277,7 @@ export const capacity: DashboardSpec = {
         lens: {
           kind: 'xy',
           title: 'Push and delete volume',
-          query: PUSH_DELETE,
+          query: countedOnce(PUSH_DELETE),
           layers: [
             {
               dataView: ev,

@@ -1,5 +1,6 @@
 import { DATA_VIEWS } from '../data-views.ts';
 import type { DashboardSpec } from '../dashboard.ts';
+import { countedOnce } from '../kql.ts';
 
 const ev = DATA_VIEWS.events;
 const pl = DATA_VIEWS.pipeline;
@@ -25,7 +26,7 @@ export const health: DashboardSpec = {
         lens: {
           kind: 'xy',
           title: 'Manifest pull outcome share (SLO: success ≥ 99.9 %)',
-          query: 'event.action : "manifest-pull"',
+          query: countedOnce('event.action : "manifest-pull"'),
           referenceLines: [{ value: 0.999, label: 'SLO 99.9 %', format: { id: 'percent' } }],
           layers: [
             {
@@ -49,6 +50,8 @@ export const health: DashboardSpec = {
         lens: {
           kind: 'xy',
           title: 'Request latency percentiles (SLO: 500 ms)',
+          // Only the app log carries event.duration (one copy per request), and that copy can be
+          // marked duplicate when its access line came first: no duplicate filter here.
           query: 'event.duration : *',
           referenceLines: [{ value: LATENCY_SLO_NS, label: 'SLO 500 ms', format: { id: 'duration_ns' } }],
           layers: [
@@ -95,8 +98,9 @@ export const health: DashboardSpec = {
           title: '4xx and 5xx responses by status code',
           // A blob HEAD answered 404 is a client asking "do you have it?" before an upload (shared
           // CASES C11), not an error: left out.
-          query:
+          query: countedOnce(
             'http.response.status_code >= 400 and not (event.action : "blob-head" and http.response.status_code : 404)',
+          ),
           layers: [
             {
               dataView: ev,
@@ -126,6 +130,7 @@ export const health: DashboardSpec = {
         lens: {
           kind: 'xy',
           title: 'Ingest rate by dataset',
+          // Documents ingested per dataset (a pipeline measure): copies of a request included.
           layers: [
             {
               dataView: ev,

@@ -1,5 +1,6 @@
 import { DATA_VIEWS } from '../data-views.ts';
 import type { DashboardSpec } from '../dashboard.ts';
+import { NOT_DUPLICATE, countedOnce } from '../kql.ts';
 
 const ev = DATA_VIEWS.events;
 const fi = DATA_VIEWS.findings;
@@ -40,7 +41,7 @@ export const identityDrilldown: DashboardSpec = {
               x: 0,
               columns: [
                 { op: 'date_histogram', field: '@timestamp', interval: '1h', label: 'Hour' },
-                { op: 'count', label: 'Events per hour' },
+                { op: 'count', label: 'Events per hour', filter: NOT_DUPLICATE },
               ],
             },
             {
@@ -66,6 +67,7 @@ export const identityDrilldown: DashboardSpec = {
         lens: {
           kind: 'xy',
           title: 'Actions over time',
+          query: countedOnce(),
           layers: [
             {
               dataView: ev,
@@ -93,9 +95,15 @@ export const identityDrilldown: DashboardSpec = {
             dataView: ev,
             columns: [
               { op: 'terms', field: 'oci_registry.repository', size: 50, label: 'Repository', orderBy: 1 },
-              { op: 'count', label: 'Events' },
+              { op: 'count', label: 'Events', filter: NOT_DUPLICATE },
               { op: 'count', label: 'Image pulls', filter: 'oci_registry.image_pull : true' },
-              { op: 'sum', field: 'http.response.body.bytes', label: 'Bytes sent', format: { id: 'bytes' } },
+              {
+                op: 'sum',
+                field: 'http.response.body.bytes',
+                label: 'Bytes sent',
+                filter: NOT_DUPLICATE,
+                format: { id: 'bytes' },
+              },
               { op: 'max', field: '@timestamp', label: 'Last seen' },
             ],
           },
@@ -123,7 +131,7 @@ export const identityDrilldown: DashboardSpec = {
                 orderBy: 2,
                 missingBucket: true,
               },
-              { op: 'count', label: 'Events' },
+              { op: 'count', label: 'Events', filter: NOT_DUPLICATE },
               { op: 'min', field: '@timestamp', label: 'First seen' },
               { op: 'max', field: '@timestamp', label: 'Last seen' },
             ],

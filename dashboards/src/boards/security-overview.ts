@@ -1,5 +1,6 @@
 import { DATA_VIEWS } from '../data-views.ts';
 import type { DashboardSpec } from '../dashboard.ts';
+import { NOT_DUPLICATE, countedOnce } from '../kql.ts';
 import { IDENTITY_DASHBOARD_ID } from './identity.ts';
 
 const ev = DATA_VIEWS.events;
@@ -24,7 +25,7 @@ export const securityOverview: DashboardSpec = {
         lens: {
           kind: 'metric',
           title: 'Failed logins',
-          query: 'event.action : "login-failure"',
+          query: countedOnce('event.action : "login-failure"'),
           layer: { dataView: ev, columns: [{ op: 'count', label: 'Failed logins' }] },
         },
       },
@@ -35,6 +36,7 @@ export const securityOverview: DashboardSpec = {
         lens: {
           kind: 'metric',
           title: 'Image pulls',
+          // True on exactly one stored copy of a pull (ingest, request-copies.ts): no duplicate filter.
           query: 'oci_registry.image_pull : true',
           layer: { dataView: ev, columns: [{ op: 'count', label: 'Image pulls' }] },
         },
@@ -46,7 +48,7 @@ export const securityOverview: DashboardSpec = {
         lens: {
           kind: 'metric',
           title: 'Anonymous requests',
-          query: 'oci_registry.actor.anonymous : true',
+          query: countedOnce('oci_registry.actor.anonymous : true'),
           layer: { dataView: ev, columns: [{ op: 'count', label: 'Anonymous requests' }] },
         },
       },
@@ -70,7 +72,7 @@ export const securityOverview: DashboardSpec = {
         lens: {
           kind: 'xy',
           title: 'Failed logins over time by source IP',
-          query: 'event.action : "login-failure"',
+          query: countedOnce('event.action : "login-failure"'),
           layers: [
             {
               dataView: ev,
@@ -93,7 +95,7 @@ export const securityOverview: DashboardSpec = {
         lens: {
           kind: 'xy',
           title: 'Failed logins over time by user',
-          query: 'event.action : "login-failure"',
+          query: countedOnce('event.action : "login-failure"'),
           layers: [
             {
               dataView: ev,
@@ -179,7 +181,13 @@ export const securityOverview: DashboardSpec = {
             columns: [
               { op: 'terms', field: 'user.name', size: 20, label: 'User', orderBy: 1, missingBucket: true },
               { op: 'count', label: 'Image pulls', filter: 'oci_registry.image_pull : true' },
-              { op: 'sum', field: 'http.response.body.bytes', label: 'Bytes pulled', format: { id: 'bytes' } },
+              {
+                op: 'sum',
+                field: 'http.response.body.bytes',
+                label: 'Bytes pulled',
+                filter: NOT_DUPLICATE,
+                format: { id: 'bytes' },
+              },
               { op: 'unique_count', field: 'oci_registry.repository', label: 'Repositories' },
               { op: 'unique_count', field: 'source.ip', label: 'Source IPs' },
             ],
@@ -194,7 +202,7 @@ export const securityOverview: DashboardSpec = {
         lens: {
           kind: 'datatable',
           title: 'New identity → repository pairs (first seen, last 30 days)',
-          query: 'oci_registry.image_pull : true or event.action : "manifest-push"',
+          query: `oci_registry.image_pull : true or (event.action : "manifest-push" and ${NOT_DUPLICATE})`,
           sortBy: { column: 2, direction: 'desc' },
           layer: {
             dataView: ev,
@@ -216,7 +224,7 @@ export const securityOverview: DashboardSpec = {
         lens: {
           kind: 'xy',
           title: 'Anonymous activity by action',
-          query: 'oci_registry.actor.anonymous : true',
+          query: countedOnce('oci_registry.actor.anonymous : true'),
           layers: [
             {
               dataView: ev,
@@ -239,7 +247,7 @@ export const securityOverview: DashboardSpec = {
         lens: {
           kind: 'datatable',
           title: 'Deletes and tag re-points (distinct digests per tag > 1 = re-pointed)',
-          query: 'event.action : ("manifest-delete" or "tag-delete" or "blob-delete" or "manifest-push")',
+          query: countedOnce('event.action : ("manifest-delete" or "tag-delete" or "blob-delete" or "manifest-push")'),
           sortBy: { column: 3, direction: 'desc' },
           layer: {
             dataView: ev,

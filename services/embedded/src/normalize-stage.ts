@@ -69,6 +69,9 @@ export interface NormalizeStage {
  * to `regwatch.dlq` with the indexer's DLQ headers (reason, detail, source topic/partition/offset).
  * The batch resolves only after both publishes were acknowledged, so the bus commits it only then
  * (at-least-once; the detector drops repeated `event.id`s). Never throws on bad input.
+ * No copy marking (`oci_registry.duplicate`, services/ingest/src/request-copies.ts): that is for
+ * stored documents, and this mode stores none; `regwatch.events` carries the events unmarked in
+ * both modes, and the detector joins a request's copies itself.
  */
 export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
   const { topics } = deps;

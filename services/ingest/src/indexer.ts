@@ -20,6 +20,7 @@ import { DLQ_REASONS, toDlqMessage, type DlqEntry } from './dlq.ts';
 import { RequestActorCache, findingDocument, storageDocument } from './documents.ts';
 import type { IngestMetrics } from './metrics.ts';
 import { RAW_HEADERS, type ReadyState } from './receiver.ts';
+import { RequestCopies } from './request-copies.ts';
 
 /** The normalizer as the indexer uses it (adapter over shared/src/normalize, see normalizer.ts). */
 export interface IngestNormalizer {
@@ -79,6 +80,11 @@ interface PendingDoc {
   event?: RegistryEvent | undefined;
   /** The `regwatch.events` key (identityOf), set when the event is serialized. */
   key?: string;
+  /**
+   * The `regwatch.events` value when it differs from the stored document: the event before the
+   * copy marking (`oci_registry.duplicate`, cleared `image_pull`). Unset = `doc`.
+   */
+  published?: string;
   attempts: number;
 }
 
@@ -122,6 +128,9 @@ export function indexerTopics(t: IngestTopics): string[] {
  * is handled on its own, so a poison message costs one DLQ write and never loops (C23).
  * Events are published for both created and duplicate documents (a crash between the ES ack and the
  * publish must not lose them for the detector); the detector dedupes by `event.id`.
+ * Copies of one registry request (its notification, app-log line and access line) are joined in
+ * process (RequestCopies, bounded by `correlationSize`): a later copy is stored with
+ * `oci_registry.duplicate: true` (shared CASES C12) and published to `regwatch.events` unmarked.
  */
 export function createIndexer(deps: IndexerDeps): Indexer {
   const { metrics, topics, options } = deps;
@@ -129,6 +138,7 @@ export function createIndexer(deps: IndexerDeps): Indexer {
   const now = deps.now ?? (() => new Date());
   const random = deps.random ?? Math.random;
   const actors = new RequestActorCache(options.correlationSize);
+  const copies = new RequestCopies(options.correlationSize);
   /** Data stream per `event.dataset` (a handful of values; computed and validated once each). */
   const dataStreams = new Map<string, string>();
   const dataStreamOf = (dataset: string): string => {
@@ -394,10 +404,16 @@ export function createIndexer(deps: IndexerDeps): Indexer {
       }
     }
     // Serialize each event once: the same JSON line goes to `_bulk` and to `regwatch.events`
-    // (keyed by identity); the event object itself is not needed any more.
+    // (keyed by identity); the event object itself is not needed any more. A later copy of a
+    // request already stored (notification, app-log and access line of one request) is stored
+    // marked `oci_registry.duplicate` (request-copies.ts) so documents count it once; the detector
+    // gets it unmarked, as before: it joins the copies itself (by request id, in its own arrival
+    // order, which differs from ours), so its input and results do not depend on this marking.
     for (const d of docs) {
       if (d.event) {
-        d.doc = JSON.stringify(d.event);
+        const stored = copies.mark(d.event);
+        d.doc = JSON.stringify(stored);
+        if (stored !== d.event) d.published = JSON.stringify(d.event);
         d.key = identityOf(d.event);
         d.event = undefined;
       }
@@ -434,7 +450,7 @@ export function createIndexer(deps: IndexerDeps): Indexer {
           });
           return;
         }
-        if (d.key !== undefined) events.push({ key: d.key, value: d.doc as string });
+        if (d.key !== undefined) events.push({ key: d.key, value: d.published ?? (d.doc as string) });
       });
       for (const [target, n] of indexed) metrics.indexed.inc({ target }, n);
       if (duplicates > 0) metrics.duplicates.inc(duplicates);

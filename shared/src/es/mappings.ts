@@ -117,6 +117,7 @@ export const EVENT_MAPPINGS = {
       go_version: kw(),
       attempted_user: kw(),
       transfer: obj({ partial: bool(), expected_bytes: long() }),
+      duplicate: bool(),
     }),
   },
 } as const satisfies Record<string, unknown>;

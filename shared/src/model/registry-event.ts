@@ -160,6 +160,20 @@ export interface OciRegistryFields {
    * The bytes written still count as bytes pulled.
    */
   transfer?: OciTransfer;
+  /**
+   * True on a later copy of one HTTP request that another stored document already counts
+   * (shared CASES C12): the registry reports a request as a notification, an app-log line and an
+   * access line; ingest joins them by `http.request.id`, and app-log with access lines by
+   * (time to the second, method, path, status, bytes, client). The first copy to arrive counts;
+   * a later copy gets `true` unless it brings `http.response.body.bytes` no earlier copy had.
+   * Absent (never `false`) on counting copies, so documents written before the field existed
+   * still count: exclude copies with KQL `not oci_registry.duplicate : true` in every count of
+   * requests and every sum of `http.response.body.bytes`. Pulls are counted by `image_pull: true`
+   * alone: ingest keeps it on exactly one copy of a request, which may be a duplicate (the app-log
+   * line of a manifest GET whose access line arrived first; access lines never count pulls).
+   * See services/ingest/src/request-copies.ts.
+   */
+  duplicate?: boolean;
 }
 
 /** `oci_registry.transfer.*`: see {@link OciRegistryFields.transfer}. */

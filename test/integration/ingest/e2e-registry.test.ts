@@ -118,5 +118,34 @@ describe('end to end: real registry + skopeo → ingest → Elasticsearch', () =
     );
     assert.ok(fromLogs > 0, 'log lines indexed');
     assert.ok(failures >= 1, 'the rejected login is visible from the logs');
+
+    // One request counted once (shared CASES C12): the app-log copies of the three pulls add no
+    // image pull, and the documents not marked oci_registry.duplicate carry each request's bytes
+    // once — what the access log (one line per request) sums.
+    assert.equal(await p.countEvents(term('oci_registry.image_pull', true)), 3, 'still three image pulls');
+    const bytesOf = async (query: object): Promise<number> => {
+      const res = await p.es.search({
+        index: `logs-oci_registry.*-${p.namespace}`,
+        size: 0,
+        query,
+        aggs: { b: { sum: { field: 'http.response.body.bytes' } } },
+      });
+      return (res.aggregations?.['b'] as { value: number }).value;
+    };
+    const access = term('event.dataset', 'oci_registry.access');
+    const counted = { bool: { must_not: [term('oci_registry.duplicate', true)] } };
+    let accessBytes = 0;
+    let countedBytes = -1;
+    for (const until = Date.now() + 30_000; Date.now() < until; await sleep(500)) {
+      await p.countEvents(); // refresh
+      accessBytes = await bytesOf(access);
+      countedBytes = await bytesOf(counted);
+      if (accessBytes > 0 && countedBytes === accessBytes) break;
+    }
+    const allBytes = await bytesOf({ match_all: {} });
+    console.log(`e2e: bytes all docs=${allBytes} not duplicate=${countedBytes} access lines=${accessBytes}`);
+    assert.ok(accessBytes > 0);
+    assert.equal(countedBytes, accessBytes, 'bytes counted once');
+    assert.ok(allBytes > countedBytes, 'the app log and the access log both carry the bytes');
   });
 });
