@@ -5,7 +5,8 @@
  * `regwatch setup kibana --url URL [--space ID] [--dry-run] [--dir dashboards]`
  *   imports dashboards/*.ndjson through Kibana's saved objects import API and exits 1 listing
  *   every object error, even when Kibana answered 200.
- * stdout: one JSON object (the report); stderr: human summary.
+ * stdout: one JSON object (the report) — for `setup elasticsearch` only when stdout is not a
+ * terminal or with --json (on a terminal the stderr table is the report); stderr: human summary.
  * Environment fallbacks (the same names the services read): ES_URLS (comma list), ES_USERNAME,
  * ES_PASSWORD, ES_API_KEY; and REGWATCH_KIBANA_URL, REGWATCH_KIBANA_USERNAME, REGWATCH_KIBANA_PASSWORD,
  * REGWATCH_KIBANA_API_KEY.
@@ -63,6 +64,7 @@ interface EsOpts {
   timeout: string;
   retention: string[];
   verbose?: boolean;
+  json?: boolean;
 }
 
 interface KibanaOpts {
@@ -121,6 +123,10 @@ export function register(program: Command): void {
       [],
     )
     .option('--verbose', 'log each step as JSON on stderr')
+    .option(
+      '--json',
+      'print the JSON report on stdout even when stdout is a terminal (it is printed whenever stdout is not a terminal)',
+    )
     .action(async (opts: EsOpts) => {
       const nodes =
         opts.url.length > 0
@@ -174,7 +180,8 @@ export function register(program: Command): void {
           retentionDays: retention,
         });
         process.stderr.write(`${formatSetupReport(report)}\n`);
-        process.stdout.write(`${JSON.stringify(report)}\n`);
+        // A terminal shows stderr and stdout together: the table is enough there.
+        if (opts.json || !process.stdout.isTTY) process.stdout.write(`${JSON.stringify(report)}\n`);
       } finally {
         await client.close();
       }

@@ -139,6 +139,15 @@ export function defaultAuthor(env: Readonly<Record<string, string | undefined>>)
   }
 }
 
+/** Shown after `regwatch silence add --help`: how the command reaches the API in each mode. */
+export const SILENCE_CONNECTION_HELP = `
+Connecting:
+  regwatch run (embedded): nothing to set; the URL and token are read from <data-dir>
+    (alerts-api.url, alerts-api.token).
+  full mode (alerts service): export REGWATCH_ALERTS_URL=<the service's API, e.g. http://127.0.0.1:9095>
+    and REGWATCH_ALERTS_TOKEN=<one of the service's REGWATCH_ALERTS_TOKEN values>, or pass --url/--token.
+    The command printed in each alert already carries --url.`;
+
 export function register(program: Command): void {
   const silence = program
     .command('silence')
@@ -171,7 +180,8 @@ export function register(program: Command): void {
       )
       .option('-d, --duration <duration>', 'how long, e.g. 2h, 30m, 1d', '2h')
       .option('--author <name>', 'who creates it (default: $USER, else the login name)')
-      .requiredOption('-c, --comment <text>', 'why the silence exists (required)'),
+      .requiredOption('-c, --comment <text>', 'why the silence exists (required)')
+      .addHelpText('after', SILENCE_CONNECTION_HELP),
   ).action(
     async (o: {
       matcher: string[];

@@ -24,15 +24,28 @@ export const alertsEnvSchema = z
       .describe('Bearer token(s) for the silences API, comma list, 16+ characters each (secret). Required'),
     REGWATCH_ALERTS_HOST: z.string().default('127.0.0.1').describe('Silences API / metrics listen address'),
     REGWATCH_ALERTS_PORT: env.port(9095).describe('Silences API / metrics listen port (0–65535)'),
+    REGWATCH_ALERTS_PUBLIC_URL: z
+      .url()
+      .optional()
+      .describe(
+        'Silences API base URL as operators reach it, printed as --url in the silence command of each alert (wins over global.alerts_url); default: the listen address (a wildcard host as 127.0.0.1)',
+      ),
     REGWATCH_ALERTS_STORE: z
       .enum(['elasticsearch', 'sqlite'])
       .default('elasticsearch')
       .describe('State store: elasticsearch (shared by several instances) or sqlite (one instance)'),
     REGWATCH_ALERTS_SQLITE_PATH: z.string().default('.data/alerts.sqlite').describe('SQLite file of the sqlite store'),
-    REGWATCH_ALERTS_GROUP_ID: z.string().default('alerts').describe('Consumer group on regwatch.findings'),
+    REGWATCH_ALERTS_GROUP_ID: optional.describe(
+      'Consumer group on regwatch.findings; default <REGWATCH_TOPIC_PREFIX>alerts (a set value is used as given)',
+    ),
     REGWATCH_ALERTS_TICK_MS: env.int(250, { min: 1 }).describe('How often due groups are flushed (ms)'),
     REGWATCH_ALERTS_INSTANCE_ID: optional.describe('Instance id in claims and delivery records (default: random)'),
-    REGWATCH_TOPIC_PREFIX: z.string().default('').describe('Prefix for every topic name'),
+    REGWATCH_TOPIC_PREFIX: z
+      .string()
+      .default('')
+      .describe(
+        'Prefix for every topic name and of the default consumer group (isolation of test runs / tenants; the same value as ingest and the detector)',
+      ),
     KAFKA_BROKERS: env.hostPorts('127.0.0.1:9092').describe('Kafka bootstrap brokers, host:port comma list'),
     KAFKA_TOPIC_PARTITIONS: env
       .int(3, { min: 1 })
@@ -61,3 +74,32 @@ export const alertsEnvSchema = z
     });
     if (!es.success) reportNestedIssues(ctx, es.error.issues, ES_ENV_NAMES, 'ES_URLS');
   }, EVERY_PROBLEM);
+
+/**
+ * The alerts consumer group id: REGWATCH_ALERTS_GROUP_ID as given, else `<REGWATCH_TOPIC_PREFIX>alerts`,
+ * so deployments isolated by a topic prefix never share a group.
+ */
+export function alertsGroupId(env: {
+  REGWATCH_ALERTS_GROUP_ID?: string | undefined;
+  REGWATCH_TOPIC_PREFIX: string;
+}): string {
+  return env.REGWATCH_ALERTS_GROUP_ID ?? `${env.REGWATCH_TOPIC_PREFIX}alerts`;
+}
+
+/**
+ * The silences API URL printed in each alert's `regwatch silence add --url …`: REGWATCH_ALERTS_PUBLIC_URL,
+ * else the config file's `global.alerts_url`, else the address the API is bound to
+ * (`http://<host>:<port>`, a wildcard host `0.0.0.0`/`::` shown as `127.0.0.1`, an IPv6 literal in
+ * brackets). `boundPort` is the port actually bound (REGWATCH_ALERTS_PORT=0 picks one).
+ */
+export function alertsPublicUrl(
+  env: { REGWATCH_ALERTS_PUBLIC_URL?: string | undefined; REGWATCH_ALERTS_HOST: string },
+  configUrl: string | undefined,
+  boundPort: number,
+): string {
+  const given = env.REGWATCH_ALERTS_PUBLIC_URL ?? configUrl;
+  if (given !== undefined) return given.replace(/\/+$/, '');
+  const h = env.REGWATCH_ALERTS_HOST;
+  const host = h === '' || h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
+  return `http://${host}:${boundPort}`;
+}

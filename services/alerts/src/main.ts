@@ -6,16 +6,20 @@
  * - `REGWATCH_ALERTS_CONFIG`: alerts config file (YAML/JSON; `${VAR}` taken from the environment). Default: console receiver.
  * - `REGWATCH_ALERTS_TOKEN`: bearer token(s) for the silences API, comma list (secret, ≥ 16 chars). Required.
  * - `REGWATCH_ALERTS_HOST` / `REGWATCH_ALERTS_PORT`: API listen address (default 127.0.0.1:9095).
+ * - `REGWATCH_ALERTS_PUBLIC_URL`: API URL printed as `--url` in each alert's silence command
+ *   (default: `global.alerts_url` of the config file, else the listen address).
  * - `REGWATCH_ALERTS_STORE`: `elasticsearch` (default; shared by instances) or `sqlite` (single instance).
  * - `REGWATCH_ALERTS_SQLITE_PATH`: sqlite file (default .data/alerts.sqlite).
- * - `REGWATCH_ALERTS_GROUP_ID` (default `alerts`), `REGWATCH_ALERTS_TICK_MS` (default 250),
+ * - `REGWATCH_ALERTS_GROUP_ID` (default `<REGWATCH_TOPIC_PREFIX>alerts`), `REGWATCH_ALERTS_TICK_MS` (default 250),
  *   `REGWATCH_ALERTS_INSTANCE_ID` (default random), `REGWATCH_TOPIC_PREFIX` (topic isolation).
  * - Kafka: `KAFKA_BROKERS`. Elasticsearch: `ES_URLS`, `ES_USERNAME`, `ES_PASSWORD`, `ES_API_KEY`,
  *   `ES_CA_FILE`, `ES_TLS_REJECT_UNAUTHORIZED`, `ES_ALERT_STATE_INDEX`, `ES_DELIVERIES_INDEX`.
  * Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a start-up failure (code logged).
  */
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import { loadConfig } from '../../../shared/src/config.ts';
@@ -24,7 +28,7 @@ import { createEsClient, esConfigSchema, redactedNodes, waitForElasticsearch } f
 import { createLogger } from '../../../shared/src/logger.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { buildApi } from './api.ts';
-import { alertsEnvSchema } from './env-config.ts';
+import { alertsEnvSchema, alertsGroupId, alertsPublicUrl } from './env-config.ts';
 import { systemClock } from './clock.ts';
 import { DEFAULT_ALERTS_CONFIG_TEXT, loadAlertsConfigFile, parseAlertsConfig } from './config.ts';
 import { createEsDeliveriesSink } from './deliveries-es.ts';
@@ -33,6 +37,25 @@ import { createEsStore } from './store/elasticsearch.ts';
 import { createSqliteStore } from './store/sqlite.ts';
 
 const log = createLogger('alerts', { level: process.env['LOG_LEVEL'] ?? 'info' });
+
+/**
+ * The start-up error for an API address that cannot be bound (EADDRINUSE, EACCES, unknown host):
+ * HTTP_LISTEN_FAILED naming host:port and the system error code, not retriable (free the port or
+ * change REGWATCH_ALERTS_HOST/REGWATCH_ALERTS_PORT).
+ */
+function listenFailed(err: unknown, host: string, port: number): AppError {
+  const code = (err as { code?: string }).code;
+  return new AppError(
+    'HTTP_LISTEN_FAILED',
+    `alerts API cannot listen on ${host}:${port} (${code ?? (err as Error).message}); free the port or set REGWATCH_ALERTS_HOST/REGWATCH_ALERTS_PORT`,
+    { cause: err, retriable: false, context: { host, port, code } },
+  );
+}
+
+/** The port the API actually bound (REGWATCH_ALERTS_PORT=0 picks a free one). */
+function boundPort(api: FastifyInstance): number {
+  return (api.server.address() as AddressInfo).port;
+}
 
 async function main(): Promise<void> {
   const cfg = loadConfig(alertsEnvSchema, process.env, 'alerts environment');
@@ -65,6 +88,15 @@ async function main(): Promise<void> {
   await bus.ensureTopics([topic], cfg.KAFKA_TOPIC_PARTITIONS);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const api = buildApi({ store, clock: systemClock, logger: log, tokens: cfg.REGWATCH_ALERTS_TOKEN, registry });
+  // Listening before the consumer starts: a busy port fails the start before any finding is taken.
+  let address: string;
+  try {
+    address = await api.listen({ host: cfg.REGWATCH_ALERTS_HOST, port: cfg.REGWATCH_ALERTS_PORT });
+  } catch (err) {
+    await Promise.allSettled([api.close(), bus.close(), store.close(), es.close()]);
+    throw listenFailed(err, cfg.REGWATCH_ALERTS_HOST, cfg.REGWATCH_ALERTS_PORT);
+  }
   const alerts = createAlerts({
     bus,
     store,
@@ -73,14 +105,14 @@ async function main(): Promise<void> {
     logger: log,
     deliveriesSink: createEsDeliveriesSink({ client: es, index: cfg.ES_DELIVERIES_INDEX }),
     topic,
-    groupId: cfg.REGWATCH_ALERTS_GROUP_ID,
+    groupId: alertsGroupId(cfg),
     tickMs: cfg.REGWATCH_ALERTS_TICK_MS,
     ...(cfg.REGWATCH_ALERTS_INSTANCE_ID ? { instanceId: cfg.REGWATCH_ALERTS_INSTANCE_ID } : {}),
     registry,
+    // The silence command in each alert names this API (`--url`) and the token variable.
+    render: { alertsUrl: alertsPublicUrl(cfg, config.global.alerts_url, boundPort(api)), tokenHint: true },
   });
-  const api = buildApi({ store, clock: systemClock, logger: log, tokens: cfg.REGWATCH_ALERTS_TOKEN, registry });
   await alerts.start();
-  const address = await api.listen({ host: cfg.REGWATCH_ALERTS_HOST, port: cfg.REGWATCH_ALERTS_PORT });
   log.info({ address, instance: alerts.instanceId, store: cfg.REGWATCH_ALERTS_STORE }, 'alerts API listening');
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -101,8 +133,8 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const e =
     err instanceof AppError
-      ? { code: err.code, message: err.message }
-      : { code: 'INTERNAL', message: (err as Error)?.message };
+      ? { code: err.code, retriable: err.retriable, message: err.message }
+      : { code: 'INTERNAL', retriable: false, message: (err as Error)?.message };
   log.fatal(e, 'alerts service failed to start');
   process.stderr.write(`regwatch alerts: ${e.code}: ${e.message}\n`);
   setTimeout(() => process.exit(1), 100);

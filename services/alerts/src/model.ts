@@ -62,4 +62,9 @@ export interface RenderSettings {
    * then carries `--data-dir` so it finds the API URL and token written there.
    */
   readonly dataDir?: string;
+  /**
+   * Full mode: the CLI finds no token file, so the printed command ends with a shell comment
+   * naming REGWATCH_ALERTS_TOKEN (never the token itself).
+   */
+  readonly tokenHint?: boolean;
 }

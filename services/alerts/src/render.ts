@@ -43,17 +43,22 @@ const singleQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 export const CLI_PREFIX = 'npx regwatch';
 
+/** Ends the full-mode silence command: a shell comment, so the line still pastes as is. */
+export const SILENCE_TOKEN_HINT = '# with REGWATCH_ALERTS_TOKEN set to a token of the alerts service';
+
 /**
  * The shell command that silences one alert for 2h (matchers on rule and entity), e.g.
  * `npx regwatch silence add --matcher 'rule=auth.bruteforce_ip' --matcher 'entity=ip:198.51.100.9' --duration 2h --comment 'reason'`;
- * with `--url` / `--data-dir` when the settings say the API or the data dir are not the defaults.
+ * with `--url` / `--data-dir` when the settings say the API or the data dir are not the defaults,
+ * and with SILENCE_TOKEN_HINT when `tokenHint` is set (full mode).
  */
 export function silenceCommand(a: AlertView, settings: RenderSettings): string {
   const url = settings.alertsUrl ? ` --url ${shellQuote(settings.alertsUrl)}` : '';
   const dir = settings.dataDir ? ` --data-dir ${shellQuote(settings.dataDir)}` : '';
   const rule = singleQuote(`rule=${a.finding.rule}`);
   const entity = singleQuote(`entity=${a.labels['entity'] ?? ''}`);
-  return `${CLI_PREFIX} silence add${url}${dir} --matcher ${rule} --matcher ${entity} --duration 2h --comment 'reason'`;
+  const hint = settings.tokenHint ? `  ${SILENCE_TOKEN_HINT}` : '';
+  return `${CLI_PREFIX} silence add${url}${dir} --matcher ${rule} --matcher ${entity} --duration 2h --comment 'reason'${hint}`;
 }
 
 /** Builds the display parts of one alert. */

@@ -2,7 +2,14 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { env, ES_ENV_NAMES, EVERY_PROBLEM, failedKeys, reportNestedIssues } from '../../../shared/src/config.ts';
 import { esConfigSchema } from '../../../shared/src/es/client.ts';
-import { EVENTS_INDEX_PATTERN, FINDINGS_INDEX_PATTERN, STORAGE_INDEX_PATTERN } from '../../../shared/src/es/names.ts';
+import {
+  assertValidNamespace,
+  DEFAULT_NAMESPACE,
+  EVENTS_DATASET_PREFIX,
+  EVENTS_TYPE,
+  FINDINGS_INDEX_PATTERN,
+  STORAGE_INDEX_PATTERN,
+} from '../../../shared/src/es/names.ts';
 import { staleAfterSetting } from './forecast/staleness.ts';
 
 const cronString = (def: string) =>
@@ -31,11 +38,15 @@ export const detectorEnvSchema = z
     REGWATCH_TOPIC_PREFIX: z
       .string()
       .default('')
-      .describe('Prefix for every topic name (isolation of test runs / tenants; the same value as ingest and alerts)'),
+      .describe(
+        'Prefix for every topic name and of the default consumer group (isolation of test runs / tenants; the same value as ingest and alerts)',
+      ),
     KAFKA_TOPIC_PARTITIONS: env
       .int(3, { min: 1 })
       .describe('Partitions for topics created at start-up (≥ 1; the same value as ingest and alerts)'),
-    DETECTOR_GROUP_ID: z.string().default('detector').describe('consumer group on regwatch.events'),
+    DETECTOR_GROUP_ID: unsetIfEmpty.describe(
+      'consumer group on regwatch.events (also names the saved state); default <REGWATCH_TOPIC_PREFIX>detector (a set value is used as given)',
+    ),
     ES_URLS: env
       .optionalUrls()
       .describe('Elasticsearch node URLs, comma list; enables the ES state store and the scheduled jobs'),
@@ -55,10 +66,15 @@ export const detectorEnvSchema = z
       .url()
       .optional()
       .describe('Kibana base URL for Discover links (overrides settings.kibanaUrl)'),
-    DETECTOR_EVENTS_INDEX: z
+    ES_NAMESPACE: z
       .string()
-      .default(EVENTS_INDEX_PATTERN)
-      .describe('events index pattern for the scheduled jobs'),
+      .default(DEFAULT_NAMESPACE)
+      .describe(
+        'Data stream namespace the events are read from: logs-oci_registry.*-<namespace> (the same value as ingest)',
+      ),
+    DETECTOR_EVENTS_INDEX: unsetIfEmpty.describe(
+      'events index pattern for the scheduled jobs and the first-start backfill; default logs-oci_registry.*-<ES_NAMESPACE>',
+    ),
     DETECTOR_STORAGE_INDEX: z.string().default(STORAGE_INDEX_PATTERN).describe('storage samples index pattern'),
     DETECTOR_FINDINGS_INDEX: z
       .string()
@@ -82,12 +98,24 @@ export const detectorEnvSchema = z
       .describe(
         'ms between state checkpoints (snapshot saved, then offsets committed); a crash re-processes at most this much from the restored state; 0 = after every batch',
       ),
+    DETECTOR_IDLE_ADVANCE_MS: env
+      .int(30_000, { min: 0, max: 3_600_000 })
+      .describe(
+        'ms without newer events after which event time follows the wall clock (hours close, bursts resolve while the registry is quiet); 0 = only events move event time',
+      ),
     DETECTOR_JOBS: env.bool(true).describe('run the scheduled ES jobs (needs ES_URLS)'),
     LOG_LEVEL: env.logLevel().describe('pino log level'),
   })
   .superRefine((c, ctx) => {
     // Runs even when single variables failed (EVERY_PROBLEM): one pass lists every problem.
     const failed = failedKeys(ctx);
+    if (!failed.has('ES_NAMESPACE')) {
+      try {
+        assertValidNamespace(c.ES_NAMESPACE);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['ES_NAMESPACE'], message: (err as Error).message });
+      }
+    }
     if (failed.has('ES_URLS') || failed.has('DETECTOR_STATE')) return;
     if (c.DETECTOR_STATE === 'elasticsearch' && !c.ES_URLS)
       ctx.addIssue({ code: 'custom', path: ['ES_URLS'], message: 'DETECTOR_STATE=elasticsearch needs ES_URLS' });
@@ -102,3 +130,23 @@ export const detectorEnvSchema = z
     }
   }, EVERY_PROBLEM);
 export type DetectorEnv = z.infer<typeof detectorEnvSchema>;
+
+/**
+ * The detector's consumer group id: DETECTOR_GROUP_ID as given, else `<REGWATCH_TOPIC_PREFIX>detector`,
+ * so deployments isolated by a topic prefix never share a group (a shared group with different
+ * subscriptions gets "unsubscribed topics" assignments and consumes nothing). The same id names the
+ * saved state (SQLite row / ES document `detector-<group>`).
+ */
+export function detectorGroupId(env: Pick<DetectorEnv, 'DETECTOR_GROUP_ID' | 'REGWATCH_TOPIC_PREFIX'>): string {
+  return env.DETECTOR_GROUP_ID ?? `${env.REGWATCH_TOPIC_PREFIX}detector`;
+}
+
+/**
+ * The events index pattern the scheduled jobs and the backfill search: DETECTOR_EVENTS_INDEX as
+ * given, else the data streams of ingest's namespace, `logs-oci_registry.*-<ES_NAMESPACE>` (Elastic
+ * data stream naming `{type}-{dataset}-{namespace}`, shared/src/es/names.ts), so a detector never
+ * reads another deployment's events from a shared cluster.
+ */
+export function detectorEventsIndex(env: Pick<DetectorEnv, 'DETECTOR_EVENTS_INDEX' | 'ES_NAMESPACE'>): string {
+  return env.DETECTOR_EVENTS_INDEX ?? `${EVENTS_TYPE}-${EVENTS_DATASET_PREFIX}.*-${env.ES_NAMESPACE}`;
+}

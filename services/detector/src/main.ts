@@ -1,6 +1,6 @@
 /**
  * Composition root of the detector service (full mode): Kafka `regwatch.events` (group
- * `detector`) → streaming rules → `regwatch.findings`, plus node-cron jobs over Elasticsearch
+ * `<REGWATCH_TOPIC_PREFIX>detector` unless DETECTOR_GROUP_ID is set) → streaming rules → `regwatch.findings`, plus node-cron jobs over Elasticsearch
  * (hourly baseline evaluation, SLO checks, storage exhaustion forecast), and the operational
  * endpoints `/healthz`, `/readyz`, `/metrics` on DETECTOR_HTTP_HOST:DETECTOR_HTTP_PORT (http.ts,
  * metrics.ts; listening first, so a busy port fails the start before anything is consumed; closed
@@ -21,7 +21,7 @@ import { TOPICS } from '../../../shared/src/topics.ts';
 import { parseDetectionConfig } from './config.ts';
 import { esForecastWriter } from './forecast/es-writer.ts';
 import { storageStatusesFromFindings } from './forecast/previous-statuses.ts';
-import { detectorEnvSchema } from './env-config.ts';
+import { detectorEnvSchema, detectorEventsIndex, detectorGroupId } from './env-config.ts';
 import { backfillFromElasticsearch, runHourlyBaselineJob, runSloJob, runStorageJob } from './jobs/hourly-jobs.ts';
 import { startScheduler, type ScheduledJob } from './jobs/scheduler.ts';
 import { buildDetectorHttp, listenDetectorHttp } from './http.ts';
@@ -67,10 +67,12 @@ async function main(): Promise<() => Promise<void>> {
       ),
     );
   }
+  const groupId = detectorGroupId(cfg);
+  const eventsIndex = detectorEventsIndex(cfg);
   const store =
     cfg.DETECTOR_STATE === 'elasticsearch'
-      ? esStore(es!, `detector-${cfg.DETECTOR_GROUP_ID}`)
-      : sqliteStore(cfg.DETECTOR_STATE, cfg.DETECTOR_GROUP_ID);
+      ? esStore(es!, `detector-${groupId}`)
+      : sqliteStore(cfg.DETECTOR_STATE, groupId);
   const bus = createKafkaBus({ brokers: cfg.KAFKA_BROKERS, clientId: cfg.KAFKA_CLIENT_ID, logger: log });
   const topic = (name: string): string => `${cfg.REGWATCH_TOPIC_PREFIX}${name}`;
   // Operational endpoints before the (possibly long) state restore: /healthz answers, /readyz says why
@@ -98,16 +100,17 @@ async function main(): Promise<() => Promise<void>> {
     clock: Date.now,
     config: detection,
     logger: log,
-    groupId: cfg.DETECTOR_GROUP_ID,
+    groupId,
     partitions: cfg.KAFKA_TOPIC_PARTITIONS,
     checkpoint: { intervalMs: cfg.DETECTOR_CHECKPOINT_INTERVAL_MS },
+    idle: { advanceAfterMs: cfg.DETECTOR_IDLE_ADVANCE_MS },
     // The same prefix as ingest (which publishes regwatch.events) and alerts (which reads findings).
     topics: { events: topic(TOPICS.events), findings: topic(TOPICS.findings) },
     // First start without saved state: seed baselines from 28 days of Elasticsearch history.
     ...(es
       ? {
           backfill: (engine: DetectorEngine) =>
-            backfillFromElasticsearch(es!, engine, { index: cfg.DETECTOR_EVENTS_INDEX, now: Date.now() }),
+            backfillFromElasticsearch(es!, engine, { index: eventsIndex, now: Date.now() }),
         }
       : {}),
     metrics,
@@ -143,12 +146,12 @@ async function main(): Promise<() => Promise<void>> {
       {
         name: 'baseline.hourly',
         schedule: cfg.DETECTOR_BASELINE_CRON,
-        run: (now) => runHourlyBaselineJob(client, { index: cfg.DETECTOR_EVENTS_INDEX, config: detection, now }),
+        run: (now) => runHourlyBaselineJob(client, { index: eventsIndex, config: detection, now }),
       },
       {
         name: 'slo.hourly',
         schedule: cfg.DETECTOR_SLO_CRON,
-        run: (now) => runSloJob(client, { index: cfg.DETECTOR_EVENTS_INDEX, config: detection, now }),
+        run: (now) => runSloJob(client, { index: eventsIndex, config: detection, now }),
       },
       {
         name: 'storage.exhaustion',

@@ -23,10 +23,12 @@ export const ingestEnvObject = z.object({
   REGWATCH_TOPIC_PREFIX: z
     .string()
     .default('')
-    .describe('Prefix for every topic name (isolation of test runs / tenants)'),
+    .describe('Prefix for every topic name and of the default consumer group (isolation of test runs / tenants)'),
   KAFKA_SESSION_TIMEOUT_MS: env.int(30_000).describe('Consumer session timeout (a crashed member is evicted after it)'),
   KAFKA_HEARTBEAT_INTERVAL_MS: env.int(3000).describe('Consumer heartbeat interval'),
-  INGEST_GROUP_ID: z.string().default('ingest').describe('Consumer group of the indexer'),
+  INGEST_GROUP_ID: optional.describe(
+    'Consumer group of the indexer; default <REGWATCH_TOPIC_PREFIX>ingest (a set value is used as given)',
+  ),
   ES_URLS: env.urls('http://127.0.0.1:9200').describe('Elasticsearch node URLs, comma list'),
   ES_USERNAME: optional.describe('Elasticsearch basic-auth user'),
   ES_PASSWORD: optional.describe('Elasticsearch basic-auth password (secret)'),
@@ -130,7 +132,8 @@ export const ingestEnvSchema = ingestEnvObject
         clientId: c.KAFKA_CLIENT_ID,
         partitions: c.KAFKA_TOPIC_PARTITIONS,
         publishTimeoutMs: c.KAFKA_PUBLISH_TIMEOUT_MS,
-        groupId: c.INGEST_GROUP_ID,
+        // Prefixed by default: deployments with different prefixes never share a group.
+        groupId: c.INGEST_GROUP_ID ?? topic('ingest'),
         sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS,
         heartbeatIntervalMs: c.KAFKA_HEARTBEAT_INTERVAL_MS,
       },

@@ -3,7 +3,8 @@
  * reads `process.env` (see config.ts for every variable). Start:
  *   sh scripts/node.sh services/ingest/src/main.ts
  * Logs are pino JSON on stdout. Exit codes: 0 after a clean shutdown, 1 on a start-up failure
- * (the error code and message are logged: CONFIG_INVALID, KAFKA_UNAVAILABLE, ES_AUTH_FAILED, …).
+ * (the error code and message are logged: CONFIG_INVALID, KAFKA_UNAVAILABLE, ES_AUTH_FAILED,
+ * HTTP_LISTEN_FAILED for a receiver address already in use, …).
  */
 import type { Client } from '@elastic/elasticsearch';
 import { hostname } from 'node:os';
@@ -11,7 +12,7 @@ import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
 import { loadConfig } from '../../../shared/src/config.ts';
 import { AppError } from '../../../shared/src/errors.ts';
-import { applyElasticsearchAssets } from '../../../shared/src/es/assets.ts';
+import { applyElasticsearchAssets, countSetupChanges } from '../../../shared/src/es/assets.ts';
 import { detectCapabilities } from '../../../shared/src/es/capabilities.ts';
 import { createEsClient, redactedNodes, waitForElasticsearch } from '../../../shared/src/es/client.ts';
 import { createLogger, type Logger } from '../../../shared/src/logger.ts';
@@ -40,6 +41,20 @@ function trackingPublisher(inner: Publisher): Publisher & { healthy(): boolean }
     },
     close: () => inner.close(),
   };
+}
+
+/**
+ * The start-up error for a receiver address that cannot be bound (EADDRINUSE, EACCES, unknown
+ * host): HTTP_LISTEN_FAILED naming host:port and the system error code, not retriable (the operator
+ * must free the port or change RECEIVER_HOST/RECEIVER_PORT).
+ */
+function listenFailed(err: unknown, host: string, port: number): AppError {
+  const code = (err as { code?: string }).code;
+  return new AppError(
+    'HTTP_LISTEN_FAILED',
+    `receiver cannot listen on ${host}:${port} (${code ?? (err as Error).message}); free the port or set RECEIVER_HOST/RECEIVER_PORT`,
+    { cause: err, retriable: false, context: { host, port, code } },
+  );
 }
 
 async function start(config: IngestConfig, log: Logger): Promise<() => Promise<void>> {
@@ -78,7 +93,8 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
     log.info(
       {
         capabilities,
-        changed: report.changes.filter((c) => c.action !== 'unchanged').length,
+        // changed = created + updated; a skipped asset (ILM policy without ILM) is not a change.
+        ...countSetupChanges(report),
         warnings: report.warnings.length,
       },
       'Elasticsearch assets applied',
@@ -143,7 +159,22 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
         return { ready, checks };
       },
     });
-    const address = await receiver.listen({ host: config.receiver.host, port: config.receiver.port });
+    let address: string;
+    try {
+      address = await receiver.listen({ host: config.receiver.host, port: config.receiver.port });
+    } catch (err) {
+      // Leave the consumer group and close the clients now: the process exits right after.
+      await Promise.allSettled([
+        stats?.stop(),
+        lagReader?.close(),
+        receiver.close(),
+        indexer?.stop(),
+        publisher.close(),
+        bus.close(),
+        es?.close(),
+      ]);
+      throw listenFailed(err, config.receiver.host, config.receiver.port);
+    }
     log.info({ address, auth: config.receiver.tokens.length > 0 ? 'bearer' : 'none' }, 'receiver listening');
   }
   log.info(

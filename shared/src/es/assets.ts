@@ -65,6 +65,26 @@ export interface SetupReport {
   warnings: string[];
 }
 
+/** How many assets of a report ended in each action; `changed` = created + updated (skipped is not a change). */
+export interface SetupCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+  skipped: number;
+  changed: number;
+}
+
+/**
+ * Counts the report's assets per action, for one-line summaries (the ingest start-up log, the
+ * setup command's stderr). An asset `skipped` (an ILM policy on a cluster without ILM, an index
+ * that exists as a concrete index) counts as skipped, never as changed.
+ */
+export function countSetupChanges(report: Pick<SetupReport, 'changes'>): SetupCounts {
+  const n = { created: 0, updated: 0, unchanged: 0, skipped: 0 };
+  for (const c of report.changes) n[c.action] += 1;
+  return { ...n, changed: n.created + n.updated };
+}
+
 export interface ApplyOptions {
   /** Retention overrides in days (defaults: events 400, findings 400, deliveries 180, storage 730, pipeline 30). */
   retentionDays?: Partial<RetentionDays>;
@@ -313,6 +333,8 @@ export function formatSetupReport(report: SetupReport): string {
   lines.unshift(
     `Elasticsearch${v}: ilm=${report.capabilities.ilm} data_stream_api=${report.capabilities.dataStreamApi}`,
   );
+  const n = countSetupChanges(report);
+  lines.push(`${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.skipped} skipped`);
   for (const w of report.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }
