@@ -4,6 +4,7 @@ import { createEsClient, esConfigSchema } from '../../../shared/src/es/client.ts
 import { EVENT_MAPPINGS } from '../../../shared/src/es/mappings.ts';
 import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { createEngine, parseDetectionConfig } from '../../../services/detector/src/config.ts';
+import { hourlyIdentityAggregates } from '../../../services/detector/src/jobs/es-queries.ts';
 import {
   backfillFromElasticsearch,
   runHourlyBaselineJob,
@@ -85,6 +86,42 @@ describe('scheduled Elasticsearch jobs and replay (real Elasticsearch)', { timeo
     const again = await runHourlyBaselineJob(client, { index, config: cfg, now: SPIKE_HOUR + H + 30 * 60_000 });
     assert.equal(again.find((f) => f.rule === 'pull.volume_spike')?.id, spike.id);
     assert.equal(again.find((f) => f.rule === 'pull.volume_spike')?.observed.value, 630);
+  });
+
+  test('hourly aggregates count the bytes of a blob once: copies marked oci_registry.duplicate are left out', async () => {
+    const t = MON + 40 * D + 3 * H;
+    const blob = (id: string, dataset: RegistryEvent['event']['dataset'], duplicate: boolean): RegistryEvent => ({
+      ...pull(t + 60_000, 'carol'),
+      event: {
+        kind: 'event',
+        category: ['web'],
+        type: ['access'],
+        action: 'blob-pull',
+        outcome: 'success',
+        id,
+        dataset,
+      },
+      http: { request: { method: 'GET' }, response: { status_code: 200, body: { bytes: 1000 } } },
+      oci_registry: {
+        image_pull: false,
+        actor: { kind: 'user', anonymous: false },
+        source_format: 'test',
+        repository: 'team-a/svc-0',
+        ...(duplicate ? { duplicate: true } : {}),
+      },
+    });
+    // One request seen as an access line (counts) and an app-log line (the later copy).
+    const docs = [blob('blob-access', 'oci_registry.access', false), blob('blob-log', 'oci_registry.log', true)];
+    const r = await client.bulk({
+      operations: docs.flatMap((doc) => [{ create: { _index: index, _id: doc.event.id } }, doc]),
+      refresh: 'wait_for',
+    });
+    assert.equal(r.errors, false);
+    const rows = [];
+    for await (const hour of hourlyIdentityAggregates(client, { index, fromMs: t, toMs: t + H }))
+      rows.push(...hour.rows);
+    const carol = rows.find((x) => x.identity === 'carol');
+    assert.equal(carol?.bytes, 1000);
   });
 
   test('SLO job: pull success rate below 99.9 % in the judged hour', async () => {

@@ -59,7 +59,14 @@ export async function* hourlyIdentityAggregates(
             aggs: {
               pulls: { filter: { term: { 'oci_registry.image_pull': true } } },
               blobs: {
-                filter: { term: { 'event.action': 'blob-pull' } },
+                // A request's bytes once: ingest marks later copies of it (app-log + access line)
+                // `oci_registry.duplicate` unless they bring bytes no earlier copy had.
+                filter: {
+                  bool: {
+                    filter: [{ term: { 'event.action': 'blob-pull' } }],
+                    must_not: [{ term: { 'oci_registry.duplicate': true } }],
+                  },
+                },
                 aggs: { bytes: { sum: { field: 'http.response.body.bytes' } } },
               },
               repos: {
