@@ -31,7 +31,7 @@ export const ERROR_CODES = {
   DEMO_TOOL_FAILED: 'A tool the demo drives timed out or failed unexpectedly.',
   EMBEDDED_START_FAILED: 'The embedded pipeline could not start (port in use, data directory locked or unwritable).',
   HTTP_LISTEN_FAILED:
-    'A service HTTP endpoint (health, readiness, metrics) could not listen on its host/port (address in use, no permission, unknown host).',
+    'A service HTTP listener (receiver, alerts API, health/readiness/metrics endpoints) could not listen on its host/port (address in use, no permission, unknown host).',
   INTERNAL: 'A bug: an invariant did not hold.',
 } as const;
 

@@ -50,8 +50,9 @@ export function buildDetectorHttp(opts: DetectorHttpOptions): FastifyInstance {
 /**
  * Binds `app` to `host`:`port` (`port` 0 = any free port) and returns the bound base URL
  * (e.g. `http://127.0.0.1:9096`).
- * @throws AppError HTTP_LISTEN_FAILED when the address cannot be bound (retriable for EADDRINUSE:
- *   the port may be freed; not for EACCES, EADDRNOTAVAIL, unknown host).
+ * @throws AppError HTTP_LISTEN_FAILED when the address cannot be bound (address in use, EACCES,
+ *   EADDRNOTAVAIL, unknown host); not retriable, as in ingest and alerts: the operator frees the
+ *   port or changes DETECTOR_HTTP_HOST/DETECTOR_HTTP_PORT.
  */
 export async function listenDetectorHttp(app: FastifyInstance, host: string, port: number): Promise<string> {
   try {
@@ -60,8 +61,8 @@ export async function listenDetectorHttp(app: FastifyInstance, host: string, por
     const code = (err as { code?: string }).code;
     throw new AppError(
       'HTTP_LISTEN_FAILED',
-      `detector HTTP endpoint cannot listen on ${host}:${port} (${code ?? (err as Error).message})`,
-      { cause: err, retriable: code === 'EADDRINUSE', context: { host, port, code } },
+      `detector HTTP endpoint cannot listen on ${host}:${port} (${code ?? (err as Error).message}); free the port or set DETECTOR_HTTP_HOST/DETECTOR_HTTP_PORT`,
+      { cause: err, retriable: false, context: { host, port, code } },
     );
   }
 }

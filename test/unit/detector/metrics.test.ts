@@ -272,7 +272,7 @@ describe('detector HTTP endpoints', () => {
     }
   });
 
-  test('a port that cannot be bound is HTTP_LISTEN_FAILED (retriable when in use)', async () => {
+  test('a port that cannot be bound is HTTP_LISTEN_FAILED (not retriable, as in ingest and alerts)', async () => {
     const m = createDetectorMetrics({ defaultMetrics: false });
     const opts = { logger: silentLogger(), registry: m.registry, ready: () => ({ ready: true }) };
     const first = buildDetectorHttp(opts);
@@ -283,7 +283,7 @@ describe('detector HTTP endpoints', () => {
       await assert.rejects(listenDetectorHttp(second, '127.0.0.1', port), (err: unknown) => {
         const e = err as { code?: string; retriable?: boolean; message?: string };
         assert.equal(e.code, 'HTTP_LISTEN_FAILED');
-        assert.equal(e.retriable, true);
+        assert.equal(e.retriable, false);
         assert.match(e.message ?? '', new RegExp(`127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
         return true;
       });
