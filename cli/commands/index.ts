@@ -11,6 +11,7 @@ import { register as alerts } from './alerts.ts';
 import { register as silence } from './silence.ts';
 import { register as run } from './run.ts';
 import { register as demo } from './demo.ts';
+import { register as dlq } from './dlq.ts';
 
 /** A CLI command: one file, registered by one line below. */
 export type RegisterCommand = (program: Command) => void;
@@ -28,4 +29,5 @@ export const commands: RegisterCommand[] = [
   silence,
   run,
   demo,
+  dlq,
 ];
