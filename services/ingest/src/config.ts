@@ -55,7 +55,11 @@ export const ingestEnvObject = z.object({
   SERVICE_NODE_NAME: optional.describe(
     'ECS service.node.name of this process in pipeline samples (unique per instance); default <hostname>:<pid>',
   ),
-  ES_STARTUP_TIMEOUT_MS: env.int(60_000).describe('How long start-up waits for Elasticsearch to be ready'),
+  ES_STARTUP_TIMEOUT_MS: env
+    .int(60_000)
+    .describe(
+      'How long start-up waits for Elasticsearch to be ready, ms; then ingest exits 1 with ES_UNAVAILABLE (its supervisor restarts it)',
+    ),
   INGEST_ITEM_RETRIES: env.int(5).describe('Retries of a bulk item answered 429/5xx before it is dead-lettered'),
   INGEST_RETRY_BASE_MS: env
     .int(1000)
