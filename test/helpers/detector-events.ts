@@ -37,10 +37,16 @@ export function deleteEvent(i: number, at: number, idPrefix = ''): RegistryEvent
 /**
  * Starts the detector service's real entry point (services/detector/src/main.ts, as deployed) on
  * the test broker with topic prefix `prefix`, a unique consumer group, SQLite state in `dir`
- * and its HTTP endpoint on any free port (the default 9096 may be taken on this machine).
+ * and its HTTP endpoint on any free port (the default 9096 may be taken on this machine); `env`
+ * adds or overrides variables (e.g. the same DETECTOR_GROUP_ID for a restart).
  * stdout and stderr are piped; the caller kills it.
  */
-export function spawnDetectorMain(prefix: string, dir: string, logLevel: string): ChildProcess {
+export function spawnDetectorMain(
+  prefix: string,
+  dir: string,
+  logLevel: string,
+  env: Readonly<Record<string, string>> = {},
+): ChildProcess {
   return spawn('sh', ['scripts/node.sh', 'services/detector/src/main.ts'], {
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
     env: {
@@ -52,6 +58,7 @@ export function spawnDetectorMain(prefix: string, dir: string, logLevel: string)
       DETECTOR_STATE: join(dir, 'state.db'),
       DETECTOR_HTTP_PORT: '0',
       LOG_LEVEL: logLevel,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
