@@ -28,11 +28,17 @@
  *    share of the machine's CPU: the bench prints the CPU per event/request of this process and
  *    of the engines `npm run infra:up` started (/proc/<pid>/stat of the pids in .infra/), for the
  *    indexer vs the raw loop and the receiver vs the bare route.
+ *  - The receiver section also warms both sides up first (BENCH_WARMUP_SECONDS of untimed load on
+ *    the bare route, then on the receiver): before, the receiver's measured run began with kafkajs'
+ *    produce path still being compiled (V8 background threads ~40 µs CPU per request in the first
+ *    seconds, 8–17 µs later). It also prints how many produce requests the receiver's publishes
+ *    became (messages per request: how well concurrent requests coalesce) and their ack times.
  *  - autocannon runs in a worker thread (BENCH_AC_WORKERS=0 puts it back on the server's thread,
  *    where its own work delays every Kafka acknowledgement the receiver awaits).
  * Env: BENCH_EVENTS (default 40000), BENCH_SECONDS (autocannon duration, default 10), BENCH_PART
  * (indexer | receiver | all), BENCH_ROUNDS (interleaved indexer rounds, default 3), BENCH_IN_FLIGHT (batches per partition, default 2 as in the service),
- * BENCH_AC_WORKERS (default 1), BENCH_PROFILE_DIR (when set, a V8 CPU profile of the main thread
+ * BENCH_AC_WORKERS (default 1), BENCH_WARMUP_SECONDS (untimed load on the bare route and the receiver before
+ * the measured bare → receiver → bare runs, default 3), BENCH_PROFILE_DIR (when set, a V8 CPU profile of the main thread
  * during each measured section only — `indexer.cpuprofile`, `receiver.cpuprofile` — excluding
  * set-up, topic filling and the baseline runs), KAFKA_BROKERS, ELASTICSEARCH_URL.
  */
@@ -46,6 +52,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { createKafkaBus } from '../shared/src/bus/kafka.ts';
+import type { ProduceRequestInfo } from '../shared/src/bus/kafka.ts';
 import { applyElasticsearchAssets } from '../shared/src/es/assets.ts';
 import { createEsClient, waitForElasticsearch } from '../shared/src/es/client.ts';
 import { eventsDataStream } from '../shared/src/es/names.ts';
@@ -79,6 +86,10 @@ const run = `bench_${process.pid}_${randomBytes(3).toString('hex')}`;
 const log = silentLogger();
 const say = (s: string): boolean => process.stderr.write(`${s}\n`);
 const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
+/** Untimed load on each receiver-section side before the measured runs, s (JIT, connections). */
+const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 3);
+/** Produce requests of the bench's publisher (KafkaBusOptions.onProduceRequest), emptied per section. */
+const produced: ProduceRequestInfo[] = [];
 
 /** State directory of `npm run infra:up` (pid files of the engines it started). */
 const INFRA_DIR = process.env['REGWATCH_INFRA_DIR'] ?? join(import.meta.dirname, '..', '.infra');
@@ -263,6 +274,7 @@ async function main(): Promise<void> {
     logger: log,
     publishTimeoutMs: 30_000,
     maxBatchesInFlight: IN_FLIGHT,
+    onProduceRequest: (info) => produced.push(info),
   });
   await bus.ensureTopics(Object.values(topics), PARTITIONS);
   const pub = bus.publisher();
@@ -449,7 +461,7 @@ async function main(): Promise<void> {
     const recvUrl = await receiver.listen({ host: '127.0.0.1', port: 0 });
     // Warm the producer connection so the first second is not a connect.
     await pub.publish(topics.notifications, [{ key: null, value: body }]);
-    const cannon = (url: string) =>
+    const cannon = (url: string, seconds = SECONDS) =>
       autocannon({
         url: `${url}/v1/notifications`,
         method: 'POST',
@@ -457,7 +469,7 @@ async function main(): Promise<void> {
         // The load generator runs in its own thread: in the server's thread it would share the
         // event loop, delaying every Kafka acknowledgement the receiver awaits behind its own work.
         ...(AC_WORKERS > 0 ? { workers: AC_WORKERS } : {}),
-        duration: SECONDS,
+        duration: seconds,
         headers: {
           'content-type': 'application/vnd.docker.distribution.events.v1+json',
           authorization: `Bearer ${token}`,
@@ -474,10 +486,21 @@ async function main(): Promise<void> {
       const n = Math.max(1, res.requests.total);
       return { res, cpuPerReq: (cpu.user + cpu.system) / n, nodeUs: cpu.user + cpu.system, engines: engines(), n };
     };
+    // Untimed warm-up of both sides (JIT, keep-alive connections), as the Kafka→ES section does:
+    // without it the receiver's first seconds include compiling kafkajs' produce path.
+    if (WARMUP_SECONDS > 0) {
+      await cannon(bareUrl, WARMUP_SECONDS);
+      await cannon(recvUrl, WARMUP_SECONDS);
+    }
     const b1 = await measured(bareUrl);
     const stopProfile = await profile('receiver');
+    produced.length = 0;
     const r = await measured(recvUrl);
     await stopProfile();
+    const produceRequests = produced.length;
+    const producedMessages = produced.reduce((n, p) => n + p.messages, 0);
+    const produceMs = produced.map((p) => p.durationMs).sort((a, b) => a - b);
+    const pct = (q: number): number => Number((produceMs[Math.floor(q * (produceMs.length - 1))] ?? 0).toFixed(2));
     const b2 = await measured(bareUrl);
     await receiver.close();
     await bare.close();
@@ -502,12 +525,20 @@ async function main(): Promise<void> {
         },
         cpu_ratio: Number(cpuRatio.toFixed(3)),
         broker_cpu_us_per_request: r.engines.broker !== undefined ? Math.round(r.engines.broker / r.n) : null,
+        produce_requests: produceRequests,
+        messages_per_produce_request: Number((producedMessages / Math.max(1, produceRequests)).toFixed(2)),
+        produce_ms_p50: pct(0.5),
+        produce_ms_p99: pct(0.99),
+        warmup_seconds: WARMUP_SECONDS,
         target_ratio: 0.5,
         target_p99_ms: 50,
       },
     };
     say(
       `receiver: ${Math.round(recvRes.requests.average)} env/s vs bare ${Math.round(bare1.requests.average)}/${Math.round(bare2.requests.average)} req/s → ratio ${recvRatio.toFixed(3)} (target ≥ 0.5), p99 ${recvRes.latency.p99} ms (target < 50), non-2xx ${recvRes.non2xx}; CPU/request ${Math.round(r.cpuPerReq)} µs vs bare ${Math.round(bareCpu)} µs → CPU ratio ${cpuRatio.toFixed(3)}`,
+    );
+    say(
+      `  ${produceRequests} produce requests, ${(producedMessages / Math.max(1, produceRequests)).toFixed(2)} messages each (concurrent requests coalesced), ack p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms`,
     );
     say(
       `  machine CPU per request (2 shared cores, load generator included): receiver ${machineCpuText(r.nodeUs, r.engines, r.n)}; bare ${machineCpuText(b1.nodeUs + b2.nodeUs, { ...(b1.engines.broker !== undefined && b2.engines.broker !== undefined ? { broker: b1.engines.broker + b2.engines.broker } : {}) }, b1.n + b2.n)}`,

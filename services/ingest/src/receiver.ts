@@ -8,6 +8,7 @@ import type { Logger } from '../../../shared/src/logger.ts';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
 import type { IngestTopics, ReceiverConfig } from './config.ts';
 import { parseStorageSamples } from './documents.ts';
+import { isJsonText } from './json-syntax.ts';
 import type { IngestMetrics } from './metrics.ts';
 
 /** Media types accepted per route (parameters such as `; charset=utf-8` are ignored). */
@@ -68,15 +69,8 @@ export function bearerMatches(header: string | undefined, tokenDigests: readonly
 const mediaTypeOf = (req: FastifyRequest): string =>
   (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 
-function isJson(body: Buffer): boolean {
-  if (body.length === 0) return false;
-  try {
-    JSON.parse(body.toString('utf8'));
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether the body is one JSON document (a syntax check only: the bytes are forwarded as sent). */
+const isJson = (body: Buffer): boolean => isJsonText(body);
 
 /**
  * Splits a logs body (NDJSON or plain lines, `\n` or `\r\n`) into its non-blank lines.
@@ -124,6 +118,9 @@ export function buildReceiver(deps: ReceiverDeps) {
   const app = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
+    // `req.log` is the receiver's logger itself, not a pino child with `reqId` built for every
+    // request (most requests never log): the few request logs below carry `reqId` themselves.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     return503OnClosing: true,
@@ -160,7 +157,7 @@ export function buildReceiver(deps: ReceiverDeps) {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof AppError && err.code === 'KAFKA_UNAVAILABLE') {
       metrics.kafkaUp.set(0);
-      req.log.warn({ code: err.code, route: req.routeOptions.url }, 'kafka unavailable; answering 503');
+      req.log.warn({ reqId: req.id, code: err.code, route: req.routeOptions.url }, 'kafka unavailable; answering 503');
       return reply
         .code(503)
         .header('retry-after', String(config.retryAfterSeconds))
@@ -168,14 +165,14 @@ export function buildReceiver(deps: ReceiverDeps) {
     }
     if (err instanceof AppError && err.code === 'KAFKA_MESSAGE_TOO_LARGE') {
       req.log.warn(
-        { code: err.code, route: req.routeOptions.url },
+        { reqId: req.id, code: err.code, route: req.routeOptions.url },
         'body larger than the broker accepts; answering 413',
       );
       return reply.code(413).send({ error: err.code, message: 'payload larger than the event bus accepts' });
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       req.log.warn(
-        { code: err.code, route: req.routeOptions.url, limit: config.bodyLimitBytes },
+        { reqId: req.id, code: err.code, route: req.routeOptions.url, limit: config.bodyLimitBytes },
         'body over the limit; answering 413',
       );
       return reply.code(413).send({
@@ -186,7 +183,7 @@ export function buildReceiver(deps: ReceiverDeps) {
     }
     const status =
       typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'receiver error');
+    if (status === 500) req.log.error({ reqId: req.id, err }, 'receiver error');
     return reply
       .code(status)
       .send({ error: err.code ?? 'INTERNAL', message: status === 500 ? 'internal error' : err.message });
@@ -204,20 +201,47 @@ export function buildReceiver(deps: ReceiverDeps) {
 
   const tokenDigests = config.tokens.map(sha256);
 
-  async function publishRaw(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    topic: string,
-    messages: OutgoingMessage[],
-  ): Promise<FastifyReply> {
-    await publisher.publish(topic, messages);
-    metrics.kafkaUp.set(1);
-    return reply.code(202).send({ accepted: messages.length });
+  /** Last value this receiver gave `regwatch_receiver_kafka_up` (only it sets the gauge after start). */
+  let kafkaUp: boolean | undefined;
+
+  /**
+   * Publishes and answers 202 once Kafka acknowledged (the handler returns nothing and the reply
+   * is sent from the promise callbacks: no async frame per request); a failed write goes to the
+   * error handler (503 / 413).
+   */
+  function publishRaw(reply: FastifyReply, topic: string, messages: OutgoingMessage[]): void {
+    publisher.publish(topic, messages).then(
+      () => {
+        if (kafkaUp !== true) {
+          kafkaUp = true;
+          metrics.kafkaUp.set(1);
+        }
+        void reply.code(202).send({ accepted: messages.length });
+      },
+      (err: unknown) => {
+        if (err instanceof AppError && err.code === 'KAFKA_UNAVAILABLE') kafkaUp = false;
+        void reply.send(err);
+      },
+    );
   }
 
-  const rawHeaders = (req: FastifyRequest, route: string): Record<string, string> => ({
-    [RAW_HEADERS.contentType]: mediaTypeOf(req),
-    [RAW_HEADERS.receivedAt]: now().toISOString(),
+  /** ISO-8601 receive time; with the real clock, one string per millisecond rather than per request. */
+  let isoMs = -1;
+  let isoText = '';
+  const receivedAt = deps.now
+    ? (): string => now().toISOString()
+    : (): string => {
+        const t = Date.now();
+        if (t !== isoMs) {
+          isoMs = t;
+          isoText = new Date(t).toISOString();
+        }
+        return isoText;
+      };
+
+  const rawHeaders = (mediaType: string, route: string): Record<string, string> => ({
+    [RAW_HEADERS.contentType]: mediaType,
+    [RAW_HEADERS.receivedAt]: receivedAt(),
     [RAW_HEADERS.route]: route,
   });
 
@@ -231,16 +255,14 @@ export function buildReceiver(deps: ReceiverDeps) {
     return `${route}:${typeof named === 'string' && named.length > 0 ? named.slice(0, 200) : req.ip}`;
   };
 
-  function checkMedia(req: FastifyRequest, accepted: readonly string[]): void {
-    if (!accepted.includes(mediaTypeOf(req))) {
-      throw Object.assign(
-        new Error(`unsupported media type "${mediaTypeOf(req) || '(none)'}"; accepted: ${accepted.join(', ')}`),
-        {
-          statusCode: 415,
-          code: 'UNSUPPORTED_MEDIA_TYPE',
-        },
-      );
-    }
+  /** The request's media type when the route accepts it; @throws 415 UNSUPPORTED_MEDIA_TYPE otherwise. */
+  function checkMedia(req: FastifyRequest, accepted: readonly string[]): string {
+    const mediaType = mediaTypeOf(req);
+    if (accepted.includes(mediaType)) return mediaType;
+    throw Object.assign(
+      new Error(`unsupported media type "${mediaType || '(none)'}"; accepted: ${accepted.join(', ')}`),
+      { statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+    );
   }
   /**
    * The request body as sent, decompressed when it came with `Content-Encoding: gzip` (or
@@ -269,21 +291,26 @@ export function buildReceiver(deps: ReceiverDeps) {
       });
     }
   }
+  const notJson = (): Error => Object.assign(new Error('body is not JSON'), { statusCode: 400, code: 'BODY_NOT_JSON' });
   function requireJson(body: Buffer): void {
-    if (!isJson(body)) throw Object.assign(new Error('body is not JSON'), { statusCode: 400, code: 'BODY_NOT_JSON' });
+    if (!isJson(body)) throw notJson();
   }
 
   // Authenticated ingestion routes live in their own encapsulated plugin so the auth and rate-limit
   // hooks never touch /healthz, /readyz and /metrics.
   void app.register(async (api) => {
     if (tokenDigests.length > 0) {
-      api.addHook('onRequest', async (req, reply) => {
-        if (!bearerMatches(req.headers.authorization, tokenDigests)) {
-          return reply
-            .code(401)
-            .header('www-authenticate', 'Bearer realm="regwatch"')
-            .send({ error: 'UNAUTHORIZED', message: 'missing or invalid bearer token' });
+      // A callback hook (no promise per request); a refused request is answered here and `done`
+      // is not called, which ends the request (Fastify hooks docs, "Respond to a request from a hook").
+      api.addHook('onRequest', (req, reply, done) => {
+        if (bearerMatches(req.headers.authorization, tokenDigests)) {
+          done();
+          return;
         }
+        void reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="regwatch"')
+          .send({ error: 'UNAUTHORIZED', message: 'missing or invalid bearer token' });
       });
     }
     if (config.rateLimit) {
@@ -294,62 +321,74 @@ export function buildReceiver(deps: ReceiverDeps) {
       });
     }
 
-    api.post('/v1/notifications', async (req, reply) => {
-      checkMedia(req, ACCEPTED_MEDIA_TYPES.notifications);
+    // Handlers are synchronous: a thrown error goes to the error handler, and publishRaw answers
+    // from the publish promise's callbacks.
+    api.post('/v1/notifications', (req, reply) => {
+      const mediaType = checkMedia(req, ACCEPTED_MEDIA_TYPES.notifications);
       const body = bodyOf(req);
       requireJson(body);
-      return publishRaw(req, reply, topics.notifications, [
-        { key: sourceKey(req, 'notifications'), value: body, headers: rawHeaders(req, 'notifications') },
+      publishRaw(reply, topics.notifications, [
+        { key: sourceKey(req, 'notifications'), value: body, headers: rawHeaders(mediaType, 'notifications') },
       ]);
     });
 
-    api.post('/v1/harbor', async (req, reply) => {
-      checkMedia(req, ACCEPTED_MEDIA_TYPES.harbor);
+    api.post('/v1/harbor', (req, reply) => {
+      const mediaType = checkMedia(req, ACCEPTED_MEDIA_TYPES.harbor);
       const body = bodyOf(req);
       requireJson(body);
-      return publishRaw(req, reply, topics.harborWebhooks, [
-        { key: sourceKey(req, 'harbor'), value: body, headers: rawHeaders(req, 'harbor') },
+      publishRaw(reply, topics.harborWebhooks, [
+        { key: sourceKey(req, 'harbor'), value: body, headers: rawHeaders(mediaType, 'harbor') },
       ]);
     });
 
-    api.post('/v1/logs', async (req, reply) => {
-      checkMedia(req, ACCEPTED_MEDIA_TYPES.logs);
-      const headers = rawHeaders(req, 'logs');
+    api.post('/v1/logs', (req, reply) => {
+      const mediaType = checkMedia(req, ACCEPTED_MEDIA_TYPES.logs);
+      const headers = rawHeaders(mediaType, 'logs');
       const key = sourceKey(req, 'logs');
       const body = bodyOf(req);
       // `application/json` that parses as one document (a Quay or Harbor audit API page, a
       // pretty-printed record) is kept whole: split into lines, each line is a fragment.
-      if (mediaTypeOf(req) === 'application/json' && isJson(body))
-        return publishRaw(req, reply, topics.logs, [{ key, value: body, headers }]);
+      if (mediaType === 'application/json' && isJson(body)) {
+        publishRaw(reply, topics.logs, [{ key, value: body, headers }]);
+        return;
+      }
       const lines = splitLines(body);
-      if (lines.length === 0) return reply.code(202).send({ accepted: 0 });
-      return publishRaw(
-        req,
+      if (lines.length === 0) {
+        void reply.code(202).send({ accepted: 0 });
+        return;
+      }
+      publishRaw(
         reply,
         topics.logs,
         lines.map((value) => ({ key, value, headers })),
       );
     });
 
-    api.post('/v1/storage', async (req, reply) => {
-      checkMedia(req, ACCEPTED_MEDIA_TYPES.storage);
+    api.post('/v1/storage', (req, reply) => {
+      const mediaType = checkMedia(req, ACCEPTED_MEDIA_TYPES.storage);
       const body = bodyOf(req);
-      requireJson(body);
-      // Samples are ours (not a registry's): an invalid one is refused with every problem listed.
-      const value: unknown = JSON.parse(body.toString('utf8'));
+      // Samples are ours (not a registry's): parsed once, an invalid one is refused with every problem listed.
+      let value: unknown;
+      try {
+        value = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw notJson();
+      }
       const r = parseStorageSamples(value, { now: now().getTime() });
-      if (!r.ok)
-        return reply.code(400).send({
+      if (!r.ok) {
+        void reply.code(400).send({
           error: 'STORAGE_SAMPLE_INVALID',
           message: `invalid storage sample: ${r.problems.join('; ')}`,
           problems: r.problems,
         });
-      const headers = rawHeaders(req, 'storage');
+        return;
+      }
+      const headers = rawHeaders(mediaType, 'storage');
       // One message per sample, keyed by scope (per-scope order, as the collector publishes).
       const messages: OutgoingMessage[] = Array.isArray(value)
         ? value.map((v: unknown, i) => ({ key: r.samples[i]!.scope, value: Buffer.from(JSON.stringify(v)), headers }))
         : [{ key: r.samples[0]!.scope, value: body, headers }];
-      return publishRaw(req, reply, topics.storage, messages);
+      publishRaw(reply, topics.storage, messages);
     });
   });
 

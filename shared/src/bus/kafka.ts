@@ -114,16 +114,49 @@ export interface KafkaBusOptions {
   readonly maxBatchesInFlight?: number;
   /** Called after every batch with the partition's remaining lag (messages behind the high watermark). */
   readonly onConsumerLag?: (groupId: string, topic: string, partition: number, lag: number) => void;
+  /**
+   * Called after every produce request a publisher sent, acknowledged or not: how many messages
+   * and (approximate) bytes it carried and how long it took (ms). Messages per request shows how
+   * well concurrent `publish` calls coalesce (benchmarks, metrics).
+   */
+  readonly onProduceRequest?: (info: ProduceRequestInfo) => void;
 }
 
-/** Routes kafkajs' own log entries into a pino child logger (kafkajs docs/CustomLogger.md). */
-function pinoLogCreator(logger: Logger): KafkaConfig['logCreator'] {
+/** One produce request of a publisher (`KafkaBusOptions.onProduceRequest`). */
+export interface ProduceRequestInfo {
+  readonly messages: number;
+  /** Approximate wire bytes: keys + values + headers + 64 per record. */
+  readonly bytes: number;
+  /** From handing the request to kafkajs until its acknowledgement or failure, ms. */
+  readonly durationMs: number;
+  readonly ok: boolean;
+}
+
+/**
+ * Routes kafkajs' own log entries into a pino child logger (kafkajs docs/CustomLogger.md).
+ * Exported for its unit test only.
+ */
+export function pinoLogCreator(logger: Logger): KafkaConfig['logCreator'] {
   const log = logger.child({ component: 'kafkajs' });
+  // Kafka error codes 14/15 (COORDINATOR_LOAD_IN_PROGRESS, GROUP_COORDINATOR_NOT_AVAILABLE) answer
+  // FindCoordinator while a consumer joins a group the broker is still placing (a fresh broker or
+  // __consumer_offsets partition): kafkajs logs the response at error level and retries. Debug: a
+  // join that really fails still logs at error level (the consumer's `Crash: …` after its retries).
+  const transientCoordinator = new Set([
+    'The group coordinator is not available',
+    "The coordinator is loading and hence can't process requests for this group",
+  ]);
   return () =>
     ({ namespace, level, log: entry }: LogEntry) => {
       const { message, timestamp: _ts, logger: _l, ...extra } = entry;
       const fields = { namespace, kafka: extra };
-      if (level === logLevel.ERROR) log.error(fields, message);
+      if (
+        level === logLevel.ERROR &&
+        namespace === 'Connection' &&
+        transientCoordinator.has(String((extra as { error?: unknown }).error))
+      )
+        log.debug(fields, message);
+      else if (level === logLevel.ERROR) log.error(fields, message);
       // kafkajs warns at every start that a bounded retry count may break exactly-once; regwatch
       // bounds it on purpose (a publish must fail in time for the receiver's 503) and does not use
       // transactions (consumers are idempotent), so this one is debug, not a warning to act on.
@@ -187,11 +220,17 @@ const MAX_REQUEST_BYTES = 768 * 1024;
 
 /** Approximate wire size of a message: key + value + headers + per-record overhead. */
 function sizeOf({ m }: { m: OutgoingMessage }): number {
+  return messageSize(m);
+}
+
+/** Approximate wire size of `m` in bytes: key + value + headers + 64 bytes of record overhead. */
+function messageSize(m: OutgoingMessage): number {
   let n =
     64 +
     (m.key ? Buffer.byteLength(m.key) : 0) +
     (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length);
-  if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
+  const headers = m.headers;
+  if (headers) for (const k in headers) n += Buffer.byteLength(k) + Buffer.byteLength(headers[k]!) + 8;
   return n;
 }
 
@@ -214,35 +253,83 @@ export function chunkBySize<T extends { m: OutgoingMessage }>(messages: readonly
   return out;
 }
 
+/** One `publish` call waiting for its acknowledgement. */
+interface PendingWrite {
+  readonly topic: string;
+  readonly messages: readonly OutgoingMessage[];
+  /** `performance.now()` ms after which the call fails with KAFKA_UNAVAILABLE. */
+  readonly deadline: number;
+  /** Set once resolved or rejected (a timed-out write that is still queued is then not sent). */
+  settled: boolean;
+  readonly resolve: () => void;
+  readonly reject: (err: AppError) => void;
+}
+
+/** The kafkajs message shape for one of ours (the message object itself when it already fits). */
+type KafkajsMessage = { key?: string | null; value: string | Buffer; headers?: Record<string, string> };
+
+/**
+ * Publisher on one idempotent kafkajs producer (acks=-1, one produce request in flight).
+ * Concurrent `publish` calls are coalesced: every call queued while a produce request is in
+ * flight goes into the next one (one record batch per topic-partition), so the broker and
+ * kafkajs pay their per-request cost once per batch rather than once per HTTP request.
+ * Deadlines: `publishTimeoutMs` is enforced by one timer for all pending calls (their deadlines
+ * are in call order, since the timeout is the same for all), not by a timer and a
+ * `Promise.race` per call.
+ */
 class KafkaPublisher implements Publisher {
   readonly #producer: Producer;
   readonly #timeoutMs: number;
   readonly #log: Logger;
   #connected: Promise<void> | null = null;
   #closed = false;
+  /** Calls not yet handed to a produce request, in call order. */
+  #queue: PendingWrite[] = [];
+  #flushing = false;
+  /** Every call not yet known settled, in call (= deadline) order, from index `#head`. */
+  #unsettled: PendingWrite[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | null = null;
 
-  constructor(producer: Producer, timeoutMs: number, log: Logger) {
+  readonly #onProduceRequest: ((info: ProduceRequestInfo) => void) | undefined;
+
+  constructor(
+    producer: Producer,
+    timeoutMs: number,
+    log: Logger,
+    onProduceRequest?: (info: ProduceRequestInfo) => void,
+  ) {
     this.#producer = producer;
     this.#timeoutMs = timeoutMs;
     this.#log = log;
+    this.#onProduceRequest = onProduceRequest;
     producer.on(producer.events.DISCONNECT, () => {
       this.#connected = null;
     });
   }
 
-  #queue: { topic: string; messages: readonly OutgoingMessage[]; resolve: () => void; reject: (e: unknown) => void }[] =
-    [];
-  #flushing = false;
-
   /**
-   * Queues the write; one flusher sends everything queued so far in one produce request per size
-   * chunk. kafkajs' idempotent producer assigns sequence numbers per send, and concurrent sends
-   * from many HTTP requests fail with OUT_OF_ORDER_SEQUENCE_NUMBER; coalescing keeps exactly one
-   * request in flight and still batches concurrent callers.
+   * Writes `messages` to `topic` and resolves once every broker in the ISR acknowledged (acks=-1,
+   * idempotent producer). @throws AppError KAFKA_MESSAGE_TOO_LARGE (not retriable) when the broker
+   * refuses the size (`message.max.bytes`, default ~1 MiB); KAFKA_UNAVAILABLE (retriable) on any other
+   * failure or after `publishTimeoutMs` — the write may still land later (consumers are idempotent).
    */
-  #send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.#closed)
+      return Promise.reject(new AppError('KAFKA_UNAVAILABLE', 'publisher is closed', { retriable: false }));
+    if (messages.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ topic, messages, resolve, reject });
+      const w: PendingWrite = {
+        topic,
+        messages,
+        deadline: performance.now() + this.#timeoutMs,
+        settled: false,
+        resolve,
+        reject,
+      };
+      this.#queue.push(w);
+      this.#unsettled.push(w);
+      this.#timer ??= setTimeout(this.#expire, this.#timeoutMs);
       if (!this.#flushing) {
         this.#flushing = true;
         // Start on the next turn of the event loop, not in this microtask: every request whose
@@ -253,96 +340,144 @@ class KafkaPublisher implements Publisher {
     });
   }
 
-  readonly #flushNow = (): void => void this.#flush();
+  /** Rejects `w` with the AppError for `err` (once; a settled write is left alone). */
+  #fail(w: PendingWrite, err: unknown): void {
+    if (w.settled) return;
+    w.settled = true;
+    const message = err instanceof Error ? err.message : String(err);
+    if ((err as { type?: string }).type === 'MESSAGE_TOO_LARGE') {
+      w.reject(
+        new AppError('KAFKA_MESSAGE_TOO_LARGE', `Kafka refused the write to ${w.topic}: ${message}`, {
+          retriable: false,
+          cause: err,
+          context: { topic: w.topic },
+        }),
+      );
+      return;
+    }
+    this.#log.warn({ err, topic: w.topic, count: w.messages.length }, 'kafka publish failed');
+    w.reject(
+      new AppError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge the write to ${w.topic}: ${message}`, {
+        retriable: true,
+        cause: err,
+        context: { topic: w.topic },
+      }),
+    );
+  }
 
-  /** Sends the queue until it is empty; `#flushing` is set by `#send` and cleared here. */
-  async #flush(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) {
-        const entries = this.#queue;
-        this.#queue = [];
-        try {
-          if (!this.#connected) {
-            this.#connected = this.#producer.connect().catch((err: unknown) => {
-              this.#connected = null;
-              throw err;
-            });
-          }
-          await this.#connected;
-          // One produce request carries one record batch per partition, and the broker limits a
-          // batch to message.max.bytes (~1 MiB by default): large writes go in sequential chunks.
-          const all = entries.flatMap((e) => e.messages.map((m) => ({ topic: e.topic, m })));
-          for (const chunk of chunkBySize(all, MAX_REQUEST_BYTES)) {
-            const byTopic = new Map<string, OutgoingMessage[]>();
-            for (const { topic, m } of chunk) {
-              const arr = byTopic.get(topic) ?? [];
-              arr.push(m);
-              byTopic.set(topic, arr);
-            }
-            await this.#producer.sendBatch({
-              acks: -1,
-              compression: CompressionTypes.None,
-              // Values go as given: kafkajs writes a string's UTF-8 bytes straight into the record
-              // (no intermediate Buffer per message); headers are only read, never kept.
-              topicMessages: [...byTopic].map(([topic, msgs]) => ({
-                topic,
-                messages: msgs.map((m) => ({
-                  key: m.key ?? null,
-                  value: m.value,
-                  ...(m.headers ? { headers: m.headers as Record<string, string> } : {}),
-                })),
-              })),
-            });
-          }
-          for (const e of entries) e.resolve();
-        } catch (err) {
-          for (const e of entries) e.reject(err);
-        }
-      }
-    } finally {
-      this.#flushing = false;
+  /** The deadline timer: fails every call past its deadline, then re-arms for the oldest one left. */
+  readonly #expire = (): void => {
+    this.#timer = null;
+    const now = performance.now();
+    const list = this.#unsettled;
+    let i = this.#head;
+    for (; i < list.length; i++) {
+      const w = list[i]!;
+      if (w.settled) continue;
+      if (w.deadline > now) break;
+      this.#fail(w, new Error(`no acknowledgement within ${this.#timeoutMs} ms`));
+    }
+    this.#head = i;
+    this.#compact();
+    const next = list[this.#head];
+    if (next) this.#timer = setTimeout(this.#expire, Math.max(1, Math.ceil(next.deadline - now)));
+  };
+
+  /** Drops the settled prefix of `#unsettled` (amortized: only once it is large). */
+  #compact(): void {
+    const list = this.#unsettled;
+    while (this.#head < list.length && list[this.#head]!.settled) this.#head++;
+    if (this.#head === list.length) {
+      this.#unsettled = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= list.length) {
+      this.#unsettled = list.slice(this.#head);
+      this.#head = 0;
     }
   }
 
+  readonly #flushNow = (): void => void this.#flush();
+
   /**
-   * Writes `messages` to `topic` and resolves once every broker in the ISR acknowledged (acks=-1,
-   * idempotent producer). @throws AppError KAFKA_MESSAGE_TOO_LARGE (not retriable) when the broker
-   * refuses the size (`message.max.bytes`, default ~1 MiB); KAFKA_UNAVAILABLE (retriable) on any other
-   * failure or after `publishTimeoutMs` — the write may still land later (consumers are idempotent).
+   * Sends everything queued in one produce request per size chunk, resolves those calls, and
+   * schedules itself again (setImmediate) while calls are queued: between two produce requests
+   * the event loop first reads every HTTP request that arrived meanwhile, so they share the next
+   * one. `#flushing` is set by `publish` and cleared here once the queue is empty.
    */
-  async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.#closed) throw new AppError('KAFKA_UNAVAILABLE', 'publisher is closed', { retriable: false });
-    if (messages.length === 0) return;
-    // A plain timer, cleared on success: an aborted timers/promises sleep would build an
-    // AbortError (a DOMException with a stack) on every call.
-    let timer: NodeJS.Timeout | undefined;
+  async #flush(): Promise<void> {
+    const entries = this.#queue;
+    this.#queue = [];
     try {
-      await Promise.race([
-        this.#send(topic, messages),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no acknowledgement within ${this.#timeoutMs} ms`)),
-            this.#timeoutMs,
-          );
-        }),
-      ]);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if ((err as { type?: string }).type === 'MESSAGE_TOO_LARGE') {
-        throw new AppError('KAFKA_MESSAGE_TOO_LARGE', `Kafka refused the write to ${topic}: ${message}`, {
-          retriable: false,
-          cause: err,
-          context: { topic },
+      // Closed meanwhile: fail what is queued rather than connect the producer again.
+      if (this.#closed) throw new Error('publisher is closed');
+      if (!this.#connected) {
+        this.#connected = this.#producer.connect().catch((err: unknown) => {
+          this.#connected = null;
+          throw err;
         });
       }
-      this.#log.warn({ err, topic, count: messages.length }, 'kafka publish failed');
-      throw new AppError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge the write to ${topic}: ${message}`, {
-        retriable: true,
-        cause: err,
-        context: { topic },
-      });
+      await this.#connected;
+      // One produce request carries one record batch per partition, and the broker limits a
+      // batch to message.max.bytes (~1 MiB by default): large writes go in sequential chunks.
+      let byTopic = new Map<string, KafkajsMessage[]>();
+      let size = 0;
+      for (const e of entries) {
+        // A call that timed out while queued was answered with an error: not sent (its client retries).
+        if (e.settled) continue;
+        for (const m of e.messages) {
+          const s = messageSize(m);
+          if (size > 0 && size + s > MAX_REQUEST_BYTES) {
+            await this.#sendBatch(byTopic, size);
+            byTopic = new Map();
+            size = 0;
+          }
+          size += s;
+          let arr = byTopic.get(e.topic);
+          if (!arr) byTopic.set(e.topic, (arr = []));
+          // kafkajs reads key, value and headers (and would read partition/timestamp, which an
+          // OutgoingMessage does not have): the message goes as given, no copy. A string value's
+          // UTF-8 bytes are written straight into the record.
+          arr.push(m as KafkajsMessage);
+        }
+      }
+      if (size > 0) await this.#sendBatch(byTopic, size);
+      for (const e of entries) {
+        if (e.settled) continue;
+        e.settled = true;
+        e.resolve();
+      }
+    } catch (err) {
+      for (const e of entries) this.#fail(e, err);
+    }
+    this.#compact();
+    if (this.#unsettled.length === 0 && this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#queue.length > 0) setImmediate(this.#flushNow);
+    else this.#flushing = false;
+  }
+
+  /** One produce request (acks=-1) with the messages of `byTopic` (`bytes`: their approximate size). */
+  async #sendBatch(byTopic: Map<string, KafkajsMessage[]>, bytes: number): Promise<void> {
+    const topicMessages: { topic: string; messages: KafkajsMessage[] }[] = [];
+    let messages = 0;
+    for (const [topic, list] of byTopic) {
+      topicMessages.push({ topic, messages: list });
+      messages += list.length;
+    }
+    const report = this.#onProduceRequest;
+    if (!report) {
+      await this.#producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages });
+      return;
+    }
+    const started = performance.now();
+    let ok = false;
+    try {
+      await this.#producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages });
+      ok = true;
     } finally {
-      clearTimeout(timer);
+      report({ messages, bytes, durationMs: performance.now() - started, ok });
     }
   }
 
@@ -655,7 +790,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 3 },
     });
-    const p = new KafkaPublisher(producer, options.publishTimeoutMs ?? 8000, log);
+    const p = new KafkaPublisher(producer, options.publishTimeoutMs ?? 8000, log, options.onProduceRequest);
     publishers.push(p);
     return p;
   }

@@ -9,7 +9,14 @@ import { readFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
 // The bus module first: it installs the replacements, which only apply before kafkajs loads.
 import { KAFKAJS_REPLACEMENTS_INSTALLED, speedUpKafkajsEncoder } from '../../../shared/src/bus/kafka.ts';
-import { crc32C, groupMessagesPerPartition, murmur2 } from '../../../shared/src/bus/kafkajs-preload.ts';
+import {
+  CRC32C_IMPLEMENTATION,
+  crc32C,
+  crc32CPortable,
+  encodeRecord,
+  groupMessagesPerPartition,
+  murmur2,
+} from '../../../shared/src/bus/kafkajs-preload.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -35,40 +42,53 @@ function bytes(n: number, seed: number): Buffer {
 }
 
 describe('kafkajs replacements installed before kafkajs loads', () => {
-  test('all three are in place and kafkajs resolves to them', () => {
+  test('all four are in place and kafkajs resolves to them', () => {
     assert.deepEqual([...KAFKAJS_REPLACEMENTS_INSTALLED].sort(), [
       'producer/groupMessagesPerPartition.js',
       'producer/partitioners/default/murmur2.js',
       'protocol/recordBatch/crc32C/index.js',
+      'protocol/recordBatch/record/v0/index.js',
     ]);
+    assert.equal(require('kafkajs/src/protocol/recordBatch/record/v0/index.js'), encodeRecord);
     assert.equal(require('kafkajs/src/protocol/recordBatch/crc32C/index.js'), crc32C);
     assert.equal(require('kafkajs/src/producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
     assert.equal(require('kafkajs/src/producer/partitioners/default/murmur2.js'), murmur2);
   });
 });
 
-describe('crc32C (slicing-by-8)', () => {
-  test('RFC 3720 B.4 vectors and the "123456789" check value', () => {
-    assert.equal(crc32C(Buffer.alloc(32, 0)), 0x8a9136aa);
-    assert.equal(crc32C(Buffer.alloc(32, 0xff)), 0x62a8ab43);
-    assert.equal(crc32C(Buffer.from(Array.from({ length: 32 }, (_, i) => i))), 0x46dd794e);
-    assert.equal(crc32C(Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i))), 0x113fdb5c);
-    assert.equal(crc32C(Buffer.from('123456789')), 0xe3069283);
-    assert.equal(crc32C(Buffer.alloc(0)), 0);
-  });
+for (const [name, crc] of [
+  ['crc32C (installed)', crc32C],
+  ['crc32CPortable (slicing-by-8)', crc32CPortable],
+] as const) {
+  describe(name, () => {
+    test('RFC 3720 B.4 vectors and the "123456789" check value', () => {
+      assert.equal(crc(Buffer.alloc(32, 0)), 0x8a9136aa);
+      assert.equal(crc(Buffer.alloc(32, 0xff)), 0x62a8ab43);
+      assert.equal(crc(Buffer.from(Array.from({ length: 32 }, (_, i) => i))), 0x46dd794e);
+      assert.equal(crc(Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i))), 0x113fdb5c);
+      assert.equal(crc(Buffer.from('123456789')), 0xe3069283);
+      assert.equal(crc(Buffer.alloc(0)), 0);
+    });
 
-  test("equals kafkajs' byte-wise implementation for every length 0–300 and large inputs, on subarrays too", () => {
-    const original = pristine<(b: Buffer) => number>('protocol/recordBatch/crc32C/index.js');
-    for (let n = 0; n <= 300; n++) {
-      const b = bytes(n, n + 1);
-      assert.equal(crc32C(b), original(b), `length ${n}`);
-    }
-    for (const n of [4096, 65_537, 1_000_003]) {
-      const b = bytes(n, n);
-      assert.equal(crc32C(b), original(b), `length ${n}`);
-      const view = b.subarray(3, n - 5);
-      assert.equal(crc32C(view), original(view), `subarray of ${n}`);
-    }
+    test("equals kafkajs' byte-wise implementation for every length 0–300 and large inputs, on subarrays too", () => {
+      const original = pristine<(b: Buffer) => number>('protocol/recordBatch/crc32C/index.js');
+      for (let n = 0; n <= 300; n++) {
+        const b = bytes(n, n + 1);
+        assert.equal(crc(b), original(b), `length ${n}`);
+      }
+      for (const n of [4096, 65_537, 1_000_003]) {
+        const b = bytes(n, n);
+        assert.equal(crc(b), original(b), `length ${n}`);
+        const view = b.subarray(3, n - 5);
+        assert.equal(crc(view), original(view), `subarray of ${n}`);
+      }
+    });
+  });
+}
+
+describe('crc32C implementation', () => {
+  test('the native one (@node-rs/crc32, a dependency) is used where it installs', () => {
+    assert.equal(CRC32C_IMPLEMENTATION, 'native');
   });
 });
 
@@ -106,6 +126,59 @@ describe('groupMessagesPerPartition (linear)', () => {
     assert.deepEqual(Object.keys(groupMessagesPerPartition(args)), Object.keys(original(args)));
     const none = { ...args, partitionMetadata: [] };
     assert.deepEqual(groupMessagesPerPartition(none), original(none));
+  });
+});
+
+describe('encodeRecord (one Encoder per record)', () => {
+  test("the same bytes as kafkajs' record/v0 for keys, values and headers of every kind", () => {
+    type Fields = Parameters<typeof encodeRecord>[0];
+    const original = pristine<(f: Fields) => { buffer: Buffer }>('protocol/recordBatch/record/v0/index.js');
+    const bytesOf = (e: unknown): Buffer => (e as { buffer: Buffer }).buffer;
+    const keys = [undefined, null, '', 'notifications:127.0.0.1', 'ключ-🔑', bytes(40, 1)];
+    const values = [null, '', 'x', '{"events":[]}'.repeat(40), bytes(255, 2), bytes(256, 3), bytes(70_000, 4)];
+    const headerSets = [
+      undefined,
+      {},
+      {
+        'content-type': 'application/json',
+        'regwatch.received_at': '2026-11-30T05:00:00.000Z',
+        'regwatch.route': 'logs',
+      },
+      { bin: bytes(300, 5), empty: '', 'ü-key': 'wert-ß' },
+      { multi: ['a', 'b', bytes(3, 6)], single: 'c' },
+    ];
+    const deltas: [number, unknown][] = [
+      [0, 0],
+      [1, 5],
+      [63, 64],
+      [64, 8191],
+      [9999, 2 ** 31 - 1],
+      [123_456, 2 ** 40],
+    ];
+    let n = 0;
+    for (const key of keys)
+      for (const value of values)
+        for (const headers of headerSets)
+          for (const [offsetDelta, timestampDelta] of deltas) {
+            const fields: Fields = {
+              offsetDelta,
+              timestampDelta,
+              key,
+              value,
+              ...(headers === undefined ? {} : { headers }),
+            };
+            assert.deepEqual(bytesOf(encodeRecord(fields)), bytesOf(original(fields)), JSON.stringify({ key, n }));
+            n++;
+          }
+    // Defaults (no offsetDelta / timestampDelta / headers), as kafkajs applies them.
+    assert.deepEqual(bytesOf(encodeRecord({ key: 'k', value: 'v' })), bytesOf(original({ key: 'k', value: 'v' })));
+  });
+
+  test('a null header value throws, as in kafkajs', () => {
+    const original = pristine<(f: unknown) => unknown>('protocol/recordBatch/record/v0/index.js');
+    const fields = { key: 'k', value: 'v', headers: { h: null } };
+    assert.throws(() => original(fields), TypeError);
+    assert.throws(() => encodeRecord(fields), TypeError);
   });
 });
 

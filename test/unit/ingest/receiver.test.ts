@@ -182,6 +182,11 @@ describe('receiver', () => {
     assert.equal(bad.statusCode, 401);
     const all = lines.join('');
     assert.ok(all.includes('kafka unavailable'), 'the 503 is logged');
+    // req.log is the receiver's own logger (no child per request): the request id is in the line itself.
+    const warn = lines
+      .map((l) => JSON.parse(l) as { msg?: string; reqId?: string })
+      .find((l) => l.msg?.includes('kafka unavailable'));
+    assert.equal(typeof warn?.reqId, 'string', 'the 503 log line carries reqId');
     assert.ok(!all.includes(TOKEN) && !all.includes('leaked-guess'), 'no token in logs');
     await app.close();
     await bus.close();
