@@ -14,6 +14,11 @@ export interface ApiOptions {
   /** Accepted bearer tokens (at least one; compared in constant time). */
   readonly tokens: readonly string[];
   readonly registry?: Registry;
+  /**
+   * Readiness for `GET /readyz`: `undefined` when ready, else the reason (`starting`, `stopping`).
+   * Absent: always ready once listening (the embedded API).
+   */
+  readonly notReady?: () => string | undefined;
 }
 
 function tokenOk(header: string | undefined, tokens: readonly string[]): boolean {
@@ -31,7 +36,9 @@ function tokenOk(header: string | undefined, tokens: readonly string[]): boolean
  * - `POST /api/v1/silences` body `{matchers: ["rule=pull.volume_spike"], duration: "2h" | endsAt, startsAt?, createdBy, comment}` → 201 silence;
  * - `GET /api/v1/silences[?state=active|pending|expired]` → 200 `{silences: […]}`;
  * - `DELETE /api/v1/silences/:id` → 200 expired silence (404 unknown id);
- * - `GET /healthz` (no auth), `GET /metrics` (Prometheus text, bearer-protected).
+ * - `GET /healthz` (no auth); `GET /readyz` (no auth): 200 `{status: "ready"}`, or 503
+ *   `{reason: "starting" | "stopping"}` while the consumer is not subscribed to the findings topic;
+ *   `GET /metrics` (Prometheus text, bearer-protected).
  * Every `/api` and `/metrics` request needs `Authorization: Bearer <token>` (401 otherwise).
  * Errors: `{error: <code>, message}` with 400 ALERTS_SILENCE_INVALID, 401, 404, 503 (store down).
  */
@@ -43,7 +50,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     bodyLimit: 64 * 1024,
   });
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/healthz') return;
+    if (req.url === '/healthz' || req.url === '/readyz') return;
     if (!tokenOk(req.headers.authorization, opts.tokens)) {
       await reply
         .code(401)
@@ -63,6 +70,10 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     return reply.code(500).send({ error: 'INTERNAL', message: 'internal error' });
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const reason = opts.notReady?.();
+    return reason === undefined ? { status: 'ready' } : reply.code(503).send({ reason });
+  });
   app.get('/metrics', async (_req, reply) => {
     if (!opts.registry) return reply.code(404).send({ error: 'NOT_FOUND', message: 'no metrics registry' });
     return reply.header('content-type', opts.registry.contentType).send(await opts.registry.metrics());

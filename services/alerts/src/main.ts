@@ -88,7 +88,16 @@ async function main(): Promise<void> {
   await bus.ensureTopics([topic], cfg.KAFKA_TOPIC_PARTITIONS);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const api = buildApi({ store, clock: systemClock, logger: log, tokens: cfg.REGWATCH_ALERTS_TOKEN, registry });
+  // Not ready until the consumer is subscribed, and again from the first shutdown signal.
+  let readiness: string | undefined = 'starting';
+  const api = buildApi({
+    store,
+    clock: systemClock,
+    logger: log,
+    tokens: cfg.REGWATCH_ALERTS_TOKEN,
+    registry,
+    notReady: () => readiness,
+  });
   // Listening before the consumer starts: a busy port fails the start before any finding is taken.
   let address: string;
   try {
@@ -113,11 +122,13 @@ async function main(): Promise<void> {
     render: { alertsUrl: alertsPublicUrl(cfg, config.global.alerts_url, boundPort(api)), tokenHint: true },
   });
   await alerts.start();
+  readiness = undefined;
   log.info({ address, instance: alerts.instanceId, store: cfg.REGWATCH_ALERTS_STORE }, 'alerts API listening');
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    readiness = 'stopping';
     log.info({ signal }, 'shutting down');
     await api.close();
     await alerts.stop();

@@ -79,6 +79,26 @@ describe('silences HTTP API (Fastify, bearer) and `regwatch silence add|list|exp
       401,
     );
     assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+  });
+  test('readyz is open and answers 503 with the reason while not ready', async () => {
+    let reason: string | undefined = 'starting';
+    const probe = buildApi({
+      store,
+      clock: systemClock,
+      logger: silentLogger(),
+      tokens: [token],
+      notReady: () => reason,
+    });
+    try {
+      const r = await probe.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(r.statusCode, 503);
+      assert.deepEqual(r.json(), { reason: 'starting' });
+      reason = undefined;
+      assert.deepEqual((await probe.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' });
+    } finally {
+      await probe.close();
+    }
   });
   test('create → list → expire; bad input → 400 with code', async () => {
     const auth = { authorization: `Bearer ${token}` };
