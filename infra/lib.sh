@@ -39,6 +39,9 @@ ES_TRANSPORT_PORT=${REGWATCH_ES_TRANSPORT_PORT:-9300}
 ES_SECURE_PORT=${REGWATCH_ES_SECURE_PORT:-9201}
 ES_SECURE_TRANSPORT_PORT=${REGWATCH_ES_SECURE_TRANSPORT_PORT:-9301}
 ES_SECURE_PASSWORD=${REGWATCH_ES_SECURE_PASSWORD:-changeme-regwatch}
+# Heap of the main test node: the suite and bench:ingest create hundreds of indices and bulk
+# 40k-event rounds; 512m tripped the parent circuit breaker (HTTP 429 circuit_breaking_exception).
+ES_HEAP=${REGWATCH_ES_HEAP:-1g}
 ES_USER=${REGWATCH_ES_USER:-regwatch-es}
 READY_TIMEOUT=${REGWATCH_INFRA_TIMEOUT:-120}
 

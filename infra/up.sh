@@ -237,13 +237,15 @@ es_up() {
         "$ES_HOME/bin/elasticsearch-keystore" add -x -f bootstrap.password >>"$dir/launcher.log" 2>&1 ||
         die "$name: could not store bootstrap.password in the keystore (see $dir/launcher.log)"
     fi
+    local heap=$ES_HEAP
+    [ "$secure" = 1 ] && heap=512m # the security node serves one small test
     local sec_opts=(-E xpack.security.enabled=false)
     [ "$secure" = 1 ] && sec_opts=(-E xpack.security.enabled=true -E xpack.security.http.ssl.enabled=false
       -E xpack.security.transport.ssl.enabled=false)
     log "$name: starting Elasticsearch $ES_VERSION on 127.0.0.1:$port (transport $tport, JDK $java_home), logs $dir/logs"
     # -d daemonizes; the launcher returns once the node has started (or failed).
     if ! es_run_as env ES_JAVA_HOME="$java_home" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" \
-      ES_JAVA_OPTS="-Xms512m -Xmx512m" \
+      ES_JAVA_OPTS="-Xms$heap -Xmx$heap" \
       "$ES_HOME/bin/elasticsearch" -d -p "$pidf" \
       -E cluster.name="regwatch-$name" -E node.name="regwatch-$name" \
       -E discovery.type=single-node -E network.host=127.0.0.1 \
