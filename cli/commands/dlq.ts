@@ -20,7 +20,8 @@ import { AppError } from '../../shared/src/errors.ts';
 import { hostPortProblem } from '../../shared/src/config.ts';
 import { createLogger } from '../../shared/src/logger.ts';
 import { TOPICS } from '../../shared/src/topics.ts';
-import { DLQ_HEADERS } from '../../services/ingest/src/dlq.ts';
+import { DLQ_HEADERS, DLQ_REASONS } from '../../services/ingest/src/dlq.ts';
+import { REJECT_REASONS } from '../../shared/src/normalize/types.ts';
 import { parseTimeOption } from './analyze.ts';
 
 void KAFKAJS_REPLACEMENTS_INSTALLED;
@@ -321,7 +322,8 @@ export function register(program: Command): void {
     .description(
       'print dead-lettered messages (regwatch.dlq) as NDJSON with reason and source offset; summary by reason on stderr. ' +
         'Reads with the admin API (end offsets) and a random consumer group that never commits (deleted on exit): ' +
-        "no service's offsets move",
+        "no service's offsets move. Full mode (Kafka) only: the embedded `regwatch run` keeps its dead letters in " +
+        '<data-dir>/bus/topics/regwatch.dlq/<partition>.ndjson (values base64)',
     )
     .option('--brokers <list>', 'Kafka brokers host:port,... (default $KAFKA_BROKERS, else 127.0.0.1:9092)')
     .option(
@@ -329,9 +331,13 @@ export function register(program: Command): void {
       'prefix of the topic name, as the ingest service REGWATCH_TOPIC_PREFIX (default $REGWATCH_TOPIC_PREFIX, else none)',
     )
     .addOption(
-      new Option('--reason <code>', 'only messages with this reason code (repeatable, or a comma list)').argParser(
-        collect,
-      ),
+      new Option(
+        '--reason <code>',
+        `only messages with this reason code (repeatable, or a comma list): ${[
+          ...Object.keys(REJECT_REASONS),
+          ...Object.keys(DLQ_REASONS),
+        ].join(', ')}`,
+      ).argParser(collect),
     )
     .addOption(
       new Option(

@@ -173,8 +173,8 @@ export function register(program: Command): void {
       ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
     )
     .option('--es-username <name>', 'Elasticsearch basic-auth user (default $ES_USERNAME)')
-    .option('--es-password-file <file>', 'file holding the basic-auth password (default $ES_PASSWORD)')
-    .option('--es-api-key-file <file>', 'file holding an Elasticsearch API key (default $ES_API_KEY)')
+    .option('--es-password-file <file>', 'file holding the basic-auth password (without it: the ES_PASSWORD variable)')
+    .option('--es-api-key-file <file>', 'file holding an Elasticsearch API key (without it: the ES_API_KEY variable)')
     .option('--es-ca-file <file>', 'PEM CA certificate for Elasticsearch TLS')
     .option('--storage-index <pattern>', 'storage samples index pattern (with --es-url)', STORAGE_INDEX_PATTERN)
     .option('--history-days <days>', 'days of samples read from Elasticsearch (with --es-url)', '90')
