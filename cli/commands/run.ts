@@ -66,7 +66,11 @@ export function register(program: Command): void {
     .option('--no-receiver', 'do not run the HTTP receiver (only --follow/--input) [REGWATCH_RECEIVER=off]')
     .option('--data-dir <dir>', 'state directory [REGWATCH_DATA_DIR] (default .data)')
     .option('--follow <file>', 'registry log file to tail (rotation handled), repeatable [REGWATCH_FOLLOW]', collect)
-    .option('--input <file>', 'recorded input file to read once at start, repeatable [REGWATCH_INPUT]', collect)
+    .option(
+      '--input <file>',
+      'recorded input file to read once, repeatable; a restart skips or resumes it [REGWATCH_INPUT]',
+      collect,
+    )
     .option('--findings <file>', 'append findings NDJSON to this file instead of stdout [REGWATCH_FINDINGS]')
     .option(
       '--alerts-config <file>',

@@ -5,6 +5,7 @@ import type { Clock } from './clock.ts';
 import type { Deliverer } from './delivery.ts';
 import { applyAlert, flushGroup, groupIsEmpty, type AlertEntry, type GroupState } from './group.ts';
 import { isInhibited, type InhibitSource } from './inhibit.ts';
+import { severityRank, type Severity } from '../../../shared/src/model/finding.ts';
 import { findingLabels, labelsText, pickLabels, shortHash, type Labels } from './labels.ts';
 import { buildRouteTree, indexRoutes, matchRoutes, type Route } from './route.ts';
 import { silencedBy, type Silence } from './silences.ts';
@@ -221,7 +222,8 @@ export function createEngine(deps: EngineDeps): Engine {
     const keys = new Set<string>();
     if (config.throttle.realert > 0)
       for (const e of Object.values(g.alerts))
-        if (e.status === 'firing' && e.notified === 'none') keys.add(throttleKey(e.labels));
+        // New alerts: firing ones, and ones that fired and ended before any notification.
+        if (e.notified === 'none' && (e.status === 'firing' || !e.mutedWhileFiring)) keys.add(throttleKey(e.labels));
     return throttleLock.run(keys, () => flushLocked(key, g, cur.version, route, keys, now, sil, src));
   }
 
@@ -246,7 +248,7 @@ export function createEngine(deps: EngineDeps): Engine {
         hiddenBy: (e: AlertEntry) =>
           silencedBy(e.labels, sil, now) ??
           (isInhibited(e.key, e.labels, src, config.inhibit_rules) ? 'inhibited' : undefined),
-        throttled: (e: AlertEntry) => throttled(throttleStates.get(throttleKey(e.labels)), now),
+        throttled: (e: AlertEntry) => throttled(throttleStates.get(throttleKey(e.labels)), now, e.finding.severity),
         heldBack: (entries: readonly AlertEntry[]) =>
           [...new Set(entries.map((e) => throttleKey(e.labels)))].reduce(
             (n, tk) => n + (throttleStates.get(tk)?.heldBack ?? 0),
@@ -290,14 +292,25 @@ export function createEngine(deps: EngineDeps): Engine {
       'notification claimed',
     );
     await countHeldBack();
-    const seenThrottle = new Set<string>();
+    // One throttle update per key, remembering the highest severity announced for it.
+    const announced = new Map<string, Severity>();
     for (const e of res.newlyNotified) {
       const tk = throttleKey(e.labels);
-      if (config.throttle.realert <= 0 || seenThrottle.has(tk)) continue;
-      seenThrottle.add(tk);
-      const st = afterNotify(throttleStates.get(tk), now, config.throttle.realert, config.throttle.max_realert);
-      if (st) await store.putThrottle(tk, st);
+      const was = announced.get(tk);
+      if (was === undefined || severityRank(e.finding.severity) > severityRank(was))
+        announced.set(tk, e.finding.severity);
     }
+    if (config.throttle.realert > 0)
+      for (const [tk, severity] of announced) {
+        const st = afterNotify(
+          throttleStates.get(tk),
+          now,
+          config.throttle.realert,
+          config.throttle.max_realert,
+          severity,
+        );
+        if (st) await store.putThrottle(tk, st);
+      }
     startDelivery(claimed, claimedVersion);
     return 1;
   }

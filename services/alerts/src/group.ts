@@ -1,4 +1,4 @@
-import type { Finding } from '../../../shared/src/model/finding.ts';
+import { severityRank, type Finding, type Severity } from '../../../shared/src/model/finding.ts';
 import type { AlertView, Notification } from './model.ts';
 import type { Labels } from './labels.ts';
 import type { Route } from './route.ts';
@@ -8,6 +8,11 @@ import type { Route } from './route.ts';
  * the first notification waits `group_wait`, later changes wait `group_interval` after the
  * last notification, unchanged firing alerts are re-sent every `repeat_interval`, resolved
  * alerts are announced once (`send_resolved`), also when they fired while muted.
+ * Changes are: a new alert, a status change, and a severity *increase* of a notified alert
+ * (escalation: the detector re-emits the same finding id with a higher severity); a decrease
+ * is shown with the next notification but schedules none. An alert that fired and resolved
+ * before the group ever told anyone about it (inside `group_wait`, e.g. a replayed late log) is
+ * announced as resolved ("fired and ended before notification"), whatever `send_resolved` says.
  * Everything is a function of (state, input, now): no I/O, no clock.
  */
 
@@ -20,6 +25,11 @@ export interface AlertEntry {
   readonly endsAt?: number;
   /** Last status this group told its receiver about. */
   readonly notified: 'none' | 'firing';
+  /**
+   * Severity the receiver was last told (set with `notified: 'firing'`); a later finding with a
+   * higher severity is an escalation. Absent in state written by older versions.
+   */
+  readonly notifiedSeverity?: Severity;
   /** It fired while hidden (time mute, silence, inhibition) and was never notified. */
   readonly mutedWhileFiring?: boolean;
   /** `detected_at` (ms) of the newest finding applied; older redeliveries are ignored. */
@@ -66,6 +76,24 @@ export interface AlertInput {
 const NEVER = Number.MAX_SAFE_INTEGER;
 
 /**
+ * True when a firing alert the receiver was told about now has a higher severity than it was
+ * told (severity order: shared/src/model/finding.ts SEVERITIES).
+ */
+export function escalated(e: AlertEntry): boolean {
+  return (
+    e.status === 'firing' &&
+    e.notified === 'firing' &&
+    e.notifiedSeverity !== undefined &&
+    severityRank(e.finding.severity) > severityRank(e.notifiedSeverity)
+  );
+}
+
+/** True for a resolved alert no notification ever showed (not as firing, not while muted). */
+function endedUnseen(e: AlertEntry): boolean {
+  return e.status === 'resolved' && e.notified === 'none' && !e.mutedWhileFiring;
+}
+
+/**
  * Applies one finding to a group (creating it when `group` is undefined).
  * @returns the new state, or the old one unchanged when the finding adds nothing
  * (redelivery, older update, resolved notice for an alert never seen firing).
@@ -90,10 +118,11 @@ export function applyAlert(
     startsAt: prev?.startsAt ?? now,
     ...(status === 'resolved' ? { endsAt: now } : {}),
     notified: prev?.notified ?? 'none',
+    ...(prev?.notifiedSeverity ? { notifiedSeverity: prev.notifiedSeverity } : {}),
     ...(prev?.mutedWhileFiring ? { mutedWhileFiring: true } : {}),
     detectedAt,
   };
-  const changed = !prev || prev.status !== status;
+  const changed = !prev || prev.status !== status || escalated(entry);
   if (!group) {
     return {
       key: ids.key,
@@ -124,7 +153,10 @@ export interface FlushEnv {
   readonly muted: boolean;
   /** Why an alert is hidden right now: a silence id, `inhibited`, or undefined. */
   hiddenBy(entry: AlertEntry): string | undefined;
-  /** True when the per-key throttle holds a *new* alert back. */
+  /**
+   * True when the per-key throttle holds a *new* alert back (a firing one, or one that fired and
+   * resolved before any notification).
+   */
   throttled(entry: AlertEntry): boolean;
   /**
    * How many alerts the throttle held back (in any group) for the throttle keys of these alerts,
@@ -137,7 +169,10 @@ export interface FlushResult {
   /** New state; undefined → delete the group (no alerts left). */
   readonly group: GroupState | undefined;
   readonly notification?: Notification;
-  /** Alerts announced as firing for the first time (their throttle keys must be updated). */
+  /**
+   * Alerts announced for the first time: firing, or fired and ended before any notification
+   * (their throttle keys must be updated).
+   */
   readonly newlyNotified: readonly AlertEntry[];
   /**
    * New alerts the throttle held back in this flush (removed from the group): the caller adds
@@ -183,6 +218,19 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
   const heldBack: AlertEntry[] = [];
   let hidden = 0;
   for (const e of entries) {
+    if (endedUnseen(e)) {
+      // Fired and ended before any notification: the only word anyone gets of it, so it is told
+      // whatever send_resolved says (still subject to silences, inhibition and the throttle).
+      // Hidden by a silence or inhibition right now: handled as one that fired while muted.
+      if (env.hiddenBy(e) !== undefined) {
+        if (route.sendResolved) resolved.push({ ...e, mutedWhileFiring: true });
+        else delete alerts[e.key];
+      } else if (env.throttled(e)) {
+        heldBack.push(e);
+        delete alerts[e.key];
+      } else resolved.push(e);
+      continue;
+    }
     if (e.status === 'resolved') {
       if (route.sendResolved && (e.notified === 'firing' || e.mutedWhileFiring)) resolved.push(e);
       else delete alerts[e.key];
@@ -200,7 +248,7 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
     }
     firing.push(e);
   }
-  const hasNew = firing.some((e) => e.notified === 'none');
+  const hasNew = firing.some((e) => e.notified === 'none' || escalated(e));
   const repeatDue =
     group.lastNotifiedAt !== undefined && now >= group.lastNotifiedAt + route.repeatIntervalMs && firing.length > 0;
   const recheck = hidden > 0 ? now + route.groupIntervalMs : NEVER;
@@ -216,7 +264,7 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
       heldBack,
     };
   }
-  const newlyNotified = firing.filter((e) => e.notified === 'none');
+  const newlyNotified = [...firing.filter((e) => e.notified === 'none'), ...resolved.filter(endedUnseen)];
 
   const seq = group.seq + 1;
   const notification: Notification = {
@@ -226,14 +274,19 @@ export function flushGroup(group: GroupState, route: Route, env: FlushEnv, now: 
     receiver: group.receiver,
     status: firing.length > 0 ? 'firing' : 'resolved',
     groupLabels: group.groupLabels,
-    firing: firing.map((e) => view(e)),
-    resolved: resolved.map((e) => view(e, e.notified === 'none' ? { mutedWhileFiring: true } : {})),
+    firing: firing.map((e) => view(e, escalated(e) && e.notifiedSeverity ? { escalatedFrom: e.notifiedSeverity } : {})),
+    resolved: resolved.map((e) =>
+      view(
+        e,
+        e.notified === 'firing' ? {} : endedUnseen(e) ? { endedBeforeNotification: true } : { mutedWhileFiring: true },
+      ),
+    ),
     throttled: group.throttled + env.heldBack(newlyNotified),
     createdAt: now,
   };
   for (const e of firing)
-    if (e.notified === 'none' || e.mutedWhileFiring)
-      alerts[e.key] = { ...e, notified: 'firing', mutedWhileFiring: false };
+    if (e.notified === 'none' || e.mutedWhileFiring || e.notifiedSeverity !== e.finding.severity)
+      alerts[e.key] = { ...e, notified: 'firing', notifiedSeverity: e.finding.severity, mutedWhileFiring: false };
   for (const e of resolved) delete alerts[e.key];
   const next: GroupState = {
     ...group,

@@ -1,4 +1,4 @@
-import type { Finding } from '../../../shared/src/model/finding.ts';
+import type { Finding, Severity } from '../../../shared/src/model/finding.ts';
 import type { Labels } from './labels.ts';
 
 /** One alert as a notification shows it (a finding plus the state the alerts service keeps). */
@@ -14,6 +14,13 @@ export interface AlertView {
   readonly endsAt?: number;
   /** True when the alert fired while a mute/silence hid it, and only its resolution is shown. */
   readonly mutedWhileFiring?: boolean;
+  /**
+   * Resolved alerts only: it fired and resolved before any notification told anyone it fired
+   * (e.g. inside `group_wait`, a replayed late log): this notice is the only one about it.
+   */
+  readonly endedBeforeNotification?: boolean;
+  /** Firing alerts only: the severity last notified, when the alert escalated since (e.g. `medium`). */
+  readonly escalatedFrom?: Severity;
 }
 
 /** A file to deliver with a notification (capacity report chart). */

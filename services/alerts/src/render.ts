@@ -61,6 +61,14 @@ export function silenceCommand(a: AlertView, settings: RenderSettings): string {
   return `${CLI_PREFIX} silence add${url}${dir} --matcher ${rule} --matcher ${entity} --duration 2h --comment 'reason'${hint}`;
 }
 
+/** The one-line remark on an alert's state, if it needs one (escalated, muted, ended unseen). */
+function noteOf(a: AlertView): string | undefined {
+  if (a.endedBeforeNotification) return 'fired and ended before notification (this is the only notice of it)';
+  if (a.mutedWhileFiring) return 'fired while muted; shown now that it resolved';
+  if (a.escalatedFrom) return `escalated from ${a.escalatedFrom.toUpperCase()} to ${a.finding.severity.toUpperCase()}`;
+  return undefined;
+}
+
 /** Builds the display parts of one alert. */
 export function alertParts(a: AlertView, settings: RenderSettings): AlertParts {
   const f = a.finding;
@@ -103,7 +111,7 @@ export function alertParts(a: AlertView, settings: RenderSettings): AlertParts {
     evidence,
     ...(f.links.discover ? { kibana: f.links.discover } : {}),
     silence: silenceCommand(a, settings),
-    ...(a.mutedWhileFiring ? { note: 'fired while muted; shown now that it resolved' } : {}),
+    ...(noteOf(a) !== undefined ? { note: noteOf(a) } : {}),
   };
 }
 

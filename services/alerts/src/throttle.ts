@@ -1,8 +1,11 @@
+import { severityRank, type Severity } from '../../../shared/src/model/finding.ts';
+
 /**
  * Per-key throttle with exponential backoff (ElastAlert2 `realert` + `exponential_realert`,
  * elastalert2 docs "ruletypes" → realert / exponential_realert): after a key notified, new
  * alerts of that key are held back until `until`. When the next alert comes within twice the
  * current window, the window doubles (up to `maxMs`); when the key was quiet longer, it resets.
+ * An alert more severe than the key last notified (an escalation) is never held back.
  */
 export interface ThrottleState {
   /** ms since epoch until which new alerts of the key are held back. */
@@ -16,6 +19,8 @@ export interface ThrottleState {
    * key spans groups). The next notification that announces an alert of the key reports it.
    */
   readonly heldBack?: number;
+  /** Highest severity the key's last notification announced (absent in older state). */
+  readonly severity?: Severity;
 }
 
 /** The state after `count` more new alerts of the key were held back (state must exist: the key notified). */
@@ -23,9 +28,17 @@ export function holdBack(state: ThrottleState, count: number): ThrottleState {
   return { ...state, heldBack: (state.heldBack ?? 0) + count };
 }
 
-/** True when a new alert of the key is held back at `now`. */
-export function throttled(state: ThrottleState | undefined, now: number): boolean {
-  return state !== undefined && now < state.until;
+/**
+ * True when a new alert of the key is held back at `now`; an alert of `severity` higher than the
+ * key last notified passes (escalations are never swallowed).
+ */
+export function throttled(state: ThrottleState | undefined, now: number, severity?: Severity): boolean {
+  if (state === undefined || now >= state.until) return false;
+  return !(
+    severity !== undefined &&
+    state.severity !== undefined &&
+    severityRank(severity) > severityRank(state.severity)
+  );
 }
 
 /**
@@ -33,12 +46,14 @@ export function throttled(state: ThrottleState | undefined, now: number): boolea
  * that notification reported it).
  * @param realertMs base window (0 turns throttling off → undefined)
  * @param maxMs cap on the window
+ * @param severity highest severity this notification announced for the key (kept for the escalation check)
  */
 export function afterNotify(
   state: ThrottleState | undefined,
   now: number,
   realertMs: number,
   maxMs: number,
+  severity?: Severity,
 ): ThrottleState | undefined {
   if (realertMs <= 0) return undefined;
   let exponent = 0;
@@ -48,5 +63,10 @@ export function afterNotify(
   }
   const maxExp = Math.max(0, Math.floor(Math.log2(Math.max(1, maxMs / realertMs))));
   exponent = Math.min(exponent, maxExp);
-  return { until: now + Math.min(maxMs, realertMs * 2 ** exponent), exponent, lastAt: now };
+  return {
+    until: now + Math.min(maxMs, realertMs * 2 ** exponent),
+    exponent,
+    lastAt: now,
+    ...(severity !== undefined ? { severity } : {}),
+  };
 }

@@ -51,12 +51,14 @@ export const embeddedConfigSchema = z
       .min(1)
       .default('.data')
       .describe(
-        'Data directory: bus logs and offsets, detector state, alert state, storage samples, follow positions, alerts API token',
+        'Data directory: bus logs and offsets, detector state, alert state, storage samples, follow and --input read positions, alerts API token',
       ),
     follow: list.default([]).describe('Registry log files to tail (rotation handled), comma list / repeatable flag'),
     input: list
       .default([])
-      .describe('Recorded input files read once at start (registry logs, notification envelopes, Harbor webhooks)'),
+      .describe(
+        'Recorded input files read once (registry logs, notification envelopes, Harbor webhooks); a restart skips a file read completely and resumes one read partly (positions in <data-dir>/inputs)',
+      ),
     findings: optionalPath.describe('NDJSON file findings are appended to (default: stdout)'),
     alertsConfig: optionalPath.describe(
       'Alerts configuration file (YAML/JSON, Alertmanager-style); default: console channel on stderr',

@@ -13,7 +13,7 @@ export interface DataDirLayout {
   readonly alerts: string;
   /** Alert delivery records, NDJSON (what ES holds in full mode). */
   readonly deliveries: string;
-  /** Resume positions of followed files. */
+  /** Resume positions of followed files (`follow-*.json`) and of `--input` files (`input-*.json`). */
   readonly inputs: string;
   /** Which findings were already written to the output. */
   readonly findingsSeen: string;

@@ -1,4 +1,14 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +19,7 @@ import { followFile, type FollowHandle, type FollowPosition } from '../../../sha
 import { fileIsGzip, inputReadError, openInput } from '../../../shared/src/io/open-input.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import { RAW_HEADERS } from '../../ingest/src/receiver.ts';
+import { makeDirs } from './data-dir.ts';
 
 /** Raw topics an input line can go to. */
 export interface RawTopics {
@@ -111,37 +122,246 @@ export function recordedMessages(
 }
 
 /**
- * One-shot read of a recorded input file (`--input`): every line (or the one JSON document) is
- * published to its raw topic in input order, in batches of `batchSize`, keyed `file:<abs path>`
- * (one partition per file, order kept). Gzip input is recognised by its magic bytes and
- * decompressed (shared/src/io/open-input.ts), whatever the file is called.
- * When `options.signal` aborts (the process is asked to stop), reading ends after the current
- * batch and the counts so far are returned (a later run reads the file again from the start).
- * @returns messages published per raw kind.
- * @throws AppError INPUT_UNREADABLE when the file cannot be opened or read (corrupt gzip
- *   included); the publisher's error when the bus refuses (nothing is skipped silently).
+ * What a data directory remembers about one `--input` file (`input-<hash of the path>.json`
+ * beside the `follow-*.json` positions): the file's identity when it was read and how far its
+ * lines were published.
  */
-export async function publishInputFile(
+export interface InputReadState {
+  /** Absolute path (for people reading the state file; the file name is its hash). */
+  readonly path: string;
+  /** `stat` device and inode numbers, size (bytes, on disk: compressed for gzip) and mtime (ms). */
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** SHA-256 (hex) of the file's first 4 KiB as stored on disk. */
+  readonly head: string;
+  /** Input lines (decompressed, blank ones included) whose messages were published. */
+  readonly lines: number;
+  /** SHA-256 (hex) of those lines, each followed by `\n`: proves the same content on resume. */
+  readonly linesHash: string;
+  /** True when the file was read to its end. */
+  readonly complete: boolean;
+}
+
+/** How a `--input` file was started, given what the data directory remembered about it. */
+export type InputResume =
+  /** Nothing remembered (or no state directory): read from the first line. */
+  | 'fresh'
+  /** Already read completely and unchanged: nothing was read or published. */
+  | 'skipped'
+  /** Its first `skippedLines` lines were published by an earlier run (interrupted, or the file grew): the rest was read. */
+  | 'resumed'
+  /** Remembered, but the content of what was read changed (new file at the same path): read again from the start. */
+  | 'changed';
+
+export interface InputReadResult {
+  /** Messages published by this call, per raw kind. */
+  readonly counts: Record<RawKind, number>;
+  readonly resume: InputResume;
+  /** Lines not published again because an earlier run already had (0 unless `resumed`/`skipped`). */
+  readonly skippedLines: number;
+  /** True when the file was read to its end (false when stopped by the signal). */
+  readonly complete: boolean;
+}
+
+export interface PublishInputOptions {
+  /** Messages per publish call (default 500). */
+  readonly batchSize?: number;
+  /** Clock for `regwatch.received_at`. */
+  readonly now?: () => Date;
+  /** Aborted = stop after the current batch (the position is saved when `stateDir` is set). */
+  readonly signal?: AbortSignal;
+  /**
+   * Directory for read positions (`input-<hash>.json`, the embedded data dir's `inputs/`).
+   * Absent, or an input that is not a regular file (stdin `-`, a FIFO): every call reads from the
+   * start and nothing is remembered.
+   */
+  readonly stateDir?: string;
+}
+
+const HEAD_BYTES = 4096;
+
+const stateFileOf = (dir: string, kind: 'follow' | 'input', path: string): string =>
+  join(dir, `${kind}-${createHash('sha256').update(resolve(path)).digest('hex').slice(0, 16)}.json`);
+
+/** Writes a state file atomically (temp file + rename): a crash leaves the old or the new one. */
+function saveState(file: string, value: unknown): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(value));
+  renameSync(`${file}.tmp`, file);
+}
+
+/** {@link saveState} for an input's read position. @throws AppError OUTPUT_UNWRITABLE. */
+function saveInputState(file: string, value: InputReadState): void {
+  try {
+    saveState(file, value);
+  } catch (err) {
+    throw new AppError(
+      'OUTPUT_UNWRITABLE',
+      `cannot save the read position of ${value.path} in ${file}: ${(err as Error).message}`,
+      {
+        cause: err,
+        context: { file },
+      },
+    );
+  }
+}
+
+/** The saved JSON at `file`, or null when there is none or it cannot be parsed (then: start over). */
+function loadState<T>(file: string): T | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** SHA-256 (hex) of the first 4 KiB of `path`. @throws the fs error. */
+function headHash(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const n = readSync(fd, buf, 0, HEAD_BYTES, 0);
+    return createHash('sha256').update(buf.subarray(0, n)).digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True when the saved state describes this very file, unchanged since it was read completely. */
+function unchangedSince(saved: InputReadState, st: Stats, head: string): boolean {
+  return (
+    saved.complete &&
+    saved.dev === st.dev &&
+    saved.ino === st.ino &&
+    saved.size === st.size &&
+    saved.mtimeMs === st.mtimeMs &&
+    saved.head === head
+  );
+}
+
+/**
+ * Reads a recorded input file (`--input`) and publishes every line (or the one JSON document) to
+ * its raw topic in input order, in batches of `batchSize`, keyed `file:<abs path>` (one partition
+ * per file, order kept). Gzip input is recognised by its magic bytes and decompressed
+ * (shared/src/io/open-input.ts), whatever the file is called.
+ *
+ * With `options.stateDir`, the position is saved after every published batch, with the file's
+ * identity (device + inode, size, mtime, SHA-256 of the first 4 KiB) and a SHA-256 of the lines
+ * published so far. A later call for the same path then:
+ * - skips the file without reading it when it was read completely and its identity is unchanged;
+ * - otherwise re-reads the remembered lines without publishing them, checking their hash: same
+ *   content → publishes only the lines after them (an interrupted read, or lines appended since);
+ *   different content (a new file at the same path) → publishes the whole file from the start.
+ * A crash between a publish and its save publishes that one batch again (at-least-once; the
+ * detector drops repeated event ids). A pretty-printed JSON document is published whole or not
+ * at all, so it is never resumed half-way.
+ * When `options.signal` aborts, reading ends after the current batch.
+ * @returns messages published per raw kind, how the read started and how many lines were skipped.
+ * @throws AppError INPUT_UNREADABLE when the file cannot be opened or read (corrupt gzip
+ *   included); OUTPUT_UNWRITABLE when the position cannot be saved in `stateDir`; the
+ *   publisher's error when the bus refuses (nothing is skipped silently: the saved position
+ *   stays at the last batch the bus accepted).
+ */
+export async function readInputFile(
   path: string,
   publisher: Publisher,
   topics: RawTopics,
-  options: { batchSize?: number; now?: () => Date; signal?: AbortSignal } = {},
-): Promise<Record<RawKind, number>> {
+  options: PublishInputOptions = {},
+): Promise<InputReadResult> {
+  let st: Stats | null = null;
+  if (options.stateDir && path !== '-') {
+    try {
+      st = statSync(path);
+    } catch (err) {
+      throw new AppError('INPUT_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`, {
+        cause: err,
+        context: { file: path },
+      });
+    }
+    if (!st.isFile()) st = null; // a FIFO or device: its content differs on every read
+  }
+  if (!options.stateDir || !st) return readWhole(path, publisher, topics, options, null);
+  try {
+    makeDirs(options.stateDir);
+  } catch (err) {
+    throw new AppError('OUTPUT_UNWRITABLE', `cannot create ${options.stateDir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const stateFile = stateFileOf(options.stateDir, 'input', path);
+  const saved = loadState<InputReadState>(stateFile);
+  let head: string;
+  try {
+    head = headHash(path);
+  } catch (err) {
+    throw inputReadError(path, err);
+  }
+  const identity = { path: resolve(path), dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, head };
+  const save = (lines: number, linesHash: string, complete: boolean): void =>
+    saveInputState(stateFile, { ...identity, lines, linesHash, complete });
+  if (saved && unchangedSince(saved, st, head)) {
+    return {
+      counts: { notifications: 0, logs: 0, harborWebhooks: 0 },
+      resume: 'skipped',
+      skippedLines: saved.lines,
+      complete: true,
+    };
+  }
+  if (saved && saved.lines > 0) {
+    const resumed = await readFrom(path, publisher, topics, options, save, saved);
+    if (resumed) return resumed;
+    // The remembered lines are not what the file holds now: it is a new file, read it whole.
+    const fresh = await readWhole(path, publisher, topics, options, save);
+    return { ...fresh, resume: 'changed' };
+  }
+  return readWhole(path, publisher, topics, options, save);
+}
+
+/**
+ * One pass over the file. With `skip`, its first `skip.lines` lines are hashed, not published;
+ * when they differ from `skip.linesHash` nothing was published and null is returned (without
+ * `skip` the result is never null).
+ */
+async function readFrom(
+  path: string,
+  publisher: Publisher,
+  topics: RawTopics,
+  options: PublishInputOptions,
+  save: ((lines: number, linesHash: string, complete: boolean) => void) | null,
+  skip: Pick<InputReadState, 'lines' | 'linesHash'> | null,
+): Promise<InputReadResult | null> {
   const counts: Record<RawKind, number> = { notifications: 0, logs: 0, harborWebhooks: 0 };
   const now = options.now ?? (() => new Date());
   const size = options.batchSize ?? 500;
   const opened = await openInput(path);
+  // The bus's or the state file's error, passed on as it is (not a read error of the input).
+  let ownError: unknown = undefined;
   const flushAll = async (items: { kind: RawKind; message: OutgoingMessage }[]): Promise<void> => {
     // Keep input order per topic; topics are independent streams anyway.
     for (const kind of ['notifications', 'logs', 'harborWebhooks'] as const) {
       const msgs = items.filter((i) => i.kind === kind).map((i) => i.message);
       if (msgs.length === 0) continue;
-      await publisher.publish(topics[kind], msgs);
+      try {
+        await publisher.publish(topics[kind], msgs);
+      } catch (err) {
+        ownError = err;
+        throw err;
+      }
       counts[kind] += msgs.length;
     }
   };
   const key = `file:${resolve(path)}`;
   const rl = createInterface({ input: opened.stream, crlfDelay: Infinity });
+  const close = (): void => {
+    rl.close();
+    opened.stream.destroy();
+  };
+  const hash = createHash('sha256');
+  const digest = (): string => hash.copy().digest('hex');
+  const skipLines = skip?.lines ?? 0;
+  let lineNo = 0; // lines consumed and hashed, blank ones included
+  let verified = skipLines === 0; // the remembered lines were read and are the same
   let batch: { kind: RawKind; message: OutgoingMessage }[] = [];
   // A first non-blank line that is a lone `{` or `[` starts one pretty-printed JSON document:
   // collect the whole (decompressed) text and group it with `recordedMessages`.
@@ -149,7 +369,16 @@ export async function publishInputFile(
   let seenContent = false;
   try {
     for await (const line of rl) {
+      if (!verified && lineNo === skipLines) {
+        if (digest() !== skip?.linesHash) {
+          close();
+          return null;
+        }
+        verified = true;
+      }
       if (options.signal?.aborted) break;
+      lineNo++;
+      hash.update(line).update('\n');
       if (doc) {
         doc.push(line);
         continue;
@@ -163,26 +392,74 @@ export async function publishInputFile(
           continue;
         }
       }
+      if (!verified) continue;
       const kind = classifyRaw(line);
       batch.push({ kind, message: rawMessage(kind, line, 'input', now(), key) });
       if (batch.length >= size) {
         await flushAll(batch);
         batch = [];
+        save?.(lineNo, digest(), false);
       }
     }
   } catch (err) {
     opened.stream.destroy();
+    if (err === ownError || (err instanceof AppError && err.code === 'OUTPUT_UNWRITABLE')) throw err;
     throw inputReadError(path, err);
   }
-  if (options.signal?.aborted) {
-    rl.close();
-    opened.stream.destroy();
-  }
+  const aborted = options.signal?.aborted === true;
+  if (aborted) close();
+  const result = (resume: InputResume, complete: boolean): InputReadResult => ({
+    counts,
+    resume,
+    skippedLines: resume === 'resumed' || resume === 'skipped' ? skipLines : 0,
+    complete,
+  });
   if (doc) {
-    // A document cut short by the abort would not parse: publish it only when read whole.
-    if (!options.signal?.aborted) await flushAll(recordedMessages(doc.join('\n'), 'input', now(), key));
-  } else await flushAll(batch);
-  return counts;
+    // A document is published whole or not at all: one cut short by the abort would not parse.
+    if (aborted) return result(skipLines > 0 ? 'resumed' : 'fresh', false);
+    // The very document published before (the file was only touched): nothing to publish again.
+    if (skipLines > 0 && lineNo === skipLines && digest() === skip?.linesHash) return result('skipped', true);
+    await flushAll(recordedMessages(doc.join('\n'), 'input', now(), key));
+    save?.(lineNo, digest(), true);
+    return result(skipLines > 0 ? 'changed' : 'fresh', true);
+  }
+  if (!verified) {
+    // Stopped while re-reading the remembered lines: nothing published, the saved state stands.
+    if (aborted) return result('resumed', false);
+    // The file ends before the remembered lines do (or they differ): it is a new file.
+    if (lineNo < skipLines || digest() !== skip?.linesHash) return null;
+  }
+  await flushAll(batch);
+  save?.(lineNo, digest(), !aborted);
+  return result(skipLines > 0 ? 'resumed' : 'fresh', !aborted);
+}
+
+/** {@link readFrom} from the first line (never null). */
+async function readWhole(
+  path: string,
+  publisher: Publisher,
+  topics: RawTopics,
+  options: PublishInputOptions,
+  save: ((lines: number, linesHash: string, complete: boolean) => void) | null,
+): Promise<InputReadResult> {
+  const r = await readFrom(path, publisher, topics, options, save, null);
+  if (!r) throw new Error('a read from the first line has nothing to verify');
+  return r;
+}
+
+/**
+ * One-shot read of a recorded input file, nothing remembered: {@link readInputFile} without a
+ * state directory (every call publishes the whole file).
+ * @returns messages published per raw kind.
+ * @throws as {@link readInputFile}.
+ */
+export async function publishInputFile(
+  path: string,
+  publisher: Publisher,
+  topics: RawTopics,
+  options: Omit<PublishInputOptions, 'stateDir'> = {},
+): Promise<Record<RawKind, number>> {
+  return (await readInputFile(path, publisher, topics, options)).counts;
 }
 
 export interface FollowInputsOptions {
@@ -201,9 +478,6 @@ export interface FollowInputs {
   /** Stops every follower (each delivers what it read), then saves resume positions. */
   stop(): Promise<void>;
 }
-
-const stateFileOf = (dir: string, path: string): string =>
-  join(dir, `follow-${createHash('sha256').update(resolve(path)).digest('hex').slice(0, 16)}.json`);
 
 /** Where to resume a followed file: the saved position if it is still the same, intact file. */
 export function resumePosition(path: string, saved: (FollowPosition & { path?: string }) | null): number {
@@ -272,13 +546,8 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
     if (stopped) return;
     refuseGzip(path);
     let saved: (FollowPosition & { path?: string }) | null = null;
-    if (options.stateDir && existsSync(stateFileOf(options.stateDir, path))) {
-      try {
-        saved = JSON.parse(readFileSync(stateFileOf(options.stateDir, path), 'utf8')) as FollowPosition;
-      } catch {
-        saved = null;
-      }
-    }
+    if (options.stateDir)
+      saved = loadState<FollowPosition & { path?: string }>(stateFileOf(options.stateDir, 'follow', path));
     const startPos = resumePosition(path, saved);
     const h = await followFile(path, (line) => publishLine(path, line), {
       logger: log,
@@ -302,11 +571,8 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
       for (const [path, h] of handles) {
         await h.stop();
         const pos = h.position();
-        if (options.stateDir && pos) {
-          const f = stateFileOf(options.stateDir, path);
-          writeFileSync(`${f}.tmp`, JSON.stringify({ ...pos, path: resolve(path) }));
-          renameSync(`${f}.tmp`, f);
-        }
+        if (options.stateDir && pos)
+          saveState(stateFileOf(options.stateDir, 'follow', path), { ...pos, path: resolve(path) });
       }
     },
   };

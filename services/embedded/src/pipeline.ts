@@ -23,7 +23,7 @@ import type { EmbeddedConfig } from './config.ts';
 import { dataDirLayout, prepareDataDir, type DataDirLayout } from './data-dir.ts';
 import { createFileDeliveriesSink } from './deliveries-file.ts';
 import { createFindingsOutput, type FindingsOutput } from './findings-output.ts';
-import { followInputs, publishInputFile, type FollowInputs } from './inputs.ts';
+import { followInputs, readInputFile, type FollowInputs } from './inputs.ts';
 import { createNormalizeStage, type NormalizeStage } from './normalize-stage.ts';
 import { startAlertsApi, type EmbeddedAlertsApi } from './alerts-api.ts';
 import { createStorageStage, runLocalStorageForecast, type StorageStage } from './storage-stage.ts';
@@ -33,7 +33,8 @@ import { readStatusesFile, writeStatusesFile } from '../../detector/src/forecast
 /**
  * The embedded default's alerts configuration: every finding to the console channel on stderr
  * (stdout carries the findings NDJSON), grouped per rule and entity, Alertmanager-style timers
- * shortened for a single laptop process.
+ * shortened for a single laptop process; a brute force from one IP (`auth.bruteforce_ip`) inhibits
+ * the per-user brute-force findings whose top source IP it is (services/alerts/README.md example).
  */
 export const EMBEDDED_ALERTS_CONFIG_TEXT = `
 route:
@@ -47,6 +48,10 @@ receivers:
     channels:
       - type: console
         stream: stderr
+inhibit_rules:
+  - source_matchers: ['rule=auth.bruteforce_ip']
+    target_matchers: ['rule=auth.bruteforce_user']
+    equal: [source_ip]
 `;
 
 export interface EmbeddedDeps {
@@ -147,7 +152,8 @@ export async function loadEmbeddedAlertsConfig(
  * configured or generated into `<dataDir>/alerts-api.token`, URL in `<dataDir>/alerts-api.url`),
  * the storage stage (`regwatch.storage` → `<dataDir>/storage/samples.ndjson`) with the
  * `storage.exhaustion` forecast on `storageCron`, and the inputs: the ingest receiver (HTTP, same
- * routes and status rules as the full mode), `--input` files read once, `--follow` files tailed.
+ * routes and status rules as the full mode), `--input` files read once (a restart skips or resumes
+ * them, positions in `<dataDir>/inputs`), `--follow` files tailed.
  * Consumers start before producers so nothing waits.
  *
  * `stop()` order: followers and receiver (no new input) → forecast schedule → storage stage →
@@ -240,7 +246,7 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
 
     // One metrics registry for the run: the receiver's /metrics also shows the normalize stage's
     // consumed / dead-lettered / ignored counters (no Kafka or Elasticsearch here: their up gauges
-    // would only ever say 1, so they are not exported).
+    // and the indexer's Elasticsearch metrics would only ever say 1 or 0, so they are not exported).
     const ingestMetrics = createIngestMetrics({ defaultMetrics: false, engines: false });
     const normalize = createNormalizeStage({ bus, publisher, topics: TOPICS, logger: log, metrics: ingestMetrics });
     await normalize.start();
@@ -306,6 +312,7 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
           rateLimit: null,
           retryAfterSeconds: 5,
         },
+        bodyLimitHint: 'raise REGWATCH_BODY_LIMIT_BYTES or --body-limit-bytes of regwatch run',
         logger: log,
         metrics: ingestMetrics,
         ready: () => ({ ready: !stopping, checks: { bus: stopping ? 'stopping' : 'ok', mode: 'embedded' } }),
@@ -329,9 +336,20 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
       });
     }
 
+    // Each file's identity and read position is kept in <dataDir>/inputs: a restart skips a file
+    // read completely before and resumes one read partly, so no line is published twice.
     for (const path of config.input) {
-      const counts = await publishInputFile(path, publisher, TOPICS, deps.signal ? { signal: deps.signal } : {});
-      log.info({ path, ...counts }, 'input file read');
+      const r = await readInputFile(path, publisher, TOPICS, {
+        stateDir: layout.inputs,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
+      const fields = { path, ...r.counts, resume: r.resume, skippedLines: r.skippedLines, complete: r.complete };
+      if (r.resume === 'skipped') log.info(fields, 'input file already read completely by an earlier run: skipped');
+      else if (r.resume === 'resumed')
+        log.info(fields, 'input file resumed: lines published by an earlier run were skipped');
+      else if (r.resume === 'changed')
+        log.info(fields, 'input file changed since an earlier run: read again from the start');
+      else log.info(fields, 'input file read');
     }
     let follow: FollowInputs | null = null;
     if (config.follow.length > 0) {

@@ -39,8 +39,12 @@ export interface IngestMetrics {
 /**
  * The ingest service's Prometheus metrics in a registry of their own.
  * @param options.defaultMetrics also Node process metrics (default true).
- * @param options.engines expose `regwatch_ingest_elasticsearch_up` / `_kafka_up` (default true);
- *   false in the embedded mode, which has neither engine (the gauges exist but are not exported).
+ * @param options.engines expose the engine metrics (default true): `regwatch_ingest_elasticsearch_up`
+ *   / `_kafka_up`, the Kafka `regwatch_ingest_consumer_lag` and the Elasticsearch indexer's
+ *   `regwatch_ingest_bulk_duration_seconds`, `regwatch_ingest_indexed_total`,
+ *   `regwatch_indexing_duplicates_total`, `regwatch_indexing_errors_total` and
+ *   `regwatch_ingest_item_retries_total`. False in the embedded mode, which has neither engine
+ *   (the metrics exist, so shared code can update them, but are not exported).
  */
 export function createIngestMetrics(options: { defaultMetrics?: boolean; engines?: boolean } = {}): IngestMetrics {
   const registry = new Registry();
@@ -72,24 +76,24 @@ export function createIngestMetrics(options: { defaultMetrics?: boolean; engines
       name: 'regwatch_ingest_indexed_total',
       help: 'Documents created in Elasticsearch',
       labelNames: ['target'],
-      registers,
+      registers: engineRegisters,
     }),
     duplicates: new Counter({
       name: 'regwatch_indexing_duplicates_total',
       help: 'Bulk create items answered 409 (already stored)',
-      registers,
+      registers: engineRegisters,
     }),
     indexingErrors: new Counter({
       name: 'regwatch_indexing_errors_total',
       help: 'Bulk items failed permanently',
       labelNames: ['type'],
-      registers,
+      registers: engineRegisters,
     }),
     itemRetries: new Counter({
       name: 'regwatch_ingest_item_retries_total',
       help: 'Bulk items retried',
       labelNames: ['status'],
-      registers,
+      registers: engineRegisters,
     }),
     dlq: new Counter({
       name: 'regwatch_ingest_dlq_total',
@@ -106,13 +110,13 @@ export function createIngestMetrics(options: { defaultMetrics?: boolean; engines
       name: 'regwatch_ingest_bulk_duration_seconds',
       help: 'Elasticsearch _bulk latency',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
+      registers: engineRegisters,
     }),
     consumerLag: new Gauge({
       name: 'regwatch_ingest_consumer_lag',
       help: 'Messages behind the high watermark',
       labelNames: ['topic', 'partition'],
-      registers,
+      registers: engineRegisters,
     }),
     esUp: new Gauge({
       name: 'regwatch_ingest_elasticsearch_up',

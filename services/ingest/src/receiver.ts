@@ -41,6 +41,12 @@ export interface ReceiverDeps {
   readonly ready: () => ReadyState;
   /** Clock for `regwatch.received_at` headers (tests pin it). */
   readonly now?: () => Date;
+  /**
+   * How to raise the body limit in the mode this receiver runs in, named in the 413 message
+   * (default the ingest service's `raise RECEIVER_BODY_LIMIT_BYTES`; `regwatch run` names its own
+   * setting).
+   */
+  readonly bodyLimitHint?: string;
 }
 
 /** Message headers the receiver attaches to every raw message (read back by the indexer). */
@@ -115,6 +121,7 @@ export function buildReceiver(deps: ReceiverDeps) {
   const { config, metrics, publisher, topics } = deps;
   const log = deps.logger.child({ component: 'receiver' });
   const now = deps.now ?? (() => new Date());
+  const bodyLimitHint = deps.bodyLimitHint ?? 'raise RECEIVER_BODY_LIMIT_BYTES';
   const app = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
@@ -177,7 +184,7 @@ export function buildReceiver(deps: ReceiverDeps) {
       );
       return reply.code(413).send({
         error: 'BODY_TOO_LARGE',
-        message: `request body larger than the receiver's limit of ${config.bodyLimitBytes} bytes (raise RECEIVER_BODY_LIMIT_BYTES, or --body-limit-bytes for regwatch run)`,
+        message: `request body larger than the receiver's limit of ${config.bodyLimitBytes} bytes (${bodyLimitHint})`,
         limit_bytes: config.bodyLimitBytes,
       });
     }

@@ -1,10 +1,10 @@
 /**
  * The embedded composition (`startEmbedded`) with real components and a real data directory:
- * recorded input in, findings NDJSON and alert delivery records out, and a restart on the same
- * data directory that replays the same input (at-least-once) without repeating a finding or an
- * alert. Also: a second process on the same data directory is refused.
+ * recorded input in, findings NDJSON and alert delivery records out, a restart on the same data
+ * directory that does not read the input again, and one that replays it (read positions lost:
+ * at-least-once) without repeating a finding or an alert. Also: a second process on the same data directory is refused.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -96,7 +96,15 @@ describe('embedded pipeline (startEmbedded)', () => {
         const findingsBefore = lines(findingsFile).length;
         const deliveriesBefore = lines(e.layout.deliveries).length;
 
-        // Restart: `--input` is read again (at-least-once); state makes it harmless.
+        // Restart: the data dir remembers the input was read completely, so nothing is published.
+        e = await startEmbedded(config, { logger: silentLogger() });
+        await sleep(1000);
+        assert.equal(e.normalize.totals.consumed, 0, 'the input was not read again');
+        await e.stop();
+
+        // Restart after a crash that lost the saved read positions: `--input` is read again
+        // (at-least-once); the detector and alert state make the replay harmless.
+        for (const f of readdirSync(e.layout.inputs)) rmSync(join(e.layout.inputs, f));
         e = await startEmbedded(config, { logger: silentLogger() });
         await sleep(4000);
         assert.ok(e.normalize.totals.consumed >= 30, 'the input was replayed');

@@ -12,7 +12,7 @@ import { createDeliverer } from '../../../services/alerts/src/delivery.ts';
 import { createEngine, type Engine } from '../../../services/alerts/src/engine.ts';
 import { createMemoryStore } from '../../../services/alerts/src/store/memory.ts';
 import type { AlertStore } from '../../../services/alerts/src/store/types.ts';
-import { createMemoryDeliveriesSink } from '../../../services/alerts/src/deliveries.ts';
+import { createMemoryDeliveriesSink, type DeliveryRecord } from '../../../services/alerts/src/deliveries.ts';
 import type { HttpClient } from '../../../services/alerts/src/http.ts';
 
 export const T0 = Date.parse('2026-11-30T09:00:00Z'); // a Monday
@@ -82,6 +82,8 @@ export interface Harness {
   readonly store: AlertStore;
   readonly sent: Notification[];
   readonly config: AlertsConfig;
+  /** Delivery records written so far (one per attempt). */
+  readonly deliveries: readonly DeliveryRecord[];
   /** Ingest, tick, wait for deliveries. */
   step(findings?: Finding[]): Promise<Notification[]>;
   /** Advance the clock by ms, then tick. */
@@ -97,6 +99,7 @@ export function harness(
   const clock = opts.clock ?? createFakeClock(T0);
   const store = opts.store ?? createMemoryStore();
   const rec = recordingChannel();
+  const sink = createMemoryDeliveriesSink();
   const map = new Map(realChannels);
   map.set('console', rec.channel);
   const deliverer = createDeliverer({
@@ -105,7 +108,7 @@ export function harness(
     http: nullHttp,
     clock,
     logger: silentLogger(),
-    sink: createMemoryDeliveriesSink(),
+    sink,
     render: {},
     instanceId: opts.instanceId ?? 'test',
     random: () => 0.5,
@@ -131,6 +134,7 @@ export function harness(
     store,
     sent: rec.sent,
     config,
+    deliveries: sink.records,
     step,
     async after(ms) {
       await clock.advance(ms);

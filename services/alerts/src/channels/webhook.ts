@@ -50,6 +50,8 @@ export function webhookBody(n: Notification, s: RenderSettings, maxBytes: number
     starts_at: new Date(a.startsAt).toISOString(),
     ...(a.endsAt !== undefined ? { ends_at: new Date(a.endsAt).toISOString() } : {}),
     ...(a.mutedWhileFiring ? { muted_while_firing: true } : {}),
+    ...(a.endedBeforeNotification ? { ended_before_notification: true } : {}),
+    ...(a.escalatedFrom ? { escalated_from: a.escalatedFrom } : {}),
     ...(detail ? { finding: a.finding } : { message: a.finding.message }),
   });
   const build = (detail: boolean, limit: number): string => {
