@@ -447,21 +447,6 @@ async function readWhole(
   return r;
 }
 
-/**
- * One-shot read of a recorded input file, nothing remembered: {@link readInputFile} without a
- * state directory (every call publishes the whole file).
- * @returns messages published per raw kind.
- * @throws as {@link readInputFile}.
- */
-export async function publishInputFile(
-  path: string,
-  publisher: Publisher,
-  topics: RawTopics,
-  options: Omit<PublishInputOptions, 'stateDir'> = {},
-): Promise<Record<RawKind, number>> {
-  return (await readInputFile(path, publisher, topics, options)).counts;
-}
-
 export interface FollowInputsOptions {
   readonly paths: readonly string[];
   readonly publisher: Publisher;

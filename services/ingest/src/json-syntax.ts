@@ -40,6 +40,19 @@ function skipWs(b: Uint8Array, i: number, n: number): number {
   return i;
 }
 
+/**
+ * Position of the member's value after an object key at `i` (`"key" ws : ws`), or -1 when there is
+ * no valid key and colon there.
+ */
+function skipMemberKey(b: Uint8Array, i: number, n: number): number {
+  if (i >= n || b[i] !== QUOTE) return -1;
+  let j = skipString(b, i, n);
+  if (j < 0) return -1;
+  j = skipWs(b, j, n);
+  if (j >= n || b[j] !== COLON) return -1;
+  return skipWs(b, j + 1, n);
+}
+
 /** Position after the string whose opening quote is at `i`, or -1 when it is not a valid string. */
 function skipString(b: Uint8Array, i: number, n: number): number {
   i++;
@@ -117,12 +130,8 @@ export function isJsonText(bytes: Uint8Array): boolean {
         i++;
       } else {
         // first member: "key" ws : ws value
-        if (i >= n || b[i] !== QUOTE) return false;
-        i = skipString(b, i, n);
+        i = skipMemberKey(b, i, n);
         if (i < 0) return false;
-        i = skipWs(b, i, n);
-        if (i >= n || b[i] !== COLON) return false;
-        i = skipWs(b, i + 1, n);
         stack.push(IN_OBJECT);
         continue;
       }
@@ -159,12 +168,8 @@ export function isJsonText(bytes: Uint8Array): boolean {
       if (d === COMMA) {
         i = skipWs(b, i + 1, n);
         if (top === IN_OBJECT) {
-          if (i >= n || b[i] !== QUOTE) return false;
-          i = skipString(b, i, n);
+          i = skipMemberKey(b, i, n);
           if (i < 0) return false;
-          i = skipWs(b, i, n);
-          if (i >= n || b[i] !== COLON) return false;
-          i = skipWs(b, i + 1, n);
         }
         break; // the next value
       }

@@ -23,15 +23,20 @@ async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Pro
   }
 }
 
+/** A bus on the test broker that records every produce request's summary into `produced`. */
+function recordingBus(produced: ProduceRequestInfo[]): ReturnType<typeof createKafkaBus> {
+  return createKafkaBus({
+    brokers: kafkaBrokers(),
+    clientId: 'regwatch-publisher-test',
+    logger: silentLogger(),
+    onProduceRequest: (info) => produced.push(info),
+  });
+}
+
 describe('kafka publisher (real broker)', () => {
   test('publishes started in one turn of the event loop share one produce request, in call order', async () => {
     const produced: ProduceRequestInfo[] = [];
-    const bus = createKafkaBus({
-      brokers: kafkaBrokers(),
-      clientId: 'regwatch-publisher-test',
-      logger: silentLogger(),
-      onProduceRequest: (info) => produced.push(info),
-    });
+    const bus = recordingBus(produced);
     try {
       const topic = uniqueName('publisher-coalesce');
       await bus.ensureTopics([topic], 3);
@@ -71,12 +76,7 @@ describe('kafka publisher (real broker)', () => {
 
   test('calls made while a produce request is in flight go together in the next one', async () => {
     const produced: ProduceRequestInfo[] = [];
-    const bus = createKafkaBus({
-      brokers: kafkaBrokers(),
-      clientId: 'regwatch-publisher-test',
-      logger: silentLogger(),
-      onProduceRequest: (info) => produced.push(info),
-    });
+    const bus = recordingBus(produced);
     try {
       const topic = uniqueName('publisher-waves');
       await bus.ensureTopics([topic], 1);

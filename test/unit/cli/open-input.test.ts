@@ -11,7 +11,7 @@ import { fileIsGzip, inputReadError, isGzipMagic, openInput } from '../../../sha
 import { createMemoryBus } from '../../../shared/src/bus/memory.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
 import { silentLogger } from '../../../shared/src/logger.ts';
-import { followInputs, publishInputFile } from '../../../services/embedded/src/inputs.ts';
+import { followInputs, readInputFile } from '../../../services/embedded/src/inputs.ts';
 import { newSummary, readInputEvents } from '../../../services/detector/src/pipeline/analyze.ts';
 
 const PLAIN = 'line one\nline two\n';
@@ -97,7 +97,7 @@ describe('openInput: one opener for files and stdin, gzip by magic bytes', () =>
 });
 
 describe('gzip through the readers that use openInput', () => {
-  test('publishInputFile (regwatch run --input) reads a gzip file line by line and as one document', async () => {
+  test('readInputFile (regwatch run --input) reads a gzip file line by line and as one document', async () => {
     const lines = join(dir, 'input-lines.log.gz');
     writeFileSync(lines, gzipSync('first log line\n\nsecond log line\n'));
     const doc = join(dir, 'input-doc.gz');
@@ -105,9 +105,9 @@ describe('gzip through the readers that use openInput', () => {
     const bus = createMemoryBus();
     try {
       await bus.ensureTopics(Object.values(TOPICS), 1);
-      const counts = await publishInputFile(lines, bus.publisher(), TOPICS);
+      const counts = (await readInputFile(lines, bus.publisher(), TOPICS)).counts;
       assert.deepEqual(counts, { notifications: 0, logs: 2, harborWebhooks: 0 });
-      const docCounts = await publishInputFile(doc, bus.publisher(), TOPICS);
+      const docCounts = (await readInputFile(doc, bus.publisher(), TOPICS)).counts;
       assert.deepEqual(docCounts, { notifications: 1, logs: 0, harborWebhooks: 0 });
       const seen: string[] = [];
       const sub = await bus.subscribe({ groupId: 't', topics: [TOPICS.logs] }, async (b) => {
@@ -121,13 +121,13 @@ describe('gzip through the readers that use openInput', () => {
     }
   });
 
-  test('publishInputFile on a corrupt gzip is INPUT_UNREADABLE', async () => {
+  test('readInputFile on a corrupt gzip is INPUT_UNREADABLE', async () => {
     const f = join(dir, 'bad-input.gz');
     writeFileSync(f, Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(40, 7)]));
     const bus = createMemoryBus();
     try {
       await bus.ensureTopics(Object.values(TOPICS), 1);
-      await assert.rejects(publishInputFile(f, bus.publisher(), TOPICS), { code: 'INPUT_UNREADABLE' });
+      await assert.rejects(readInputFile(f, bus.publisher(), TOPICS), { code: 'INPUT_UNREADABLE' });
     } finally {
       await bus.close();
     }

@@ -7,12 +7,7 @@ import { createMemoryBus } from '../../../shared/src/bus/memory.ts';
 import type { BusMessage } from '../../../shared/src/bus/types.ts';
 import { AppError } from '../../../shared/src/errors.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
-import {
-  classifyRaw,
-  publishInputFile,
-  recordedMessages,
-  resumePosition,
-} from '../../../services/embedded/src/inputs.ts';
+import { classifyRaw, readInputFile, recordedMessages, resumePosition } from '../../../services/embedded/src/inputs.ts';
 
 const SAMPLES = join(import.meta.dirname, '..', '..', 'fixtures', 'registry-samples');
 const sample = (f: string): string => readFileSync(join(SAMPLES, f), 'utf8');
@@ -56,7 +51,7 @@ describe('embedded inputs: which raw topic a recorded input goes to', () => {
     );
   });
 
-  test('publishInputFile sends every line to its topic in order; a missing file is INPUT_UNREADABLE', async () => {
+  test('readInputFile sends every line to its topic in order; a missing file is INPUT_UNREADABLE', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rw-inputs-'));
     try {
       const file = join(dir, 'mixed.log');
@@ -65,7 +60,7 @@ describe('embedded inputs: which raw topic a recorded input goes to', () => {
       writeFileSync(file, [logLines[0], env, ...logLines.slice(1)].join('\n') + '\n');
       const bus = createMemoryBus();
       await bus.ensureTopics(Object.values(TOPICS), 2);
-      const counts = await publishInputFile(file, bus.publisher(), TOPICS, { batchSize: 2 });
+      const counts = (await readInputFile(file, bus.publisher(), TOPICS, { batchSize: 2 })).counts;
       assert.deepEqual(counts, { notifications: 1, logs: logLines.length, harborWebhooks: 0 });
       const got: BusMessage[] = [];
       const sub = await bus.subscribe({ groupId: 't', topics: [TOPICS.logs, TOPICS.notifications] }, async (b) => {
@@ -82,7 +77,7 @@ describe('embedded inputs: which raw topic a recorded input goes to', () => {
         logLines,
       );
       await assert.rejects(
-        publishInputFile(join(dir, 'missing.log'), bus.publisher(), TOPICS),
+        readInputFile(join(dir, 'missing.log'), bus.publisher(), TOPICS),
         (e: unknown) => e instanceof AppError && e.code === 'INPUT_UNREADABLE',
       );
     } finally {
