@@ -35,7 +35,14 @@
  *    became (messages per request: how well concurrent requests coalesce) and their ack times.
  *  - autocannon runs in a worker thread (BENCH_AC_WORKERS=0 puts it back on the server's thread,
  *    where its own work delays every Kafka acknowledgement the receiver awaits).
- * Env: BENCH_EVENTS (default 40000), BENCH_SECONDS (autocannon duration, default 10), BENCH_PART
+ *  - Ceilings (added in the sixth version): two pass-through runs measured exactly like an indexer
+ *    round (same raw topic, consumer, batches in flight, bulk adapter, commit after the bulk) but
+ *    with ready-made documents instead of normalizing: "consume + _bulk" and "consume + _bulk +
+ *    republish to an events topic". They show what share of the raw loop ANY Kafka → Elasticsearch
+ *    pipeline reaches on this machine, before normalization costs anything: on 2 shared cores the
+ *    broker and the consumer take CPU from Elasticsearch, so the indexer's ratio is bounded by the
+ *    second ceiling (the issue requires the republish to `regwatch.events`).
+ * Env: BENCH_CEILINGS (0 skips the ceilings), BENCH_EVENTS (default 40000), BENCH_SECONDS (autocannon duration, default 10), BENCH_PART
  * (indexer | receiver | all), BENCH_ROUNDS (interleaved indexer rounds, default 3), BENCH_IN_FLIGHT (batches per partition, default 2 as in the service),
  * BENCH_AC_WORKERS (default 1), BENCH_WARMUP_SECONDS (untimed load on the bare route and the receiver before
  * the measured bare → receiver → bare runs, default 3), BENCH_PROFILE_DIR (when set, a V8 CPU profile of the main thread
@@ -59,7 +66,7 @@ import { eventsDataStream } from '../shared/src/es/names.ts';
 import { silentLogger } from '../shared/src/logger.ts';
 import { normalizePayload } from '../shared/src/normalize/index.ts';
 import { TOPICS } from '../shared/src/topics.ts';
-import type { MessageBus } from '../shared/src/bus/types.ts';
+import type { MessageBus, OutgoingMessage } from '../shared/src/bus/types.ts';
 import type { RegistryEvent } from '../shared/src/model/registry-event.ts';
 import { createIndexer } from '../services/ingest/src/indexer.ts';
 import { createIngestMetrics } from '../services/ingest/src/metrics.ts';
@@ -74,6 +81,8 @@ const PART = process.env['BENCH_PART'] ?? 'all';
 const PARTITIONS = 3;
 /** Batches per partition in the indexer at once (the ingest service's INGEST_BATCHES_IN_FLIGHT). */
 const IN_FLIGHT = Number(process.env['BENCH_IN_FLIGHT'] ?? 2);
+/** Also measure the pass-through ceilings (consume + bulk ready-made documents, ± republish); BENCH_CEILINGS=0 skips them. */
+const CEILINGS = process.env['BENCH_CEILINGS'] !== '0';
 /** autocannon worker threads (0 = in the server's own thread). */
 const AC_WORKERS = Number(process.env['BENCH_AC_WORKERS'] ?? 1);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -349,6 +358,54 @@ async function main(): Promise<void> {
       };
     };
 
+    /**
+     * Ceilings of ANY Kafka → Elasticsearch pipeline on this machine, measured like an indexer run
+     * (same raw topic contents, partitions, consumer and batches in flight, the service's bulk
+     * adapter, commit after the bulk) but with no normalization: each raw message's documents are
+     * taken ready-made (`docs` of its envelope, the objects the raw loop sends). `republish` also
+     * writes every document to an events topic keyed by user before the commit, as the issue
+     * requires of the indexer (the detector's input). Returns events/s and CPU like `indexerRun`.
+     */
+    const passthroughRun = async (tag: string, republish: boolean) => {
+      const topic = `${prefix}${tag}.${TOPICS.notifications}`;
+      const eventsTopic = `${prefix}${tag}.${TOPICS.events}`;
+      await bus.ensureTopics([topic, eventsTopic], PARTITIONS);
+      for (let i = 0; i < envelopes.length; i += 200) {
+        await pub.publish(
+          topic,
+          envelopes.slice(i, i + 200).map((value, k) => ({ key: String(i + k), value })),
+        );
+      }
+      const target = eventsDataStream('oci_registry.notification', ns(tag));
+      const serviceBulk = esBulk(es);
+      let done = 0;
+      let first: bigint | null = null;
+      const cpu0 = process.cpuUsage();
+      const engines = engineCpu();
+      const sub = await bus.subscribe({ groupId: `${run}-${tag}`, topics: [topic] }, async (batch) => {
+        first ??= process.hrtime.bigint();
+        const ops: object[] = [];
+        const out: OutgoingMessage[] = [];
+        for (const m of batch) {
+          const e = Number(m.key);
+          for (const d of docs.slice(e * PER_ENVELOPE, (e + 1) * PER_ENVELOPE)) {
+            ops.push({ create: { _index: target, _id: d.event.id } }, d);
+            if (republish) out.push({ key: d.user?.name ?? null, value: JSON.stringify(d) });
+          }
+        }
+        const r = await serviceBulk(ops);
+        if (r.items.some((it) => Object.values(it)[0]?.status !== 201)) throw new Error('passthrough bulk had errors');
+        if (out.length > 0) await pub.publish(eventsTopic, out);
+        done += ops.length / 2;
+      });
+      while (done < EVENTS) await sleep(5);
+      const seconds = Number(process.hrtime.bigint() - (first ?? 0n)) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
+      const engineUs = engines();
+      await sub.close();
+      return { rate: EVENTS / seconds, nodeUs: cpu.user + cpu.system, engines: engineUs };
+    };
+
     // ---- 1. indexer: raw envelopes already in Kafka → ES (+ regwatch.events, commits), against a
     // raw `_bulk` loop of the same documents. Changed (second version): (a) a warm-up of both sides
     // first — Elasticsearch's JIT and the indexer's were cold during the first raw loop, which then
@@ -387,6 +444,25 @@ async function main(): Promise<void> {
       return a.length % 2 ? a[a.length >> 1]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
     };
     const ratio = median(ratios);
+    // Ceilings (after the measured rounds, each between two raw loops like an indexer round).
+    const ceilings: { name: string; rate: number; ratio: number; cpu: ReturnType<typeof perRun> }[] = [];
+    const perRun = (r: { nodeUs: number; engines: { broker?: number; elasticsearch?: number } }) => ({
+      node: Math.round(r.nodeUs / EVENTS),
+      ...(r.engines.broker !== undefined ? { broker: Math.round(r.engines.broker / EVENTS) } : {}),
+      ...(r.engines.elasticsearch !== undefined ? { elasticsearch: Math.round(r.engines.elasticsearch / EVENTS) } : {}),
+    });
+    if (CEILINGS) {
+      for (const [name, republish] of [
+        ['consume_bulk', false],
+        ['consume_bulk_republish', true],
+      ] as const) {
+        const before = raws[raws.length - 1]!;
+        const p = await passthroughRun(`ceil_${name}`, republish);
+        const after = await rawRun(raws.length);
+        raws.push(after);
+        ceilings.push({ name, rate: p.rate, ratio: p.rate / ((before.rate + after.rate) / 2), cpu: perRun(p) });
+      }
+    }
     const cpuUs = median(pipes.map((p) => p.cpuUsPerEvent));
     // Machine CPU per event, summed over the runs of each side (this process + the engines).
     const total = (runs: readonly { nodeUs: number; engines: { broker?: number; elasticsearch?: number } }[]) => {
@@ -424,6 +500,12 @@ async function main(): Promise<void> {
         indexer_max_bulks_in_flight: warm.maxInFlight,
         indexer_node_cpu_us_per_event: Math.round(cpuUs),
         machine_cpu_us_per_event: { indexer: perEvent(pipeCpu, pipes.length), raw_bulk: perEvent(rawCpu, raws.length) },
+        ceilings: Object.fromEntries(
+          ceilings.map((c) => [
+            c.name,
+            { events_per_s: Math.round(c.rate), ratio: Number(c.ratio.toFixed(3)), machine_cpu_us_per_event: c.cpu },
+          ]),
+        ),
         target: 0.9,
       },
     };
@@ -433,6 +515,10 @@ async function main(): Promise<void> {
     say(
       `  machine CPU per event (2 shared cores): indexer ${machineCpuText(pipeCpu.nodeUs, pipeCpu.engines, pipes.length * EVENTS)}; raw _bulk ${machineCpuText(rawCpu.nodeUs, rawCpu.engines, raws.length * EVENTS)}`,
     );
+    for (const c of ceilings)
+      say(
+        `  ceiling ${c.name === 'consume_bulk' ? 'consume + _bulk ready-made documents (no normalizing, no republish)' : 'consume + _bulk + republish to an events topic (no normalizing)'}: ${Math.round(c.rate)} ev/s → ratio ${c.ratio.toFixed(3)}; machine CPU per event Node ${c.cpu.node}${c.cpu.broker !== undefined ? ` + broker ${c.cpu.broker}` : ''}${c.cpu.elasticsearch !== undefined ? ` + Elasticsearch ${c.cpu.elasticsearch}` : ''} µs`,
+      );
   }
 
   // ---- 2. receiver vs bare Fastify, interleaved bare → receiver → bare (ratio against their mean)
