@@ -9,10 +9,12 @@
  * a one-line summary (events by action, rejects by reason) goes to stderr, and a progress bar
  * (cli-progress) to stderr when stderr is a TTY and the input is larger than 8 MiB.
  *
- * A file whose first non-blank line is `[` or a `{` that does not parse alone is one whole JSON
- * document (pretty-printed notification envelope, Harbor payload, API list array): it is read
- * whole (up to MAX_PAYLOAD_BYTES) and given to `normalizePayload(…, 'auto')`. Everything else is
- * a line stream through `createNormalizer()` (partial-line rejoining, pull-once rule, dedupe).
+ * Input is a line stream through one `createNormalizer()` per input (partial-line rejoining,
+ * pull-once rule, dedupe). Pretty-printed JSON documents anywhere in it (a notification envelope,
+ * a Harbor payload, an audit API page — a lone `{` or `[` line, indented lines, the closer at
+ * column 0; or a compact JSON array on one line) are found by shared/src/io/json-documents.ts and
+ * given whole to the same normalizer's `pushPayload(…, 'auto')`, up to MAX_PAYLOAD_BYTES; lines
+ * that only look like the start of one are normalized one by one, so nothing is lost.
  *
  * Lines are split on bytes, not decoded text: split2 decodes with a UTF-8 StringDecoder (invalid
  * bytes become U+FFFD) and aborts on over-long lines, which would silently alter or lose input; here
@@ -29,13 +31,9 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { AppError } from '../../shared/src/errors.ts';
 import { inputReadError, openInput, type OpenedInput } from '../../shared/src/io/open-input.ts';
-import {
-  MAX_LINE_BYTES,
-  MAX_PAYLOAD_BYTES,
-  createNormalizer,
-  normalizePayload,
-} from '../../shared/src/normalize/index.ts';
+import { MAX_LINE_BYTES, MAX_PAYLOAD_BYTES, createNormalizer } from '../../shared/src/normalize/index.ts';
 import type { NormalizeContext, NormalizeResult } from '../../shared/src/normalize/types.ts';
+import { createDocumentGrouper, type StreamUnit } from '../../shared/src/io/json-documents.ts';
 
 /** Inputs above this many bytes get a progress bar (when stderr is a TTY). */
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
@@ -113,18 +111,6 @@ async function* readLines(src: AsyncIterable<Buffer>, maxBytes: number): AsyncGe
 function isBlank(b: Buffer): boolean {
   for (const c of b) if (c !== 32 && c !== 9 && c !== 13) return false;
   return true;
-}
-
-function isDocumentStart(firstLine: string): boolean {
-  const t = firstLine.trim();
-  if (t.startsWith('[')) return true;
-  if (!t.startsWith('{')) return false;
-  try {
-    JSON.parse(t);
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 /** Buffered writer that respects backpressure. */
@@ -227,9 +213,6 @@ export async function normalizeInputs(
       ...(opts.keepOriginal ? { keepOriginal: true } : {}),
     };
     const normalizer = createNormalizer();
-    let mode: 'unknown' | 'lines' | 'document' = 'unknown';
-    let doc: RawLine[] = [];
-    let docBytes = 0;
     const pushLine = async (l: RawLine): Promise<void> => {
       summary.lines++;
       if (!l.overflow && isBlank(l.bytes)) {
@@ -253,45 +236,32 @@ export async function normalizeInputs(
       }
       await emit(normalizer.push(l.bytes, { ...ctx, offset: l.offset }), name, l.line);
     };
-    try {
-      for await (const l of readLines(src, MAX_LINE_BYTES)) {
-        if (mode === 'unknown') {
-          if (!l.overflow && isBlank(l.bytes)) {
-            doc.push(l);
-            continue;
-          }
-          mode = !l.overflow && isDocumentStart(l.bytes.toString('utf8')) ? 'document' : 'lines';
-          if (mode === 'lines') {
-            for (const d of doc) await pushLine(d);
-            doc = [];
-          }
-        }
-        if (mode === 'document') {
-          doc.push(l);
-          docBytes += l.bytes.length + 1;
-          if (docBytes > MAX_PAYLOAD_BYTES) {
-            // Too big for one payload: treat it as a line stream after all (nothing is dropped).
-            mode = 'lines';
-            for (const d of doc) await pushLine(d);
-            doc = [];
-          }
+    // Pretty-printed JSON documents (a notification envelope, a Harbor payload, an API page) can
+    // sit anywhere in the stream: the grouper gives each back whole, every other line as it came.
+    const grouper = createDocumentGrouper((l: RawLine) => l.bytes, MAX_PAYLOAD_BYTES);
+    const take = async (units: StreamUnit<RawLine>[]): Promise<void> => {
+      for (const u of units) {
+        if (u.kind === 'line') {
+          await pushLine(u.line);
           continue;
         }
-        await pushLine(l);
+        summary.lines += u.lines.length;
+        await emit(normalizer.pushPayload(u.bytes, 'auto', ctx), name, u.lines[0]?.line ?? null);
       }
+    };
+    try {
+      for await (const l of readLines(src, MAX_LINE_BYTES)) {
+        if (l.overflow) {
+          await take(grouper.flush());
+          await pushLine(l);
+        } else await take(grouper.push(l));
+      }
+      await take(grouper.flush());
     } catch (err) {
       bar?.stop();
       await out.flush();
       await rej.flush();
       throw inputReadError(name, err);
-    }
-    if (mode === 'document') {
-      const body = Buffer.concat(doc.flatMap((d) => [d.bytes, Buffer.from('\n')]));
-      summary.lines += doc.length;
-      await emit(normalizePayload(body, 'auto', ctx), name, doc[0]?.line ?? 1);
-    } else {
-      // Blank-only input: count the lines, nothing to normalize.
-      summary.lines += mode === 'unknown' ? doc.length : 0;
     }
     await emit(normalizer.flush(), name, null);
   }

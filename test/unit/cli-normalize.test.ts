@@ -210,6 +210,54 @@ describe('regwatch normalize: inputs, rejects, errors', () => {
     assert.match(r.stderr, /INPUT_UNREADABLE/);
   });
 
+  test('a first line cut mid-JSON and an invalid UTF-8 line later: only those two are rejected, every good line is kept', async () => {
+    // A log file that begins inside a rotated line, with one line of binary garbage further down.
+    // (It was read as one whole JSON document and rejected as a single invalid_utf8.)
+    const good = await readFile(join(SAMPLES, '16-dist-applog-v3-json-pull-and-push.ndjson'));
+    const alone = await regwatch(['normalize', join(SAMPLES, '16-dist-applog-v3-json-pull-and-push.ndjson')]);
+    const expected = events(alone.stdout).length;
+    assert.ok(expected > 0);
+    const file = join(dir, 'cut-and-garbage.ndjson');
+    await writeFile(
+      file,
+      Buffer.concat([good.subarray(0, 200), Buffer.from('\n'), good, Buffer.from('garbage \xff\xfe here\n', 'latin1')]),
+    );
+    const r = await regwatch(['normalize', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(events(r.stdout).length, expected);
+    const reasons = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { reason: string; line: number }).reason)
+      .sort();
+    assert.deepEqual(reasons, ['invalid_utf8', 'not_json']);
+  });
+
+  test('pretty-printed envelopes in the middle of a mixed stream are normalized whole, not cut into rejects', async () => {
+    const parts = await Promise.all(
+      [
+        '16-dist-applog-v3-json-pull-and-push.ndjson',
+        '02-dist-notif-v3-pull-manifest-by-digest.json',
+        '13-dist-applog-v2x-text-401-then-200.log',
+        '03-dist-notif-v3-head-manifest-by-tag.json',
+        '36-harbor-api-audit-logs-legacy.json',
+        '21-dist-accesslog-combined.log',
+      ].map((f) => readFile(join(SAMPLES, f), 'utf8')),
+    );
+    const file = join(dir, 'mixed-pretty.log');
+    await writeFile(file, parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''));
+    const r = await regwatch(['normalize', '--rejects', join(dir, 'mixed-pretty.rejects'), file]);
+    assert.equal(r.code, 0, r.stderr);
+    const rejects = (await readFile(join(dir, 'mixed-pretty.rejects'), 'utf8')).split('\n').filter(Boolean);
+    assert.deepEqual(rejects, []);
+    const datasets = new Set<string>(events(r.stdout).map((e) => e.event.dataset));
+    for (const d of ['oci_registry.notification', 'oci_registry.log', 'oci_registry.access', 'harbor.audit'])
+      assert.ok(datasets.has(d), `${d} missing: ${[...datasets].join(', ')}`);
+    // Each envelope's event is there: one per single-event envelope (02: pull by digest, 03: HEAD).
+    const notifications = events(r.stdout).filter((e) => e.event.dataset === 'oci_registry.notification');
+    assert.deepEqual(notifications.map((e) => e.event.action).sort(), ['manifest-head', 'manifest-pull']);
+  });
+
   test('a pretty-printed Distribution envelope (whole-file document) is normalized', async () => {
     const r = await regwatch(['normalize', join(SAMPLES, '10-dist-notif-multi-event-envelope-test-fixture.json')]);
     assert.equal(r.code, 0, r.stderr);

@@ -6,6 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import { AppError } from '../../../shared/src/errors.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
+import { createDocumentGrouper, type StreamUnit } from '../../../shared/src/io/json-documents.ts';
 import type { IngestTopics, ReceiverConfig } from './config.ts';
 import { parseStorageSamples } from './documents.ts';
 import { isJsonText } from './json-syntax.ts';
@@ -94,6 +95,24 @@ export function splitLines(body: Buffer): Buffer[] {
       start = i + 1;
     }
   }
+  return out;
+}
+
+/**
+ * The raw messages of a logs body: one per non-blank line (see {@link splitLines}), except that a
+ * pretty-printed JSON document inside the body (a notification envelope or Harbor payload pasted
+ * into a log stream, an audit API page) is one message with its lines, found by
+ * shared/src/io/json-documents.ts — cut into lines, each line would be dead-lettered on its own.
+ * @param maxBytes the largest document kept whole (bytes).
+ */
+export function messagesOfLines(body: Buffer, maxBytes: number): Buffer[] {
+  const grouper = createDocumentGrouper((l: Buffer) => l, maxBytes);
+  const out: Buffer[] = [];
+  const take = (units: StreamUnit<Buffer>[]): void => {
+    for (const u of units) out.push(u.kind === 'line' ? u.line : u.bytes);
+  };
+  for (const line of splitLines(body)) take(grouper.push(line));
+  take(grouper.flush());
   return out;
 }
 
@@ -359,7 +378,7 @@ export function buildReceiver(deps: ReceiverDeps) {
         publishRaw(reply, topics.logs, [{ key, value: body, headers }]);
         return;
       }
-      const lines = splitLines(body);
+      const lines = messagesOfLines(body, config.bodyLimitBytes);
       if (lines.length === 0) {
         void reply.code(202).send({ accepted: 0 });
         return;

@@ -46,4 +46,14 @@ describe('ingest normalizer: JSON array messages on registry.logs', () => {
     assert.ok(out.some((o) => o.index === 1 && o.result.kind === 'event'));
     assert.ok(out.every((o) => o.result.kind !== 'rejected'));
   });
+  test('a pretty-printed envelope kept whole by the receiver is normalized like the same envelope posted to /v1/notifications', () => {
+    const bytes = sample('10-dist-notif-multi-event-envelope-test-fixture.json');
+    const expected = normalizePayload(bytes, 'notification').filter((r) => r.kind === 'event');
+    assert.equal(expected.length, 3);
+    const out = createIngestNormalizer().logLines([{ bytes, ctx: {} }]);
+    assert.deepEqual(
+      out.map((o) => (o.result.kind === 'event' ? o.result.event.event.id : o.result.kind)),
+      expected.map((r) => (r.kind === 'event' ? r.event.event.id : '')),
+    );
+  });
 });

@@ -212,6 +212,29 @@ describe('receiver', () => {
     await bus.close();
   });
 
+  test('logs: a pretty-printed envelope inside a text body is one message, the lines around it one each', async () => {
+    const { app, bus, drain } = await setup();
+    const envelope = readFileSync(
+      new URL('../../fixtures/registry-samples/02-dist-notif-v3-pull-manifest-by-digest.json', import.meta.url),
+      'utf8',
+    ).trimEnd();
+    const body = `{"msg":"a"}\n${envelope}\ntime="2020-01-01T00:00:00Z" level=info msg="b"\n`;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/logs',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      payload: body,
+    });
+    assert.equal(res.statusCode, 202);
+    assert.deepEqual(res.json(), { accepted: 3 });
+    const msgs = (await drain('l', 3)).map((m) => m.value.toString());
+    assert.equal(msgs.length, 3);
+    assert.ok(msgs.includes(envelope), 'the envelope is one message, byte for byte');
+    assert.ok(msgs.includes('{"msg":"a"}'));
+    await app.close();
+    await bus.close();
+  });
+
   test('logs: an application/json body that is one document (a Quay API page) stays one message', async () => {
     const { app, bus, drain } = await setup();
     const quay = readFileSync(new URL('../../fixtures/registry-samples/37-quay-api-logs.json', import.meta.url));
