@@ -3,7 +3,7 @@
  * README.md (`npm run docs`, section "exit-codes").
  */
 import { CommanderError } from 'commander';
-import { AppError, type ErrorCode } from '../shared/src/errors.ts';
+import { AppError, exitStatusForCode } from '../shared/src/errors.ts';
 
 export interface ExitStatusRow {
   readonly status: number;
@@ -39,10 +39,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-/** Exit status for an AppError code: 2 for `*_INVALID` (the input or settings must change), else 1. */
-export function exitStatusForCode(code: ErrorCode): number {
-  return code.endsWith('_INVALID') ? EXIT_USAGE : EXIT_FAILURE;
-}
+export { exitStatusForCode };
 
 /**
  * Exit status for anything a command threw: commander's own errors (help/version → 0, every

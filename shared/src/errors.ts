@@ -65,3 +65,11 @@ export function isRetriable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code);
 }
+
+/**
+ * Process exit status for an error code, for every entry point (CLI commands and the services'
+ * main.ts): 2 for `*_INVALID` (the settings or input must change; restarting cannot help), else 1.
+ */
+export function exitStatusForCode(code: string): 1 | 2 {
+  return code.endsWith('_INVALID') ? 2 : 1;
+}

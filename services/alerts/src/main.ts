@@ -23,7 +23,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import { loadConfig } from '../../../shared/src/config.ts';
-import { AppError } from '../../../shared/src/errors.ts';
+import { AppError, exitStatusForCode } from '../../../shared/src/errors.ts';
 import { createEsClient, esConfigSchema, redactedNodes, waitForElasticsearch } from '../../../shared/src/es/client.ts';
 import { createLogger } from '../../../shared/src/logger.ts';
 import { TOPICS } from '../../../shared/src/topics.ts';
@@ -148,5 +148,5 @@ main().catch((err: unknown) => {
       : { code: 'INTERNAL', retriable: false, message: (err as Error)?.message };
   log.fatal(e, 'alerts service failed to start');
   process.stderr.write(`regwatch alerts: ${e.code}: ${e.message}\n`);
-  setTimeout(() => process.exit(1), 100);
+  setTimeout(() => process.exit(exitStatusForCode(e.code)), 100);
 });

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import { loadConfig } from '../../../shared/src/config.ts';
-import { AppError } from '../../../shared/src/errors.ts';
+import { AppError, exitStatusForCode } from '../../../shared/src/errors.ts';
 import { createEsClient, esConfigSchema } from '../../../shared/src/es/client.ts';
 import { FORECASTS_INDEX } from '../../../shared/src/es/names.ts';
 import { createLogger } from '../../../shared/src/logger.ts';
@@ -225,5 +225,5 @@ try {
   // Like ingest and alerts: one readable line on stderr besides the JSON log on stdout.
   process.stderr.write(`regwatch detector: ${e.code}: ${e.message}\n`);
   log.flush();
-  process.exitCode = 1;
+  process.exitCode = exitStatusForCode(e.code);
 }

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { createKafkaBus } from '../../../shared/src/bus/kafka.ts';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
 import { loadConfig } from '../../../shared/src/config.ts';
-import { AppError } from '../../../shared/src/errors.ts';
+import { AppError, exitStatusForCode } from '../../../shared/src/errors.ts';
 import { applyElasticsearchAssets, countSetupChanges } from '../../../shared/src/es/assets.ts';
 import { detectCapabilities } from '../../../shared/src/es/capabilities.ts';
 import { createEsClient, redactedNodes, waitForElasticsearch } from '../../../shared/src/es/client.ts';
@@ -242,7 +242,7 @@ async function main(): Promise<void> {
     );
     process.stderr.write(`regwatch ingest: ${e.code}: ${e.message}\n`);
     log.flush();
-    process.exit(1);
+    process.exit(exitStatusForCode(e.code));
   }
 }
 

@@ -257,9 +257,9 @@ describe('service entry points: CONFIG_INVALID before any connection', () => {
     ['detector', 'services/detector/src/main.ts', { DETECTOR_HTTP_PORT: '70000' }],
     ['alerts', 'services/alerts/src/main.ts', { REGWATCH_ALERTS_PORT: '70000' }],
   ] as const) {
-    test(`${svc}: one readable stderr line listing every problem, JSON log on stdout, exit 1`, async () => {
+    test(`${svc}: one readable stderr line listing every problem, JSON log on stdout, exit 2 (as the CLI: *_INVALID)`, async () => {
       const r = await runMain(file, { ...bad, ...extra });
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, 2, r.stderr);
       assert.match(
         r.stderr,
         new RegExp(`^regwatch ${svc}: CONFIG_INVALID: invalid ${svc} environment \\(\\d+ problem\\(s\\)\\)`),
