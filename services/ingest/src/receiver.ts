@@ -215,6 +215,11 @@ export function buildReceiver(deps: ReceiverDeps) {
       .send({ error: err.code ?? 'INTERNAL', message: status === 500 ? 'internal error' : err.message });
   });
 
+  // Unknown routes answer in the receiver's own error shape too (Fastify's default is
+  // `{message, error: "Not Found", statusCode}`).
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = deps.ready();

@@ -212,6 +212,15 @@ describe('receiver', () => {
     await bus.close();
   });
 
+  test('an unknown route is 404 in the receiver error shape', async () => {
+    const { app, bus } = await setup();
+    const res = await app.inject({ method: 'POST', url: '/v1/notification?x=1', headers: auth, payload: '{}' });
+    assert.equal(res.statusCode, 404);
+    assert.deepEqual(res.json(), { error: 'NOT_FOUND', message: 'no route POST /v1/notification' });
+    await app.close();
+    await bus.close();
+  });
+
   test('logs: a pretty-printed envelope inside a text body is one message, the lines around it one each', async () => {
     const { app, bus, drain } = await setup();
     const envelope = readFileSync(
