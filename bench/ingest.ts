@@ -41,7 +41,8 @@
  *    republish to an events topic". They show what share of the raw loop ANY Kafka → Elasticsearch
  *    pipeline reaches on this machine, before normalization costs anything: on 2 shared cores the
  *    broker and the consumer take CPU from Elasticsearch, so the indexer's ratio is bounded by the
- *    second ceiling (the issue requires the republish to `regwatch.events`).
+ *    second ceiling (the issue requires the republish to `regwatch.events`). The receiver section
+ *    has one too: a bare route that publishes the body and answers after the Kafka ack, nothing else.
  * Env: BENCH_CEILINGS (0 skips the ceilings), BENCH_EVENTS (default 40000), BENCH_SECONDS (autocannon duration, default 10), BENCH_PART
  * (indexer | receiver | all), BENCH_ROUNDS (interleaved indexer rounds, default 3), BENCH_IN_FLIGHT (batches per partition, default 2 as in the service),
  * BENCH_AC_WORKERS (default 1), BENCH_WARMUP_SECONDS (untimed load on the bare route and the receiver before
@@ -588,6 +589,24 @@ async function main(): Promise<void> {
     const produceMs = produced.map((p) => p.durationMs).sort((a, b) => a - b);
     const pct = (q: number): number => Number((produceMs[Math.floor(q * (produceMs.length - 1))] ?? 0).toFixed(2));
     const b2 = await measured(bareUrl);
+    // Ceiling: a bare route that only does what no receiver can skip — publish the body to Kafka
+    // with the same publisher and answer 202 after the ack (no token, media type or JSON check, no
+    // metrics, no raw headers) — measured after the second bare run and compared with both bare runs.
+    let ceiling: Awaited<ReturnType<typeof measured>> | undefined;
+    if (CEILINGS) {
+      const ceil = Fastify();
+      ceil.addContentTypeParser('*', { parseAs: 'buffer' }, (_r, b, done) => done(null, b));
+      ceil.post('/v1/notifications', (req, reply) => {
+        pub.publish(topics.notifications, [{ key: null, value: req.body as Buffer }]).then(
+          () => void reply.code(202).send({ accepted: 1 }),
+          (err: unknown) => void reply.code(503).send({ error: String(err) }),
+        );
+      });
+      const ceilUrl = await ceil.listen({ host: '127.0.0.1', port: 0 });
+      if (WARMUP_SECONDS > 0) await cannon(ceilUrl, WARMUP_SECONDS);
+      ceiling = await measured(ceilUrl);
+      await ceil.close();
+    }
     await receiver.close();
     await bare.close();
     const [bare1, recvRes, bare2] = [b1.res, r.res, b2.res];
@@ -616,6 +635,17 @@ async function main(): Promise<void> {
         produce_ms_p50: pct(0.5),
         produce_ms_p99: pct(0.99),
         warmup_seconds: WARMUP_SECONDS,
+        ...(ceiling
+          ? {
+              ceiling_publish_only: {
+                envelopes_per_s: Math.round(ceiling.res.requests.average),
+                ratio: Number((ceiling.res.requests.average / bareRate).toFixed(3)),
+                cpu_us_per_request: Math.round(ceiling.cpuPerReq),
+                broker_cpu_us_per_request:
+                  ceiling.engines.broker !== undefined ? Math.round(ceiling.engines.broker / ceiling.n) : null,
+              },
+            }
+          : {}),
         target_ratio: 0.5,
         target_p99_ms: 50,
       },
@@ -629,6 +659,10 @@ async function main(): Promise<void> {
     say(
       `  machine CPU per request (2 shared cores, load generator included): receiver ${machineCpuText(r.nodeUs, r.engines, r.n)}; bare ${machineCpuText(b1.nodeUs + b2.nodeUs, { ...(b1.engines.broker !== undefined && b2.engines.broker !== undefined ? { broker: b1.engines.broker + b2.engines.broker } : {}) }, b1.n + b2.n)}`,
     );
+    if (ceiling)
+      say(
+        `  ceiling (bare route + publish to Kafka, answer after the ack, nothing else): ${Math.round(ceiling.res.requests.average)} env/s → ratio ${(ceiling.res.requests.average / bareRate).toFixed(3)}; ${machineCpuText(ceiling.nodeUs, ceiling.engines, ceiling.n)} per request`,
+      );
   }
   await pub.close();
   await bus.close();
