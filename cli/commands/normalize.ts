@@ -53,6 +53,8 @@ export interface NormalizeSummary {
   rejects: number;
   byAction: Map<string, number>;
   byReason: Map<string, number>;
+  /** Ignored inputs by kind of reason ({@link ignoredKind}). */
+  byIgnored: Map<string, number>;
 }
 
 interface RawLine {
@@ -168,6 +170,7 @@ export async function normalizeInputs(
     rejects: 0,
     byAction: new Map(),
     byReason: new Map(),
+    byIgnored: new Map(),
   };
   const out = new Out(io.stdout);
   const rej = new Out(io.rejects);
@@ -195,6 +198,7 @@ export async function normalizeInputs(
         );
       } else {
         summary.ignored++;
+        bump(summary.byIgnored, ignoredKind(r.reason));
       }
     }
   };
@@ -217,6 +221,7 @@ export async function normalizeInputs(
       summary.lines++;
       if (!l.overflow && isBlank(l.bytes)) {
         summary.ignored++;
+        bump(summary.byIgnored, 'blank line');
         return;
       }
       if (l.overflow) {
@@ -272,7 +277,17 @@ export async function normalizeInputs(
   return summary;
 }
 
-/** `events 12 (manifest-pull 5, blob-pull 7); rejects 2 (not_json 2); ignored 1; lines 15` */
+/**
+ * The kind of an `ignored` result, for the summary: its reason without the variable part (event
+ * ids, quoted messages), e.g. `duplicate delivery`, `not a request completion line`.
+ */
+export function ignoredKind(reason: string): string {
+  if (/^duplicate (delivery of )?event /.test(reason)) return 'duplicate delivery';
+  const head = (reason.split(':')[0] ?? '').replace(/\s*\(.*\)\s*$/, '').trim();
+  return head.length > 0 ? head : 'other';
+}
+
+/** `events 12 (manifest-pull 5, blob-pull 7); rejects 2 (not_json 2); ignored 1 (blank line 1); lines 15` */
 export function formatSummary(s: NormalizeSummary): string {
   const list = (m: Map<string, number>): string =>
     [...m.entries()]
@@ -281,7 +296,8 @@ export function formatSummary(s: NormalizeSummary): string {
       .join(', ');
   const actions = s.byAction.size > 0 ? ` (${list(s.byAction)})` : '';
   const reasons = s.byReason.size > 0 ? ` (${list(s.byReason)})` : '';
-  return `normalize: events ${s.events}${actions}; rejects ${s.rejects}${reasons}; ignored ${s.ignored}; lines ${s.lines}`;
+  const ignored = s.byIgnored.size > 0 ? ` (${list(s.byIgnored)})` : '';
+  return `normalize: events ${s.events}${actions}; rejects ${s.rejects}${reasons}; ignored ${s.ignored}${ignored}; lines ${s.lines}`;
 }
 
 export function register(program: Command): void {
@@ -295,7 +311,16 @@ export function register(program: Command): void {
     )
     .option('--harbor-host <host>', 'Harbor instance host, scopes Harbor audit ids (default "harbor")')
     .option('--keep-original', 'keep the raw input in event.original')
-    .option('--no-progress', 'never show a progress bar')
+    .option('--no-progress', 'never show a progress bar (shown on a TTY for inputs over 8 MiB on disk)')
+    .addHelpText(
+      'after',
+      `
+Summary (stderr): events by action; rejects by reason (each reject is also written with its
+reason); ignored by kind — inputs that are valid but are not events of their own: blank lines,
+log lines that do not complete a request (start-up, "authorized request": the request's
+completion line is its event), duplicate deliveries of an event already given (same event.id),
+requests outside the Docker registry API (Artifactory, Nexus).`,
+    )
     .action(async (files: string[], opts: NormalizeOptions) => {
       let rejects: Writable = process.stderr;
       if (opts.rejects !== undefined) {

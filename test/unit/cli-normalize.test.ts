@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { RegistryEvent } from '../../shared/src/model/registry-event.ts';
+import { ignoredKind } from '../../cli/commands/normalize.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SAMPLES = join(ROOT, 'test/fixtures/registry-samples');
@@ -79,7 +80,7 @@ describe('regwatch normalize on the Harbor / Quay / Artifactory / Nexus fixtures
 
   test('the run exits 0 with no rejects and a summary line', () => {
     assert.equal(all.code, 0, all.stderr);
-    assert.match(all.stderr, /^normalize: events 37 \(.*\); rejects 0; ignored 2; lines \d+$/m);
+    assert.match(all.stderr, /^normalize: events 37 \(.*\); rejects 0; ignored 2 \(.*\); lines \d+$/m);
   });
 
   for (const [file, actions] of expected) {
@@ -134,7 +135,7 @@ describe('regwatch normalize: inputs, rejects, errors', () => {
     assert.equal(evs[4]?.event.dataset, 'artifactory.request');
     assert.match(
       r.stderr,
-      /normalize: events 7 \(auth-challenge 2, blob-pull 2, manifest-head 2, blob-push 1\); rejects 0; ignored 1; lines 8/,
+      /normalize: events 7 \(auth-challenge 2, blob-pull 2, manifest-head 2, blob-push 1\); rejects 0; ignored 1 \(artifactory request outside the Docker registry API 1\); lines 8/,
     );
   });
 
@@ -263,4 +264,19 @@ describe('regwatch normalize: inputs, rejects, errors', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(events(r.stdout).length, 3);
   });
+});
+
+test('ignoredKind: the summary groups ignored inputs by reason without their variable part', () => {
+  assert.equal(ignoredKind('duplicate delivery of event 0b2e-11'), 'duplicate delivery');
+  assert.equal(ignoredKind('duplicate event abc in payload'), 'duplicate delivery');
+  assert.equal(ignoredKind('not a request completion line: listening on [::]:5000'), 'not a request completion line');
+  assert.equal(
+    ignoredKind('authorized request: the completion line of the same request is the event'),
+    'authorized request',
+  );
+  assert.equal(
+    ignoredKind('OpenShift middleware "response" line (duplicate of response completed)'),
+    'OpenShift middleware "response" line',
+  );
+  assert.equal(ignoredKind(''), 'other');
 });
