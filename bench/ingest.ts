@@ -43,7 +43,7 @@
  *    broker and the consumer take CPU from Elasticsearch, so the indexer's ratio is bounded by the
  *    second ceiling (the issue requires the republish to `regwatch.events`). The receiver section
  *    has one too: a bare route that publishes the body and answers after the Kafka ack, nothing else.
- * Env: BENCH_CEILINGS (0 skips the ceilings), BENCH_EVENTS (default 40000), BENCH_SECONDS (autocannon duration, default 10), BENCH_PART
+ * Env: BENCH_LINGER_MS (the publisher's lingerMs; default: the service's), BENCH_CEILINGS (0 skips the ceilings), BENCH_EVENTS (default 40000), BENCH_SECONDS (autocannon duration, default 10), BENCH_PART
  * (indexer | receiver | all), BENCH_ROUNDS (interleaved indexer rounds, default 3), BENCH_IN_FLIGHT (batches per partition, default 2 as in the service),
  * BENCH_AC_WORKERS (default 1), BENCH_WARMUP_SECONDS (untimed load on the bare route and the receiver before
  * the measured bare → receiver → bare runs, default 3), BENCH_PROFILE_DIR (when set, a V8 CPU profile of the main thread
@@ -285,6 +285,7 @@ async function main(): Promise<void> {
     publishTimeoutMs: 30_000,
     maxBatchesInFlight: IN_FLIGHT,
     onProduceRequest: (info) => produced.push(info),
+    ...(process.env['BENCH_LINGER_MS'] !== undefined ? { lingerMs: Number(process.env['BENCH_LINGER_MS']) } : {}),
   });
   await bus.ensureTopics(Object.values(topics), PARTITIONS);
   const pub = bus.publisher();

@@ -20,6 +20,11 @@ export const ingestEnvObject = z.object({
   KAFKA_PUBLISH_TIMEOUT_MS: env
     .int(5000)
     .describe('Max time for one acknowledged Kafka write before the receiver answers 503'),
+  KAFKA_LINGER_MS: env
+    .int(1, { min: 0 })
+    .describe(
+      'How long a produce request waits for the concurrent senders of the previous one to come back (linger.ms, adaptive; a lone sender never waits; 0 = off)',
+    ),
   REGWATCH_TOPIC_PREFIX: z
     .string()
     .default('')
@@ -136,6 +141,7 @@ export const ingestEnvSchema = ingestEnvObject
         clientId: c.KAFKA_CLIENT_ID,
         partitions: c.KAFKA_TOPIC_PARTITIONS,
         publishTimeoutMs: c.KAFKA_PUBLISH_TIMEOUT_MS,
+        lingerMs: c.KAFKA_LINGER_MS,
         // Prefixed by default: deployments with different prefixes never share a group.
         groupId: c.INGEST_GROUP_ID ?? topic('ingest'),
         sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS,

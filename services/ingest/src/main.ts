@@ -64,6 +64,7 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
     clientId: config.kafka.clientId,
     logger: log,
     publishTimeoutMs: config.kafka.publishTimeoutMs,
+    lingerMs: config.kafka.lingerMs,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
     // Two batches per partition in the indexer at once: the next bulk goes out while the previous

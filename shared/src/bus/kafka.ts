@@ -122,6 +122,15 @@ export interface KafkaBusOptions {
    * well concurrent `publish` calls coalesce (benchmarks, metrics).
    */
   readonly onProduceRequest?: (info: ProduceRequestInfo) => void;
+  /**
+   * Kafka producers' `linger.ms`, adaptive: after a produce request was acknowledged, the next one
+   * waits at most this long (ms) for as many `publish` calls as the last round trip carried
+   * (those sent plus those queued meanwhile — the concurrent callers, e.g. HTTP clients waiting
+   * for their 202, coming back) before it is sent; it never waits when that many are already
+   * queued, so a lone sequential caller (a registry's notification endpoint sends one envelope at
+   * a time) is never delayed. Default 1; 0 sends as soon as the previous request was acknowledged.
+   */
+  readonly lingerMs?: number;
 }
 
 /** One produce request of a publisher (`KafkaBusOptions.onProduceRequest`). */
@@ -292,6 +301,11 @@ class KafkaPublisher implements Publisher {
   #unsettled: PendingWrite[] = [];
   #head = 0;
   #timer: NodeJS.Timeout | null = null;
+  readonly #lingerMs: number;
+  /** Calls the last round trip carried (sent + queued meanwhile): how many the next one waits for. */
+  #expected = 0;
+  /** The linger timer while the next produce request waits for `#expected` calls. */
+  #linger: NodeJS.Timeout | null = null;
 
   readonly #onProduceRequest: ((info: ProduceRequestInfo) => void) | undefined;
 
@@ -300,11 +314,13 @@ class KafkaPublisher implements Publisher {
     timeoutMs: number,
     log: Logger,
     onProduceRequest?: (info: ProduceRequestInfo) => void,
+    lingerMs = 1,
   ) {
     this.#producer = producer;
     this.#timeoutMs = timeoutMs;
     this.#log = log;
     this.#onProduceRequest = onProduceRequest;
+    this.#lingerMs = Math.max(0, lingerMs);
     producer.on(producer.events.DISCONNECT, () => {
       this.#connected = null;
     });
@@ -332,12 +348,21 @@ class KafkaPublisher implements Publisher {
       this.#queue.push(w);
       this.#unsettled.push(w);
       this.#timer ??= setTimeout(this.#expire, this.#timeoutMs);
+      if (this.#linger !== null && this.#queue.length >= this.#expected) {
+        // Everyone the last round trip carried is back: stop lingering.
+        clearTimeout(this.#linger);
+        this.#linger = null;
+        setImmediate(this.#flushNow);
+        return;
+      }
       if (!this.#flushing) {
         this.#flushing = true;
         // Start on the next turn of the event loop, not in this microtask: every request whose
         // bytes arrived in the same I/O phase (concurrent HTTP requests) joins the first produce
-        // request instead of the first one going alone.
-        setImmediate(this.#flushNow);
+        // request instead of the first one going alone. When the last round trip carried several
+        // callers, wait (at most lingerMs) for them to come back; a lone caller never waits.
+        if (this.#lingerMs === 0 || this.#queue.length >= this.#expected) setImmediate(this.#flushNow);
+        else this.#linger = setTimeout(this.#lingerDone, this.#lingerMs);
       }
     });
   }
@@ -456,9 +481,17 @@ class KafkaPublisher implements Publisher {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#queue.length > 0) setImmediate(this.#flushNow);
-    else this.#flushing = false;
+    // Calls sent plus calls that queued up during the round trip: the concurrent callers.
+    this.#expected = entries.length + this.#queue.length;
+    if (this.#queue.length === 0) this.#flushing = false;
+    else if (this.#lingerMs === 0 || this.#queue.length >= this.#expected || this.#closed) setImmediate(this.#flushNow);
+    else this.#linger = setTimeout(this.#lingerDone, this.#lingerMs);
   }
+
+  readonly #lingerDone = (): void => {
+    this.#linger = null;
+    this.#flushNow();
+  };
 
   /** One produce request (acks=-1) with the messages of `byTopic` (`bytes`: their approximate size). */
   async #sendBatch(byTopic: Map<string, KafkajsMessage[]>, bytes: number): Promise<void> {
@@ -486,6 +519,12 @@ class KafkaPublisher implements Publisher {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#linger !== null) {
+      // Send what waited for company now (it fails as "publisher is closed", as queued calls do).
+      clearTimeout(this.#linger);
+      this.#linger = null;
+      this.#flushNow();
+    }
     await this.#producer.disconnect();
   }
 }
@@ -808,7 +847,13 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 3 },
     });
-    const p = new KafkaPublisher(producer, options.publishTimeoutMs ?? 8000, log, options.onProduceRequest);
+    const p = new KafkaPublisher(
+      producer,
+      options.publishTimeoutMs ?? 8000,
+      log,
+      options.onProduceRequest,
+      options.lingerMs ?? 1,
+    );
     publishers.push(p);
     return p;
   }

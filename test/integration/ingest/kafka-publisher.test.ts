@@ -24,12 +24,13 @@ async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Pro
 }
 
 /** A bus on the test broker that records every produce request's summary into `produced`. */
-function recordingBus(produced: ProduceRequestInfo[]): ReturnType<typeof createKafkaBus> {
+function recordingBus(produced: ProduceRequestInfo[], lingerMs?: number): ReturnType<typeof createKafkaBus> {
   return createKafkaBus({
     brokers: kafkaBrokers(),
     clientId: 'regwatch-publisher-test',
     logger: silentLogger(),
     onProduceRequest: (info) => produced.push(info),
+    ...(lingerMs !== undefined ? { lingerMs } : {}),
   });
 }
 
@@ -92,6 +93,59 @@ describe('kafka publisher (real broker)', () => {
         produced.map((p) => p.messages),
         [1, 50],
       );
+    } finally {
+      await bus.close();
+    }
+  });
+
+  test('linger: callers that wait for their ack and come back (HTTP clients) share one produce request per round trip', async () => {
+    const produced: ProduceRequestInfo[] = [];
+    // A long linger so that a loaded machine cannot split a cohort; the default is 1 ms.
+    const bus = recordingBus(produced, 200);
+    try {
+      const topic = uniqueName('publisher-linger');
+      await bus.ensureTopics([topic], 1);
+      const pub = bus.publisher();
+      await pub.publish(topic, [{ value: 'warm' }]);
+      produced.length = 0;
+      const clients = 20;
+      const rounds = 10;
+      // Each client publishes, waits for its ack, and publishes again a little later (its 202 and
+      // next request cross the network: 0–3 ms here), like a registry endpoint per client.
+      await Promise.all(
+        Array.from({ length: clients }, async (_, c) => {
+          for (let r = 0; r < rounds; r++) {
+            await pub.publish(topic, [{ value: `${c}-${r}` }]);
+            await sleep(c % 4);
+          }
+        }),
+      );
+      const messages = produced.reduce((n, p) => n + p.messages, 0);
+      assert.equal(messages, clients * rounds);
+      // Without lingering the clients split into two cohorts of ~10 that alternate (~20 requests).
+      assert.ok(
+        produced.length <= rounds + 2,
+        `${produced.length} produce requests: ${produced.map((p) => p.messages)}`,
+      );
+    } finally {
+      await bus.close();
+    }
+  });
+
+  test('linger never delays a lone sequential caller (a registry endpoint sends one envelope at a time)', async () => {
+    const produced: ProduceRequestInfo[] = [];
+    const bus = recordingBus(produced, 2000);
+    try {
+      const topic = uniqueName('publisher-lone');
+      await bus.ensureTopics([topic], 1);
+      const pub = bus.publisher();
+      await pub.publish(topic, [{ value: 'warm' }]);
+      const started = performance.now();
+      for (let i = 0; i < 10; i++) await pub.publish(topic, [{ value: String(i) }]);
+      // Lingering would cost 2 s per call (20 s); ten acks from a local broker take well under that.
+      const ms = performance.now() - started;
+      assert.ok(ms < 8000, `10 sequential publishes took ${Math.round(ms)} ms`);
+      assert.ok(produced.every((p) => p.messages === 1));
     } finally {
       await bus.close();
     }
