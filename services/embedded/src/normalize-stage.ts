@@ -9,7 +9,7 @@ import type {
 import type { Logger } from '../../../shared/src/logger.ts';
 import { identityOf, type RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import type { NormalizeContext, NormalizeResult } from '../../../shared/src/normalize/types.ts';
-import { toDlqMessage, type DlqEntry } from '../../ingest/src/dlq.ts';
+import { rejectedPayload, toDlqMessage, type DlqEntry } from '../../ingest/src/dlq.ts';
 import { RequestActorCache } from '../../ingest/src/documents.ts';
 import type { IngestNormalizer } from '../../ingest/src/indexer.ts';
 import type { IngestMetrics } from '../../ingest/src/metrics.ts';
@@ -96,14 +96,7 @@ export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
     const take = (r: NormalizeResult, src: BusMessage): void => {
       if (r.kind === 'ignored') ignored++;
       else if (r.kind === 'rejected') {
-        const own = r.original.length > 0;
-        rejects.push({
-          reason: r.reason,
-          detail: r.detail,
-          payload: own ? 'event' : 'raw',
-          value: own ? r.original : src.value,
-          source: src,
-        });
+        rejects.push({ reason: r.reason, detail: r.detail, ...rejectedPayload(r.original, src.value), source: src });
       } else events.push({ event: r.event, source: src });
     };
     const lines: BusMessage[] = [];

@@ -62,3 +62,14 @@ export function toDlqMessage(entry: DlqEntry, now: Date): OutgoingMessage {
   if (entry.documentId !== undefined) headers[DLQ_HEADERS.documentId] = entry.documentId;
   return { key: entry.source.key, value: entry.value, headers };
 }
+
+/**
+ * The DLQ payload of a normalizer rejection of `message`: `raw` with the message's own bytes when
+ * the rejection is about the whole message (no `original`, or an `original` that is the message
+ * itself, as for one log line), else `event` with the rejected piece (one event of an envelope).
+ */
+export function rejectedPayload(original: string, message: Buffer): Pick<DlqEntry, 'payload' | 'value'> {
+  if (original.length === 0 || (original.length <= message.length && message.equals(Buffer.from(original))))
+    return { payload: 'raw', value: message };
+  return { payload: 'event', value: original };
+}

@@ -16,7 +16,7 @@ import { identityOf, type RegistryEvent } from '../../../shared/src/model/regist
 import type { NormalizeContext, NormalizeResult } from '../../../shared/src/normalize/types.ts';
 import { backoffMs, triageBulkResponse, type BulkAction, type BulkResponseItem, type ItemVerdict } from './bulk.ts';
 import type { IngestTopics } from './config.ts';
-import { DLQ_REASONS, toDlqMessage, type DlqEntry } from './dlq.ts';
+import { DLQ_REASONS, rejectedPayload, toDlqMessage, type DlqEntry } from './dlq.ts';
 import { RequestActorCache, findingDocument, storageDocument } from './documents.ts';
 import type { IngestMetrics } from './metrics.ts';
 import { RAW_HEADERS, type ReadyState } from './receiver.ts';
@@ -230,12 +230,8 @@ export function createIndexer(deps: IndexerDeps): Indexer {
   ): number {
     if (r.kind === 'ignored') return 1;
     if (r.kind === 'rejected') {
-      reject(
-        r.reason,
-        r.detail,
-        r.original.length > 0 ? r.original : msg.value,
-        r.original.length > 0 ? 'event' : 'raw',
-      );
+      const p = rejectedPayload(r.original, msg.value);
+      reject(r.reason, r.detail, p.value, p.payload);
       return 0;
     }
     let target: string;

@@ -10,7 +10,7 @@ import {
   type BulkAction,
   type BulkResponseItem,
 } from '../../../services/ingest/src/bulk.ts';
-import { DLQ_HEADERS } from '../../../services/ingest/src/dlq.ts';
+import { DLQ_HEADERS, rejectedPayload } from '../../../services/ingest/src/dlq.ts';
 import { createIndexer, indexerTopics, type Indexer } from '../../../services/ingest/src/indexer.ts';
 import { createIngestMetrics, type IngestMetrics } from '../../../services/ingest/src/metrics.ts';
 import { FakeEs, fakeNormalizer } from './fakes.ts';
@@ -290,6 +290,7 @@ describe('indexer', () => {
     const dlq = await h.read(T.dlq);
     assert.equal(dlq.length, 1, 'poison dead-lettered exactly once');
     assert.equal(dlq[0]!.headers[DLQ_HEADERS.reason], 'not_json');
+    assert.equal(dlq[0]!.headers[DLQ_HEADERS.payload], 'raw', 'the whole message was rejected: its own bytes');
     assert.equal(dlq[0]!.headers[DLQ_HEADERS.sourceOffset], '2');
     assert.equal(
       dlq[0]!.value.toString().startsWith('{"events":[{"id":"00000000-0000-4000-8000-000000002303"'),
@@ -414,5 +415,16 @@ describe('indexer', () => {
       indexerTopics(T).sort(),
       [T.findings, T.harborWebhooks, T.logs, T.notifications, T.storage].sort(),
     );
+  });
+});
+
+test('rejectedPayload: the message itself is raw, one rejected event of an envelope is event', () => {
+  const line = Buffer.from('{"foo":1}');
+  assert.deepEqual(rejectedPayload('{"foo":1}', line), { payload: 'raw', value: line });
+  assert.deepEqual(rejectedPayload('', line), { payload: 'raw', value: line });
+  const envelope = Buffer.from('{"events":[{"id":"a"},{"id":"b","timestamp":1}]}');
+  assert.deepEqual(rejectedPayload('{"id":"b","timestamp":1}', envelope), {
+    payload: 'event',
+    value: '{"id":"b","timestamp":1}',
   });
 });
