@@ -7,7 +7,8 @@
  * with node:zlib. Writes one normalized event (RegistryEvent JSON) per line to stdout; rejected
  * inputs go as NDJSON `{reason, detail, original, file, line}` to stderr or `--rejects FILE`;
  * a one-line summary (events by action, rejects by reason) goes to stderr, and a progress bar
- * (cli-progress) to stderr when stderr is a TTY and the input is larger than 8 MiB.
+ * (cli-progress) to stderr when stderr is a TTY and the input is larger than 8 MiB (decompressed:
+ * a gzip file's size is read from its trailer).
  *
  * Input is a line stream through one `createNormalizer()` per input (partial-line rejoining,
  * pull-once rule, dedupe). Pretty-printed JSON documents anywhere in it (a notification envelope,
@@ -24,7 +25,7 @@
  * Exit status 0 when the run completed (even with rejects); an unreadable input throws AppError
  * `INPUT_UNREADABLE` (exit 1) before anything is written for it.
  */
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
@@ -109,6 +110,29 @@ async function* readLines(src: AsyncIterable<Buffer>, maxBytes: number): AsyncGe
   }
 }
 
+/**
+ * Bytes an input gives once decompressed, for the progress bar: a plain file's size; for a gzip
+ * file the ISIZE field of its last member (RFC 1952 §2.3.1: uncompressed size mod 2^32; the last
+ * member only, when members were concatenated), at least the compressed size. null when unknown
+ * (stdin, pipes). Never throws (an unreadable trailer gives the compressed size).
+ */
+export function expectedBytes(o: OpenedInput): number | null {
+  if (o.size === null) return null;
+  if (!o.gzip || o.size < 18) return o.size;
+  try {
+    const fd = openSync(o.name, 'r');
+    try {
+      const b = Buffer.alloc(4);
+      readSync(fd, b, 0, 4, o.size - 4);
+      return Math.max(o.size, b.readUInt32LE(0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return o.size;
+  }
+}
+
 /** True for a line of only spaces, tabs and CR (blank lines in a stream are not inputs). */
 function isBlank(b: Buffer): boolean {
   for (const c of b) if (c !== 32 && c !== 9 && c !== 13) return false;
@@ -161,7 +185,7 @@ export async function normalizeInputs(
     throw err;
   }
   let totalBytes = 0;
-  for (const o of opened) totalBytes += o.size ?? 0;
+  for (const o of opened) totalBytes += expectedBytes(o) ?? 0;
 
   const summary: NormalizeSummary = {
     lines: 0,
@@ -206,7 +230,7 @@ export async function normalizeInputs(
   for (const input of opened) {
     const name = input.name;
     const src = input.stream;
-    // Progress counts bytes after decompression, capped at the on-disk total (gzip fills early).
+    // Progress counts bytes after decompression, like the total (see expectedBytes).
     if (bar)
       src.on('data', (c: Buffer) =>
         bar.update(Math.min(totalBytes, (readBytes += c.length)), { events: summary.events }),
@@ -311,7 +335,10 @@ export function register(program: Command): void {
     )
     .option('--harbor-host <host>', 'Harbor instance host, scopes Harbor audit ids (default "harbor")')
     .option('--keep-original', 'keep the raw input in event.original')
-    .option('--no-progress', 'never show a progress bar (shown on a TTY for inputs over 8 MiB on disk)')
+    .option(
+      '--no-progress',
+      'never show a progress bar (shown on a TTY for inputs over 8 MiB, gzip counted decompressed)',
+    )
     .addHelpText(
       'after',
       `

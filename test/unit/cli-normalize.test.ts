@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { RegistryEvent } from '../../shared/src/model/registry-event.ts';
-import { ignoredKind } from '../../cli/commands/normalize.ts';
+import { expectedBytes, ignoredKind } from '../../cli/commands/normalize.ts';
+import { openInput } from '../../shared/src/io/open-input.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SAMPLES = join(ROOT, 'test/fixtures/registry-samples');
@@ -279,4 +280,23 @@ test('ignoredKind: the summary groups ignored inputs by reason without their var
     'OpenShift middleware "response" line',
   );
   assert.equal(ignoredKind(''), 'other');
+});
+
+test('expectedBytes: a gzip file counts its decompressed size (progress bar threshold and total)', async () => {
+  const d = await mkdtemp(join(tmpdir(), 'regwatch-expected-'));
+  try {
+    const plain = Buffer.from('{"msg":"x"}\n'.repeat(100_000));
+    await writeFile(join(d, 'a.log'), plain);
+    await writeFile(join(d, 'a.log.gz'), gzipSync(plain));
+    for (const [f, want] of [
+      ['a.log', plain.length],
+      ['a.log.gz', plain.length],
+    ] as const) {
+      const o = await openInput(join(d, f));
+      assert.equal(expectedBytes(o), want, f);
+      o.stream.destroy();
+    }
+  } finally {
+    await rm(d, { recursive: true, force: true });
+  }
 });
