@@ -145,8 +145,15 @@ export function kqlToEs(node: KqlNode | undefined): Record<string, unknown> {
 export const NOT_DUPLICATE = 'not oci_registry.duplicate : true';
 
 /**
+ * KQL for sums of `http.response.body.bytes`: leaves out copies whose bytes an earlier copy of
+ * the same request already carries (`oci_registry.duplicate_bytes: true`). Not {@link NOT_DUPLICATE}:
+ * the copy that counts a request may be its notification, which has no bytes.
+ */
+export const BYTES_ONCE = 'not oci_registry.duplicate_bytes : true';
+
+/**
  * `query` restricted to the documents that count each registry request once: for panels that
- * count requests. Sums of `http.response.body.bytes` use {@link NOT_DUPLICATE} as their column
+ * count requests. Sums of `http.response.body.bytes` use {@link BYTES_ONCE} as their column
  * filter; image pulls need neither (`oci_registry.image_pull` is true on one copy per request).
  */
 export function countedOnce(query?: string): string {

@@ -1,6 +1,6 @@
 import { DATA_VIEWS } from '../data-views.ts';
 import type { DashboardSpec } from '../dashboard.ts';
-import { NOT_DUPLICATE, countedOnce } from '../kql.ts';
+import { BYTES_ONCE, NOT_DUPLICATE, countedOnce } from '../kql.ts';
 
 const ev = DATA_VIEWS.events;
 const fi = DATA_VIEWS.findings;
@@ -101,7 +101,7 @@ export const identityDrilldown: DashboardSpec = {
                 op: 'sum',
                 field: 'http.response.body.bytes',
                 label: 'Bytes sent',
-                filter: NOT_DUPLICATE,
+                filter: BYTES_ONCE,
                 format: { id: 'bytes' },
               },
               { op: 'max', field: '@timestamp', label: 'Last seen' },

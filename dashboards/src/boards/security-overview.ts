@@ -1,6 +1,6 @@
 import { DATA_VIEWS } from '../data-views.ts';
 import type { DashboardSpec } from '../dashboard.ts';
-import { NOT_DUPLICATE, countedOnce } from '../kql.ts';
+import { BYTES_ONCE, NOT_DUPLICATE, countedOnce } from '../kql.ts';
 import { IDENTITY_DASHBOARD_ID } from './identity.ts';
 
 const ev = DATA_VIEWS.events;
@@ -185,7 +185,7 @@ export const securityOverview: DashboardSpec = {
                 op: 'sum',
                 field: 'http.response.body.bytes',
                 label: 'Bytes pulled',
-                filter: NOT_DUPLICATE,
+                filter: BYTES_ONCE,
                 format: { id: 'bytes' },
               },
               { op: 'unique_count', field: 'oci_registry.repository', label: 'Repositories' },

@@ -14,13 +14,15 @@ import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts'
  *   the JSON access log writes it, matches any), at times at most 1 s + the request's duration
  *   apart (an access line carries the request's start to the second, the app log its end).
  *
- * The counting rule — two independent marks, each right in every arrival order:
- * - **`oci_registry.duplicate: true`** (leave out of request counts and byte sums): the first copy
- *   to arrive counts the request; a later copy is a duplicate unless it carries
- *   `http.response.body.bytes` (> 0) while no earlier copy did — the app-log line after its
- *   notification (a notification has no bytes) stays counted, so the bytes are never lost. The
- *   documents without the mark carry each request's bytes exactly once; a request count includes
- *   two documents of one request only when its notification arrived before its app-log line.
+ * The counting rule — three independent marks, each right in every arrival order:
+ * - **`oci_registry.duplicate: true`** (leave out of request counts): every copy after the first
+ *   to arrive. The documents without the mark count each request once — twice only when its
+ *   access line (no request id) arrives after its notification and before its app-log line, which
+ *   joins them; a registry prints the app-log line first.
+ * - **`oci_registry.duplicate_bytes: true`** (leave out of sums of `http.response.body.bytes`): a
+ *   copy with bytes (> 0) when an earlier copy already had them. The first copy may have none (a
+ *   notification), so the bytes are summed over the copies without this mark, not over the
+ *   counted ones: each request's bytes once, whichever copy brought them.
  * - **`oci_registry.image_pull`**: set to `false` on a later copy when an earlier copy already
  *   counted the pull, so exactly one stored document per pull has `image_pull: true`. That can be
  *   a duplicate: when the access line arrived first (access lines never set `image_pull`), the
@@ -52,8 +54,9 @@ export class RequestCopies {
 
   /**
    * Records `e` as a copy of its request and returns it, marked when it is a later copy (a new
-   * object: `oci_registry.duplicate: true` and/or `oci_registry.image_pull: false`; `e` itself is
-   * never mutated). Returns `e` unchanged when it is the first copy or has no correlation key.
+   * object: `oci_registry.duplicate: true`, and `oci_registry.duplicate_bytes: true` and/or
+   * `oci_registry.image_pull: false` when an earlier copy counted those; `e` itself is never
+   * mutated). Returns `e` unchanged when it is the first copy or has no correlation key.
    * Events must be passed in arrival order. Never throws.
    */
   mark(e: RegistryEvent): RegistryEvent {
@@ -84,7 +87,7 @@ export class RequestCopies {
     }
 
     const clearPull = pull && rec.pull;
-    const duplicate = !(hasBytes && !rec.bytes);
+    const duplicateBytes = hasBytes && rec.bytes;
     rec.sources.push(src);
     rec.pull ||= pull;
     rec.bytes ||= hasBytes;
@@ -92,13 +95,13 @@ export class RequestCopies {
     rec.ip ??= ip;
     if (rid !== undefined && byRid === undefined) this.#setRequestId(rid, rec);
     if (line !== undefined && byLine === undefined) this.#addLine(line, rec);
-    if (!duplicate && !clearPull) return e;
     return {
       ...e,
       oci_registry: {
         ...e.oci_registry,
         ...(clearPull ? { image_pull: false } : {}),
-        ...(duplicate ? { duplicate: true } : {}),
+        duplicate: true,
+        ...(duplicateBytes ? { duplicate_bytes: true } : {}),
       },
     };
   }

@@ -118,6 +118,7 @@ export const EVENT_MAPPINGS = {
       attempted_user: kw(),
       transfer: obj({ partial: bool(), expected_bytes: long() }),
       duplicate: bool(),
+      duplicate_bytes: bool(),
     }),
   },
 } as const satisfies Record<string, unknown>;

@@ -165,15 +165,21 @@ export interface OciRegistryFields {
    * (shared CASES C12): the registry reports a request as a notification, an app-log line and an
    * access line; ingest joins them by `http.request.id`, and app-log with access lines by
    * (time to the second, method, path, status, bytes, client). The first copy to arrive counts;
-   * a later copy gets `true` unless it brings `http.response.body.bytes` no earlier copy had.
-   * Absent (never `false`) on counting copies, so documents written before the field existed
-   * still count: exclude copies with KQL `not oci_registry.duplicate : true` in every count of
-   * requests and every sum of `http.response.body.bytes`. Pulls are counted by `image_pull: true`
-   * alone: ingest keeps it on exactly one copy of a request, which may be a duplicate (the app-log
-   * line of a manifest GET whose access line arrived first; access lines never count pulls).
-   * See services/ingest/src/request-copies.ts.
+   * every later copy gets `true`. Absent (never `false`) on counting copies, so documents written
+   * before the field existed still count: exclude copies with KQL `not oci_registry.duplicate :
+   * true` in every count of requests. Bytes: see `duplicate_bytes`. Pulls are counted by
+   * `image_pull: true` alone: ingest keeps it on exactly one copy of a request, which may be a
+   * duplicate (the app-log line of a manifest GET whose notification or access line arrived
+   * first). See services/ingest/src/request-copies.ts.
    */
   duplicate?: boolean;
+  /**
+   * True on a later copy of one HTTP request whose `http.response.body.bytes` an earlier stored
+   * copy already carries (an access line after its app-log line). Sum bytes over
+   * `not oci_registry.duplicate_bytes : true` (not over the request-counting copies: the first copy
+   * may be a notification, which has no bytes). Absent on every other document.
+   */
+  duplicate_bytes?: boolean;
 }
 
 /** `oci_registry.transfer.*`: see {@link OciRegistryFields.transfer}. */

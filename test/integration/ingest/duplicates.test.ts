@@ -36,7 +36,7 @@ const MANIFEST_BYTES = 557;
 
 interface Doc {
   event: { dataset: string };
-  oci_registry: { image_pull: boolean; duplicate?: boolean };
+  oci_registry: { image_pull: boolean; duplicate?: boolean; duplicate_bytes?: boolean };
   http?: { request?: { id?: string }; response?: { body?: { bytes?: number } } };
 }
 
@@ -70,20 +70,23 @@ describe('copies of one request counted once through the real indexer (C12)', ()
     const summary = docs
       .map(
         (d) =>
-          `${d.http?.request?.id ?? 'access'}|${d.event.dataset}|pull=${d.oci_registry.image_pull}|dup=${d.oci_registry.duplicate === true}`,
+          `${d.http?.request?.id ?? 'access'}|${d.event.dataset}|pull=${d.oci_registry.image_pull}|dup=${d.oci_registry.duplicate === true}|dupBytes=${d.oci_registry.duplicate_bytes === true}`,
       )
       .sort();
     assert.deepEqual(
       summary,
       [
-        `${BY_DIGEST.rid}|oci_registry.log|pull=true|dup=false`,
-        `${BY_DIGEST.rid}|oci_registry.notification|pull=false|dup=true`,
-        `${BY_TAG.rid}|oci_registry.log|pull=false|dup=false`,
-        `${BY_TAG.rid}|oci_registry.notification|pull=true|dup=false`,
-        'access|oci_registry.access|pull=false|dup=true',
-        'access|oci_registry.access|pull=false|dup=true',
+        `${BY_DIGEST.rid}|oci_registry.log|pull=true|dup=false|dupBytes=false`,
+        `${BY_DIGEST.rid}|oci_registry.notification|pull=false|dup=true|dupBytes=false`,
+        // Notification first: it counts the request; the app-log line is a duplicate that brings the bytes.
+        `${BY_TAG.rid}|oci_registry.log|pull=false|dup=true|dupBytes=false`,
+        `${BY_TAG.rid}|oci_registry.notification|pull=true|dup=false|dupBytes=false`,
+        'access|oci_registry.access|pull=false|dup=true|dupBytes=true',
+        'access|oci_registry.access|pull=false|dup=true|dupBytes=true',
       ].sort(),
     );
+    // Two requests, two counted documents (the notification-first request was counted twice before).
+    assert.equal(await p.countEvents({ bool: { must_not: [{ term: { 'oci_registry.duplicate': true } }] } }), 2);
 
     assert.equal(await p.countEvents({ term: { 'oci_registry.image_pull': true } }), 2);
     const bytes = async (query: object): Promise<number> => {
@@ -97,7 +100,7 @@ describe('copies of one request counted once through the real indexer (C12)', ()
     };
     assert.equal(await bytes({ match_all: {} }), 4 * MANIFEST_BYTES, 'app log and access line both carry the bytes');
     assert.equal(
-      await bytes({ bool: { must_not: [{ term: { 'oci_registry.duplicate': true } }] } }),
+      await bytes({ bool: { must_not: [{ term: { 'oci_registry.duplicate_bytes': true } }] } }),
       2 * MANIFEST_BYTES,
     );
 
@@ -118,7 +121,10 @@ describe('copies of one request counted once through the real indexer (C12)', ()
     assert.equal(sumOf(bytesMetric.name, 'v'), 2 * MANIFEST_BYTES, 'Top pullers: bytes pulled');
     assert.equal(sumOf(pullsMetric.name, 'doc_count'), 2, 'Top pullers: image pulls');
 
-    const mapping = await p.es.indices.getFieldMapping({ index, fields: ['oci_registry.duplicate'] });
+    const mapping = await p.es.indices.getFieldMapping({
+      index,
+      fields: ['oci_registry.duplicate', 'oci_registry.duplicate_bytes'],
+    });
     const types = new Set(
       Object.values(mapping).flatMap((m) =>
         Object.values(m.mappings).map((f) => (Object.values(f.mapping)[0] as { type: string }).type),
@@ -130,7 +136,9 @@ describe('copies of one request counted once through the real indexer (C12)', ()
     const published = await p.readTopic(p.topics.events, 6);
     const events = published.map((m) => JSON.parse(m.value.toString('utf8')) as Doc);
     assert.equal(events.length, 6);
-    assert.ok(events.every((e) => e.oci_registry.duplicate === undefined));
+    assert.ok(
+      events.every((e) => e.oci_registry.duplicate === undefined && e.oci_registry.duplicate_bytes === undefined),
+    );
     assert.equal(events.filter((e) => e.oci_registry.image_pull).length, 4, 'notification + app log of each pull');
   });
 });

@@ -133,7 +133,7 @@ describe('end to end: real registry + skopeo → ingest → Elasticsearch', () =
       return (res.aggregations?.['b'] as { value: number }).value;
     };
     const access = term('event.dataset', 'oci_registry.access');
-    const counted = { bool: { must_not: [term('oci_registry.duplicate', true)] } };
+    const counted = { bool: { must_not: [term('oci_registry.duplicate_bytes', true)] } };
     let accessBytes = 0;
     let countedBytes = -1;
     for (const until = Date.now() + 30_000; Date.now() < until; await sleep(500)) {
@@ -143,7 +143,7 @@ describe('end to end: real registry + skopeo → ingest → Elasticsearch', () =
       if (accessBytes > 0 && countedBytes === accessBytes) break;
     }
     const allBytes = await bytesOf({ match_all: {} });
-    console.log(`e2e: bytes all docs=${allBytes} not duplicate=${countedBytes} access lines=${accessBytes}`);
+    console.log(`e2e: bytes all docs=${allBytes} not duplicate_bytes=${countedBytes} access lines=${accessBytes}`);
     assert.ok(accessBytes > 0);
     assert.equal(countedBytes, accessBytes, 'bytes counted once');
     assert.ok(allBytes > countedBytes, 'the app log and the access log both carry the bytes');

@@ -59,12 +59,12 @@ export async function* hourlyIdentityAggregates(
             aggs: {
               pulls: { filter: { term: { 'oci_registry.image_pull': true } } },
               blobs: {
-                // A request's bytes once: ingest marks later copies of it (app-log + access line)
-                // `oci_registry.duplicate` unless they bring bytes no earlier copy had.
+                // A request's bytes once: ingest marks a later copy whose bytes an earlier copy
+                // already carries (access line after its app-log line) `duplicate_bytes`.
                 filter: {
                   bool: {
                     filter: [{ term: { 'event.action': 'blob-pull' } }],
-                    must_not: [{ term: { 'oci_registry.duplicate': true } }],
+                    must_not: [{ term: { 'oci_registry.duplicate_bytes': true } }],
                   },
                 },
                 aggs: { bytes: { sum: { field: 'http.response.body.bytes' } } },
