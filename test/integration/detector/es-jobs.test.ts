@@ -88,7 +88,7 @@ describe('scheduled Elasticsearch jobs and replay (real Elasticsearch)', { timeo
     assert.equal(again.find((f) => f.rule === 'pull.volume_spike')?.observed.value, 630);
   });
 
-  test('hourly aggregates count the bytes of a blob once: copies marked oci_registry.duplicate are left out', async () => {
+  test('hourly aggregates count the bytes of a blob once: copies marked oci_registry.duplicate_bytes are left out', async () => {
     const t = MON + 40 * D + 3 * H;
     const blob = (id: string, dataset: RegistryEvent['event']['dataset'], duplicate: boolean): RegistryEvent => ({
       ...pull(t + 60_000, 'carol'),
@@ -107,11 +107,21 @@ describe('scheduled Elasticsearch jobs and replay (real Elasticsearch)', { timeo
         actor: { kind: 'user', anonymous: false },
         source_format: 'test',
         repository: 'team-a/svc-0',
-        ...(duplicate ? { duplicate: true } : {}),
+        ...(duplicate ? { duplicate: true, duplicate_bytes: true } : {}),
       },
     });
-    // One request seen as an access line (counts) and an app-log line (the later copy).
-    const docs = [blob('blob-access', 'oci_registry.access', false), blob('blob-log', 'oci_registry.log', true)];
+    // One request seen as an access line (counts) and an app-log line (the later copy), plus a
+    // notification-first request: its app-log line is a duplicate for request counts but the
+    // copy that carries the bytes (no duplicate_bytes), so its bytes count.
+    const notified: RegistryEvent = {
+      ...blob('blob-log-2', 'oci_registry.log', false),
+      oci_registry: { ...blob('x', 'oci_registry.log', false).oci_registry, duplicate: true },
+    };
+    const docs = [
+      blob('blob-access', 'oci_registry.access', false),
+      blob('blob-log', 'oci_registry.log', true),
+      notified,
+    ];
     const r = await client.bulk({
       operations: docs.flatMap((doc) => [{ create: { _index: index, _id: doc.event.id } }, doc]),
       refresh: 'wait_for',
@@ -121,7 +131,7 @@ describe('scheduled Elasticsearch jobs and replay (real Elasticsearch)', { timeo
     for await (const hour of hourlyIdentityAggregates(client, { index, fromMs: t, toMs: t + H }))
       rows.push(...hour.rows);
     const carol = rows.find((x) => x.identity === 'carol');
-    assert.equal(carol?.bytes, 1000);
+    assert.equal(carol?.bytes, 2000);
   });
 
   test('SLO job: pull success rate below 99.9 % in the judged hour', async () => {
