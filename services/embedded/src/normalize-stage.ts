@@ -87,6 +87,7 @@ export function createNormalizeStage(deps: NormalizeStageDeps): NormalizeStage {
     offset: Number(msg.offset),
     ...(msg.headers[RAW_HEADERS.contentType] ? { contentType: msg.headers[RAW_HEADERS.contentType] } : {}),
     ...(msg.headers[RAW_HEADERS.receivedAt] ? { receivedAt: msg.headers[RAW_HEADERS.receivedAt] } : {}),
+    ...(msg.headers[RAW_HEADERS.lineRef] ? { lineRef: msg.headers[RAW_HEADERS.lineRef] } : {}),
   });
 
   const handleBatch: BatchHandler = async (batch) => {

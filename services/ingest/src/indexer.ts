@@ -359,6 +359,7 @@ export function createIndexer(deps: IndexerDeps): Indexer {
             origin: msg.topic,
             offset: Number(msg.offset),
             ...(msg.headers[RAW_HEADERS.receivedAt] ? { receivedAt: msg.headers[RAW_HEADERS.receivedAt] } : {}),
+            ...(msg.headers[RAW_HEADERS.lineRef] ? { lineRef: msg.headers[RAW_HEADERS.lineRef] } : {}),
           },
         });
       } else {

@@ -55,6 +55,13 @@ export const RAW_HEADERS = {
   contentType: 'content-type',
   receivedAt: 'regwatch.received_at',
   route: 'regwatch.route',
+  /**
+   * On each line of a POST /v1/logs body: `<first 16 hex of the body's SHA-256>:<line index>`.
+   * A collector that sends the same body again (its retry after a 503 or a timeout) gives the
+   * same references, so the line's dedupe id (NormalizeContext.lineRef) and its document are
+   * the same: a retry never stores a line twice.
+   */
+  lineRef: 'regwatch.line_ref',
 } as const;
 
 const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
@@ -388,10 +395,11 @@ export function buildReceiver(deps: ReceiverDeps) {
         void reply.code(202).send({ accepted: 0 });
         return;
       }
+      const bodyRef = hash('sha256', body, 'hex').slice(0, 16);
       publishRaw(
         reply,
         topics.logs,
-        lines.map((value) => ({ key, value, headers })),
+        lines.map((value, i) => ({ key, value, headers: { ...headers, [RAW_HEADERS.lineRef]: `${bodyRef}:${i}` } })),
       );
     });
 

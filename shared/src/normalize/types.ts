@@ -38,8 +38,16 @@ export interface NormalizeContext {
   receivedAt?: string;
   /** File path or topic the input came from (becomes `log.file.path`). */
   origin?: string;
-  /** Byte offset or Kafka offset of the line (used in access-log dedupe ids). */
+  /** Byte offset or Kafka offset of the line (becomes `log.offset`; in dedupe ids unless `lineRef`). */
   offset?: number;
+  /**
+   * Where the collector had the line, stable when the same line is delivered again: e.g.
+   * `<sha256 of the POST body, 16 hex>:<line index>` for lines POSTed to /v1/logs, so a collector's
+   * retry of the same body gives the same ids. Used instead of `offset` in the dedupe ids of
+   * sources whose id is a hash of the raw line (access lines, logrus lines without a request id,
+   * Nexus) — FORMATS.md "Dedupe and correlation keys": hash of the raw line + collector offset.
+   */
+  lineRef?: string;
   /** Harbor instance host, to scope Harbor audit ids. */
   harborHost?: string;
   /** Keep the raw input in `event.original`. Default false. */

@@ -141,4 +141,41 @@ describe('copies of one request counted once through the real indexer (C12)', ()
     );
     assert.equal(events.filter((e) => e.oci_registry.image_pull).length, 4, 'notification + app log of each pull');
   });
+
+  test('a collector that POSTs the same log body again (its retry) stores no line twice', async () => {
+    // Access lines and logrus lines without a request id have no id of their own: their id is the
+    // raw line + where the collector had it (the body's hash and the line index), not the Kafka offset.
+    const body = [
+      ...readFileSync(
+        new URL('../../fixtures/registry-samples/21-dist-accesslog-combined.log', import.meta.url),
+        'utf8',
+      )
+        .split('\n')
+        .filter((l) => l.length > 0),
+      '{"level":"info","msg":"response completed","time":"2026-11-30T08:00:00Z","http.request.method":"GET","http.request.uri":"/v2/","http.response.status":200,"http.request.remoteaddr":"192.0.2.1:5000"}',
+      // The same line twice in one body: two requests, two documents.
+      '192.0.2.44 - - [30/Nov/2026:08:00:01 +0000] "HEAD /v2/team/app/manifests/v1 HTTP/1.1" 200 0 "" "probe/1.0"',
+      '192.0.2.44 - - [30/Nov/2026:08:00:01 +0000] "HEAD /v2/team/app/manifests/v1 HTTP/1.1" 200 0 "" "probe/1.0"',
+    ].join('\n');
+    const before = await p.countEvents();
+    assert.equal((await post(p, '/v1/logs', body, 'text/plain')).status, 202);
+    const once = await p.waitForEvents(before + 1, 30_000).then(async () => {
+      // Let the whole body land.
+      let n = 0;
+      for (let i = 0; i < 60; i++) {
+        const now = await p.countEvents();
+        if (now === n && now > before) break;
+        n = now;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return n;
+    });
+    assert.ok(once > before + 2, `${once - before} documents from the body`);
+    assert.equal((await post(p, '/v1/logs', body, 'text/plain')).status, 202);
+    // The retry's messages are consumed (published to regwatch.events again) but create nothing.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await p.countEvents(), once, 'the retried body added no document');
+    const probes = await p.countEvents({ term: { 'user_agent.original': 'probe/1.0' } });
+    assert.equal(probes, 2, 'two identical lines of one body are two requests');
+  });
 });

@@ -212,6 +212,28 @@ describe('receiver', () => {
     await bus.close();
   });
 
+  test('logs: every line carries a reference of its place in the body, the same when the body is sent again', async () => {
+    const { app, bus, drain } = await setup();
+    const body = '{"msg":"a"}\n{"msg":"a"}\ntime="2020-01-01T00:00:00Z" level=info msg="b"\n';
+    for (let i = 0; i < 2; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/logs',
+        headers: { ...auth, 'content-type': 'text/plain' },
+        payload: body,
+      });
+      assert.equal(res.statusCode, 202);
+    }
+    const refs = (await drain('l', 6)).map((m) => m.headers['regwatch.line_ref'] ?? '');
+    assert.equal(refs.length, 6);
+    const [first, second] = [refs.slice(0, 3), refs.slice(3)];
+    assert.deepEqual(first, second, 'a resent body gives the same references');
+    assert.equal(new Set(first).size, 3, 'identical lines of one body differ by their index');
+    assert.match(first[0]!, /^[0-9a-f]{16}:0$/);
+    await app.close();
+    await bus.close();
+  });
+
   test('an unknown route is 404 in the receiver error shape', async () => {
     const { app, bus } = await setup();
     const res = await app.inject({ method: 'POST', url: '/v1/notification?x=1', headers: auth, payload: '{}' });

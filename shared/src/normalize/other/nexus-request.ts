@@ -85,7 +85,7 @@ function normalize(line: string, ctx: NormalizeContext): NormalizeResult[] {
       type: route.type,
       action: route.action,
       outcome: route.outcome,
-      id: stableId(line, ctx.origin, ctx.offset),
+      id: stableId(line, ctx.origin, ctx.lineRef ?? ctx.offset),
       dataset: 'nexus.request',
       duration: ms === undefined ? undefined : ms * 1_000_000,
     },

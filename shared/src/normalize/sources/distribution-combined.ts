@@ -241,7 +241,7 @@ export function normalizeAccess(
     time,
     dataset: 'oci_registry.access',
     sourceFormat,
-    id: stableId(raw, ctx.offset),
+    id: stableId(raw, ctx.lineRef ?? ctx.offset),
     method: method !== undefined && method.length > 0 ? method : undefined,
     uri: uri !== undefined && uri.length > 0 ? uri : undefined,
     status: a.status,

@@ -368,7 +368,7 @@ export function normalizeLogrusRecord(
   // (`user failed to authenticate` then the `error authorizing context` warning) share one id so the
   // stream form and the index keep a single login-failure. Lines without a request id fall back to
   // the raw line + offset.
-  if (requestId === undefined) f.id = stableId(raw, ctx.offset);
+  if (requestId === undefined) f.id = stableId(raw, ctx.lineRef ?? ctx.offset);
   else if (auth?.action === 'login-failure') f.id = stableId(instanceId, requestId, 'login-failure');
   else f.id = stableId(instanceId, requestId, msg, errCode);
   return [emit(buildRequestEvent(f, raw, ctx))];
