@@ -1,8 +1,10 @@
 import type { JsonSource } from './sources/types.ts';
+import type { JsonProbe } from './sources/probe.ts';
 import type { NormalizeContext, NormalizeResult } from './types.ts';
 import { jsonSources, textSources } from './sources/index.ts';
 import { reject } from './common/event.ts';
 import { StreamRules } from './pull-once.ts';
+import { probeObject } from './sources/probe.ts';
 
 /**
  * Normalizer entry points. Format detection is per line (FORMAT-EDGE-CASES 43: JSON app log and
@@ -94,9 +96,10 @@ function runJsonSource(
   obj: Record<string, unknown>,
   raw: string,
   ctx: NormalizeContext,
+  probe?: JsonProbe,
 ): NormalizeResult[] {
   try {
-    return source.normalize(obj, raw, ctx);
+    return source.normalize(obj, raw, ctx, probe);
   } catch (err) {
     return [
       reject('schema_mismatch', raw, `${source.id}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300)),
@@ -124,18 +127,43 @@ function dispatchObject(
   return [reject('unknown_format', raw, 'JSON object matches no known registry format')];
 }
 
-function isDockerJsonFile(o: Record<string, unknown>): boolean {
-  return typeof o.log === 'string' && typeof o.stream === 'string' && typeof o.time === 'string';
+/**
+ * {@link dispatchObject} for one line: the same sources in the same order, deciding from the
+ * object's probe where a source offers `matchesProbe` (and passing the probe on to `normalize`).
+ */
+function dispatchProbed(
+  obj: Record<string, unknown>,
+  probe: JsonProbe,
+  raw: string,
+  ctx: NormalizeContext,
+): NormalizeResult[] {
+  for (const source of jsonSources) {
+    let hit: boolean;
+    if (source.matchesProbe !== undefined) hit = source.matchesProbe(probe);
+    else {
+      try {
+        hit = source.matches(obj);
+      } catch {
+        hit = false;
+      }
+    }
+    if (hit) return runJsonSource(source, obj, raw, ctx, probe);
+  }
+  return [reject('unknown_format', raw, 'JSON object matches no known registry format')];
 }
 
-function isFluentd(o: Record<string, unknown>): boolean {
+function isDockerJsonFile(p: JsonProbe): boolean {
+  return typeof p.log === 'string' && typeof p.stream === 'string' && typeof p.time === 'string';
+}
+
+function isFluentd(p: JsonProbe): boolean {
   return (
-    typeof o.message === 'string' &&
-    o.level === undefined &&
-    o.msg === undefined &&
-    o['@version'] === undefined &&
-    o.events === undefined &&
-    o.type === undefined
+    typeof p.message === 'string' &&
+    p.level === undefined &&
+    p.msg === undefined &&
+    p.atVersion === undefined &&
+    p.events === undefined &&
+    p.type === undefined
   );
 }
 
@@ -163,15 +191,16 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
       return [reject('not_json', text, `JSON: ${err instanceof Error ? err.message.slice(0, 160) : 'parse error'}`)];
     }
     if (!isPlainObject(parsed)) return [reject('unknown_format', text, 'JSON value is not an object')];
-    if (depth < 2 && isDockerJsonFile(parsed)) {
-      const log = parsed.log as string;
-      const inner = { ...ctx, receivedAt: ctx.receivedAt ?? (parsed.time as string) };
+    const probe = probeObject(parsed);
+    if (depth < 2 && isDockerJsonFile(probe)) {
+      const log = probe.log as string;
+      const inner = { ...ctx, receivedAt: ctx.receivedAt ?? (probe.time as string) };
       // Stateless (no partials): the chunk is taken as complete, so no join key is built.
       return withOuterOriginal(
         partials === null
           ? handleLine(log, inner, null, depth + 1)
           : joinPartial(
-              `d|${ctx.origin ?? ''}|${String(parsed.stream)}`,
+              `d|${ctx.origin ?? ''}|${String(probe.stream)}`,
               log,
               !log.endsWith('\n'),
               inner,
@@ -181,10 +210,10 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
         text,
       );
     }
-    if (depth < 2 && isFluentd(parsed)) {
-      return withOuterOriginal(handleLine(parsed.message as string, ctx, partials, depth + 1), text);
+    if (depth < 2 && isFluentd(probe)) {
+      return withOuterOriginal(handleLine(probe.message as string, ctx, partials, depth + 1), text);
     }
-    return dispatchObject(parsed, text, ctx);
+    return dispatchProbed(parsed, probe, text, ctx);
   }
   // CRI lines start `YYYY-` (checked by char codes first: access lines also start with a digit).
   if (depth < 2 && first >= 48 && first <= 57 && text.charCodeAt(4) === 45 /* - */ && isDigit(text.charCodeAt(3))) {

@@ -13,7 +13,8 @@ const MAX_ENTRIES = 4096;
 const uaCache = new Map<string, Readonly<UserAgentClass>>();
 const addrCache = new Map<string, Readonly<ParsedAddress>>();
 const EMPTY: Readonly<ParsedAddress> = Object.freeze({});
-const RECENT_SIZE = 16;
+/** Slots of the direct-mapped user-agent table (a power of two; 64 holds a registry's few dozen clients). */
+const RECENT_SIZE = 64;
 const recentKeys: (string | undefined)[] = new Array<string | undefined>(RECENT_SIZE).fill(undefined);
 const recentValues: (Readonly<UserAgentClass> | undefined)[] = new Array<Readonly<UserAgentClass> | undefined>(
   RECENT_SIZE,

@@ -34,7 +34,7 @@ export function stableId(...parts: (string | number | undefined)[]): string {
   h2 = (h2 + h3) | 0;
   h3 = (h3 + h4) | 0;
   h4 = (h4 + h1) | 0;
-  return hex(fmix(h1)) + hex(fmix(h2)) + hex(fmix(h3)) + hex(fmix(h4 ^ len));
+  return hex128(fmix(h1), fmix(h2), fmix(h3), fmix(h4 ^ len));
 }
 
 // The four lanes live in module state while one id is computed (stableId is synchronous and not
@@ -138,15 +138,50 @@ function fmix(h0: number): number {
   return h;
 }
 
-/** Two lower-case hex digits per byte value (Number#toString(16) is slow on the hot path). */
-const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+/** Lower-case hex digit (char code) of the 4 bits of `v` at `shift`. */
+function nib(v: number, shift: number): number {
+  const n = (v >>> shift) & 15;
+  return n < 10 ? n + 48 : n + 87;
+}
 
-/** 8 lower-case hex digits of the 32 bits of `n` (signed or unsigned, the bits are what count). */
-function hex(n: number): string {
-  return (
-    (BYTE_HEX[n >>> 24] ?? '') +
-    (BYTE_HEX[(n >>> 16) & 0xff] ?? '') +
-    (BYTE_HEX[(n >>> 8) & 0xff] ?? '') +
-    (BYTE_HEX[n & 0xff] ?? '')
+/**
+ * The 32 lower-case hex digits of four 32-bit values (signed or unsigned, the bits are what count),
+ * most significant first. Built as ONE flat string by `String.fromCharCode`: concatenating
+ * two-digit pieces makes 15 intermediate strings and a rope that every reader must flatten.
+ */
+function hex128(a: number, b: number, c: number, d: number): string {
+  return String.fromCharCode(
+    nib(a, 28),
+    nib(a, 24),
+    nib(a, 20),
+    nib(a, 16),
+    nib(a, 12),
+    nib(a, 8),
+    nib(a, 4),
+    nib(a, 0),
+    nib(b, 28),
+    nib(b, 24),
+    nib(b, 20),
+    nib(b, 16),
+    nib(b, 12),
+    nib(b, 8),
+    nib(b, 4),
+    nib(b, 0),
+    nib(c, 28),
+    nib(c, 24),
+    nib(c, 20),
+    nib(c, 16),
+    nib(c, 12),
+    nib(c, 8),
+    nib(c, 4),
+    nib(c, 0),
+    nib(d, 28),
+    nib(d, 24),
+    nib(d, 20),
+    nib(d, 16),
+    nib(d, 12),
+    nib(d, 8),
+    nib(d, 4),
+    nib(d, 0),
   );
 }

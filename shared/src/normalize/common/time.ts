@@ -68,23 +68,30 @@ function offsetSeconds(zone: string): number | null {
  * Whole-second UTC rendering of epoch seconds plus the given fraction digits; null outside years
  * 0000–9999. The fraction never passes through a JS number, so nanoseconds survive.
  */
-let lastEpoch = Number.NaN;
-let lastBase = '';
 function render(epochSeconds: number, fraction: string): string | null {
-  if (epochSeconds !== lastEpoch) {
-    // Log streams are time-ordered: the whole-second prefix is usually the same as the last one.
-    if (Number.isInteger(epochSeconds) && epochSeconds >= MIN_EPOCH_S && epochSeconds <= MAX_EPOCH_S) {
-      lastBase = isoSeconds(epochSeconds);
-    } else {
-      const d = new Date(epochSeconds * 1000);
-      const y = d.getUTCFullYear();
-      if (!Number.isFinite(epochSeconds) || y < 0 || y > 9999) return null;
-      lastBase = d.toISOString().slice(0, 19);
+  let base: string;
+  if (Number.isInteger(epochSeconds) && epochSeconds >= MIN_EPOCH_S && epochSeconds <= MAX_EPOCH_S) {
+    // Log streams are time-ordered, and interleaved sources revisit a few recent seconds: a small
+    // direct-mapped table by the low bits of the second keeps their whole-second prefixes.
+    const slot = epochSeconds & (BASE_SLOTS - 1);
+    if (baseKeys[slot] === epochSeconds) base = baseValues[slot] ?? isoSeconds(epochSeconds);
+    else {
+      base = isoSeconds(epochSeconds);
+      baseKeys[slot] = epochSeconds;
+      baseValues[slot] = base;
     }
-    lastEpoch = epochSeconds;
+  } else {
+    const d = new Date(epochSeconds * 1000);
+    const y = d.getUTCFullYear();
+    if (!Number.isFinite(epochSeconds) || y < 0 || y > 9999) return null;
+    base = d.toISOString().slice(0, 19);
   }
-  return `${lastBase}.${fraction.length >= 3 ? fraction : fraction.padEnd(3, '0')}Z`;
+  return `${base}.${fraction.length >= 3 ? fraction : fraction.padEnd(3, '0')}Z`;
 }
+/** Whole-second prefixes of {@link render} by epoch second (direct-mapped; a power of two). */
+const BASE_SLOTS = 64;
+const baseKeys: number[] = new Array<number>(BASE_SLOTS).fill(Number.NaN);
+const baseValues: string[] = new Array<string>(BASE_SLOTS).fill('');
 
 /** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds. */
 const MIN_EPOCH_S = -62167219200;
@@ -140,7 +147,6 @@ function dig2(s: string, i: number): number {
  *   text is not exactly of this form (the caller then takes the general path, whose results for
  *   these forms this matches).
  */
-let lastUtcPrefix = '\u0000';
 function fastRfc3339(s: string): string | null | undefined {
   const n = s.length;
   if (n < 20 || s.charCodeAt(10) !== 84 /* T */) return undefined;
@@ -167,11 +173,9 @@ function fastRfc3339(s: string): string | null | undefined {
   }
   const z = s.charCodeAt(i);
   if (z === 90 /* Z */ && i + 1 === n) {
-    if (!s.startsWith(lastUtcPrefix)) {
-      // Log streams are time-ordered: the whole-second prefix was usually validated on the last line.
-      if (!validFields(y1 * 100 + y2, mo, d, h, mi, sec)) return null;
-      lastUtcPrefix = s.slice(0, 19);
-    }
+    // A few integer comparisons: cheaper than remembering the last validated prefix (a slice per
+    // new second and a `startsWith` call per line), which interleaved sources rarely repeat.
+    if (!validFields(y1 * 100 + y2, mo, d, h, mi, sec)) return null;
     // With 3+ fraction digits the text is already in the output form: return it as is (no copy,
     // and later comparisons with the original are identity checks).
     if (fracEnd - 20 >= 3) return s;
@@ -335,20 +339,26 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
     // Access logs write second-precision times: every request of one second repeats the same text.
     // A small direct-mapped memo (slot by the date and time digits; hit = same text, same
     // zone) returns the earlier result. Results are never mutated by callers, so they are shared.
-    const slot =
-      (s.charCodeAt(19) +
-        s.charCodeAt(18) * 3 +
-        s.charCodeAt(16) * 5 +
-        s.charCodeAt(15) * 7 +
-        s.charCodeAt(13) * 11 +
-        s.charCodeAt(12) * 13 +
-        s.charCodeAt(10) * 17 +
-        s.charCodeAt(4) * 19 +
-        s.charCodeAt(1) * 23 +
-        s.charCodeAt(0) * 29) &
-      (APACHE_MEMO_SLOTS - 1);
+    // The slot is the top bits of a multiplicative hash of the day, month and time characters:
+    // times a few seconds or minutes apart land in unrelated slots.
+    let x = Math.imul(s.charCodeAt(19) ^ (s.charCodeAt(18) << 8) ^ (s.charCodeAt(16) << 16), 0x9e3779b1);
+    x = Math.imul(x ^ s.charCodeAt(15) ^ (s.charCodeAt(13) << 8) ^ (s.charCodeAt(12) << 16), 0x85ebca6b);
+    x = Math.imul(
+      x ^ s.charCodeAt(10) ^ (s.charCodeAt(4) << 8) ^ (s.charCodeAt(1) << 16) ^ (s.charCodeAt(0) << 24),
+      0xc2b2ae35,
+    );
+    const slot = x >>> (32 - APACHE_MEMO_BITS);
     const hit = apacheMemo[slot];
-    if (hit !== undefined && hit.text === s && hit.zone === zone && hit.result.original === original) return hit.result;
+    // Untrimmed input (`s` is `original`) was stored with `text` and `original` the same string:
+    // then one string comparison answers both.
+    if (
+      hit !== undefined &&
+      hit.zone === zone &&
+      (s === original && hit.text === hit.result.original
+        ? hit.text === s
+        : hit.text === s && hit.result.original === original)
+    )
+      return hit.result;
     const fast = fastApache(s, zone);
     if (fast !== undefined) {
       if (fast === null) return null;
@@ -383,7 +393,8 @@ export function toUtcTimestamp(input: string | number, opts: TimeOptions = {}): 
 }
 
 /** Memo of {@link fastApache} results by time text (see toUtcTimestamp). */
-const APACHE_MEMO_SLOTS = 256;
+const APACHE_MEMO_BITS = 9;
+const APACHE_MEMO_SLOTS = 1 << APACHE_MEMO_BITS;
 const apacheMemo: ({ text: string; zone: string; result: UtcTimestamp } | undefined)[] = new Array<
   { text: string; zone: string; result: UtcTimestamp } | undefined
 >(APACHE_MEMO_SLOTS).fill(undefined);

@@ -60,7 +60,7 @@ export function classifyRequest(
   // Same result as `{ action, ...routeKind(route) }` without the (slow) object spread.
   if (status === 401) return withRouteKind('auth-challenge', route);
   if (status === 403 || errorCode === 'DENIED') return withRouteKind('access-denied', route);
-  const m = (method ?? '').toUpperCase();
+  const m = method === undefined ? '' : upperMethod(method);
   switch (route.route) {
     case 'base':
       return R_PING_REGISTRY;
@@ -89,6 +89,24 @@ export function classifyRequest(
       return R_OTHER_MANIFEST;
     default:
       return R_OTHER;
+  }
+}
+
+/**
+ * `method.toUpperCase()`, without the case-conversion call for the usual (already upper-case) HTTP
+ * methods.
+ */
+export function upperMethod(method: string): string {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+    case 'PUT':
+    case 'POST':
+    case 'PATCH':
+    case 'DELETE':
+      return method;
+    default:
+      return method.toUpperCase();
   }
 }
 
@@ -134,16 +152,29 @@ const AUTH_PREFIX = 'error authorizing context:';
  * @returns null when the message is not an auth message.
  */
 export function classifyAuthMessage(msg: string): Readonly<AuthClass> | null {
-  // Registries log a few dozen distinct messages; each line brings a new copy of one of them.
-  const hit = AUTH_MEMO.get(msg);
-  if (hit !== undefined) return hit;
-  const out = classifyUncached(msg);
-  if (msg.length <= 256) {
+  // Registries log a few dozen distinct messages; each line brings a new copy of one of them. A
+  // small direct-mapped table (slot by length and three characters, hit = `===`, a memory compare)
+  // answers repeats without hashing the message, as the Map lookup below must.
+  const n = msg.length;
+  const slot =
+    (n * 31 + msg.charCodeAt(n >> 1) * 7 + msg.charCodeAt(n - 1) + msg.charCodeAt(n >> 2) * 3) & (AUTH_SLOTS - 1);
+  if (authKeys[slot] === msg) return authValues[slot] ?? null;
+  let out = AUTH_MEMO.get(msg);
+  if (out === undefined) {
+    out = classifyUncached(msg);
+    if (n > 256) return out;
+    if (out !== null) Object.freeze(out);
     if (AUTH_MEMO.size >= 1024) AUTH_MEMO.clear();
-    AUTH_MEMO.set(msg, out === null ? null : Object.freeze(out));
+    AUTH_MEMO.set(msg, out);
   }
+  authKeys[slot] = msg;
+  authValues[slot] = out;
   return out;
 }
+/** Direct-mapped front of {@link AUTH_MEMO}: messages (at most 256 characters) and their frozen results. */
+const AUTH_SLOTS = 64;
+const authKeys: (string | undefined)[] = new Array<string | undefined>(AUTH_SLOTS).fill(undefined);
+const authValues: (Readonly<AuthClass> | null)[] = new Array<Readonly<AuthClass> | null>(AUTH_SLOTS).fill(null);
 /** Bounded memo of {@link classifyAuthMessage} (results are frozen and shared). */
 const AUTH_MEMO = new Map<string, Readonly<AuthClass> | null>();
 

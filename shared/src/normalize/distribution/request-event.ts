@@ -5,7 +5,7 @@ import type { SplitUri, V2Path } from '../common/repository.ts';
 import { actorKind } from '../common/actor.ts';
 import { cachedAddress, cachedUserAgent } from '../common/cache.ts';
 import { isDigest, namespaceOf, parseV2Path, splitUri } from '../common/repository.ts';
-import { apiErrorCode, classifyRequest, isIndexMediaType } from './classify.ts';
+import { apiErrorCode, classifyRequest, isIndexMediaType, upperMethod as upperMethodOf } from './classify.ts';
 import { applyContext } from '../common/event.ts';
 
 /**
@@ -228,7 +228,7 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   const fromRepository = action === 'blob-mount' ? params.get('from') : undefined;
   const uploadId = f.varsUuid ?? route.uploadId;
 
-  const upperMethod = f.method?.toUpperCase();
+  const upperMethod = f.method === undefined ? undefined : upperMethodOf(f.method);
   const mediaType = upperMethod === 'PUT' && route.route === 'manifest' ? f.requestContentType : f.responseContentType;
   if (objectKind === 'manifest' && isIndexMediaType(mediaType)) objectKind = 'index';
   if (route.route === 'blob' && digest === undefined) digest = route.digest;

@@ -109,6 +109,7 @@ export function scanCombined(s: string): CombinedParts | null {
   if (e4 <= s4 || s.charCodeAt(e4 + 1) !== 32 || s.charCodeAt(e4 + 2) !== 34 /* " */) return null;
   const s5 = e4 + 3;
   const noBackslash = s.indexOf('\\', s5) < 0;
+  scannedNoBackslash = noBackslash;
   const e5 = closingQuote(s, s5, noBackslash);
   if (e5 < 0 || s.charCodeAt(e5 + 1) !== 32) return null;
   if (!isAsciiDigit(s.charCodeAt(e5 + 2)) || !isAsciiDigit(s.charCodeAt(e5 + 3)) || !isAsciiDigit(s.charCodeAt(e5 + 4)))
@@ -143,12 +144,31 @@ export function scanCombined(s: string): CombinedParts | null {
   };
 }
 
+/**
+ * `Number(s)` of a non-empty ASCII digit string (what {@link scanCombined} returns for status and
+ * bytes), by integer arithmetic up to 15 digits (exact below 2^53): `Number` of a freshly sliced
+ * string takes the runtime's general string-to-double conversion.
+ */
+function digitsValue(s: string): number {
+  const n = s.length;
+  if (n > 15) return Number(s);
+  let v = 0;
+  for (let i = 0; i < n; i++) v = v * 10 + (s.charCodeAt(i) - 48);
+  return v;
+}
+
+/** Set by {@link scanCombined}: the quoted parts of the last line scanned hold no backslash (no escapes). */
+let scannedNoBackslash = false;
+
 // The format detector calls `matches` then `normalize` on the same line: the match is kept for it.
 let lastLine: string | undefined;
 let lastMatch: CombinedParts | null = null;
+/** Whether the quoted parts of {@link lastMatch} hold no backslash (then Go-unescaping leaves them as they are). */
+let lastNoBackslash = false;
 function matchCombined(line: string): CombinedParts | null {
   if (line !== lastLine) {
     lastMatch = scanCombined(line);
+    lastNoBackslash = scannedNoBackslash;
     lastLine = line;
   }
   return lastMatch;
@@ -157,7 +177,8 @@ function matchCombined(line: string): CombinedParts | null {
 export const distributionCombinedSource: TextSource = {
   id: 'distribution-combined',
   matches(line) {
-    return line.includes(' [') && matchCombined(line) !== null;
+    // A combined line has ` [` after its third field: the scan itself checks it (and fails early).
+    return matchCombined(line) !== null;
   },
   normalize(line, ctx) {
     const m = matchCombined(line);
@@ -168,14 +189,15 @@ export const distributionCombinedSource: TextSource = {
         user: m.user,
         time: m.time,
         request: m.request,
-        status: Number(m.status),
-        bytes: m.bytes === '-' ? undefined : Number(m.bytes),
+        status: digitsValue(m.status),
+        bytes: m.bytes === '-' ? undefined : digitsValue(m.bytes),
         referer: m.referer,
         ua: m.ua,
       },
       line,
       ctx,
       'combined',
+      lastNoBackslash,
     );
   },
 };
@@ -196,6 +218,14 @@ export interface AccessRecord {
   ua?: string | undefined;
 }
 
+/** The version of an `HTTP/<version>` protocol token (`proto.slice(5)`), else undefined; the usual ones are constants. */
+function httpVersionOf(proto: string): string | undefined {
+  if (proto === 'HTTP/1.1') return '1.1';
+  if (proto === 'HTTP/2.0') return '2.0';
+  if (proto === 'HTTP/1.0') return '1.0';
+  return proto.startsWith('HTTP/') ? proto.slice(5) : undefined;
+}
+
 /** A quoted part of a combined line, Go-unescaped (kept as written when the escapes are malformed). */
 function unquoted(s: string | undefined, combined: boolean): string | undefined {
   return s === undefined ? undefined : combined ? (unescapeGo(s) ?? s) : s;
@@ -204,17 +234,22 @@ function unquoted(s: string | undefined, combined: boolean): string | undefined 
 /**
  * Access record → event (dataset `oci_registry.access`). Shared with the JSON access-log source.
  * Quoted parts of combined lines are Go-unescaped here; JSON values arrive unescaped already.
+ * @param noEscapes true when the caller knows the quoted parts hold no backslash (unescaping is
+ *   then skipped: it would return them unchanged).
+ * @returns one `event`, or `rejected` (`invalid_timestamp`) when the time does not parse.
  */
 export function normalizeAccess(
   a: AccessRecord,
   raw: string,
   ctx: NormalizeContext,
   sourceFormat: string,
+  noEscapes = false,
 ): NormalizeResult[] {
   const time = toUtcTimestamp(a.time);
   if (time === null)
     return [reject('invalid_timestamp', raw, `access time unparseable: ${String(a.time).slice(0, 40)}`)];
-  const combined = sourceFormat === 'combined';
+  // `noEscapes`: the caller saw no backslash in the quoted parts, so unescaping would return them as is.
+  const combined = sourceFormat === 'combined' && !noEscapes;
   let method = a.method;
   let uri = a.uri;
   let proto = a.proto;
@@ -254,7 +289,7 @@ export function normalizeAccess(
     requestId: undefined,
     requestContentType: undefined,
     responseContentType: undefined,
-    httpVersion: proto?.startsWith('HTTP/') ? proto.slice(5) : undefined,
+    httpVersion: proto === undefined ? undefined : httpVersionOf(proto),
     userName: a.user !== undefined && a.user !== '-' && a.user.length > 0 ? a.user : undefined,
     varsName: undefined,
     varsReference: undefined,

@@ -31,12 +31,16 @@ export const distributionLogrusJsonSource: JsonSource = {
   matches(obj) {
     return typeof obj.level === 'string' && (typeof obj.msg === 'string' || typeof obj.message === 'string');
   },
-  normalize(obj, raw, ctx) {
+  matchesProbe(p) {
+    return typeof p.level === 'string' && (typeof p.msg === 'string' || typeof p.message === 'string');
+  },
+  normalize(obj, raw, ctx, probe) {
     // Most app-log lines are not request completions: decide those from two fields, before
     // gathering the rest (same result as normalizeLogrusRecord's first branch for a string `msg`
     // without `correlation_id`).
-    const msg = obj.msg;
-    if (typeof msg === 'string' && obj.correlation_id === undefined && !isCompletion(msg)) {
+    const msg = probe === undefined ? obj.msg : probe.msg;
+    const correlationId = probe === undefined ? obj.correlation_id : probe.correlationId;
+    if (typeof msg === 'string' && correlationId === undefined && !isCompletion(msg)) {
       const ignored = ignoredMessage(msg);
       if (ignored !== undefined) return [ignored];
     }

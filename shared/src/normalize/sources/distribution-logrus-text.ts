@@ -29,7 +29,11 @@ const TTY_LEVELS: Record<string, string> = {
 };
 
 function isLogfmtStart(line: string): boolean {
-  return line.startsWith('time=') || line.startsWith('level=') || line.startsWith('msg=');
+  // First character before the prefix compares: most lines tried here (access logs) fail at once.
+  const c = line.charCodeAt(0);
+  if (c === 116 /* t */) return line.startsWith('time=');
+  if (c === 108 /* l */) return line.startsWith('level=');
+  return c === 109 /* m */ && line.startsWith('msg=');
 }
 
 export const distributionLogrusTextSource: TextSource = {

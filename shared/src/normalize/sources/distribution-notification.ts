@@ -36,12 +36,18 @@ export const distributionNotificationSource: JsonSource = {
         typeof obj.id === 'string')
     );
   },
-  normalize(obj, _raw, ctx) {
+  matchesProbe(p) {
+    return (
+      Array.isArray(p.events) ||
+      (typeof p.action === 'string' && typeof p.target === 'object' && p.target !== null && typeof p.id === 'string')
+    );
+  },
+  normalize(obj, _raw, ctx, probe) {
     // `original` (the event re-serialized) is only built when needed: rejections and keepOriginal.
-    if (!Array.isArray(obj.events)) return [normalizeNotificationEvent(obj, undefined, ctx)];
+    const events = probe === undefined ? obj.events : probe.events;
+    if (!Array.isArray(events)) return [normalizeNotificationEvent(obj, undefined, ctx)];
     // A plain object whose `events` is an array always satisfies NotificationEnvelopeSchema (each
     // element is validated on its own below), so the envelope needs no further check here.
-    const events: unknown[] = obj.events;
     const out = new Array<NormalizeResult>(events.length);
     for (let i = 0; i < events.length; i++) out[i] = normalizeNotificationEvent(events[i], undefined, ctx);
     return out;
@@ -77,16 +83,24 @@ const BRACKET_END_RE = /\](?=:|$)/;
  */
 function splitHostPort(h: string, url: NonNullable<RegistryEvent['url']>): void {
   if (hasLineTerminator(h)) return;
-  const colon = h.lastIndexOf(':');
-  const digits = colon < 0 ? 0 : h.length - colon - 1;
-  let portOk = digits >= 1 && digits <= 5;
-  for (let i = colon + 1; portOk && i < h.length; i++) {
-    const c = h.charCodeAt(i);
-    portOk = c >= 48 && c <= 57;
+  // The trailing ASCII digit run, scanned from the end (a port when a `:` precedes it: that is then
+  // the last colon); no `lastIndexOf` call and no number parse of a sliced string.
+  const n = h.length;
+  let i = n;
+  let port = 0;
+  let scale = 1;
+  while (i > 0) {
+    const c = h.charCodeAt(i - 1);
+    if (c < 48 || c > 57) break;
+    if (n - i < 5) port += (c - 48) * scale;
+    scale *= 10;
+    i--;
   }
+  const colon = i - 1;
+  const portOk = n - i >= 1 && n - i <= 5 && colon >= 0 && h.charCodeAt(colon) === 58; /* : */
   const domain = portOk ? h.slice(0, colon) : h;
   if (domain.length > 0) url.domain = domain;
-  if (portOk) url.port = Number(h.slice(colon + 1));
+  if (portOk) url.port = port;
 }
 
 /**
@@ -132,7 +146,7 @@ export function normalizeNotificationEvent(
 
   const t = e.target;
   const method = nonEmpty(e.request?.method);
-  const head = method?.toUpperCase() === 'HEAD';
+  const head = method !== undefined && (method === 'HEAD' || (method !== 'GET' && method.toUpperCase() === 'HEAD'));
   const mediaType = nonEmpty(t.mediaType);
   const digest = nonEmpty(t.digest);
   const tag = nonEmpty(t.tag);
