@@ -152,6 +152,22 @@ function dispatchProbed(
   return [reject('unknown_format', raw, 'JSON object matches no known registry format')];
 }
 
+/** True for the one result "JSON object matches no known registry format". */
+function isUnknownFormat(results: readonly NormalizeResult[]): boolean {
+  const r = results[0];
+  return results.length === 1 && r !== undefined && r.kind === 'rejected' && r.reason === 'unknown_format';
+}
+
+/**
+ * A collector's read time as ISO 8601: Fluent Bit's `date` (epoch seconds, fraction allowed; or
+ * already a date string with `json_date_format iso8601`). undefined when absent or not a date.
+ */
+function collectorTime(v: unknown): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1e11) return new Date(v * 1000).toISOString();
+  if (typeof v === 'string' && !Number.isNaN(Date.parse(v))) return v;
+  return undefined;
+}
+
 function isDockerJsonFile(p: JsonProbe): boolean {
   return typeof p.log === 'string' && typeof p.stream === 'string' && typeof p.time === 'string';
 }
@@ -213,7 +229,17 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
     if (depth < 2 && isFluentd(probe)) {
       return withOuterOriginal(handleLine(probe.message as string, ctx, partials, depth + 1), text);
     }
-    return dispatchProbed(parsed, probe, text, ctx);
+    const results = dispatchProbed(parsed, probe, text, ctx);
+    if (depth < 2 && typeof probe.log === 'string' && isUnknownFormat(results)) {
+      // A collector record that is none of the registry formats but carries the line in `log`
+      // (Fluent Bit's tail input and HTTP/Kafka outputs: `{"date": 1755680043.5, "log": "…"}`).
+      const receivedAt = ctx.receivedAt ?? collectorTime(parsed.date);
+      return withOuterOriginal(
+        handleLine(probe.log, receivedAt === undefined ? ctx : { ...ctx, receivedAt }, partials, depth + 1),
+        text,
+      );
+    }
+    return results;
   }
   // CRI lines start `YYYY-` (checked by char codes first: access lines also start with a digit).
   if (depth < 2 && first >= 48 && first <= 57 && text.charCodeAt(4) === 45 /* - */ && isDigit(text.charCodeAt(3))) {
@@ -459,7 +485,21 @@ function payload(
         results.push(reject('schema_mismatch', raw, 'payload element is not a JSON object'));
         continue;
       }
-      results.push(...dispatchObject(item, raw, ctx, filter));
+      const out = dispatchObject(item, raw, ctx, filter);
+      if (
+        kind === 'auto' &&
+        isUnknownFormat(out) &&
+        (typeof item.log === 'string' || typeof item.message === 'string')
+      ) {
+        // A collector record in an array body (Fluent Bit's HTTP output, `format json`): its line.
+        const line = typeof item.log === 'string' ? item.log : (item.message as string);
+        const receivedAt = ctx.receivedAt ?? collectorTime(item.date ?? item.time);
+        results.push(
+          ...withOuterOriginal(handleLine(line, receivedAt === undefined ? ctx : { ...ctx, receivedAt }, null, 1), raw),
+        );
+        continue;
+      }
+      results.push(...out);
     }
     if (post !== undefined) return post(results);
     const rules = new StreamRules(DEFAULT_MULTI_ARCH_WINDOW_MS);
