@@ -386,13 +386,19 @@ async function main(): Promise<void> {
       const engines = engineCpu();
       const sub = await bus.subscribe({ groupId: `${run}-${tag}`, topics: [topic] }, async (batch) => {
         first ??= process.hrtime.bigint();
-        const ops: object[] = [];
+        const ops: (object | string)[] = [];
         const out: OutgoingMessage[] = [];
         for (const m of batch) {
           const e = Number(m.key);
           for (const d of docs.slice(e * PER_ENVELOPE, (e + 1) * PER_ENVELOPE)) {
-            ops.push({ create: { _index: target, _id: d.event.id } }, d);
-            if (republish) out.push({ key: d.user?.name ?? null, value: JSON.stringify(d) });
+            if (!republish) {
+              ops.push({ create: { _index: target, _id: d.event.id } }, d);
+              continue;
+            }
+            // Serialized once for both writes, as the indexer does.
+            const json = JSON.stringify(d);
+            ops.push({ create: { _index: target, _id: d.event.id } }, json);
+            out.push({ key: d.user?.name ?? null, value: json });
           }
         }
         const r = await serviceBulk(ops);
