@@ -518,9 +518,15 @@ class KafkaPublisher implements Publisher {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#linger !== null) {
+      // Calls that were waiting for company are sent now, before the producer goes.
+      clearTimeout(this.#linger);
+      this.#linger = null;
+      await this.#flush();
+    }
     this.#closed = true;
     if (this.#linger !== null) {
-      // Send what waited for company now (it fails as "publisher is closed", as queued calls do).
+      // Queued while that flush ran: they fail as "publisher is closed", as queued calls do.
       clearTimeout(this.#linger);
       this.#linger = null;
       this.#flushNow();

@@ -151,6 +151,29 @@ describe('kafka publisher (real broker)', () => {
     }
   });
 
+  test('close() sends a call that was lingering instead of dropping it', async () => {
+    const produced: ProduceRequestInfo[] = [];
+    const bus = recordingBus(produced, 60_000);
+    try {
+      const topic = uniqueName('publisher-linger-close');
+      await bus.ensureTopics([topic], 1);
+      const pub = bus.publisher();
+      await Promise.all(Array.from({ length: 5 }, (_, i) => pub.publish(topic, [{ value: `w${i}` }])));
+      // One caller of the five comes back: the publisher waits (up to a minute) for the others.
+      const waiting = pub.publish(topic, [{ value: 'last' }]);
+      await sleep(100);
+      assert.equal(produced.length, 1, 'still lingering');
+      await pub.close();
+      await waiting;
+      assert.deepEqual(
+        produced.map((p) => p.messages),
+        [5, 1],
+      );
+    } finally {
+      await bus.close();
+    }
+  });
+
   test('a broker that never answers: every pending call fails with KAFKA_UNAVAILABLE at its own deadline', async () => {
     // A TCP server that accepts connections and never replies (a hung broker).
     const sockets = new Set<Socket>();
