@@ -71,7 +71,15 @@ function cliSection(): string {
   const walk = (cmd: Command, path: string): void => {
     for (const sub of cmd.commands) {
       const name = `${path} ${sub.name()}`;
-      const help = sub.helpInformation().trimEnd();
+      // Text added with addHelpText('after', …) is not part of helpInformation(): commander
+      // writes it from an `afterHelp` listener, captured here.
+      let after = '';
+      (sub as unknown as NodeJS.EventEmitter).emit('afterHelp', {
+        error: false,
+        command: sub,
+        write: (t: string) => (after += t),
+      });
+      const help = `${sub.helpInformation()}${after}`.trimEnd();
       out.push(`#### \`${name}\``, '', '```text', help, '```', '');
       walk(sub, name);
     }

@@ -303,10 +303,11 @@ export async function normalizeInputs(
 
 /**
  * The kind of an `ignored` result, for the summary: its reason without the variable part (event
- * ids, quoted messages), e.g. `duplicate delivery`, `not a request completion line`.
+ * ids, quoted messages), e.g. `repeated event id`, `not a request completion line`.
  */
 export function ignoredKind(reason: string): string {
-  if (/^duplicate (delivery of )?event /.test(reason)) return 'duplicate delivery';
+  // A re-delivered event, or another line of a request already given (same event.id).
+  if (/^duplicate (delivery of )?event /.test(reason)) return 'repeated event id';
   const head = (reason.split(':')[0] ?? '').replace(/\s*\(.*\)\s*$/, '').trim();
   return head.length > 0 ? head : 'other';
 }
@@ -345,8 +346,8 @@ export function register(program: Command): void {
 Summary (stderr): events by action; rejects by reason (each reject is also written with its
 reason); ignored by kind — inputs that are valid but are not events of their own: blank lines,
 log lines that do not complete a request (start-up, "authorized request": the request's
-completion line is its event), duplicate deliveries of an event already given (same event.id),
-requests outside the Docker registry API (Artifactory, Nexus).`,
+completion line is its event), repeated event ids (an event delivered again, or another line
+of a request already given), requests outside the Docker registry API (Artifactory, Nexus).`,
     )
     .action(async (files: string[], opts: NormalizeOptions) => {
       let rejects: Writable = process.stderr;

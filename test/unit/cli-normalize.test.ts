@@ -268,8 +268,8 @@ describe('regwatch normalize: inputs, rejects, errors', () => {
 });
 
 test('ignoredKind: the summary groups ignored inputs by reason without their variable part', () => {
-  assert.equal(ignoredKind('duplicate delivery of event 0b2e-11'), 'duplicate delivery');
-  assert.equal(ignoredKind('duplicate event abc in payload'), 'duplicate delivery');
+  assert.equal(ignoredKind('duplicate delivery of event 0b2e-11'), 'repeated event id');
+  assert.equal(ignoredKind('duplicate event abc in payload'), 'repeated event id');
   assert.equal(ignoredKind('not a request completion line: listening on [::]:5000'), 'not a request completion line');
   assert.equal(
     ignoredKind('authorized request: the completion line of the same request is the event'),
