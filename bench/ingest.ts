@@ -293,6 +293,20 @@ async function main(): Promise<void> {
   let result: Record<string, unknown> = { events: EVENTS };
 
   if (PART !== 'receiver') {
+    /** Publishes `envs` to `topic` in 200-message calls, as the registry's envelopes (key per index). */
+    const fill = async (topic: string, envs: readonly string[], key: (i: number) => string | null) => {
+      for (let i = 0; i < envs.length; i += 200) {
+        await pub.publish(
+          topic,
+          envs.slice(i, i + 200).map((value, k) => ({
+            key: key(i + k),
+            value,
+            headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
+          })),
+        );
+      }
+    };
+
     /**
      * One indexer run on its own raw topic, consumer group and data stream: fills the topic with
      * `envs`, starts the service's indexer (the service's own bulk adapter, counted by a probe) and
@@ -301,16 +315,7 @@ async function main(): Promise<void> {
     const indexerRun = async (tag: string, envs: readonly string[], events: number) => {
       const runTopics = { ...topics, notifications: `${prefix}${tag}.${TOPICS.notifications}` };
       await bus.ensureTopics([runTopics.notifications], PARTITIONS);
-      for (let i = 0; i < envs.length; i += 200) {
-        await pub.publish(
-          runTopics.notifications,
-          envs.slice(i, i + 200).map((value) => ({
-            key: null,
-            value,
-            headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
-          })),
-        );
-      }
+      await fill(runTopics.notifications, envs, () => null);
       const probe = bulkProbe();
       let first: bigint | null = null;
       const timedBus: MessageBus = {
@@ -372,12 +377,7 @@ async function main(): Promise<void> {
       const topic = `${prefix}${tag}.${TOPICS.notifications}`;
       const eventsTopic = `${prefix}${tag}.${TOPICS.events}`;
       await bus.ensureTopics([topic, eventsTopic], PARTITIONS);
-      for (let i = 0; i < envelopes.length; i += 200) {
-        await pub.publish(
-          topic,
-          envelopes.slice(i, i + 200).map((value, k) => ({ key: String(i + k), value })),
-        );
-      }
+      await fill(topic, envelopes, (i) => String(i));
       const target = eventsDataStream('oci_registry.notification', ns(tag));
       const serviceBulk = esBulk(es);
       let done = 0;

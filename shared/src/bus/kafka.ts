@@ -361,8 +361,7 @@ class KafkaPublisher implements Publisher {
         // bytes arrived in the same I/O phase (concurrent HTTP requests) joins the first produce
         // request instead of the first one going alone. When the last round trip carried several
         // callers, wait (at most lingerMs) for them to come back; a lone caller never waits.
-        if (this.#lingerMs === 0 || this.#queue.length >= this.#expected) setImmediate(this.#flushNow);
-        else this.#linger = setTimeout(this.#lingerDone, this.#lingerMs);
+        this.#scheduleFlush();
       }
     });
   }
@@ -484,7 +483,12 @@ class KafkaPublisher implements Publisher {
     // Calls sent plus calls that queued up during the round trip: the concurrent callers.
     this.#expected = entries.length + this.#queue.length;
     if (this.#queue.length === 0) this.#flushing = false;
-    else if (this.#lingerMs === 0 || this.#queue.length >= this.#expected || this.#closed) setImmediate(this.#flushNow);
+    else this.#scheduleFlush();
+  }
+
+  /** The next flush: on the next turn when `#expected` calls are queued (or lingering is off or the publisher closed), else after lingerMs at most. */
+  #scheduleFlush(): void {
+    if (this.#lingerMs === 0 || this.#queue.length >= this.#expected || this.#closed) setImmediate(this.#flushNow);
     else this.#linger = setTimeout(this.#lingerDone, this.#lingerMs);
   }
 

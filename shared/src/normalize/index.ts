@@ -183,6 +183,26 @@ function isFluentd(p: JsonProbe): boolean {
   );
 }
 
+/**
+ * Results of the registry line inside a collector record (`outer`, its whole text): the line
+ * normalized one level deeper, `event.created` from the record's read time (`date`, see
+ * {@link collectorTime}) unless the context has one, rejections carrying the whole record.
+ */
+function collectorLine(
+  line: string,
+  date: unknown,
+  outer: string,
+  ctx: NormalizeContext,
+  partials: Partials,
+  depth: number,
+): NormalizeResult[] {
+  const receivedAt = ctx.receivedAt ?? collectorTime(date);
+  return withOuterOriginal(
+    handleLine(line, receivedAt === undefined ? ctx : { ...ctx, receivedAt }, partials, depth + 1),
+    outer,
+  );
+}
+
 /** Rejections of a wrapped line carry the whole outer line as `original`. */
 function withOuterOriginal(results: NormalizeResult[], outer: string): NormalizeResult[] {
   for (let i = 0; i < results.length; i++) {
@@ -233,11 +253,7 @@ function handleLine(text0: string, ctx: NormalizeContext, partials: Partials, de
     if (depth < 2 && typeof probe.log === 'string' && isUnknownFormat(results)) {
       // A collector record that is none of the registry formats but carries the line in `log`
       // (Fluent Bit's tail input and HTTP/Kafka outputs: `{"date": 1755680043.5, "log": "…"}`).
-      const receivedAt = ctx.receivedAt ?? collectorTime(parsed.date);
-      return withOuterOriginal(
-        handleLine(probe.log, receivedAt === undefined ? ctx : { ...ctx, receivedAt }, partials, depth + 1),
-        text,
-      );
+      return collectorLine(probe.log, parsed.date, text, ctx, partials, depth);
     }
     return results;
   }
@@ -493,10 +509,7 @@ function payload(
       ) {
         // A collector record in an array body (Fluent Bit's HTTP output, `format json`): its line.
         const line = typeof item.log === 'string' ? item.log : (item.message as string);
-        const receivedAt = ctx.receivedAt ?? collectorTime(item.date ?? item.time);
-        results.push(
-          ...withOuterOriginal(handleLine(line, receivedAt === undefined ? ctx : { ...ctx, receivedAt }, null, 1), raw),
-        );
+        results.push(...collectorLine(line, item.date ?? item.time, raw, ctx, null, 0));
         continue;
       }
       results.push(...out);
