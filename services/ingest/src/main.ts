@@ -57,7 +57,7 @@ function listenFailed(err: unknown, host: string, port: number): AppError {
   );
 }
 
-async function start(config: IngestConfig, log: Logger): Promise<() => Promise<void>> {
+async function start(config: IngestConfig, log: Logger, cancel: AbortSignal): Promise<() => Promise<void>> {
   const metrics = createIngestMetrics();
   const bus = createKafkaBus({
     brokers: config.kafka.brokers,
@@ -80,69 +80,23 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
   let receiver: Receiver | null = null;
   let stats: PipelineStats | null = null;
   let lagReader: LagReader | null = null;
-  if (config.roles.indexer) {
-    es = createEsClient(config.es);
-    log.info({ nodes: redactedNodes(config.es) }, 'waiting for Elasticsearch');
-    await waitForElasticsearch(es, { timeoutMs: config.esStartupTimeoutMs });
-    const capabilities = await detectCapabilities(es);
-    const report = await applyElasticsearchAssets(es, {
-      namespace: config.indices.namespace,
-      logger: log,
-      capabilities,
-    });
-    // Each warning was logged once by applyElasticsearchAssets (component es-setup).
-    log.info(
-      {
-        capabilities,
-        // changed = created + updated; a skipped asset (ILM policy without ILM) is not a change.
-        ...countSetupChanges(report),
-        warnings: report.warnings.length,
-      },
-      'Elasticsearch assets applied',
-    );
-    const client = es;
-    indexer = createIndexer({
-      bus,
-      publisher,
-      bulk: esBulk(client),
-      normalizer: createIngestNormalizer(),
-      topics: config.topics,
-      indices: config.indices,
-      groupId: config.kafka.groupId,
-      options: config.indexer,
-      logger: log,
-      metrics,
-    });
-    await indexer.start();
-    if (config.pipelineStats.intervalMs > 0) {
-      lagReader = kafkaLagReader({
-        brokers: config.kafka.brokers,
-        clientId: config.kafka.clientId,
-        groupId: config.kafka.groupId,
-        topics: indexerTopics(config.topics),
-      });
-      stats = createPipelineStats({
-        lag: lagReader,
-        metrics,
-        bulk: async (operations) => {
-          const res = await client.bulk({ operations: operations as never[], refresh: false });
-          return res.items.map((item) => Object.values(item)[0] as PipelineBulkItem);
-        },
-        clock: Date.now,
-        logger: log,
-        options: {
-          intervalMs: config.pipelineStats.intervalMs,
-          index: config.pipelineStats.index,
-          groupId: config.kafka.groupId,
-          serviceName: 'ingest',
-          nodeName: config.pipelineStats.nodeName ?? `${hostname()}:${process.pid}`,
-        },
-      });
-      stats.start();
-    }
-  }
+  /** Closes whatever was opened so far (start-up failed: the process exits right after). */
+  const abandon = async (): Promise<void> => {
+    await Promise.allSettled([
+      stats?.stop(),
+      lagReader?.close(),
+      receiver?.close(),
+      indexer?.stop(),
+      publisher.close(),
+      bus.close(),
+      es?.close(),
+    ]);
+  };
+  // The receiver binds its port first (before Elasticsearch and the consumer group, which can
+  // take many seconds): a busy port fails the start at once, and a registry's deliveries are taken
+  // into Kafka while the indexer is still starting (/readyz says "starting" until it runs).
   if (config.roles.receiver) {
-    const idx = indexer;
+    const withIndexer = config.roles.indexer;
     receiver = buildReceiver({
       publisher,
       topics: config.topics,
@@ -152,10 +106,14 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
       ready: (): ReadyState => {
         const checks: Record<string, string> = { kafka: publisher.healthy() ? 'ok' : 'last write not acknowledged' };
         let ready = publisher.healthy();
-        if (idx) {
-          const r = idx.ready();
+        if (indexer) {
+          const r = indexer.ready();
           Object.assign(checks, r.checks);
           ready = ready && r.ready;
+        } else if (withIndexer) {
+          // Still waiting for Elasticsearch / applying its assets.
+          checks['indexer'] = 'starting';
+          ready = false;
         }
         return { ready, checks };
       },
@@ -164,19 +122,76 @@ async function start(config: IngestConfig, log: Logger): Promise<() => Promise<v
     try {
       address = await receiver.listen({ host: config.receiver.host, port: config.receiver.port });
     } catch (err) {
-      // Leave the consumer group and close the clients now: the process exits right after.
-      await Promise.allSettled([
-        stats?.stop(),
-        lagReader?.close(),
-        receiver.close(),
-        indexer?.stop(),
-        publisher.close(),
-        bus.close(),
-        es?.close(),
-      ]);
+      await abandon();
       throw listenFailed(err, config.receiver.host, config.receiver.port);
     }
     log.info({ address, auth: config.receiver.tokens.length > 0 ? 'bearer' : 'none' }, 'receiver listening');
+  }
+  if (config.roles.indexer) {
+    try {
+      es = createEsClient(config.es);
+      log.info({ nodes: redactedNodes(config.es) }, 'waiting for Elasticsearch');
+      await waitForElasticsearch(es, { timeoutMs: config.esStartupTimeoutMs, signal: cancel });
+      const capabilities = await detectCapabilities(es);
+      const report = await applyElasticsearchAssets(es, {
+        namespace: config.indices.namespace,
+        logger: log,
+        capabilities,
+      });
+      // Each warning was logged once by applyElasticsearchAssets (component es-setup).
+      log.info(
+        {
+          capabilities,
+          // changed = created + updated; a skipped asset (ILM policy without ILM) is not a change.
+          ...countSetupChanges(report),
+          warnings: report.warnings.length,
+        },
+        'Elasticsearch assets applied',
+      );
+      const client = es;
+      indexer = createIndexer({
+        bus,
+        publisher,
+        bulk: esBulk(client),
+        normalizer: createIngestNormalizer(),
+        topics: config.topics,
+        indices: config.indices,
+        groupId: config.kafka.groupId,
+        options: config.indexer,
+        logger: log,
+        metrics,
+      });
+      await indexer.start();
+      if (config.pipelineStats.intervalMs > 0) {
+        lagReader = kafkaLagReader({
+          brokers: config.kafka.brokers,
+          clientId: config.kafka.clientId,
+          groupId: config.kafka.groupId,
+          topics: indexerTopics(config.topics),
+        });
+        stats = createPipelineStats({
+          lag: lagReader,
+          metrics,
+          bulk: async (operations) => {
+            const res = await client.bulk({ operations: operations as never[], refresh: false });
+            return res.items.map((item) => Object.values(item)[0] as PipelineBulkItem);
+          },
+          clock: Date.now,
+          logger: log,
+          options: {
+            intervalMs: config.pipelineStats.intervalMs,
+            index: config.pipelineStats.index,
+            groupId: config.kafka.groupId,
+            serviceName: 'ingest',
+            nodeName: config.pipelineStats.nodeName ?? `${hostname()}:${process.pid}`,
+          },
+        });
+        stats.start();
+      }
+    } catch (err) {
+      await abandon();
+      throw err;
+    }
   }
   log.info(
     {
@@ -206,10 +221,13 @@ async function main(): Promise<void> {
   let stop: (() => Promise<void>) | null = null;
   let stopping = false;
   let timeoutMs = 20_000;
+  // Aborted by a shutdown during start-up: the wait for Elasticsearch ends at once.
+  const starting = new AbortController();
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    if (!stop) starting.abort(new Error(`start-up cancelled by ${signal}`));
     const timer = setTimeout(() => {
       log.error({ timeoutMs }, 'shutdown timed out');
       process.exit(1);
@@ -232,9 +250,15 @@ async function main(): Promise<void> {
     const config = loadConfig(ingestEnvSchema, process.env, 'ingest environment');
     log = createLogger('ingest', { level: config.logLevel });
     timeoutMs = config.shutdownTimeoutMs;
-    stop = await start(config, log);
+    stop = await start(config, log, starting.signal);
     if (stopping) await stop();
   } catch (err) {
+    if (starting.signal.aborted) {
+      // A shutdown during start-up (start closed what it had opened): a clean stop, not a failure.
+      log.info('stopped during start-up');
+      log.flush();
+      process.exit(0);
+    }
     const e =
       err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message ?? String(err), { cause: err });
     log.fatal(

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
@@ -146,6 +147,8 @@ export interface WaitOptions {
   intervalMs?: number;
   /** Cluster status to wait for (default `yellow`). */
   waitForStatus?: 'green' | 'yellow';
+  /** Aborting it ends the wait at once (a shutdown during start-up): rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -154,14 +157,17 @@ export interface WaitOptions {
  *
  * @returns the health status reached.
  * @throws AppError ES_AUTH_FAILED (not retriable) at once on 401/403;
- *   ES_UNAVAILABLE (retriable) when the cluster is still unreachable or red after `timeoutMs`.
+ *   ES_UNAVAILABLE (retriable) when the cluster is still unreachable or red after `timeoutMs`;
+ *   `opts.signal.reason` as soon as the signal is aborted.
  */
 export async function waitForElasticsearch(client: Client, opts: WaitOptions = {}): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const intervalMs = opts.intervalMs ?? 500;
   const deadline = Date.now() + timeoutMs;
   let last: AppError | undefined;
+  const signal = opts.signal;
   for (;;) {
+    signal?.throwIfAborted();
     const left = deadline - Date.now();
     try {
       const health = await client.cluster.health(
@@ -169,11 +175,12 @@ export async function waitForElasticsearch(client: Client, opts: WaitOptions = {
           wait_for_status: opts.waitForStatus ?? 'yellow',
           timeout: `${Math.max(1, Math.min(5, Math.floor(left / 1000)))}s`,
         },
-        { requestTimeout: Math.max(1000, Math.min(10_000, left)), maxRetries: 0 },
+        { requestTimeout: Math.max(1000, Math.min(10_000, left)), maxRetries: 0, ...(signal ? { signal } : {}) },
       );
       if (!health.timed_out && health.status !== 'red') return health.status;
       last = new AppError('ES_UNAVAILABLE', `Elasticsearch cluster status is ${health.status}`, { retriable: true });
     } catch (err) {
+      signal?.throwIfAborted();
       const e =
         err instanceof errors.ResponseError && err.statusCode === 408
           ? new AppError('ES_UNAVAILABLE', 'Elasticsearch cluster health timed out', { retriable: true, cause: err })
@@ -187,6 +194,6 @@ export async function waitForElasticsearch(client: Client, opts: WaitOptions = {
         cause: last,
       });
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs, undefined, signal ? { signal } : {}).catch(() => signal?.throwIfAborted());
   }
 }

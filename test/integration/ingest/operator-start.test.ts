@@ -8,7 +8,9 @@
  * - the start-up log's Elasticsearch assets summary counts a skipped asset as skipped (`changed: 0`
  *   when everything was installed already);
  * - a receiver port already taken fails the start with HTTP_LISTEN_FAILED naming the address (not
- *   INTERNAL), exit status 1.
+ *   INTERNAL), exit status 1 — with both roles, at once, before waiting for Elasticsearch;
+ * - with both roles, the receiver takes deliveries into Kafka while the indexer is still waiting
+ *   for Elasticsearch (/readyz 503 with `indexer: starting` meanwhile).
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -117,5 +119,77 @@ describe('ingest entry point: operator-facing start-up', { timeout: 240_000 }, (
     } finally {
       await new Promise((r) => blocker.close(r));
     }
+  });
+
+  test('both roles, port in use, Elasticsearch unreachable: HTTP_LISTEN_FAILED at once, before waiting for Elasticsearch', async () => {
+    const p = await startPipeline({ receiver: false, indexer: false, partitions: 1 });
+    pipelines.push(p);
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const svc = spawnIngest(
+        envFor(p, {
+          INGEST_ROLES: 'receiver,indexer',
+          RECEIVER_TOKENS: 'integration-token-0123456789',
+          RECEIVER_PORT: String(port),
+          // Nothing listens on port 1: the old order waited out this timeout before binding.
+          ES_URLS: 'http://127.0.0.1:1',
+          ES_STARTUP_TIMEOUT_MS: '120000',
+        }),
+      );
+      const { code } = await svc.exited;
+      assert.equal(code, 1);
+      const fatal = svc.lines.find((l) => l['level'] === 'fatal' || l['level'] === 60);
+      assert.equal(fatal?.['code'], 'HTTP_LISTEN_FAILED', JSON.stringify(svc.lines.slice(-5)));
+      assert.equal(
+        svc.lines.find((l) => l['msg'] === 'waiting for Elasticsearch'),
+        undefined,
+        'the receiver port is bound before Elasticsearch is awaited',
+      );
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  test('both roles, Elasticsearch not up yet: deliveries are taken into Kafka, /readyz says the indexer is starting', async () => {
+    const p = await startPipeline({ receiver: false, indexer: false, partitions: 1 });
+    pipelines.push(p);
+    const probe: Server = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const token = 'integration-token-0123456789';
+    const svc = spawnIngest(
+      envFor(p, {
+        INGEST_ROLES: 'receiver,indexer',
+        RECEIVER_TOKENS: token,
+        RECEIVER_PORT: String(port),
+        ES_URLS: 'http://127.0.0.1:1',
+        ES_STARTUP_TIMEOUT_MS: '120000',
+      }),
+    );
+    await svc.waitFor('receiver listening', 60_000);
+    const base = `http://127.0.0.1:${port}`;
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 503);
+    const body = (await ready.json()) as { checks: Record<string, string> };
+    assert.equal(body.checks['indexer'], 'starting', JSON.stringify(body));
+    const ids = ['30000000-0000-4000-8000-cc0000000001', '30000000-0000-4000-8000-cc0000000002'];
+    const res = await fetch(`${base}/v1/notifications`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': NOTIFICATION_MEDIA_TYPE },
+      body: envelope(ids, 'user-cc'),
+    });
+    assert.equal(res.status, 202, await res.text());
+    // The envelope is on the raw notifications topic, for the indexer once Elasticsearch is up.
+    const raw = await p.readTopic(p.topics.notifications, 1, 30_000);
+    assert.equal(raw.length, 1);
+    assert.deepEqual(
+      (JSON.parse(raw[0]?.value.toString('utf8') ?? '{}') as { events: { id: string }[] }).events.map((e) => e.id),
+      ids,
+    );
+    svc.child.kill('SIGTERM');
+    assert.equal((await svc.exited).code, 0);
   });
 });
