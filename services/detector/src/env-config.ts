@@ -56,7 +56,9 @@ export const detectorEnvSchema = z
     DETECTOR_STATE: z
       .string()
       .default('.data/detector/state.db')
-      .describe('"elasticsearch" or a SQLite file path for the detector state'),
+      .describe(
+        '"elasticsearch" (index regwatch-detector-state: the snapshot gzipped in 8 MiB chunks behind one manifest per instance, no size limit) or a SQLite file path for the detector state',
+      ),
     DETECTOR_CONFIG: z
       .string()
       .optional()
