@@ -98,7 +98,7 @@ export const detectorEnvSchema = z
     DETECTOR_CHECKPOINT_INTERVAL_MS: env
       .int(5000, { min: 0, max: 3_600_000 })
       .describe(
-        'ms between state checkpoints (snapshot saved, then offsets committed); a crash re-processes at most this much from the restored state; 0 = after every batch',
+        "ms between state checkpoints (snapshot saved, then offsets committed), stretched to 10× the last save's duration when saves are slow (large state); a crash re-processes at most that much from the restored state; 0 = after every batch",
       ),
     DETECTOR_IDLE_ADVANCE_MS: env
       .int(30_000, { min: 0, max: 3_600_000 })

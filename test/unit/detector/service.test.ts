@@ -216,6 +216,68 @@ describe('createDetector (in-process bus, sqlite state)', () => {
     }
   });
 
+  test('checkpoint budget: a slow save stretches the interval to 10x its duration (not with interval 0)', async () => {
+    const cfg = parseDetectionConfig({});
+    const topics = { events: 'regwatch.events', findings: 'regwatch.findings' };
+    const t0 = Date.parse('2026-03-10T10:00:30Z');
+    /** A store whose save takes ~60 ms (a large snapshot); records when each save started and ended. */
+    let inner = memoryStore();
+    const saves: { start: number; end: number }[] = [];
+    let recording = true;
+    const slowStore = {
+      load: () => inner.load(),
+      close: () => inner.close(),
+      save: async (snap: EngineSnapshot) => {
+        const start = Date.now();
+        await sleep(60);
+        await inner.save(snap);
+        if (recording) saves.push({ start, end: Date.now() });
+      },
+    };
+    for (const intervalMs of [50, 0]) {
+      saves.length = 0;
+      recording = true;
+      inner = memoryStore(); // a fresh state: the saved offsets of the first run would skip the second's
+
+      const bus = createMemoryBus({ maxBatchSize: 1 });
+      try {
+        await bus.ensureTopics([topics.events, topics.findings], 1);
+        const det = createDetector({
+          bus,
+          store: slowStore,
+          clock: Date.now,
+          config: cfg,
+          logger: silentLogger(),
+          topics,
+          join: { holdMs: 20 },
+          checkpoint: { intervalMs },
+        });
+        await det.start();
+        // New work every 25 ms for ~1.6 s: always something to checkpoint.
+        for (let i = 0; i < 64; i++) {
+          await bus
+            .publisher()
+            .publish(topics.events, [{ key: 'ip:203.0.113.77', value: JSON.stringify(failure(i, t0 + i * 1000)) }]);
+          await sleep(25);
+        }
+        recording = false; // stop() saves at once
+        await det.stop();
+      } finally {
+        await bus.close();
+      }
+      if (intervalMs > 0) {
+        assert.ok(saves.length >= 2 && saves.length <= 4, `saves ${saves.length}`);
+        for (let i = 1; i < saves.length; i++) {
+          const prev = saves[i - 1]!;
+          const gap = saves[i]!.start - prev.end;
+          assert.ok(gap >= 9 * (prev.end - prev.start), `gap ${gap} ms after a ${prev.end - prev.start} ms save`);
+        }
+      } else {
+        assert.ok(saves.length > 10, `interval 0 saves after every batch: ${saves.length}`);
+      }
+    }
+  });
+
   test('a quiet stream still ends a burst: event time follows the wall clock once no newer event came (resolved finding)', async () => {
     const cfg = parseDetectionConfig({
       settings: { allowedLatenessMs: 0 },
