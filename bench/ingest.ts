@@ -59,6 +59,7 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+import kafkajs from 'kafkajs';
 import { createKafkaBus } from '../shared/src/bus/kafka.ts';
 import type { ProduceRequestInfo } from '../shared/src/bus/kafka.ts';
 import { applyElasticsearchAssets } from '../shared/src/es/assets.ts';
@@ -253,6 +254,29 @@ async function rawBulkLoop(
     nodeUs: cpu.user + cpu.system,
     engines: engines(),
   };
+}
+
+/**
+ * Deletes this run's topics (`bench_<pid>_<hex>…`): each run writes ~0.3 GB to the broker, and a
+ * test broker that is stopped between runs never reaches its 24 h retention. A failure is only
+ * reported (the figures are already printed).
+ */
+async function deleteRunTopics(): Promise<void> {
+  const admin = new kafkajs.Kafka({
+    brokers: BROKERS,
+    clientId: 'regwatch-bench-cleanup',
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(run));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
+    say(`deleted this run's ${mine.length} topics`);
+  } catch (err) {
+    say(`could not delete this run's topics (${run}*): ${(err as Error).message}`);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 async function main(): Promise<void> {
@@ -674,6 +698,7 @@ async function main(): Promise<void> {
   await pub.close();
   await bus.close();
   await es.close();
+  await deleteRunTopics();
   process.stdout.write(`${JSON.stringify({ ...result, loadavg: loadavg().map((x) => Number(x.toFixed(2))) })}\n`);
 }
 

@@ -5,9 +5,10 @@ import { engineWith, ev, runAll } from './factory.ts';
 const T = Date.parse('2026-03-10T10:00:00Z');
 
 describe('repo.crawl message', () => {
-  test('fires at exactly the threshold and says "at N or more", naming the population p99 basis', () => {
-    const engine = engineWith({ rules: { params: { 'repo.crawl': { populationFactor: 1 } } } });
-    // A new identity (no own history, no population yet): threshold = the 25-repository floor.
+  test('a fresh install (no population yet) fires at exactly the 25-repository floor and says "at N or more"', () => {
+    // Default populationFactor 3: the floor must not be multiplied by it (75 before) when there is
+    // no population p99 to multiply.
+    const engine = engineWith({});
     const events = Array.from({ length: 25 }, (_, i) =>
       ev(T + i * 1_000, 'manifest-pull', { user: 'newbie', repo: `team/r${i}` }),
     );
@@ -17,6 +18,7 @@ describe('repo.crawl message', () => {
     assert.equal(d.observed.value, 25);
     assert.match(d.message, /\(alert at 25 or more\)/);
     assert.doesNotMatch(d.message, /alert above/);
-    assert.match(d.message, /population p99 \d/);
+    assert.match(d.message, /no history yet/);
+    assert.equal(d.labels?.['basis'], 'minimum');
   });
 });

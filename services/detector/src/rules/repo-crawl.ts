@@ -13,7 +13,10 @@ const params = z.object({
   minRepositories: z.number().int().positive().default(25),
   /** Fire above the identity's largest hourly distinct count so far × this factor. */
   ownFactor: z.number().positive().default(3),
-  /** Identities without history: fire above population p99 × this factor. */
+  /**
+   * Identities without history: fire above population p99 × this factor (with fewer than 20 closed
+   * identity-hours to take a p99 from, at `minRepositories`).
+   */
   populationFactor: z.number().positive().default(3),
 });
 type P = z.infer<typeof params>;
@@ -26,7 +29,10 @@ function threshold(
 ): { t: number; typical: number; basis: string } {
   if (view.isWarm(st, now) && st.reposMax > 0)
     return { t: Math.max(p.minRepositories, st.reposMax * p.ownFactor), typical: st.reposLevel, basis: 'own' };
-  const p99 = view.populationP99('repos') ?? p.minRepositories;
+  const p99 = view.populationP99('repos');
+  // No population yet (fewer than 20 closed identity-hours: a fresh install): the floor alone.
+  // (It used to be the floor × populationFactor, so a new install needed 75 repositories an hour.)
+  if (p99 === undefined) return { t: p.minRepositories, typical: p.minRepositories, basis: 'minimum' };
   return { t: Math.max(p.minRepositories, p99 * p.populationFactor), typical: p99, basis: 'population' };
 }
 
@@ -52,7 +58,9 @@ function detect(
     message: `${who(st.id, st.kind)} pulled from ${b.repos.toLocaleString('en-US')} distinct repositories ${hourLabel(b.hour)}, ${
       t.basis === 'own'
         ? `typical ${t.typical.toFixed(1)} and at most ${st.reposMax} per hour before`
-        : `population p99 ${t.typical.toFixed(1)} per identity-hour`
+        : t.basis === 'population'
+          ? `population p99 ${t.typical.toFixed(1)} per identity-hour`
+          : 'no history yet'
     } (alert at ${Math.ceil(t.t)} or more); first repositories ${topList(ev.repositories ?? [])}.`,
     labels: { basis: t.basis, phase },
   };
@@ -62,7 +70,7 @@ function detect(
 export const repoCrawl: DetectionRule<P> = {
   id: 'repo.crawl',
   description:
-    'Distinct repositories pulled by one identity in an hour far above its own largest hour (or the population’s p99 without history).',
+    'Distinct repositories pulled by one identity in an hour far above its own largest hour (or the population’s p99 without history; the minimum while there is no population yet).',
   actions: ['manifest-pull', 'blob-pull'],
   paramsSchema: params,
   observe(ev, st, view, p, now) {
