@@ -7,6 +7,12 @@ import { startEmbedded, type Embedded } from '../../services/embedded/src/pipeli
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/**
+ * A second signal within this many ms of the first is the same Ctrl-C delivered twice (terminal
+ * process group + npm's forwarded copy) and is ignored; a later one forces the exit.
+ */
+const SIGNAL_ECHO_MS = 1500;
+
 /** Exit status after a fatal signal, shell convention 128 + signal number (SIGINT 130, SIGTERM 143). */
 export function signalExitCode(s: 'SIGINT' | 'SIGTERM'): number {
   return s === 'SIGINT' ? 130 : 143;
@@ -139,13 +145,19 @@ export function register(program: Command): void {
       let wake: (() => void) | null = null;
       let starting = true;
       const abort = new AbortController();
+      let signalAt = 0;
       const onSignal = (s: 'SIGINT' | 'SIGTERM'): void => {
         if (signal) {
+          // The same Ctrl-C twice: a terminal signals the whole foreground process group and
+          // `npm start` forwards its own copy too, so both arrive within milliseconds. Not a
+          // request to hurry.
+          if (Date.now() - signalAt < SIGNAL_ECHO_MS) return;
           // A second signal: the user wants out now (state may be behind; the lock is stale-safe).
           process.stderr.write(`regwatch run: second ${s}: exiting without a clean shutdown\n`);
           process.exit(signalExitCode(s));
         }
         signal = s;
+        signalAt = Date.now();
         abort.abort();
         if (starting) {
           process.stderr.write(`regwatch run: ${s} during start-up: stopping as soon as start-up ends\n`);
