@@ -14,6 +14,11 @@ const program = new Command('regwatch')
   .version('0.1.0')
   // One line naming the problem (commander prints it), plus where to look — not the whole help.
   .showHelpAfterError('(add --help for usage)')
+  // Usage errors in the same one-line shape as every other error: `regwatch: USAGE_INVALID: …`
+  // (commander writes `error: …`). Subcommands inherit this (they are added with .command()).
+  .configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, 'regwatch: USAGE_INVALID: ')),
+  })
   .exitOverride();
 
 for (const register of commands) register(program);

@@ -6,6 +6,8 @@
  */
 export const ERROR_CODES = {
   CONFIG_INVALID: 'Configuration failed validation; every problem is listed in the message.',
+  USAGE_INVALID:
+    'The command line is wrong (unknown command or option, missing argument or required option, value not among the choices); `--help` shows the usage.',
   INPUT_UNREADABLE: 'An input file or stream could not be read.',
   OUTPUT_UNWRITABLE: 'An output file could not be opened or written.',
   KAFKA_UNAVAILABLE: 'The Kafka cluster could not be reached or did not acknowledge a write.',

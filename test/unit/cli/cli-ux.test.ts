@@ -98,13 +98,13 @@ describe('detection config problems exit 2 with every problem listed', () => {
   });
 });
 
-describe('usage errors: one line, exit 2', () => {
+describe('usage errors: one line `regwatch: USAGE_INVALID: …` (like every other error), exit 2', () => {
   test('silence list --state bogus names the allowed choices', async () => {
     const r = await regwatch(['silence', 'list', '--state', 'bogus', '--token', 'x'.repeat(16)]);
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /option '--state <state>' argument 'bogus' is invalid\. Allowed choices are active, pending, expired/,
+      /^regwatch: USAGE_INVALID: option '--state <state>' argument 'bogus' is invalid\. Allowed choices are active, pending, expired/,
     );
     assert.doesNotMatch(r.stderr, /Usage:/);
   });
@@ -112,7 +112,7 @@ describe('usage errors: one line, exit 2', () => {
   test('silence add without --comment names the missing option, no help dump', async () => {
     const r = await regwatch(['silence', 'add', '--matcher', 'rule=x', '--token', 'x'.repeat(16)]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /error: required option '-c, --comment <text>' not specified/);
+    assert.match(r.stderr, /^regwatch: USAGE_INVALID: required option '-c, --comment <text>' not specified/);
     assert.doesNotMatch(r.stderr, /Usage:/);
     assert.ok(r.stderr.trim().split('\n').length <= 2, r.stderr);
   });
@@ -120,7 +120,10 @@ describe('usage errors: one line, exit 2', () => {
   test('unknown option exits 2; --help exits 0', async () => {
     const r = await regwatch(['analyze', '--no-such-option']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /unknown option '--no-such-option'/);
+    assert.match(r.stderr, /^regwatch: USAGE_INVALID: unknown option '--no-such-option'/);
+    const c = await regwatch(['no-such-command']);
+    assert.equal(c.code, 2);
+    assert.match(c.stderr, /^regwatch: USAGE_INVALID: unknown command 'no-such-command'/);
     const h = await regwatch(['analyze', '--help']);
     assert.equal(h.code, 0);
     assert.match(h.stdout, /Usage: regwatch analyze/);
