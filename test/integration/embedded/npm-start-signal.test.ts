@@ -29,7 +29,7 @@ function pidsWith(marker: string): number[] {
 test('npm start: SIGTERM to npm stops regwatch run cleanly (no orphan left behind)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'regwatch-npm-start-'));
   const dataDir = join(dir, 'data');
-  const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir], {
+  const npm = spawn('npm', ['start', '--', '--port', '0', '--alerts-port', '0', '--data-dir', dataDir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,7 +58,7 @@ test('npm start: Ctrl-C (SIGINT to the process group) is one clean stop, not a f
   const dir = await mkdtemp(join(tmpdir(), 'regwatch-npm-start-'));
   const dataDir = join(dir, 'data');
   // detached: npm leads its own process group, as a terminal's foreground job does.
-  const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir], {
+  const npm = spawn('npm', ['start', '--', '--port', '0', '--alerts-port', '0', '--data-dir', dataDir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
