@@ -8,6 +8,15 @@ import { REJECT_REASONS } from '../types.ts';
  */
 export function applyContext(ev: RegistryEvent, raw: string, ctx: NormalizeContext): void {
   if (ctx.receivedAt !== undefined) ev.event.created = ctx.receivedAt;
+  applyContextAfterCreated(ev, raw, ctx);
+}
+
+/**
+ * {@link applyContext} for an event whose builder already put `event.created` (= `ctx.receivedAt`,
+ * when defined) into its `event` literal, in the same key position: sets `event.original` and
+ * `log.file.path`/`log.offset` only.
+ */
+export function applyContextAfterCreated(ev: RegistryEvent, raw: string, ctx: NormalizeContext): void {
   if (ctx.keepOriginal === true) ev.event.original = raw;
   if (ctx.origin !== undefined || ctx.offset !== undefined) {
     ev.log ??= {};

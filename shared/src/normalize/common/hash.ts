@@ -138,50 +138,27 @@ function fmix(h0: number): number {
   return h;
 }
 
-/** Lower-case hex digit (char code) of the 4 bits of `v` at `shift`. */
-function nib(v: number, shift: number): number {
-  const n = (v >>> shift) & 15;
-  return n < 10 ? n + 48 : n + 87;
+/** The 16 bytes of an id (four 32-bit lanes, big-endian), hex-encoded by {@link hex128}. */
+const idBytes = Buffer.alloc(16);
+
+/** Stores `v` (signed or unsigned, its 32 bits) big-endian at `idBytes[o..o+3]`. */
+function putLane(v: number, o: number): void {
+  idBytes[o] = v >>> 24;
+  idBytes[o + 1] = (v >>> 16) & 255;
+  idBytes[o + 2] = (v >>> 8) & 255;
+  idBytes[o + 3] = v & 255;
 }
 
 /**
  * The 32 lower-case hex digits of four 32-bit values (signed or unsigned, the bits are what count),
- * most significant first. Built as ONE flat string by `String.fromCharCode`: concatenating
- * two-digit pieces makes 15 intermediate strings and a rope that every reader must flatten.
+ * most significant first: the values' big-endian bytes in a reused buffer, hex-encoded by Node's
+ * native `buffer.toString('hex')` (one flat string; about half the cost of building it from 32
+ * char codes in JavaScript).
  */
 function hex128(a: number, b: number, c: number, d: number): string {
-  return String.fromCharCode(
-    nib(a, 28),
-    nib(a, 24),
-    nib(a, 20),
-    nib(a, 16),
-    nib(a, 12),
-    nib(a, 8),
-    nib(a, 4),
-    nib(a, 0),
-    nib(b, 28),
-    nib(b, 24),
-    nib(b, 20),
-    nib(b, 16),
-    nib(b, 12),
-    nib(b, 8),
-    nib(b, 4),
-    nib(b, 0),
-    nib(c, 28),
-    nib(c, 24),
-    nib(c, 20),
-    nib(c, 16),
-    nib(c, 12),
-    nib(c, 8),
-    nib(c, 4),
-    nib(c, 0),
-    nib(d, 28),
-    nib(d, 24),
-    nib(d, 20),
-    nib(d, 16),
-    nib(d, 12),
-    nib(d, 8),
-    nib(d, 4),
-    nib(d, 0),
-  );
+  putLane(a, 0);
+  putLane(b, 4);
+  putLane(c, 8);
+  putLane(d, 12);
+  return idBytes.toString('hex');
 }

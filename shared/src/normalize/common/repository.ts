@@ -127,9 +127,10 @@ export interface SplitUri {
 }
 
 function decode(s: string): string {
-  if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
+  const plus = s.indexOf('+') >= 0;
+  if (!plus && s.indexOf('%') < 0) return s;
   try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
+    return decodeURIComponent(plus ? s.replace(/\+/g, ' ') : s);
   } catch {
     return s;
   }

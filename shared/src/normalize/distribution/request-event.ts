@@ -6,7 +6,7 @@ import { actorKind } from '../common/actor.ts';
 import { cachedAddress, cachedUserAgent } from '../common/cache.ts';
 import { isDigest, namespaceOf, parseV2Path, splitUri } from '../common/repository.ts';
 import { apiErrorCode, classifyRequest, isIndexMediaType, upperMethod as upperMethodOf } from './classify.ts';
-import { applyContext } from '../common/event.ts';
+import { applyContextAfterCreated } from '../common/event.ts';
 
 /**
  * Everything a Distribution-family log line can say about one HTTP request, already decoded from
@@ -190,8 +190,10 @@ function routeOf(raw: string): ParsedUri {
 }
 
 /**
- * Builds the normalized event for one HTTP request seen in a Distribution-family log.
- * Pure apart from the bounded parse caches; never throws for well-typed facts.
+ * Builds the normalized event for one HTTP request seen in a Distribution-family log, with the
+ * caller's context applied as `applyContext` (common/event.ts) does (`event.created`, `event.original`,
+ * `log.file.path`, `log.offset`). Pure apart from the bounded parse caches; never throws for
+ * well-typed facts.
  */
 export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeContext): RegistryEvent {
   const parsedUri = f.uri === undefined ? undefined : routeOf(f.uri);
@@ -240,17 +242,26 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   const host = splitHost(f.host);
   const status = f.status;
 
+  // `event` as one literal in its final key order (`duration`, then the caller's `created`, are
+  // otherwise added later): a store of a new key into objects of many shapes is a megamorphic
+  // transition, where a literal site makes one shape per variant.
+  const category = eventCategories(action);
+  const type = eventTypes(action, outcome, status);
+  const id = f.id;
+  const dataset = f.dataset;
+  const duration = f.durationNs;
+  const created = ctx.receivedAt;
+  const event: RegistryEvent['event'] =
+    duration === undefined
+      ? created === undefined
+        ? { kind: 'event', category, type, action, outcome, id, dataset }
+        : { kind: 'event', category, type, action, outcome, id, dataset, created }
+      : created === undefined
+        ? { kind: 'event', category, type, action, outcome, id, dataset, duration }
+        : { kind: 'event', category, type, action, outcome, id, dataset, duration, created };
   const ev: RegistryEvent = {
     '@timestamp': f.time.timestamp,
-    event: {
-      kind: 'event',
-      category: eventCategories(action),
-      type: eventTypes(action, outcome, status),
-      action,
-      outcome,
-      id: f.id,
-      dataset: f.dataset,
-    },
+    event,
     oci_registry: {
       // The access log repeats requests the app log already records (the registry writes both to
       // stdout, C12), without user or request id to join them: count image pulls from one format
@@ -266,7 +277,6 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
   };
   if (f.message !== undefined) ev.message = f.message;
   if (f.time.original !== f.time.timestamp) ev.oci_registry.original_timestamp = f.time.original;
-  if (f.durationNs !== undefined) ev.event.duration = f.durationNs;
   if (f.level !== undefined) ev.log = { level: f.level };
   if (userName !== undefined) ev.user = { name: userName };
 
@@ -427,6 +437,7 @@ export function buildRequestEvent(f: RequestFacts, raw: string, ctx: NormalizeCo
       ev.service = service;
     }
   }
-  applyContext(ev, raw, ctx);
+  // `event.created` is already in the `event` literal above.
+  applyContextAfterCreated(ev, raw, ctx);
   return ev;
 }
