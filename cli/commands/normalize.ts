@@ -35,6 +35,7 @@ import { inputReadError, openInput, type OpenedInput } from '../../shared/src/io
 import { MAX_LINE_BYTES, MAX_PAYLOAD_BYTES, createNormalizer } from '../../shared/src/normalize/index.ts';
 import type { NormalizeContext, NormalizeResult } from '../../shared/src/normalize/types.ts';
 import { createDocumentGrouper, type StreamUnit } from '../../shared/src/io/json-documents.ts';
+import { readLines, type RawLine } from '../../shared/src/io/input-lines.ts';
 
 /** Inputs above this many bytes get a progress bar (when stderr is a TTY). */
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
@@ -56,58 +57,6 @@ export interface NormalizeSummary {
   byReason: Map<string, number>;
   /** Ignored inputs by kind of reason ({@link ignoredKind}). */
   byIgnored: Map<string, number>;
-}
-
-interface RawLine {
-  bytes: Buffer;
-  /** Byte offset of the line start in the (decompressed) input. */
-  offset: number;
-  /** 1-based line number. */
-  line: number;
-  /** True when the line exceeded the limit; `bytes` then holds only its first 4 KiB. */
-  overflow: boolean;
-}
-
-/** Splits a byte stream on `\n` (a trailing `\r` is left for the normalizer), capping line length. */
-async function* readLines(src: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<RawLine> {
-  let parts: Buffer[] = [];
-  let partLen = 0;
-  let overflow = false;
-  let offset = 0;
-  let lineNo = 0;
-  let lineStart = 0;
-  for await (const chunk of src) {
-    let pos = 0;
-    while (pos < chunk.length) {
-      const nl = chunk.indexOf(10, pos);
-      const end = nl < 0 ? chunk.length : nl;
-      if (!overflow) {
-        const piece = chunk.subarray(pos, end);
-        if (partLen + piece.length > maxBytes) {
-          overflow = true;
-          parts = [Buffer.concat([...parts, piece]).subarray(0, 4096)];
-          partLen = parts[0]?.length ?? 0;
-        } else if (piece.length > 0) {
-          parts.push(Buffer.from(piece));
-          partLen += piece.length;
-        }
-      }
-      offset += end - pos;
-      if (nl < 0) break;
-      lineNo++;
-      yield { bytes: Buffer.concat(parts, partLen), offset: lineStart, line: lineNo, overflow };
-      offset += 1;
-      lineStart = offset;
-      parts = [];
-      partLen = 0;
-      overflow = false;
-      pos = nl + 1;
-    }
-  }
-  if (partLen > 0 || overflow) {
-    lineNo++;
-    yield { bytes: Buffer.concat(parts, partLen), offset: lineStart, line: lineNo, overflow };
-  }
 }
 
 /**

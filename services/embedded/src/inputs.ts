@@ -11,12 +11,18 @@ import {
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
 import { AppError } from '../../../shared/src/errors.ts';
-import { followFile, type FollowHandle, type FollowPosition } from '../../../shared/src/io/follow.ts';
+import {
+  followFile,
+  type FollowHandle,
+  type FollowPosition,
+  type LineLocation,
+} from '../../../shared/src/io/follow.ts';
+import { readInputUnits } from '../../../shared/src/io/input-lines.ts';
 import { fileIsGzip, inputReadError, openInput } from '../../../shared/src/io/open-input.ts';
+import { MAX_LINE_BYTES, MAX_PAYLOAD_BYTES } from '../../../shared/src/normalize/index.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import { RAW_HEADERS } from '../../ingest/src/receiver.ts';
 import { makeDirs } from './data-dir.ts';
@@ -64,6 +70,8 @@ export function classifyRaw(text: string): RawKind {
  * the stream the line belongs to (e.g. `file:/var/log/registry.log`): all lines of one stream land
  * in one partition in order, so the log normalizer sees the lines of one request (the htpasswd
  * failure line and its 401 warning, lines split at 16 KiB) together. Null = any partition.
+ * `lineRef` (see {@link fileLineRef}) becomes the `regwatch.line_ref` header: the normalize stage
+ * then builds the dedupe ids of lines without an id of their own from it instead of the bus offset.
  */
 export function rawMessage(
   kind: RawKind,
@@ -71,6 +79,7 @@ export function rawMessage(
   route: string,
   receivedAt: Date,
   key: string | null = null,
+  lineRef: string | null = null,
 ): OutgoingMessage {
   return {
     key,
@@ -79,8 +88,23 @@ export function rawMessage(
       [RAW_HEADERS.contentType]: MEDIA[kind],
       [RAW_HEADERS.receivedAt]: receivedAt.toISOString(),
       [RAW_HEADERS.route]: route,
+      ...(lineRef !== null ? { [RAW_HEADERS.lineRef]: lineRef } : {}),
     },
   };
+}
+
+/**
+ * The `regwatch.line_ref` of a line read from a file: `file:<dev>:<ino>:<offset>` — the file's
+ * `stat` device and inode numbers and the byte offset of the line's first byte (in the
+ * decompressed stream for gzip input). The same line of the same file gets the same ref however
+ * often and whenever it is read (a restart re-reading lines gives them their old event ids, so
+ * the detector drops them as repeats); after a rename rotation the new file has a new inode, so
+ * its offsets from 0 do not collide with the old file's. (A file truncated in place keeps its
+ * inode: a line there gets the ref an old line at the same offset had, but a dedupe id also
+ * hashes the line's bytes, so only the very same line at the very same offset shares an id.)
+ */
+export function fileLineRef(dev: number, ino: number, offset: number): string {
+  return `file:${dev}:${ino}:${offset}`;
 }
 
 /**
@@ -178,6 +202,8 @@ export interface PublishInputOptions {
    * start and nothing is remembered.
    */
   readonly stateDir?: string;
+  /** For warnings about the input (over-long lines). */
+  readonly logger?: Logger;
 }
 
 const HEAD_BYTES = 4096;
@@ -241,10 +267,14 @@ function unchangedSince(saved: InputReadState, st: Stats, head: string): boolean
 }
 
 /**
- * Reads a recorded input file (`--input`) and publishes every line (or the one JSON document) to
- * its raw topic in input order, in batches of `batchSize`, keyed `file:<abs path>` (one partition
- * per file, order kept). Gzip input is recognised by its magic bytes and decompressed
- * (shared/src/io/open-input.ts), whatever the file is called.
+ * Reads a recorded input file (`--input`) and publishes every message to its raw topic in input
+ * order, in batches of `batchSize`, keyed `file:<abs path>` (one partition per file, order kept).
+ * The file is cut into messages as `regwatch normalize` and `POST /v1/logs` cut input
+ * (shared/src/io/input-lines.ts): one per non-blank line, except a pretty-printed JSON document
+ * anywhere in the file (a notification envelope, a Harbor payload, an audit page), which is one
+ * message with its bytes as they are. A regular file's messages carry the line ref
+ * {@link fileLineRef} of their first line. Gzip input is recognised by its magic bytes and
+ * decompressed (shared/src/io/open-input.ts), whatever the file is called.
  *
  * With `options.stateDir`, the position is saved after every published batch, with the file's
  * identity (device + inode, size, mtime, SHA-256 of the first 4 KiB) and a SHA-256 of the lines
@@ -253,9 +283,9 @@ function unchangedSince(saved: InputReadState, st: Stats, head: string): boolean
  * - otherwise re-reads the remembered lines without publishing them, checking their hash: same
  *   content → publishes only the lines after them (an interrupted read, or lines appended since);
  *   different content (a new file at the same path) → publishes the whole file from the start.
- * A crash between a publish and its save publishes that one batch again (at-least-once; the
- * detector drops repeated event ids). A pretty-printed JSON document is published whole or not
- * at all, so it is never resumed half-way.
+ * A crash between a publish and its save publishes that one batch again (at-least-once; its
+ * lines carry the same line refs, so their events get the same ids and the detector drops them).
+ * A pretty-printed JSON document is published whole or not at all, never resumed half-way.
  * When `options.signal` aborts, reading ends after the current batch.
  * @returns messages published per raw kind, how the read started and how many lines were skipped.
  * @throws AppError INPUT_UNREADABLE when the file cannot be opened or read (corrupt gzip
@@ -270,7 +300,7 @@ export async function readInputFile(
   options: PublishInputOptions = {},
 ): Promise<InputReadResult> {
   let st: Stats | null = null;
-  if (options.stateDir && path !== '-') {
+  if (path !== '-') {
     try {
       st = statSync(path);
     } catch (err) {
@@ -281,7 +311,9 @@ export async function readInputFile(
     }
     if (!st.isFile()) st = null; // a FIFO or device: its content differs on every read
   }
-  if (!options.stateDir || !st) return readWhole(path, publisher, topics, options, null);
+  // A regular file's lines get stable line refs (device + inode + byte offset).
+  const file = st ? { dev: st.dev, ino: st.ino } : null;
+  if (!options.stateDir || !st) return readWhole(path, publisher, topics, options, null, file);
   try {
     makeDirs(options.stateDir);
   } catch (err) {
@@ -309,19 +341,31 @@ export async function readInputFile(
     };
   }
   if (saved && saved.lines > 0) {
-    const resumed = await readFrom(path, publisher, topics, options, save, saved);
+    const resumed = await readFrom(path, publisher, topics, options, save, saved, file);
     if (resumed) return resumed;
     // The remembered lines are not what the file holds now: it is a new file, read it whole.
-    const fresh = await readWhole(path, publisher, topics, options, save);
+    const fresh = await readWhole(path, publisher, topics, options, save, file);
     return { ...fresh, resume: 'changed' };
   }
-  return readWhole(path, publisher, topics, options, save);
+  return readWhole(path, publisher, topics, options, save, file);
 }
 
+/** True for a line of only spaces, tabs and CR (blank lines are not inputs). */
+function isBlank(b: Buffer): boolean {
+  for (const c of b) if (c !== 32 && c !== 9 && c !== 13) return false;
+  return true;
+}
+
+/** The line without a trailing `\r` (CRLF files: the message is the line's text). */
+const withoutCr = (b: Buffer): Buffer => (b.length > 0 && b[b.length - 1] === 0x0d ? b.subarray(0, -1) : b);
+
 /**
- * One pass over the file. With `skip`, its first `skip.lines` lines are hashed, not published;
- * when they differ from `skip.linesHash` nothing was published and null is returned (without
- * `skip` the result is never null).
+ * One pass over the file. The file is cut into messages as `regwatch normalize` cuts it
+ * (shared/src/io/input-lines.ts: byte lines, pretty-printed JSON documents anywhere in the file
+ * whole, as one message). With `skip`, the messages of its first `skip.lines` lines are hashed,
+ * not published; when they differ from `skip.linesHash` nothing was published and null is returned
+ * (without `skip` the result is never null). With `file` (a regular file's device and inode),
+ * every message carries the line ref {@link fileLineRef} of its first line.
  */
 async function readFrom(
   path: string,
@@ -330,6 +374,7 @@ async function readFrom(
   options: PublishInputOptions,
   save: ((lines: number, linesHash: string, complete: boolean) => void) | null,
   skip: Pick<InputReadState, 'lines' | 'linesHash'> | null,
+  file: { readonly dev: number; readonly ino: number } | null,
 ): Promise<InputReadResult | null> {
   const counts: Record<RawKind, number> = { notifications: 0, logs: 0, harborWebhooks: 0 };
   const now = options.now ?? (() => new Date());
@@ -352,49 +397,48 @@ async function readFrom(
     }
   };
   const key = `file:${resolve(path)}`;
-  const rl = createInterface({ input: opened.stream, crlfDelay: Infinity });
-  const close = (): void => {
-    rl.close();
-    opened.stream.destroy();
-  };
+  const log = options.logger?.child({ component: 'inputs', path });
   const hash = createHash('sha256');
   const digest = (): string => hash.copy().digest('hex');
   const skipLines = skip?.lines ?? 0;
-  let lineNo = 0; // lines consumed and hashed, blank ones included
+  let lineNo = 0; // lines of the units taken so far (all hashed), blank ones included
   let verified = skipLines === 0; // the remembered lines were read and are the same
   let batch: { kind: RawKind; message: OutgoingMessage }[] = [];
-  // A first non-blank line that is a lone `{` or `[` starts one pretty-printed JSON document:
-  // collect the whole (decompressed) text and group it with `recordedMessages`.
-  let doc: string[] | null = null;
-  let seenContent = false;
+  const units = readInputUnits(opened.stream as AsyncIterable<Buffer>, MAX_LINE_BYTES, MAX_PAYLOAD_BYTES);
   try {
-    for await (const line of rl) {
-      if (!verified && lineNo === skipLines) {
-        if (digest() !== skip?.linesHash) {
-          close();
-          return null;
-        }
-        verified = true;
-      }
+    for await (const u of units) {
       if (options.signal?.aborted) break;
-      lineNo++;
-      hash.update(line).update('\n');
-      if (doc) {
-        doc.push(line);
-        continue;
-      }
-      if (line.trim() === '') continue;
-      if (!seenContent) {
-        seenContent = true;
-        const t = line.trim();
-        if (t === '{' || t === '[') {
-          doc = [line];
-          continue;
+      const lines = u.kind === 'line' ? [u.line] : u.lines;
+      let straddles = false;
+      for (const l of lines) {
+        hash.update(withoutCr(l.bytes)).update('\n');
+        lineNo++;
+        if (!verified && lineNo === skipLines) {
+          if (digest() !== skip?.linesHash || l !== lines[lines.length - 1]) {
+            // Other content, or the same lines grouped otherwise: a new file.
+            opened.stream.destroy();
+            return null;
+          }
+          verified = true;
+          straddles = true; // this unit was published by the earlier run
         }
       }
-      if (!verified) continue;
-      const kind = classifyRaw(line);
-      batch.push({ kind, message: rawMessage(kind, line, 'input', now(), key) });
+      if (!verified || straddles) continue;
+      const first = lines[0]!;
+      let value: Buffer;
+      if (u.kind === 'document') value = u.bytes;
+      else {
+        if (!first.overflow && isBlank(first.bytes)) continue;
+        if (first.overflow)
+          log?.warn(
+            { line: first.line, maxBytes: MAX_LINE_BYTES },
+            'input line too long: its first 4 KiB are published (and rejected downstream as too large)',
+          );
+        value = withoutCr(first.bytes);
+      }
+      const kind = classifyRaw(value.toString('utf8'));
+      const ref = file ? fileLineRef(file.dev, file.ino, first.offset) : null;
+      batch.push({ kind, message: rawMessage(kind, value, 'input', now(), key, ref) });
       if (batch.length >= size) {
         await flushAll(batch);
         batch = [];
@@ -407,27 +451,18 @@ async function readFrom(
     throw inputReadError(path, err);
   }
   const aborted = options.signal?.aborted === true;
-  if (aborted) close();
+  if (aborted) opened.stream.destroy();
   const result = (resume: InputResume, complete: boolean): InputReadResult => ({
     counts,
     resume,
     skippedLines: resume === 'resumed' || resume === 'skipped' ? skipLines : 0,
     complete,
   });
-  if (doc) {
-    // A document is published whole or not at all: one cut short by the abort would not parse.
-    if (aborted) return result(skipLines > 0 ? 'resumed' : 'fresh', false);
-    // The very document published before (the file was only touched): nothing to publish again.
-    if (skipLines > 0 && lineNo === skipLines && digest() === skip?.linesHash) return result('skipped', true);
-    await flushAll(recordedMessages(doc.join('\n'), 'input', now(), key));
-    save?.(lineNo, digest(), true);
-    return result(skipLines > 0 ? 'changed' : 'fresh', true);
-  }
   if (!verified) {
     // Stopped while re-reading the remembered lines: nothing published, the saved state stands.
     if (aborted) return result('resumed', false);
-    // The file ends before the remembered lines do (or they differ): it is a new file.
-    if (lineNo < skipLines || digest() !== skip?.linesHash) return null;
+    // The file ends before the remembered lines do: it is a new file.
+    return null;
   }
   await flushAll(batch);
   save?.(lineNo, digest(), !aborted);
@@ -441,8 +476,9 @@ async function readWhole(
   topics: RawTopics,
   options: PublishInputOptions,
   save: ((lines: number, linesHash: string, complete: boolean) => void) | null,
+  file: { readonly dev: number; readonly ino: number } | null,
 ): Promise<InputReadResult> {
-  const r = await readFrom(path, publisher, topics, options, save, null);
+  const r = await readFrom(path, publisher, topics, options, save, null, file);
   if (!r) throw new Error('a read from the first line has nothing to verify');
   return r;
 }
@@ -455,6 +491,8 @@ export interface FollowInputsOptions {
   readonly stateDir?: string;
   readonly logger: Logger;
   readonly pollMs?: number;
+  /** How often a position that moved is saved while following, ms. Default 1000. */
+  readonly saveIntervalMs?: number;
   /** Called after each line was published (progress, tests). */
   readonly onLine?: (path: string) => void;
 }
@@ -464,12 +502,16 @@ export interface FollowInputs {
   stop(): Promise<void>;
 }
 
+/** What `<stateDir>/follow-<hash>.json` holds: the position ({@link FollowHandle.position}) and the path. */
+type SavedFollowPosition = FollowPosition & { path?: string };
+
 /** Where to resume a followed file: the saved position if it is still the same, intact file. */
-export function resumePosition(path: string, saved: (FollowPosition & { path?: string }) | null): number {
+export function resumePosition(path: string, saved: SavedFollowPosition | null): number {
   if (!saved) return 0;
   try {
     const st = statSync(path);
     if (st.ino !== saved.ino) return 0; // rotated while we were down: the new file is all new
+    if (saved.dev !== undefined && st.dev !== saved.dev) return 0; // another file system
     if (st.size < saved.pos) return 0; // truncated
     return saved.pos;
   } catch {
@@ -480,11 +522,16 @@ export function resumePosition(path: string, saved: (FollowPosition & { path?: s
 /**
  * Follows registry log files (`--follow`, repeatable) with rotation handling and publishes each
  * line to `registry.logs` (a line that is a notification envelope or Harbor webhook goes to its
- * own raw topic). Waits for a file that does not exist yet (the registry may start later).
+ * own raw topic), with the line ref {@link fileLineRef} of where it was read (device, inode, byte
+ * offset). Waits for a file that does not exist yet (the registry may start later).
  * A gzip file (magic bytes 1f 8b) cannot be tailed: AppError INPUT_UNREADABLE (thrown for a file
  * present at start, logged for one that appears later).
- * A restarted process resumes at the position saved at the last clean stop (after a crash it
- * re-reads from there: at-least-once; the detector drops repeated event ids).
+ * Each file's position is saved in `stateDir` every `saveIntervalMs` when it moved, and at stop —
+ * only ever a position every line before which was published (acknowledged by the bus). A
+ * restarted process resumes there; after a crash it re-reads the lines published since the last
+ * save (at-least-once), and they carry the same line refs, so their events get the same ids and
+ * the detector drops them as repeats. A file rotated while the process was down is read from its
+ * start (the rest of the old file, written after the saved position, is not read).
  * A failed publish is retried with backoff until it succeeds or the followers stop.
  */
 export async function followInputs(options: FollowInputsOptions): Promise<FollowInputs> {
@@ -492,13 +539,16 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
   let stopped = false;
   const handles = new Map<string, FollowHandle>();
   const waiting: Promise<void>[] = [];
+  /** Last saved position per path (JSON), so an unchanged one is not written again. */
+  const savedJson = new Map<string, string>();
 
-  const publishLine = async (path: string, line: string): Promise<void> => {
+  const publishLine = async (path: string, line: string, at: LineLocation): Promise<void> => {
     const kind = classifyRaw(line);
+    const ref = at.ino >= 0 ? fileLineRef(at.dev, at.ino, at.offset) : null;
     for (let attempt = 0; ; attempt++) {
       try {
         await options.publisher.publish(options.topics[kind], [
-          rawMessage(kind, line, 'follow', new Date(), `file:${resolve(path)}`),
+          rawMessage(kind, line, 'follow', new Date(), `file:${resolve(path)}`, ref),
         ]);
         options.onLine?.(path);
         return;
@@ -506,6 +556,23 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
         if (stopped) throw err;
         log.warn({ err, attempt }, 'publishing a followed line failed; retrying');
         await sleep(Math.min(5000, 100 * 2 ** attempt));
+      }
+    }
+  };
+
+  /** Saves the position of every follower that moved since its last save. Never throws. */
+  const savePositions = (): void => {
+    if (!options.stateDir) return;
+    for (const [path, h] of handles) {
+      const pos = h.position();
+      if (!pos) continue;
+      const json = JSON.stringify({ ...pos, path: resolve(path) });
+      if (savedJson.get(path) === json) continue;
+      try {
+        saveState(stateFileOf(options.stateDir, 'follow', path), JSON.parse(json));
+        savedJson.set(path, json);
+      } catch (err) {
+        log.error({ err, path }, 'cannot save the follow position; a restart re-reads more lines');
       }
     }
   };
@@ -520,6 +587,15 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
   };
   // Check every file present now before tailing any, so a refusal leaves nothing running.
   for (const p of options.paths) refuseGzip(p);
+  if (options.stateDir) {
+    try {
+      makeDirs(options.stateDir);
+    } catch (err) {
+      throw new AppError('OUTPUT_UNWRITABLE', `cannot create ${options.stateDir}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
 
   const start = async (path: string): Promise<void> => {
     let warned = false;
@@ -530,11 +606,15 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
     }
     if (stopped) return;
     refuseGzip(path);
-    let saved: (FollowPosition & { path?: string }) | null = null;
-    if (options.stateDir)
-      saved = loadState<FollowPosition & { path?: string }>(stateFileOf(options.stateDir, 'follow', path));
+    let saved: SavedFollowPosition | null = null;
+    if (options.stateDir) saved = loadState<SavedFollowPosition>(stateFileOf(options.stateDir, 'follow', path));
     const startPos = resumePosition(path, saved);
-    const h = await followFile(path, (line) => publishLine(path, line), {
+    if (saved && startPos === 0 && saved.pos > 0)
+      log.warn(
+        { path, saved },
+        'followed file was rotated or truncated since the saved position; reading it from the start',
+      );
+    const h = await followFile(path, (line, at) => publishLine(path, line, at), {
       logger: log,
       pollMs: options.pollMs ?? 250,
       startPos,
@@ -548,17 +628,16 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
     if (existsSync(p)) await start(p);
     else waiting.push(start(p).catch((err: unknown) => log.error({ err, path: p }, 'cannot follow file')));
   }
+  const timer = setInterval(savePositions, options.saveIntervalMs ?? 1000);
+  timer.unref();
 
   return {
     async stop() {
       stopped = true;
+      clearInterval(timer);
       await Promise.all(waiting);
-      for (const [path, h] of handles) {
-        await h.stop();
-        const pos = h.position();
-        if (options.stateDir && pos)
-          saveState(stateFileOf(options.stateDir, 'follow', path), { ...pos, path: resolve(path) });
-      }
+      for (const h of handles.values()) await h.stop();
+      savePositions();
     },
   };
 }

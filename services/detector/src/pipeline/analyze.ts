@@ -1,7 +1,7 @@
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { inputReadError } from '../../../../shared/src/io/open-input.ts';
-import { createNormalizer, normalizePayload } from '../../../../shared/src/normalize/index.ts';
+import { readInputUnits } from '../../../../shared/src/io/input-lines.ts';
+import { MAX_LINE_BYTES, MAX_PAYLOAD_BYTES, createNormalizer } from '../../../../shared/src/normalize/index.ts';
 import type { NormalizeResult } from '../../../../shared/src/normalize/types.ts';
 import type { Finding } from '../../../../shared/src/model/finding.ts';
 import type { RegistryEvent } from '../../../../shared/src/model/registry-event.ts';
@@ -71,10 +71,19 @@ function isNormalized(o: unknown): o is RegistryEvent {
   );
 }
 
+/** True for a line of only spaces, tabs and CR (blank lines are not inputs). */
+function isBlank(b: Buffer): boolean {
+  for (const c of b) if (c !== 32 && c !== 9 && c !== 13) return false;
+  return true;
+}
+
 /**
- * Reads recorded inputs (any mix of registry stdout, notification envelopes one per line, Harbor
- * payloads, normalized events; a file whose first line is a lone `{`/`[` is read as one
- * pretty-printed JSON document), normalizes them, yields DetectorEvents in input order.
+ * Reads recorded inputs (any mix of registry stdout, notification envelopes, Harbor payloads and
+ * audit pages — one per line or pretty-printed anywhere in the stream — and normalized events),
+ * normalizes them, yields DetectorEvents in input order. Inputs are cut into messages exactly as
+ * `regwatch normalize` and `regwatch run --input` cut them (shared/src/io/input-lines.ts): byte
+ * lines, pretty-printed JSON documents whole (`pushPayload(…, 'auto')`), a line over
+ * MAX_LINE_BYTES a `too_large` reject; a line's `log.offset` is its byte offset, as in normalize.
  * @throws AppError INPUT_UNREADABLE (naming the input) when a stream fails (I/O, corrupt gzip).
  */
 export async function* readInputEvents(
@@ -82,12 +91,11 @@ export async function* readInputEvents(
   summary: AnalyzeSummary,
   onProgress?: (n: number) => void,
 ): AsyncGenerator<DetectorEvent> {
-  let bytes = 0;
+  let before = 0; // bytes of the inputs already read
   for (const input of inputs) {
     const normalizer = createNormalizer();
-    const rl = createInterface({ input: input.stream, crlfDelay: Infinity });
-    let lineNo = 0;
-    let doc: string[] | undefined;
+    let lastLine = 0;
+    let read = 0; // bytes of this input read so far (about: an over-long line counts 4 KiB)
     const take = function* (results: NormalizeResult[], line: number): Generator<DetectorEvent> {
       for (const r of results) {
         if (r.kind === 'event') {
@@ -103,31 +111,45 @@ export async function* readInputEvents(
         } else summary.ignored++;
       }
     };
-    const lines = (async function* () {
+    const units = (async function* () {
       try {
-        yield* rl;
+        yield* readInputUnits(input.stream as AsyncIterable<Buffer | string>, MAX_LINE_BYTES, MAX_PAYLOAD_BYTES);
       } catch (err) {
         throw inputReadError(input.name, err);
       }
     })();
-    for await (const line of lines) {
-      lineNo++;
-      bytes += Buffer.byteLength(line) + 1;
-      if (lineNo % 4096 === 0) onProgress?.(bytes);
-      if (doc) {
-        doc.push(line);
+    const ctx = { origin: input.name };
+    for await (const u of units) {
+      if (u.kind === 'document') {
+        const first = u.lines[0]!;
+        const last = u.lines[u.lines.length - 1]!;
+        lastLine = last.line;
+        read = last.offset + last.bytes.length + 1;
+        summary.lines++;
+        yield* take(normalizer.pushPayload(u.bytes, 'auto', ctx), first.line);
         continue;
       }
-      if (line.trim() === '') continue;
+      const l = u.line;
+      lastLine = l.line;
+      read = l.offset + l.bytes.length + 1;
+      if (l.line % 4096 === 0) onProgress?.(before + read);
+      if (!l.overflow && isBlank(l.bytes)) continue;
       summary.lines++;
-      if (lineNo === 1 && (line.trim() === '{' || line.trim() === '[')) {
-        doc = [line];
+      if (l.overflow) {
+        summary.rejected++;
+        if (summary.rejects.length < 1000)
+          summary.rejects.push({
+            origin: input.name,
+            line: l.line,
+            reason: 'too_large',
+            detail: `line exceeds ${MAX_LINE_BYTES} bytes`,
+          });
         continue;
       }
-      if (line.includes('"oci_registry"')) {
+      if (l.bytes.includes('"oci_registry"')) {
         let parsed: unknown;
         try {
-          parsed = JSON.parse(line);
+          parsed = JSON.parse(l.bytes.toString('utf8'));
         } catch {
           parsed = undefined;
         }
@@ -140,12 +162,12 @@ export async function* readInputEvents(
           continue;
         }
       }
-      yield* take(normalizer.push(line, { origin: input.name, offset: lineNo }), lineNo);
+      yield* take(normalizer.push(l.bytes, { ...ctx, offset: l.offset }), l.line);
     }
-    if (doc) yield* take(normalizePayload(doc.join('\n'), 'auto', { origin: input.name }), 1);
-    yield* take(normalizer.flush(), lineNo);
+    yield* take(normalizer.flush(), lastLine);
+    before += read;
   }
-  onProgress?.(bytes);
+  onProgress?.(before);
 }
 
 export function newSummary(): AnalyzeSummary {

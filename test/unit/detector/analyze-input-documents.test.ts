@@ -1,0 +1,85 @@
+/**
+ * `regwatch analyze` cuts its input into messages the way `regwatch normalize` does
+ * (shared/src/io/input-lines.ts): the case C16 (an HTTP request whose body is a pretty-printed
+ * notification envelope) gives its 2 events, and a mixed file (log lines, a pretty-printed
+ * envelope in the middle, access lines, a pretty-printed Harbor webhook) gives the same events
+ * as `normalize` does.
+ */
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createEngine, parseDetectionConfig } from '../../../services/detector/src/config.ts';
+import { analyzeInputs, newSummary, readInputEvents } from '../../../services/detector/src/pipeline/analyze.ts';
+import { normalizeInputs } from '../../../cli/commands/normalize.ts';
+import { mixedDocumentsInput } from '../../fixtures/cases/mixed-documents.ts';
+
+const C16 = join(import.meta.dirname, '..', '..', 'fixtures', 'cases', 'inputs', 'C16.http');
+
+/** Event ids and actions `regwatch normalize` gives for `file`. */
+async function normalized(file: string): Promise<{ id: string; action: string }[]> {
+  const stdout = new PassThrough();
+  const chunks: Buffer[] = [];
+  stdout.on('data', (c: Buffer) => chunks.push(c));
+  const sink = new PassThrough().resume();
+  await normalizeInputs([file], { progress: false }, { stdin: new PassThrough(), stdout, stderr: sink, rejects: sink });
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: { id: string; action: string } })
+    .map((e) => ({ id: e.event.id, action: e.event.action }));
+}
+
+async function analyzed(file: string): Promise<{ ids: string[]; summary: ReturnType<typeof newSummary> }> {
+  const summary = newSummary();
+  const ids: string[] = [];
+  for await (const ev of readInputEvents([{ name: file, stream: createReadStream(file) }], summary)) ids.push(ev.id);
+  return { ids, summary };
+}
+
+describe('regwatch analyze reads what regwatch normalize reads', () => {
+  test('C16: request line and headers rejected, the pretty-printed envelope gives its 2 events', async () => {
+    const { ids, summary } = await analyzed(C16);
+    assert.equal(summary.events, 2);
+    const norm = await normalized(C16);
+    assert.deepEqual(norm.map((e) => e.action).sort(), ['blob-mount', 'manifest-push']);
+    assert.deepEqual(ids.sort(), norm.map((e) => e.id).sort());
+    assert.ok(
+      summary.rejects.every((r) => r.reason === 'unknown_format'),
+      'only the HTTP request line, headers and the comment are rejected',
+    );
+    assert.ok(!summary.rejects.some((r) => r.reason === 'not_json'));
+
+    // Through the whole analyze pipeline (sort + detection) too.
+    const s2 = newSummary();
+    for await (const f of analyzeInputs(
+      [{ name: C16, stream: createReadStream(C16) }],
+      createEngine(parseDetectionConfig({})),
+      s2,
+    ))
+      void f;
+    assert.equal(s2.events, 2);
+  });
+
+  test('a mixed file: the same events as normalize (ids included), documents anywhere in it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-analyze-docs-'));
+    try {
+      const file = join(dir, 'mixed.log');
+      writeFileSync(file, mixedDocumentsInput());
+      const norm = await normalized(file);
+      const { ids, summary } = await analyzed(file);
+      assert.ok(norm.length >= 10, `normalize gives ${norm.length} events`);
+      // The envelope's event (a v2.x pull notification) is among them, not rejected line by line.
+      assert.ok(norm.some((e) => e.action === 'manifest-pull'));
+      assert.equal(summary.events, norm.length);
+      assert.deepEqual(ids.sort(), norm.map((e) => e.id).sort());
+      assert.ok(!summary.rejects.some((r) => r.reason === 'not_json'), JSON.stringify(summary.rejects));
+      assert.equal(readFileSync(file, 'utf8'), mixedDocumentsInput(), 'fixture is deterministic');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
