@@ -84,7 +84,7 @@ export function printSummary(
     ? `${s.findings} findings in the window${s.outsideWindow > 0 ? `; ${s.outsideWindow} outside --from/--to` : ''}`
     : `${s.findings} findings`;
   out.write(
-    `\nregwatch ${command}: ${s.lines} lines, ${s.events} events (${s.rejected} rejected, ${s.ignored} ignored, ${s.duplicates} duplicates, ${s.joined} notification+log joins, ${s.late} late), ${findings}\n`,
+    `\nregwatch ${command}: ${s.lines} lines, ${s.events} events (${s.rejected} rejected, ${s.ignored} ignored, ${s.duplicates} duplicates, ${s.joined} copies joined to their request, ${s.late} late), ${findings}\n`,
   );
   out.write(line(['rule', ...sev, 'total']));
   for (const [rule, m] of rows) {

@@ -1,5 +1,6 @@
 import type { ActorKind, EventAction, RegistryEvent } from '../../../shared/src/model/registry-event.ts';
 import { identityOf } from '../../../shared/src/model/registry-event.ts';
+import { copySourceOf, requestLineKey } from '../../../shared/src/model/request-key.ts';
 
 /**
  * The compact projection of a RegistryEvent that the detector keeps and reasons about. Field
@@ -34,6 +35,18 @@ export interface DetectorEvent {
   /** `event.duration`, ns. */
   durationNs: number | undefined;
   attemptedUser: string | undefined;
+  /**
+   * App-log and access lines: the C12 key (method, `url.path`, status, bytes —
+   * shared/src/model/request-key.ts) that pairs an access line, which has no request id, with the
+   * app-log line of the same request. Undefined for other events (and in events saved before it existed).
+   */
+  lineKey?: string | undefined;
+  /**
+   * With `lineKey`: the sources (`<event.dataset>/<oci_registry.source_format>`) of the request's
+   * lines merged into this event — one for a single line, two once its app-log and access lines
+   * are joined. Two lines of one source are never copies of each other.
+   */
+  copySources?: readonly string[] | undefined;
 }
 
 /**
@@ -45,7 +58,7 @@ export function toDetectorEvent(e: RegistryEvent): DetectorEvent | undefined {
   if (!Number.isFinite(ts)) return undefined;
   const o = e.oci_registry;
   const blobBytes = e.http?.response?.body?.bytes;
-  return {
+  const d: DetectorEvent = {
     ts,
     time: e['@timestamp'],
     id: e.event.id,
@@ -69,7 +82,15 @@ export function toDetectorEvent(e: RegistryEvent): DetectorEvent | undefined {
     requestId: e.http?.request?.id,
     durationNs: e.event.duration,
     attemptedUser: o.attempted_user,
+    lineKey: undefined,
+    copySources: undefined,
   };
+  const key = requestLineKey(e);
+  if (key !== undefined) {
+    d.lineKey = key;
+    d.copySources = [copySourceOf(e)];
+  }
+  return d;
 }
 
 const NOTIFICATION_DATASETS = new Set(['oci_registry.notification', 'harbor.webhook']);
@@ -111,6 +132,23 @@ export function mergeSameRequest(a: DetectorEvent, b: DetectorEvent): DetectorEv
     if (m.actorKind === 'anonymous') m.actorKind = other.actorKind === 'anonymous' ? 'user' : other.actorKind;
   }
   m.identity = m.user ?? `ip:${m.ip ?? 'unknown'}`;
+  return m;
+}
+
+/**
+ * Merges the app-log line and the access line of one request (C12 key, no common request id):
+ * the app-log copy's facts win — user, request id, event id, status, bytes, duration, action —
+ * whichever of the two is passed first; the access line fills what the app log lacks. Time is
+ * the earlier of the two (the access line's request start). Either argument may already be a
+ * merged event (e.g. notification + app-log line, dataset `oci_registry.log`).
+ */
+export function mergeLineCopies(a: DetectorEvent, b: DetectorEvent): DetectorEvent {
+  const [first, second] = a.dataset === 'oci_registry.access' && b.dataset !== 'oci_registry.access' ? [b, a] : [a, b];
+  const m = mergeSameRequest(first, second);
+  const mine = first.copySources ?? [];
+  const theirs = second.copySources ?? [];
+  m.copySources = [...mine, ...theirs.filter((x) => !mine.includes(x))];
+  m.lineKey = first.lineKey ?? second.lineKey;
   return m;
 }
 

@@ -1,4 +1,11 @@
 import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts';
+import {
+  clientsCompatible,
+  copySourceOf,
+  durationMs,
+  requestLineKey,
+  withinCopyTime,
+} from '../../../shared/src/model/request-key.ts';
 
 /**
  * Marks the later copies of one registry request so that stored documents count it once.
@@ -12,7 +19,8 @@ import type { RegistryEvent } from '../../../shared/src/model/registry-event.ts'
  * - for app-log and access lines, the C12 key: method, `url.path`, status, bytes written
  *   (`http.response.body.bytes`, missing = 0) and client (`source.ip`; a copy without a client, as
  *   the JSON access log writes it, matches any), at times at most 1 s + the request's duration
- *   apart (an access line carries the request's start to the second, the app log its end).
+ *   apart (an access line carries the request's start to the second, the app log its end) —
+ *   shared/src/model/request-key.ts, which the detector's request join uses too.
  *
  * The counting rule — three independent marks, each right in every arrival order:
  * - **`oci_registry.duplicate: true`** (leave out of request counts): every copy after the first
@@ -60,11 +68,11 @@ export class RequestCopies {
    * Events must be passed in arrival order. Never throws.
    */
   mark(e: RegistryEvent): RegistryEvent {
-    const src = `${e.event.dataset}/${e.oci_registry.source_format}`;
+    const src = copySourceOf(e);
     const rid = e.http?.request?.id || undefined;
-    const line = lineKeyOf(e);
+    const line = requestLineKey(e);
     const ms = Date.parse(e['@timestamp']);
-    const durMs = typeof e.event.duration === 'number' && e.event.duration > 0 ? e.event.duration / 1e6 : 0;
+    const durMs = durationMs(e.event.duration);
     const ip = e.source?.ip;
 
     const byRid = rid !== undefined ? this.#byRequestId.get(rid) : undefined;
@@ -114,8 +122,8 @@ export class RequestCopies {
     let bestGap = Infinity;
     for (const r of list) {
       const gap = Math.abs(ms - r.ms);
-      if (!(gap <= 1000 + Math.max(durMs, r.durMs)) || gap >= bestGap) continue;
-      if (ip !== undefined && r.ip !== undefined && ip !== r.ip) continue;
+      if (!withinCopyTime(ms, r.ms, durMs, r.durMs) || gap >= bestGap) continue;
+      if (!clientsCompatible(ip, r.ip)) continue;
       if (r.sources.includes(src)) continue;
       {
         best = r;
@@ -191,20 +199,4 @@ function merge(a: CopyRecord, b: CopyRecord): CopyRecord {
   a.durMs = Math.max(a.durMs, b.durMs);
   a.ip ??= b.ip;
   return a;
-}
-
-const LINE_DATASETS = new Set(['oci_registry.log', 'oci_registry.access']);
-
-/**
- * The C12 key (without time and client, which are matched with tolerance) of an app-log or
- * access line: method, path, status, bytes. Undefined for other datasets and for lines without
- * a method, path or status.
- */
-function lineKeyOf(e: RegistryEvent): string | undefined {
-  if (!LINE_DATASETS.has(e.event.dataset)) return undefined;
-  const method = e.http?.request?.method;
-  const status = e.http?.response?.status_code;
-  const path = e.url?.path;
-  if (!method || status === undefined || !path) return undefined;
-  return `${method.toUpperCase()} ${path} ${status} ${e.http?.response?.body?.bytes ?? 0}`;
 }

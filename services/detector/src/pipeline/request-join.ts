@@ -1,5 +1,6 @@
 import type { DetectorEvent } from '../event.ts';
-import { isNotification, mergeSameRequest } from '../event.ts';
+import { isNotification, mergeLineCopies, mergeSameRequest } from '../event.ts';
+import { clientsCompatible, durationMs, withinCopyTime } from '../../../../shared/src/model/request-key.ts';
 
 /** Successful requests a Distribution registry reports in a notification too (its log line waits for it). */
 const NOTIFIED_ACTIONS = new Set<string>([
@@ -122,12 +123,19 @@ function before(a: Pending, b: Pending): number {
   return a.ev.ts - b.ev.ts || a.seq - b.seq;
 }
 
+/** A held event's place: its lane and absolute position there. */
+type Ref = [Source, number];
+
 /** Held events waiting for a partner from one source, in arrival order. */
 class Lane {
-  /** Held events (null: released or merged away); `at[i]` arrival time, `done[i]` merged with its partner. */
+  /**
+   * Held events (null: released, merged away or moved to the other lane); `at[i]` arrival time,
+   * `done[i]` has all the partners it waits for, `notified[i]` merged with its notification.
+   */
   queue: (DetectorEvent | null)[] = [];
   at: number[] = [];
   done: boolean[] = [];
+  notified: boolean[] = [];
   head = 0;
   count = 0;
   /** Absolute position of `queue[0]` (positions stay valid across compaction). */
@@ -137,6 +145,7 @@ class Lane {
     this.queue.push(ev);
     this.at.push(now);
     this.done.push(false);
+    this.notified.push(false);
     this.count++;
     return this.base + this.queue.length - 1;
   }
@@ -151,6 +160,7 @@ class Lane {
     this.queue.splice(0, shift);
     this.at.splice(0, shift);
     this.done.splice(0, shift);
+    this.notified.splice(0, shift);
     this.head = 0;
     this.base += shift;
   }
@@ -164,6 +174,19 @@ class Lane {
  * request, e.g. Distribution's "error authenticating user" and "authentication failure" lines,
  * which can reach a live detector through different partitions).
  *
+ * A Distribution registry also prints every request as an access line (`oci_registry.access`, no
+ * request id, usually no user) beside its app-log line (shared CASES C12). The two are joined by
+ * the C12 key (shared/src/model/request-key.ts, the same rule the indexer's RequestCopies uses):
+ * method, `url.path`, status, bytes, compatible client, times ≤ 1 s + the request duration apart,
+ * never two lines of one source; the nearest held line in time wins, so two identical requests
+ * stay two. The merged event keeps the app-log copy's facts (`mergeLineCopies`: user, request id,
+ * event id, status, bytes, duration) and the earlier time; with a notification too, all three are
+ * one event. An access line waits for its app-log line like any log line (lane of the log); an
+ * access line with no app-log partner (app log at level warn, an nginx in front) goes alone when
+ * its wait ends and counts as the request. Copies further apart than the wait (event time beyond
+ * `windowMs` in batch mode, e.g. the access line of a request that took longer than the window;
+ * processing time beyond the hold in live mode) are counted twice.
+ *
  * Batch mode (`holdMs` Infinity, input in event-time order): an event is released once the newest
  * event time pushed is `windowMs` past it.
  *
@@ -171,8 +194,11 @@ class Lane {
  * partitions; a registry's notifications can lag its log by tens of seconds), so an event waits
  * for the source its partner comes from — the notifications for a successful log line of a
  * notified action, the log otherwise — in one of two lanes, so events waiting for a lagging source
- * never hold back the others. It is released as soon as (a) it was merged with its partner from the
- * other source, (b) that source's newest event time is `windowMs` past it (the partner would have
+ * never hold back the others. An app-log line with a C12 key also waits for its access line: once
+ * it has its notification (or needs none) it waits in the log's lane, and once it has both it is
+ * done (an access line merged into by its app-log line moves to the notifications' lane if that
+ * line still waits for its notification). It is released as soon as (a) it was merged with every
+ * partner it waits for, (b) that source's newest event time is `windowMs` past it (the partner would have
  * come), (c) it is `holdMs` old and that source is absent (never heard from) or silent (`holdMs`
  * for the log, `quietMs` for the notifications, whose sender may pause), (d) it is `maxHoldMs` old, or (e) more than
  * `maxHeld` events are held. Processing time is passed in as `now` (ms).
@@ -194,10 +220,12 @@ export class RequestJoiner {
   private readonly live: boolean;
   /** Live mode: events released by the join, waiting to leave in event-time order. */
   private readonly reorder = new ReorderBuffer();
-  /** Lane per partner source (index = Source). Batch mode uses lane 1 only. */
+  /** Lane per partner source (index = Source). Batch mode uses lane 1 only (event time alone decides). */
   private readonly lanes: [Lane, Lane] = [new Lane(), new Lane()];
   /** `http.request.id` → [lane, absolute position] of the first held event of the request. */
-  private readonly byRequest = new Map<string, [Source, number]>();
+  private readonly byRequest = new Map<string, Ref>();
+  /** C12 key → the held app-log and access lines with that key (shared/src/model/request-key.ts). */
+  private readonly byLine = new Map<string, Ref[]>();
   private watermark = -Infinity;
   /** Per source: newest event time (ms) and last arrival (processing time, ms). */
   private readonly sourceWatermark: [number, number] = [-Infinity, -Infinity];
@@ -284,10 +312,7 @@ export class RequestJoiner {
 
   /** True when the join holds an event of `ev`'s request that `ev` would merge with. */
   private partnerHeld(ev: DetectorEvent): boolean {
-    if (ev.requestId === undefined) return false;
-    const ref = this.byRequest.get(ev.requestId);
-    const prev = ref ? this.lanes[ref[0]].get(ref[1]) : undefined;
-    return prev !== undefined && prev !== null && (prev.dataset !== ev.dataset || prev.id === ev.id);
+    return this.requestPartner(ev) !== undefined || this.linePartner(ev) !== undefined;
   }
 
   /** An event enters the join at processing time `now` (after the reorder buffer, if any). */
@@ -316,25 +341,147 @@ export class RequestJoiner {
     return src === LOGS ? this.holdMs : this.quietMs;
   }
 
-  /** Queues `ev`, or merges it into the held event of the same request. */
+  /**
+   * Queues `ev`, or merges it into the held event(s) of the same request: its partner by
+   * `http.request.id` and/or its C12 copy (an app-log line's access line or the reverse).
+   */
   private hold(ev: DetectorEvent, now: number): void {
-    if (ev.requestId !== undefined) {
-      const ref = this.byRequest.get(ev.requestId);
-      const prev = ref ? this.lanes[ref[0]].get(ref[1]) : undefined;
-      if (ref && prev && (prev.dataset !== ev.dataset || prev.id === ev.id)) {
-        const lane = this.lanes[ref[0]];
-        const i = ref[1] - lane.base;
-        lane.queue[i] = mergeSameRequest(prev, ev);
-        if (isNotification(prev) !== isNotification(ev)) lane.done[i] = true;
-        this.joined++;
-        return;
-      }
+    const ridRef = this.requestPartner(ev);
+    let lineRef = this.linePartner(ev);
+    if (ridRef && lineRef && ridRef[0] === lineRef[0] && ridRef[1] === lineRef[1]) lineRef = undefined;
+    const ref = ridRef ?? lineRef;
+    if (!ref) {
       const src = this.live ? partnerSource(ev) : LOGS;
       const pos = this.lanes[src].push(ev, now);
-      if (!ref || !prev) this.byRequest.set(ev.requestId, [src, pos]);
+      this.index(ev, [src, pos]);
       return;
     }
-    this.lanes[this.live ? partnerSource(ev) : LOGS].push(ev, now);
+    const lane = this.lanes[ref[0]];
+    const i = ref[1] - lane.base;
+    const prev = lane.queue[i]!;
+    let merged: DetectorEvent;
+    if (ridRef) {
+      merged = mergeSameRequest(prev, ev);
+      if (isNotification(prev) !== isNotification(ev)) lane.notified[i] = true;
+    } else merged = mergeLineCopies(prev, ev);
+    this.joined++;
+    if (ridRef && lineRef) {
+      // The app-log line joins its notification (or other log line) and its access line at once.
+      const other = this.lanes[lineRef[0]];
+      const j = lineRef[1] - other.base;
+      merged = mergeLineCopies(merged, other.queue[j]!);
+      if (other.notified[j]) lane.notified[i] = true;
+      this.remove(lineRef);
+      this.joined++;
+    }
+    lane.queue[i] = merged;
+    this.index(merged, ref);
+    this.place(ref, now);
+  }
+
+  /** The held event `ev` merges with by `http.request.id`, if any. */
+  private requestPartner(ev: DetectorEvent): Ref | undefined {
+    if (ev.requestId === undefined) return undefined;
+    const ref = this.byRequest.get(ev.requestId);
+    const prev = ref ? this.lanes[ref[0]].get(ref[1]) : undefined;
+    return ref && prev && (prev.dataset !== ev.dataset || prev.id === ev.id) ? ref : undefined;
+  }
+
+  /**
+   * The held C12 copy of `ev` (shared/src/model/request-key.ts): same key, none of `ev`'s sources,
+   * compatible client, event times within 1 s + the longer duration; the nearest in time first,
+   * then the earliest held. Undefined when `ev` is not a line or none matches.
+   */
+  private linePartner(ev: DetectorEvent): Ref | undefined {
+    if (ev.lineKey === undefined) return undefined;
+    const list = this.byLine.get(ev.lineKey);
+    if (!list) return undefined;
+    const sources = ev.copySources ?? [];
+    const durMs = durationMs(ev.durationNs);
+    let best: Ref | undefined;
+    let bestGap = Infinity;
+    for (const ref of list) {
+      const held = this.lanes[ref[0]].get(ref[1]);
+      if (!held || held.lineKey !== ev.lineKey) continue;
+      if ((held.copySources ?? []).some((x) => sources.includes(x))) continue;
+      // An access line has no request id; two lines with different ones are two requests.
+      if (held.requestId !== undefined && ev.requestId !== undefined && held.requestId !== ev.requestId) continue;
+      if (!clientsCompatible(held.ip, ev.ip)) continue;
+      if (!withinCopyTime(held.ts, ev.ts, durationMs(held.durationNs), durMs)) continue;
+      const gap = Math.abs(held.ts - ev.ts);
+      if (gap < bestGap || (gap === bestGap && best && this.heldEarlier(ref, best))) {
+        best = ref;
+        bestGap = gap;
+      }
+    }
+    return best;
+  }
+
+  /** True when the held event at `a` arrived before the one at `b` (ties: notifications' lane, then position). */
+  private heldEarlier(a: Ref, b: Ref): boolean {
+    const atA = this.lanes[a[0]].at[a[1] - this.lanes[a[0]].base]!;
+    const atB = this.lanes[b[0]].at[b[1] - this.lanes[b[0]].base]!;
+    return atA < atB || (atA === atB && (a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])));
+  }
+
+  /** Lists the held event at `ref` under its request id (if none is) and its C12 key (if not yet). */
+  private index(ev: DetectorEvent, ref: Ref): void {
+    if (ev.requestId !== undefined && !this.byRequest.has(ev.requestId)) this.byRequest.set(ev.requestId, ref);
+    if (ev.lineKey === undefined) return;
+    const list = this.byLine.get(ev.lineKey);
+    if (!list) this.byLine.set(ev.lineKey, [ref]);
+    else if (!list.some((r) => r[0] === ref[0] && r[1] === ref[1])) list.push(ref);
+  }
+
+  /** Forgets the held event at `ref` in the indexes (released, merged away or moved). */
+  private unindex(ev: DetectorEvent, ref: Ref): void {
+    const byRid = ev.requestId === undefined ? undefined : this.byRequest.get(ev.requestId);
+    if (byRid && byRid[0] === ref[0] && byRid[1] === ref[1]) this.byRequest.delete(ev.requestId!);
+    if (ev.lineKey === undefined) return;
+    const list = this.byLine.get(ev.lineKey);
+    if (!list) return;
+    const k = list.findIndex((r) => r[0] === ref[0] && r[1] === ref[1]);
+    if (k >= 0) list.splice(k, 1);
+    if (list.length === 0) this.byLine.delete(ev.lineKey);
+  }
+
+  /** Takes the held event at `ref` out of its lane (merged into another one). */
+  private remove(ref: Ref): void {
+    const lane = this.lanes[ref[0]];
+    const i = ref[1] - lane.base;
+    const ev = lane.queue[i];
+    if (!ev) return;
+    this.unindex(ev, ref);
+    lane.queue[i] = null;
+    lane.count--;
+  }
+
+  /**
+   * After a merge: marks the held event at `ref` done when it waits for no partner any more, or
+   * (live mode) moves it to the lane of the partner it still waits for — its notification (a
+   * successful app-log line of a notified action), else its other C12 line (access ↔ app log).
+   */
+  private place(ref: Ref, now: number): void {
+    const lane = this.lanes[ref[0]];
+    const i = ref[1] - lane.base;
+    const ev = lane.queue[i]!;
+    const waitsNotification = !lane.notified[i] && this.live && partnerSource(ev) === NOTIFICATIONS;
+    const waitsLine = ev.lineKey !== undefined && !hasBothLines(ev);
+    if (!waitsNotification && !waitsLine) {
+      // Done once a partner from another source came (two log lines of one event id may not be all).
+      if (lane.notified[i] || hasBothLines(ev)) lane.done[i] = true;
+      return;
+    }
+    if (!this.live) return;
+    const src: Source = waitsNotification ? NOTIFICATIONS : LOGS;
+    if (src === ref[0]) return;
+    // Moves to the other lane's tail, as if it arrived now (lanes release in arrival order).
+    const notified = lane.notified[i]!;
+    this.remove(ref);
+    const to = this.lanes[src];
+    const pos = to.push(ev, now);
+    to.notified[pos - to.base] = notified;
+    this.index(ev, [src, pos]);
   }
 
   /** True when the held event at index `i` of lane `src` may go at processing time `now`. */
@@ -376,8 +523,7 @@ export class RequestJoiner {
         if (e) {
           out.push(e);
           lane.count--;
-          const ref = e.requestId === undefined ? undefined : this.byRequest.get(e.requestId);
-          if (ref && ref[0] === src && ref[1] === lane.base + lane.head) this.byRequest.delete(e.requestId!);
+          this.unindex(e, [src, lane.base + lane.head]);
         }
         lane.queue[lane.head] = null;
         lane.head++;
@@ -386,6 +532,14 @@ export class RequestJoiner {
     }
     return out;
   }
+}
+
+/** True when `ev` holds both an app-log line and an access line of its request (C12). */
+function hasBothLines(ev: DetectorEvent): boolean {
+  const sources = ev.copySources ?? [];
+  return (
+    sources.some((x) => x.startsWith('oci_registry.log/')) && sources.some((x) => x.startsWith('oci_registry.access/'))
+  );
 }
 
 /**
