@@ -341,6 +341,7 @@ export async function startEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps):
     for (const path of config.input) {
       const r = await readInputFile(path, publisher, TOPICS, {
         stateDir: layout.inputs,
+        logger: log,
         ...(deps.signal ? { signal: deps.signal } : {}),
       });
       const fields = { path, ...r.counts, resume: r.resume, skippedLines: r.skippedLines, complete: r.complete };
