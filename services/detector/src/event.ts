@@ -19,6 +19,11 @@ export interface DetectorEvent {
   identity: string;
   user: string | undefined;
   ip: string | undefined;
+  /**
+   * `source.ip` is a client's claim (`oci_registry.ip_trust: claimed`: X-Forwarded-For / X-Real-Ip
+   * without a trusted proxy, FORMATS.md 1b.5), not the socket peer: anyone can write it.
+   */
+  ipClaimed?: boolean | undefined;
   actorKind: ActorKind;
   anonymous: boolean;
   repository: string | undefined;
@@ -68,6 +73,7 @@ export function toDetectorEvent(e: RegistryEvent): DetectorEvent | undefined {
     identity: identityOf(e),
     user: e.user?.name,
     ip: e.source?.ip,
+    ...(o.ip_trust === 'claimed' ? { ipClaimed: true } : {}),
     actorKind: o.actor?.kind ?? (e.user?.name ? 'user' : 'anonymous'),
     anonymous: o.actor?.anonymous ?? !e.user?.name,
     repository: o.repository,
@@ -116,7 +122,10 @@ export function mergeSameRequest(a: DetectorEvent, b: DetectorEvent): DetectorEv
   m.time = a.ts <= b.ts ? a.time : b.time;
   m.id = a.id;
   m.user = a.user ?? b.user;
-  m.ip = m.ip ?? other.ip;
+  if (m.ip === undefined && other.ip !== undefined) {
+    m.ip = other.ip;
+    m.ipClaimed = other.ipClaimed;
+  }
   m.repository = m.repository ?? other.repository;
   m.namespace = m.namespace ?? other.namespace;
   m.tag = m.tag ?? other.tag;

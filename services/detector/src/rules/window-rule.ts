@@ -124,6 +124,10 @@ export function spanLabel(fromMs: number, toMs: number, p: WindowParams): string
  * Fired, unresolved bursts are listed in keyed state of their own (usually empty), so the check
  * on a watermark advance looks at those keys only; both are snapshotted (restart-safe).
  */
+/** Appended to a window finding's message when its source IP is only a client's claim. */
+const CLAIMED_NOTE =
+  ' (the source IP is the client-supplied X-Forwarded-For/X-Real-Ip value, not the connection: it may be forged)';
+
 export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
   const schema = windowParams.extend({
     threshold: z.number().int().positive().default(spec.defaults.threshold),
@@ -154,7 +158,10 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
       distinct: w.distinct,
       span: spanLabel(w.burstStart, w.newest, p),
     };
-    const text = spec.message(entity, b, p);
+    // An IP entity (or the last client) that is only a client's X-Forwarded-For claim: say so, a
+    // forged header can point a finding at an innocent address (CASES C07).
+    const claimed = w.lastIpClaimed === true && (entity.type !== 'ip' || entity.id === w.lastIp);
+    const text = spec.message(entity, b, p) + (claimed ? CLAIMED_NOTE : '');
     const counted: { value: string; count: number }[] = [];
     if (spec.distinctEvidence)
       for (let i = 0; i < w.distinct.length; i++) {
@@ -188,6 +195,7 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
           window_peak: w.peak,
           burst_start: new Date(w.burstStart).toISOString(),
           ...(w.lastIp ? { last_source_ip: w.lastIp } : {}),
+          ...(claimed ? { ip_trust: 'claimed' } : {}),
           ...(w.lastUserAgent ? { last_user_agent: w.lastUserAgent } : {}),
         },
         ...(sourceIps ? { source_ips: sourceIps } : {}),
@@ -196,6 +204,7 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
           : {}),
       },
       message: status === 'resolved' ? `Ended: ${text}; no more for ${minutes(p)}.` : `${text}.`,
+      ...(claimed ? { labels: { ip_trust: 'claimed' } } : {}),
       ...(status === 'resolved' ? { status } : {}),
     };
   };
@@ -255,6 +264,7 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
           if (severityRank(severity) > severityRank(w.level)) {
             w.level = severity;
             w.lastIp = ev.ip;
+            w.lastIpClaimed = ev.ipClaimed === true;
             w.lastUserAgent = ev.userAgent;
             out = detection(entity, w, p, 'firing');
           }
@@ -265,6 +275,7 @@ export function windowRule(spec: WindowRuleSpec): DetectionRule<WindowParams> {
         w.level = spec.severity(w.peak, p.threshold, w.distinct.length, ev, view);
         w.closed = false;
         w.lastIp = ev.ip;
+        w.lastIpClaimed = ev.ipClaimed === true;
         w.lastUserAgent = ev.userAgent;
         const open = view.keyed<string[]>(spec.id, OPEN_KEY, newOpenList, OPEN_TTL);
         if (!open.includes(key)) open.push(key);

@@ -42,6 +42,8 @@ export interface WindowCounter {
   /** Client IP and user agent of the event that last emitted the finding (for resolved evidence). */
   lastIp: string | undefined;
   lastUserAgent: string | undefined;
+  /** True when `lastIp` was a client's claim (X-Forwarded-For), not the socket peer. */
+  lastIpClaimed?: boolean;
 }
 
 export function newWindow(windowMs: number, slots = 30): WindowCounter {
