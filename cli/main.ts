@@ -12,12 +12,12 @@ import { exitStatusFor } from './exit-codes.ts';
 const program = new Command('regwatch')
   .description('Audit and anomaly detection for container registries: normalize, detect, forecast, alert.')
   .version('0.1.0')
-  // One line naming the problem (commander prints it), plus where to look — not the whole help.
-  .showHelpAfterError('(add --help for usage)')
-  // Usage errors in the same one-line shape as every other error: `regwatch: USAGE_INVALID: …`
-  // (commander writes `error: …`). Subcommands inherit this (they are added with .command()).
+  // Usage errors in the same one-line shape as every other error, with where to look (not the
+  // whole help): `regwatch: USAGE_INVALID: <commander's message> (add --help for usage)`.
+  // Subcommands inherit this (they are added with .command()).
   .configureOutput({
-    outputError: (text, write) => write(text.replace(/^error: /, 'regwatch: USAGE_INVALID: ')),
+    outputError: (text, write) =>
+      write(`${text.replace(/^error: /, 'regwatch: USAGE_INVALID: ').trimEnd()} (add --help for usage)\n`),
   })
   .exitOverride();
 

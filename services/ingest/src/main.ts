@@ -227,13 +227,18 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    if (!stop) starting.abort(new Error(`start-up cancelled by ${signal}`));
     const timer = setTimeout(() => {
       log.error({ timeoutMs }, 'shutdown timed out');
       process.exit(1);
     }, timeoutMs);
     timer.unref();
-    void (stop ? stop() : Promise.resolve())
+    if (!stop) {
+      // Still starting: start() ends (cancelled, or finished and then stopped by main) and main
+      // logs how it stopped.
+      starting.abort(new Error(`start-up cancelled by ${signal}`));
+      return;
+    }
+    void stop()
       .then(() => {
         log.info('stopped');
         log.flush();
@@ -251,7 +256,12 @@ async function main(): Promise<void> {
     log = createLogger('ingest', { level: config.logLevel });
     timeoutMs = config.shutdownTimeoutMs;
     stop = await start(config, log, starting.signal);
-    if (stopping) await stop();
+    if (stopping) {
+      // The signal came during a part of start-up that cannot be cancelled: stop now.
+      await stop();
+      log.info('stopped');
+      log.flush();
+    }
   } catch (err) {
     if (starting.signal.aborted) {
       // A shutdown during start-up (start closed what it had opened): a clean stop, not a failure.

@@ -191,5 +191,10 @@ describe('ingest entry point: operator-facing start-up', { timeout: 240_000 }, (
     );
     svc.child.kill('SIGTERM');
     assert.equal((await svc.exited).code, 0);
+    // One stop message: the start-up was cancelled (not also a plain "stopped").
+    assert.deepEqual(
+      svc.lines.filter((l) => String(l['msg']).startsWith('stopped')).map((l) => l['msg']),
+      ['stopped during start-up'],
+    );
   });
 });
