@@ -1,7 +1,9 @@
 import {
   closeSync,
+  createReadStream,
   existsSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
@@ -10,7 +12,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OutgoingMessage, Publisher } from '../../../shared/src/bus/types.ts';
 import { AppError } from '../../../shared/src/errors.ts';
@@ -505,6 +507,69 @@ export interface FollowInputs {
 /** What `<stateDir>/follow-<hash>.json` holds: the position ({@link FollowHandle.position}) and the path. */
 type SavedFollowPosition = FollowPosition & { path?: string };
 
+/**
+ * The old generation of a followed file rotated while we were down: a regular file in the same
+ * directory (other name) with the saved device and inode, or undefined (gone, compressed, moved
+ * elsewhere). Never throws.
+ */
+export function findRotated(path: string, saved: SavedFollowPosition): { path: string; size: number } | undefined {
+  try {
+    const dir = dirname(resolve(path));
+    const self = resolve(path);
+    for (const name of readdirSync(dir)) {
+      const candidate = join(dir, name);
+      if (candidate === self) continue;
+      try {
+        const st = statSync(candidate);
+        if (st.isFile() && st.ino === saved.ino && (saved.dev === undefined || st.dev === saved.dev))
+          return { path: candidate, size: st.size };
+      } catch {
+        // vanished meanwhile
+      }
+    }
+  } catch {
+    // directory unreadable
+  }
+  return undefined;
+}
+
+/**
+ * Delivers the lines of `file` from byte `from` to its end (a finished file: a last line without
+ * newline is delivered too), each with its location (`dev`, `ino`, byte offset), in order,
+ * awaiting each. Empty lines are skipped; a trailing `\r` is removed.
+ * @throws the fs error when the file cannot be read.
+ */
+async function readRest(
+  file: string,
+  from: number,
+  dev: number,
+  ino: number,
+  onLine: (line: string, at: LineLocation) => Promise<void>,
+): Promise<number> {
+  let lines = 0;
+  let pending = Buffer.alloc(0);
+  let offset = from; // file offset of pending[0]
+  const deliver = async (buf: Buffer, at: number): Promise<void> => {
+    let end = buf.length;
+    if (end > 0 && buf[end - 1] === 0x0d) end--;
+    if (end === 0) return;
+    await onLine(buf.toString('utf8', 0, end), { dev, ino, offset: at });
+    lines++;
+  };
+  for await (const chunk of createReadStream(file, { start: from })) {
+    let buf = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+    let nl: number;
+    while ((nl = buf.indexOf(0x0a)) >= 0) {
+      await deliver(buf.subarray(0, nl), offset);
+      offset += nl + 1;
+      buf = buf.subarray(nl + 1);
+    }
+    pending = Buffer.from(buf);
+  }
+  if (pending.length > 0) await deliver(pending, offset);
+  return lines;
+}
+
 /** Where to resume a followed file: the saved position if it is still the same, intact file. */
 export function resumePosition(path: string, saved: SavedFollowPosition | null): number {
   if (!saved) return 0;
@@ -530,8 +595,11 @@ export function resumePosition(path: string, saved: SavedFollowPosition | null):
  * only ever a position every line before which was published (acknowledged by the bus). A
  * restarted process resumes there; after a crash it re-reads the lines published since the last
  * save (at-least-once), and they carry the same line refs, so their events get the same ids and
- * the detector drops them as repeats. A file rotated while the process was down is read from its
- * start (the rest of the old file, written after the saved position, is not read).
+ * the detector drops them as repeats. A file rotated while the process was down: the rest of the
+ * old file after the saved position is read first when the old file is still in the same
+ * directory under another name (same device and inode: `mv` rotation, logrotate without
+ * `compress` on that generation), then the new file from its start; when it is gone, a warning
+ * says its unread end is lost.
  * A failed publish is retried with backoff until it succeeds or the followers stop.
  */
 export async function followInputs(options: FollowInputsOptions): Promise<FollowInputs> {
@@ -609,11 +677,34 @@ export async function followInputs(options: FollowInputsOptions): Promise<Follow
     let saved: SavedFollowPosition | null = null;
     if (options.stateDir) saved = loadState<SavedFollowPosition>(stateFileOf(options.stateDir, 'follow', path));
     const startPos = resumePosition(path, saved);
-    if (saved && startPos === 0 && saved.pos > 0)
-      log.warn(
-        { path, saved },
-        'followed file was rotated or truncated since the saved position; reading it from the start',
-      );
+    if (saved && startPos === 0 && saved.pos > 0) {
+      const rotated = statSync(path).ino !== saved.ino ? findRotated(path, saved) : undefined;
+      if (rotated && rotated.size > saved.pos) {
+        // Rotated while we were down, old generation still here: its lines after the saved
+        // position first (same line refs as if they had been followed), then the new file.
+        const lines = await readRest(
+          rotated.path,
+          saved.pos,
+          saved.dev ?? statSync(rotated.path).dev,
+          saved.ino,
+          (l, at) => publishLine(path, l, at),
+        );
+        log.info(
+          { path, rotated: rotated.path, from: saved.pos, bytes: rotated.size - saved.pos, lines },
+          'followed file was rotated while stopped: read the rest of its old generation, now following the new file from its start',
+        );
+      } else if (rotated) {
+        log.info(
+          { path, rotated: rotated.path },
+          'followed file was rotated while stopped (old generation fully read); following the new file from its start',
+        );
+      } else {
+        log.warn(
+          { path, saved },
+          'followed file was rotated or truncated since the saved position and its old generation is not next to it: lines written to the old file after the saved position are not read; reading the file from its start',
+        );
+      }
+    }
     const h = await followFile(path, (line, at) => publishLine(path, line, at), {
       logger: log,
       pollMs: options.pollMs ?? 250,

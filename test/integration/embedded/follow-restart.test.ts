@@ -5,7 +5,8 @@
  * resume at the position saved periodically while it ran (not at the start of the file), and the
  * lines it reads again carry the same `regwatch.line_ref` as the first time, which is exactly
  * `file:<dev>:<ino>:<byte offset of the line>` of the file the line is in (also across a rename
- * rotation).
+ * rotation). A file rotated while the follower was down: the rest of its old generation (still
+ * next to it under another name) is read first, then the new file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
@@ -185,6 +186,51 @@ describe('followInputs killed with SIGKILL and restarted (real processes, real f
           'nothing of the rotated file is published again',
         );
         assert.equal(after[0]?.ref, `file:${newSt.dev}:${newSt.ino}:${saved.pos}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test(
+    'rotated while stopped: the rest of the old generation (lines written after the saved position) is read, then the new file',
+    { timeout: 120_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rw-follow-crash-'));
+      try {
+        const file = join(dir, 'registry.log');
+        const state = join(dir, 'inputs');
+        const out1 = join(dir, 'out1.ndjson');
+        const out2 = join(dir, 'out2.ndjson');
+        writeFileSync(file, lines('first', 0, 60));
+        const c1 = startChild(file, state, out1, 100, 0);
+        await until(() => published(out1).length >= 60, 'first lines read');
+        await until(() => savedPosition(state)?.pos === statSync(file).size, 'position saved at the end');
+        await kill9(c1);
+        // While it is down: more lines into the file, then an mv rotation and a new file.
+        appendFileSync(file, lines('unread', 60, 30));
+        renameSync(file, `${file}.1`);
+        writeFileSync(file, lines('new', 0, 20));
+        const c2 = startChild(file, state, out2, 100, 0);
+        try {
+          await until(() => published(out2).length >= 50, 'the old rest and the new file');
+          await sleep(300);
+        } finally {
+          await kill9(c2);
+        }
+        const after = published(out2);
+        const oldSt = statSync(`${file}.1`);
+        const newSt = statSync(file);
+        const oldRefs = refsOf(readFileSync(`${file}.1`, 'utf8'), oldSt.dev, oldSt.ino);
+        const newRefs = refsOf(readFileSync(file, 'utf8'), newSt.dev, newSt.ino);
+        assert.equal(after.length, 50, 'nothing lost, nothing twice');
+        // The 30 unread lines of the old generation first, in order, with their refs in that file.
+        assert.deepEqual(
+          after.slice(0, 30).map((p) => p.value),
+          lines('unread', 60, 30).split('\n').filter(Boolean),
+        );
+        for (const p of after.slice(0, 30)) assert.equal(p.ref, oldRefs.get(p.value));
+        for (const p of after.slice(30)) assert.equal(p.ref, newRefs.get(p.value));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
