@@ -13,7 +13,7 @@
 import { KAFKAJS_REPLACEMENTS_INSTALLED } from '../../shared/src/bus/kafka.ts';
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, LogEntry } from 'kafkajs';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/src/errors.ts';
@@ -294,10 +294,20 @@ export async function readDlq(o: ReadDlqOptions, debug = false): Promise<DlqSumm
   return summary;
 }
 
-const collect = (v: string, prev: string[] | undefined): string[] => [
-  ...(prev ?? []),
-  ...v.split(',').map((s) => s.trim()),
-];
+/** Every reason code a dead-lettered message can carry. */
+const KNOWN_REASONS: ReadonlySet<string> = new Set([...Object.keys(REJECT_REASONS), ...Object.keys(DLQ_REASONS)]);
+
+/**
+ * `--reason` values (repeatable, comma lists), each a known code: a typo would otherwise match
+ * nothing and look like an empty dead-letter topic. @throws InvalidArgumentError (usage, exit 2).
+ */
+const collect = (v: string, prev: string[] | undefined): string[] => {
+  const codes = v.split(',').map((s) => s.trim());
+  const unknown = codes.filter((c) => !KNOWN_REASONS.has(c));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(`unknown reason code ${unknown.map((c) => `'${c}'`).join(', ')}`);
+  return [...(prev ?? []), ...codes];
+};
 
 /**
  * Writes to stdout, waiting for 'drain' when the pipe is full (a DLQ can be large). Also settles

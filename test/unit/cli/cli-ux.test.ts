@@ -117,6 +117,12 @@ describe('usage errors: one line `regwatch: USAGE_INVALID: …` (like every othe
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
 
+  test('dlq --reason with an unknown code is a usage error, not an empty result', async () => {
+    const r = await regwatch(['dlq', '--reason', 'not_json,no_such_reason', '--brokers', '127.0.0.1:1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^regwatch: USAGE_INVALID: .*unknown reason code 'no_such_reason'/);
+  });
+
   test('unknown option exits 2; --help exits 0', async () => {
     const r = await regwatch(['analyze', '--no-such-option']);
     assert.equal(r.code, 2);
