@@ -52,6 +52,9 @@ describe('regwatch analyze reads what regwatch normalize reads', () => {
       'only the HTTP request line, headers and the comment are rejected',
     );
     assert.ok(!summary.rejects.some((r) => r.reason === 'not_json'));
+    // Counted like `regwatch normalize` counts the same file: 66 lines, 7 rejected, 4 ignored
+    // (2 blank lines, 2 log lines that complete no request).
+    assert.deepEqual([summary.lines, summary.rejected, summary.ignored], [66, 7, 4]);
 
     // Through the whole analyze pipeline (sort + detection) too.
     const s2 = newSummary();

@@ -34,6 +34,7 @@ export interface AnalyzeOptions {
 }
 
 export interface AnalyzeSummary {
+  /** Input lines read (blank ones and every line of a pretty-printed document included, as `regwatch normalize` counts). */
   lines: number;
   events: number;
   rejected: number;
@@ -125,7 +126,8 @@ export async function* readInputEvents(
         const last = u.lines[u.lines.length - 1]!;
         lastLine = last.line;
         read = last.offset + last.bytes.length + 1;
-        summary.lines++;
+        // Lines as `regwatch normalize` counts them: every line of the document.
+        summary.lines += u.lines.length;
         yield* take(normalizer.pushPayload(u.bytes, 'auto', ctx), first.line);
         continue;
       }
@@ -133,8 +135,12 @@ export async function* readInputEvents(
       lastLine = l.line;
       read = l.offset + l.bytes.length + 1;
       if (l.line % 4096 === 0) onProgress?.(before + read);
-      if (!l.overflow && isBlank(l.bytes)) continue;
       summary.lines++;
+      if (!l.overflow && isBlank(l.bytes)) {
+        // A blank line is an input line that is ignored, as `regwatch normalize` counts it.
+        summary.ignored++;
+        continue;
+      }
       if (l.overflow) {
         summary.rejected++;
         if (summary.rejects.length < 1000)
