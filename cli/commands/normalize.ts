@@ -26,6 +26,8 @@
  * `INPUT_UNREADABLE` (exit 1) before anything is written for it.
  */
 import { closeSync, createWriteStream, openSync, readSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
@@ -301,6 +303,13 @@ of a request already given), requests outside the Docker registry API (Artifacto
     .action(async (files: string[], opts: NormalizeOptions) => {
       let rejects: Writable = process.stderr;
       if (opts.rejects !== undefined) {
+        // Like `run --findings` and `forecast --chart`: a missing parent directory is created.
+        const dir = dirname(opts.rejects);
+        try {
+          await mkdir(dir, { recursive: true });
+        } catch (err) {
+          throw new AppError('OUTPUT_UNWRITABLE', `cannot create ${dir} for --rejects: ${(err as Error).message}`);
+        }
         const ws = createWriteStream(opts.rejects);
         await new Promise<void>((resolve, reject) => {
           ws.once('open', () => resolve());

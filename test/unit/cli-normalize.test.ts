@@ -149,7 +149,8 @@ describe('regwatch normalize: inputs, rejects, errors', () => {
       Buffer.from(`${'x'.repeat(1024 * 1024 + 10)}\n${good}\n`),
     ]);
     await writeFile(mixed, bytes);
-    const rejFile = join(dir, 'rejects.ndjson');
+    // A missing parent directory is created (as run --findings and forecast --chart do).
+    const rejFile = join(dir, 'not-yet', 'rejects.ndjson');
     const r = await regwatch(['normalize', '--rejects', rejFile, mixed]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(events(r.stdout).length, 2);
