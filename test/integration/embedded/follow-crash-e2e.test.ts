@@ -21,7 +21,8 @@ function busValues(dataDir: string, topic: string): string[] {
   const out: string[] = [];
   for (const f of readdirSync(tdir))
     if (f.endsWith('.ndjson'))
-      for (const l of readFileSync(join(tdir, f), 'utf8').split('\n'))
+      // Complete lines only: the bus of a running child may be mid-write.
+      for (const l of readFileSync(join(tdir, f), 'utf8').split('\n').slice(0, -1))
         if (l) out.push(Buffer.from((JSON.parse(l) as { v: string }).v, 'base64').toString('utf8'));
   return out;
 }

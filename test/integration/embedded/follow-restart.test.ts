@@ -23,7 +23,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 const CHILD = join(import.meta.dirname, 'follow-child.ts');
@@ -33,22 +33,35 @@ interface Published {
   ref: string;
 }
 
+/** Every follower started, so a failed test cannot leave one running (it would keep this run alive). */
+const children = new Set<ChildProcess>();
+
 function startChild(file: string, state: string, out: string, saveMs: number, delayMs: number): ChildProcess {
-  return spawn(process.execPath, [CHILD, file, state, out, String(saveMs), String(delayMs)], {
+  const c = spawn(process.execPath, [CHILD, file, state, out, String(saveMs), String(delayMs)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.add(c);
+  return c;
 }
 
 async function kill9(p: ChildProcess): Promise<void> {
+  children.delete(p);
+  if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   p.kill('SIGKILL');
   await exited;
 }
 
+after(async () => {
+  for (const c of [...children]) await kill9(c);
+});
+
+/** The messages a follower published so far: complete lines only (it may be mid-write). */
 const published = (out: string): Published[] =>
   existsSync(out)
     ? readFileSync(out, 'utf8')
         .split('\n')
+        .slice(0, -1)
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Published)
     : [];
