@@ -22,7 +22,7 @@ import {
   type FollowPosition,
   type LineLocation,
 } from '../../../shared/src/io/follow.ts';
-import { readInputUnits } from '../../../shared/src/io/input-lines.ts';
+import { readInputUnits, readLines } from '../../../shared/src/io/input-lines.ts';
 import { fileIsGzip, inputReadError, openInput } from '../../../shared/src/io/open-input.ts';
 import { MAX_LINE_BYTES, MAX_PAYLOAD_BYTES } from '../../../shared/src/normalize/index.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
@@ -547,26 +547,14 @@ async function readRest(
   onLine: (line: string, at: LineLocation) => Promise<void>,
 ): Promise<number> {
   let lines = 0;
-  let pending = Buffer.alloc(0);
-  let offset = from; // file offset of pending[0]
-  const deliver = async (buf: Buffer, at: number): Promise<void> => {
-    let end = buf.length;
-    if (end > 0 && buf[end - 1] === 0x0d) end--;
-    if (end === 0) return;
-    await onLine(buf.toString('utf8', 0, end), { dev, ino, offset: at });
+  // No length cap, like the follower that would have read these lines.
+  for await (const l of readLines(createReadStream(file, { start: from }), Number.POSITIVE_INFINITY)) {
+    let end = l.bytes.length;
+    if (end > 0 && l.bytes[end - 1] === 0x0d) end--;
+    if (end === 0) continue;
+    await onLine(l.bytes.toString('utf8', 0, end), { dev, ino, offset: from + l.offset });
     lines++;
-  };
-  for await (const chunk of createReadStream(file, { start: from })) {
-    let buf = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-    let nl: number;
-    while ((nl = buf.indexOf(0x0a)) >= 0) {
-      await deliver(buf.subarray(0, nl), offset);
-      offset += nl + 1;
-      buf = buf.subarray(nl + 1);
-    }
-    pending = Buffer.from(buf);
   }
-  if (pending.length > 0) await deliver(pending, offset);
   return lines;
 }
 

@@ -8,15 +8,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../../shared/src/logger.ts';
 import { loadEmbeddedConfig } from '../../../services/embedded/src/config.ts';
 import { startEmbedded } from '../../../services/embedded/src/pipeline.ts';
-import { normalizeInputs } from '../../../cli/commands/normalize.ts';
-import { mixedDocumentsInput } from '../../fixtures/cases/mixed-documents.ts';
+import { mixedDocumentsInput, normalizedEvents } from '../../fixtures/cases/mixed-documents.ts';
 
 const C16 = join(import.meta.dirname, '..', '..', 'fixtures', 'cases', 'inputs', 'C16.http');
 
@@ -54,17 +52,7 @@ async function runInput(dir: string, file: string): Promise<{ busDir: string }> 
 }
 
 async function normalizedActions(file: string): Promise<string[]> {
-  const stdout = new PassThrough();
-  const chunks: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => chunks.push(c));
-  const sink = new PassThrough().resume();
-  await normalizeInputs([file], { progress: false }, { stdin: new PassThrough(), stdout, stderr: sink, rejects: sink });
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => (JSON.parse(l) as { event: { action: string } }).event.action)
-    .sort();
+  return (await normalizedEvents(file)).map((e) => e.action).sort();
 }
 
 describe('regwatch run --input reads what regwatch normalize reads', () => {

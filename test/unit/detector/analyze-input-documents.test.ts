@@ -8,30 +8,13 @@
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngine, parseDetectionConfig } from '../../../services/detector/src/config.ts';
 import { analyzeInputs, newSummary, readInputEvents } from '../../../services/detector/src/pipeline/analyze.ts';
-import { normalizeInputs } from '../../../cli/commands/normalize.ts';
-import { mixedDocumentsInput } from '../../fixtures/cases/mixed-documents.ts';
+import { mixedDocumentsInput, normalizedEvents } from '../../fixtures/cases/mixed-documents.ts';
 
 const C16 = join(import.meta.dirname, '..', '..', 'fixtures', 'cases', 'inputs', 'C16.http');
-
-/** Event ids and actions `regwatch normalize` gives for `file`. */
-async function normalized(file: string): Promise<{ id: string; action: string }[]> {
-  const stdout = new PassThrough();
-  const chunks: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => chunks.push(c));
-  const sink = new PassThrough().resume();
-  await normalizeInputs([file], { progress: false }, { stdin: new PassThrough(), stdout, stderr: sink, rejects: sink });
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { event: { id: string; action: string } })
-    .map((e) => ({ id: e.event.id, action: e.event.action }));
-}
 
 async function analyzed(file: string): Promise<{ ids: string[]; summary: ReturnType<typeof newSummary> }> {
   const summary = newSummary();
@@ -44,7 +27,7 @@ describe('regwatch analyze reads what regwatch normalize reads', () => {
   test('C16: request line and headers rejected, the pretty-printed envelope gives its 2 events', async () => {
     const { ids, summary } = await analyzed(C16);
     assert.equal(summary.events, 2);
-    const norm = await normalized(C16);
+    const norm = await normalizedEvents(C16);
     assert.deepEqual(norm.map((e) => e.action).sort(), ['blob-mount', 'manifest-push']);
     assert.deepEqual(ids.sort(), norm.map((e) => e.id).sort());
     assert.ok(
@@ -72,7 +55,7 @@ describe('regwatch analyze reads what regwatch normalize reads', () => {
     try {
       const file = join(dir, 'mixed.log');
       writeFileSync(file, mixedDocumentsInput());
-      const norm = await normalized(file);
+      const norm = await normalizedEvents(file);
       const { ids, summary } = await analyzed(file);
       assert.ok(norm.length >= 10, `normalize gives ${norm.length} events`);
       // The envelope's event (a v2.x pull notification) is among them, not rejected line by line.
